@@ -1,0 +1,117 @@
+"""Execute notebooks headless in the course's kernel and report each one's runtime and errors.
+
+Used by the notebook test and by `npm run course`. Run with a Python that has Jupyter (nbclient,
+nbconvert); the caller sets JUPYTER_PATH so the project's kernel is found.
+
+    python3 execute.py [--out DIR] [--html DIR] [--report FILE] [--cell-timeout S] NOTEBOOK...
+
+A notebook fails when a cell's execution reply is an error, when a cell writes to stderr (tslab
+reports errors there, and stderr noise confuses students and graders), or when not every code cell ran.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+
+class RecordingClient(NotebookClient):
+    """NotebookClient that records cells whose execute_reply says 'error' instead of raising."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.failed_cells = []
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        if exec_reply is not None and exec_reply.get('content', {}).get('status') == 'error':
+            c = exec_reply['content']
+            self.failed_cells.append({'cell': cell_index, 'ename': c.get('ename', ''), 'evalue': c.get('evalue', '')})
+            # tslab aborts the cells queued after a failure; stop here and report.
+            from nbclient.exceptions import CellExecutionError
+            raise CellExecutionError.from_cell_and_msg(cell, c)
+
+
+def run(path, cell_timeout, kernel):
+    nb = nbformat.read(path, as_version=4)
+    client = RecordingClient(nb, timeout=cell_timeout, kernel_name=kernel, allow_errors=False,
+                             resources={'metadata': {'path': os.path.dirname(os.path.abspath(path))}})
+    errors = []
+    t0 = time.time()
+    try:
+        client.execute()
+    except CellTimeoutError as e:
+        errors.append(f'a cell ran longer than {cell_timeout} s: {str(e).splitlines()[0] if str(e) else ""}')
+    except DeadKernelError as e:
+        errors.append(f'the kernel died: {e}')
+    except Exception as e:  # CellExecutionError and kernel start failures
+        if not client.failed_cells:
+            errors.append(f'{type(e).__name__}: {str(e)[-2000:]}')
+    seconds = time.time() - t0
+    for f in client.failed_cells:
+        errors.append(f"cell {f['cell']} failed: {f['ename']}: {f['evalue']}")
+    stderr = []
+    not_run = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != 'code':
+            continue
+        if cell.source.strip() and cell.get('execution_count') is None:
+            not_run.append(i)
+        for out in cell.get('outputs', []):
+            if out.get('output_type') == 'stream' and out.get('name') == 'stderr' and out.get('text', '').strip():
+                stderr.append({'cell': i, 'text': out['text'][-2000:]})
+            if out.get('output_type') == 'error':
+                errors.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
+    if not_run and not errors:
+        errors.append(f'code cells {not_run} did not run')
+    return nb, {'path': path, 'seconds': round(seconds, 2), 'errors': errors, 'stderr': stderr,
+                'ok': not errors and not stderr}
+
+
+def export_html(nb, out_html):
+    from nbconvert import HTMLExporter
+    here = os.path.dirname(os.path.abspath(__file__))
+    exporter = HTMLExporter(extra_template_basedirs=[os.path.join(here, 'nbconvert')], template_name='rnnlab')
+    body, _ = exporter.from_notebook_node(nb)
+    tmp = out_html + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(body)
+    os.replace(tmp, out_html)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('notebooks', nargs='+')
+    ap.add_argument('--out', help='write executed notebooks to this folder')
+    ap.add_argument('--html', help='write an HTML page per notebook to this folder')
+    ap.add_argument('--report', help='write the JSON report here (default: stdout, last line)')
+    ap.add_argument('--cell-timeout', type=int, default=300)
+    ap.add_argument('--kernel', default='rnn-lab')
+    a = ap.parse_args()
+    reports = []
+    for path in a.notebooks:
+        nb, rep = run(path, a.cell_timeout, a.kernel)
+        name = os.path.splitext(os.path.basename(path))[0]
+        if a.out:
+            os.makedirs(a.out, exist_ok=True)
+            nbformat.write(nb, os.path.join(a.out, name + '.ipynb'))
+        if a.html:
+            os.makedirs(a.html, exist_ok=True)
+            export_html(nb, os.path.join(a.html, name + '.html'))
+        mark = 'ok ' if rep['ok'] else 'FAIL'
+        print(f"{mark} {rep['seconds']:6.1f} s  {path}", file=sys.stderr, flush=True)
+        reports.append(rep)
+    text = json.dumps(reports)
+    if a.report:
+        with open(a.report, 'w') as f:
+            f.write(text)
+    else:
+        print(text)
+    return 0 if all(r['ok'] for r in reports) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

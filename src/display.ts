@@ -1,0 +1,328 @@
+/**
+ * Display in the notebook: plotly figures (offline, plotly.js inlined once per kernel session),
+ * figures that update in place while a model trains, and tables.
+ *
+ * Everything goes out as text/html: it is the one output type that JupyterLab, the classic Notebook
+ * and nbconvert's HTML export all render, with no extension to install. Outside a notebook (tests,
+ * scripts) the same calls print a one-line text summary instead.
+ */
+import * as fs from 'fs';
+
+/** One plotly trace: `{ x, y, type, mode, name, … }` as in plotly.js. */
+export type Trace = Record<string, unknown>;
+
+/** A plotly figure: the `data`, `layout` and `config` arguments of `Plotly.newPlot`. */
+export interface Figure {
+  /** The traces to draw. */
+  data: Trace[];
+  /** Axes, title, size… (plotly.js layout). */
+  layout?: Record<string, unknown>;
+  /** Plotly config; `responsive: true` and `displaylogo: false` are added unless set. */
+  config?: Record<string, unknown>;
+}
+
+/** Where display output goes: the tslab kernel, a terminal, or a test's recorder. */
+export interface DisplaySink {
+  /** 'notebook' renders HTML; 'text' prints a one-line summary instead. */
+  kind: 'notebook' | 'text';
+  /** Show `html` as a new output. */
+  html(html: string): void;
+  /** A handle whose `html` replaces the same output each time it is called. */
+  newDisplay(): { html(html: string): void };
+  /** Plain text (used when `kind` is 'text'). */
+  text(text: string): void;
+}
+
+let sink: DisplaySink | undefined;
+let plotlyLoaded = false;
+let nextId = 0;
+const stats = { figures: 0, liveFigures: 0, tables: 0 };
+
+/** How many figures, live figures and tables this session has shown in a notebook. */
+export function displayStats(): { figures: number; liveFigures: number; tables: number } {
+  return { ...stats };
+}
+
+const TEXT_SINK: DisplaySink = {
+  kind: 'text',
+  html: () => undefined,
+  newDisplay: () => ({ html: () => undefined }),
+  text: (t) => console.log(t),
+};
+
+/** The sink in use: tslab's display inside a kernel, else text on stdout. */
+function currentSink(): DisplaySink {
+  if (sink) return sink;
+  // tslab keeps the kernel's output channel in its module state; it is the kernel's own instance
+  // because the course's kernelspec starts this project's tslab.
+  try {
+    const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData?: unknown };
+    if (jupyter.lastWriteDisplayData == null) return TEXT_SINK;
+    const t = require('tslab') as typeof import('tslab');
+    sink = {
+      kind: 'notebook',
+      html: (h) => t.display.html(h),
+      newDisplay: () => { const d = t.newDisplay(); return { html: (h: string) => d.html(h) }; },
+      text: (s) => t.display.text(s),
+    };
+    return sink;
+  } catch {
+    return TEXT_SINK;
+  }
+}
+
+/**
+ * Replace where display output goes (tests record it; `undefined` restores the default).
+ * Also forgets whether plotly.js was sent, so the next figure sends it again.
+ */
+export function setDisplaySink(s: DisplaySink | undefined): void {
+  sink = s;
+  plotlyLoaded = false;
+}
+
+/** Whether output goes to a notebook (HTML) rather than to a terminal (text). */
+export function inNotebook(): boolean {
+  return currentSink().kind === 'notebook';
+}
+
+/** Make a string safe inside an inline <script>: no "</script", no line separators old JS rejects. */
+function scriptSafe(json: string): string {
+  return json.replace(/<\//g, '<\\/').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * The plotly.js bundle as one <script>. The bundle is UMD: under the classic Notebook's
+ * require.js it would register as an anonymous AMD module and never set window.Plotly, so it runs
+ * with `define`, `module` and `exports` shadowed, which makes it take its global branch everywhere.
+ */
+export function plotlyScript(): string {
+  const code = fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8');
+  return '<script type="text/javascript">(function(define, module, exports){\n' +
+    scriptSafe(code) + '\n}).call(window);</script>';
+}
+
+/**
+ * Send plotly.js to the notebook (once per kernel session; `force` sends it again, e.g. after the
+ * output that carried it was cleared). {@link show} calls it.
+ */
+export function loadPlotly(force = false): void {
+  const s = currentSink();
+  if (s.kind !== 'notebook' || (plotlyLoaded && !force)) return;
+  // Its own output, never a live display's: a display updated later would drop the library.
+  s.html(plotlyScript());
+  plotlyLoaded = true;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (typeof v === 'object') return `an object with keys [${Object.keys(v as object).slice(0, 6).join(', ')}]`;
+  return `${typeof v} ${String(v).slice(0, 40)}`;
+}
+
+function checkFigure(fig: unknown, fn: string): Figure {
+  if (typeof fig !== 'object' || fig === null || Array.isArray(fig)) {
+    throw new TypeError(`${fn}(figure): figure must be a plotly figure { data: Trace[], layout?, config? }; got ${describe(fig)}`);
+  }
+  const f = fig as Partial<Figure>;
+  if (!Array.isArray(f.data)) {
+    throw new TypeError(`${fn}(figure): figure.data must be an array of traces like { x, y, type }; got ${describe(f.data)}`);
+  }
+  f.data.forEach((t, i) => {
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) {
+      throw new TypeError(`${fn}(figure): figure.data[${i}] must be a trace object like { x, y, type }; got ${describe(t)}`);
+    }
+  });
+  for (const key of ['layout', 'config'] as const) {
+    const v = f[key];
+    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+      throw new TypeError(`${fn}(figure): figure.${key} must be an object; got ${describe(v)}`);
+    }
+  }
+  return f as Figure;
+}
+
+/** JSON with typed arrays as plain arrays (plotly accepts both; JSON.stringify does not). */
+function toJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) =>
+    ArrayBuffer.isView(x) && !(x instanceof DataView) ? Array.from(x as unknown as ArrayLike<number>) : x);
+}
+
+/** The HTML of one figure: a div and the script that draws it (plotly.js must be on the page). */
+export function figureHtml(figure: Figure): string {
+  const fig = checkFigure(figure, 'figureHtml');
+  const id = `rnnlab-plot-${process.pid}-${Date.now().toString(36)}-${nextId++}`;
+  const layout: Record<string, unknown> = { autosize: true, ...(fig.layout ?? {}) };
+  const height = typeof layout.height === 'number' ? layout.height : 420;
+  const config = { responsive: true, displaylogo: false, ...(fig.config ?? {}) };
+  return `<div id="${id}" class="rnnlab-plot" style="width:100%;height:${height}px"></div>\n` +
+    '<script type="text/javascript">(function(){' +
+    `var el=document.getElementById(${JSON.stringify(id)});` +
+    'if(!window.Plotly){el.textContent="plotly.js is not loaded in this page: call loadPlotly(true), or restart the kernel and run all cells.";return;}' +
+    `window.Plotly.newPlot(el,${scriptSafe(toJson(fig.data))},${scriptSafe(toJson(layout))},${scriptSafe(toJson(config))});` +
+    '})();</script>';
+}
+
+/** One line describing a figure, for terminals. */
+export function figureSummary(figure: Figure): string {
+  const fig = checkFigure(figure, 'figureSummary');
+  const title = fig.layout?.title as { text?: string } | string | undefined;
+  const t = typeof title === 'string' ? title : title?.text;
+  const n = fig.data.length;
+  return `[figure${t ? ` "${t}"` : ''}: ${n} trace${n === 1 ? '' : 's'}]`;
+}
+
+/**
+ * Show a plotly figure in the notebook, offline (plotly.js is inlined on first use). Outside a
+ * notebook it prints a one-line summary.
+ *
+ * @example
+ * ```ts
+ * show({ data: [{ x: [1, 2, 3], y: [2, 4, 8], type: 'scatter' }], layout: { title: { text: 'growth' } } });
+ * ```
+ */
+export function show(figure: Figure): void {
+  const fig = checkFigure(figure, 'show');
+  const s = currentSink();
+  if (s.kind === 'text') { s.text(figureSummary(fig)); return; }
+  loadPlotly();
+  s.html(figureHtml(fig));
+  stats.figures++;
+}
+
+/** A figure that redraws in place; see {@link liveFigure}. */
+export interface LiveFigure {
+  /** Redraw with `figure` (at most every `minIntervalMs`, so a fast loop does not flood the page). */
+  update(figure: Figure): void;
+  /** Draw `figure` (or the last one given) now; it stays in the output as a static figure. */
+  close(figure?: Figure): void;
+}
+
+/**
+ * A figure that updates in place while a model trains; `close()` leaves the final figure in the
+ * output, so the saved notebook and its HTML export show the finished curve.
+ *
+ * @example
+ * ```ts
+ * const live = liveFigure();
+ * for (let epoch = 0; epoch < 50; epoch++) {
+ *   losses.push(await trainOneEpoch());
+ *   live.update({ data: [{ y: losses, type: 'scatter' }], layout: { title: { text: 'loss' } } });
+ * }
+ * live.close();
+ * ```
+ */
+export function liveFigure(options: { minIntervalMs?: number } = {}): LiveFigure {
+  const minInterval = options.minIntervalMs ?? 250;
+  if (!(minInterval >= 0)) throw new RangeError(`liveFigure: options.minIntervalMs must be a number ≥ 0; got ${minInterval}`);
+  const s = currentSink();
+  let handle: { html(h: string): void } | undefined;
+  let last: Figure | undefined;
+  let lastDraw = -Infinity;
+  let closed = false;
+  const draw = (fig: Figure) => {
+    if (s.kind === 'text') return;
+    loadPlotly();
+    if (!handle) { handle = s.newDisplay(); stats.liveFigures++; }
+    handle.html(figureHtml(fig));
+    lastDraw = Date.now();
+  };
+  return {
+    update(figure: Figure) {
+      if (closed) throw new Error('liveFigure.update: this live figure was closed; make a new one with liveFigure()');
+      last = checkFigure(figure, 'liveFigure.update');
+      if (Date.now() - lastDraw >= minInterval) draw(last);
+    },
+    close(figure?: Figure) {
+      if (figure !== undefined) last = checkFigure(figure, 'liveFigure.close');
+      closed = true;
+      if (!last) return;
+      if (s.kind === 'text') s.text(figureSummary(last));
+      else draw(last);
+    },
+  };
+}
+
+function escapeHtml(v: unknown): string {
+  const s = typeof v === 'number' ? formatNumber(v) : String(v);
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function formatNumber(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  const a = Math.abs(x);
+  return a !== 0 && (a < 1e-3 || a >= 1e6) ? x.toExponential(4) : String(Number(x.toPrecision(6)));
+}
+
+/** A danfo DataFrame as far as {@link table} needs it. */
+interface FrameLike { columns: string[]; values: unknown[][]; index: (string | number)[] }
+
+function isFrame(v: unknown): v is FrameLike {
+  const f = v as FrameLike;
+  return typeof v === 'object' && v !== null && Array.isArray(f.columns) && Array.isArray(f.values) && Array.isArray(f.index);
+}
+
+/** Options of {@link table}. */
+export interface TableOptions {
+  /** Column names, for rows given as arrays. */
+  columns?: string[];
+  /** A caption above the table. */
+  caption?: string;
+  /** Rows shown at most (the rest are counted in a last line). Default 50. */
+  maxRows?: number;
+}
+
+/** Rows and columns from a DataFrame, an array of objects or an array of arrays. */
+function tableData(data: unknown, options: TableOptions): { columns: string[]; rows: unknown[][]; index?: unknown[] } {
+  if (isFrame(data)) return { columns: data.columns.map(String), rows: data.values.map((r) => (Array.isArray(r) ? r : [r])), index: data.index };
+  if (!Array.isArray(data)) {
+    throw new TypeError(`table(data): data must be a danfo DataFrame, an array of row objects or an array of row arrays; got ${describe(data)}`);
+  }
+  if (data.every((r) => Array.isArray(r))) {
+    const width = Math.max(0, ...data.map((r) => (r as unknown[]).length));
+    const columns = options.columns ?? Array.from({ length: width }, (_, i) => String(i));
+    if (columns.length !== width) {
+      throw new RangeError(`table(data, { columns }): columns has ${columns.length} names but the rows have ${width} values`);
+    }
+    return { columns, rows: data as unknown[][] };
+  }
+  data.forEach((r, i) => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+      throw new TypeError(`table(data): data[${i}] must be a row object (like data[0]); got ${describe(r)}`);
+    }
+  });
+  const columns = options.columns ?? [...new Set(data.flatMap((r) => Object.keys(r as object)))];
+  return { columns, rows: data.map((r) => columns.map((c) => (r as Record<string, unknown>)[c] ?? '')) };
+}
+
+/** The HTML of a table (see {@link table}). */
+export function tableHtml(data: unknown, options: TableOptions = {}): string {
+  const { columns, rows, index } = tableData(data, options);
+  const max = options.maxRows ?? 50;
+  const head = (index ? '<th></th>' : '') + columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const body = rows.slice(0, max).map((r, i) =>
+    '<tr>' + (index ? `<th>${escapeHtml(index[i])}</th>` : '') + r.map((v) => `<td>${escapeHtml(v)}</td>`).join('') + '</tr>').join('\n');
+  const more = rows.length > max ? `<tr><td colspan="${columns.length + (index ? 1 : 0)}">… ${rows.length - max} more rows</td></tr>` : '';
+  const caption = options.caption ? `<caption>${escapeHtml(options.caption)}</caption>` : '';
+  return `<table class="rnnlab-table dataframe">${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}${more}\n</tbody></table>`;
+}
+
+/**
+ * Show a table: a danfo DataFrame, an array of row objects, or an array of row arrays.
+ * Outside a notebook it prints the table as text.
+ *
+ * @example
+ * ```ts
+ * table([{ cell: 'LSTM', params: 4 * (n * m + n * n + n) }, { cell: 'GRU', params: 3 * (n * m + n * n + n) }]);
+ * table(new dfd.DataFrame({ t: [0, 1], x: [0.1, 0.4] }), { caption: 'first rows' });
+ * ```
+ */
+export function table(data: unknown, options: TableOptions = {}): void {
+  const s = currentSink();
+  if (s.kind === 'notebook') { s.html(tableHtml(data, options)); stats.tables++; return; }
+  const { columns, rows } = tableData(data, options);
+  const max = options.maxRows ?? 50;
+  const lines = [columns.join('\t'), ...rows.slice(0, max).map((r) => r.map((v) => (typeof v === 'number' ? formatNumber(v) : String(v))).join('\t'))];
+  if (rows.length > max) lines.push(`… ${rows.length - max} more rows`);
+  s.text((options.caption ? options.caption + '\n' : '') + lines.join('\n'));
+}
