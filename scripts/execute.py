@@ -52,7 +52,12 @@ def run(path, cell_timeout, kernel):
             errors.append(f'{type(e).__name__}: {str(e)[-2000:]}')
     seconds = time.time() - t0
     for f in client.failed_cells:
-        errors.append(f"cell {f['cell']} failed: {f['ename']}: {f['evalue']}")
+        # tslab sends an empty ename/evalue and writes the message to the cell's stderr instead.
+        detail = f"{f['ename']}: {f['evalue']}" if f['ename'] or f['evalue'] else ''
+        if not detail:
+            outs = nb.cells[f['cell']].get('outputs', [])
+            detail = ' '.join(o.get('text', '') for o in outs if o.get('name') == 'stderr').strip()[-1000:]
+        errors.append(f"cell {f['cell']} failed: {detail or 'no message'}")
     stderr = []
     not_run = []
     for i, cell in enumerate(nb.cells):

@@ -30,8 +30,9 @@ export function jupyterEnv(extra = {}) {
  * Jupyter packages live; the first python3 on PATH may be another one without Jupyter), python3.
  */
 export function pythonCandidates() {
-  const c = [process.env.RNN_LAB_PYTHON, '/usr/bin/python3', 'python3', 'python'].filter(Boolean);
-  return [...new Set(c)];
+  // An explicit choice is the only candidate: falling back silently would hide a typo.
+  if (process.env.RNN_LAB_PYTHON) return [process.env.RNN_LAB_PYTHON];
+  return ['/usr/bin/python3', 'python3', 'python'];
 }
 
 function pyHas(python, modules) {
@@ -57,4 +58,45 @@ export const INSTALL_HINT =
 /** Whether the library has been built (dist/index.js and its types). */
 export function libraryBuilt() {
   return fs.existsSync(path.join(ROOT, 'dist', 'index.js')) && fs.existsSync(path.join(ROOT, 'dist', 'index.d.ts'));
+}
+
+/** Notebooks of a folder (NN-name.ipynb), in course order. */
+export function listNotebooks(dir = path.join(ROOT, 'notebooks')) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(dir, f));
+}
+
+/**
+ * Execute notebooks headless in the course kernel (scripts/execute.py through nbclient).
+ * Resolves to one report per notebook: { path, seconds, ok, errors, stderr }.
+ * @param {string[]} notebooks
+ * @param {{ html?: string, out?: string, cellTimeout?: number, python?: string, env?: object }} opts
+ */
+export function executeNotebooks(notebooks, opts = {}) {
+  const python = opts.python ?? findPython(['nbclient', 'nbconvert', 'ipykernel']);
+  if (!python) throw new Error(`Jupyter (nbclient, nbconvert) was not found in ${pythonCandidates().join(', ')}. ${INSTALL_HINT}`);
+  const report = path.join(fs.mkdtempSync(path.join(osTmp(), 'rnnlab-exec-')), 'report.json');
+  const args = [path.join(ROOT, 'scripts', 'execute.py'), '--report', report, '--cell-timeout', String(opts.cellTimeout ?? 300)];
+  if (opts.html) args.push('--html', opts.html);
+  if (opts.out) args.push('--out', opts.out);
+  args.push(...notebooks);
+  const r = spawnSync(python, args, { env: jupyterEnv(opts.env), stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT });
+  if (!fs.existsSync(report)) throw new Error(`scripts/execute.py wrote no report (exit ${r.status}, signal ${r.signal})`);
+  const parsed = JSON.parse(fs.readFileSync(report, 'utf8'));
+  fs.rmSync(path.dirname(report), { recursive: true, force: true });
+  return parsed;
+}
+
+function osTmp() {
+  return process.env.TMPDIR || '/tmp';
+}
+
+/** Title (first heading) and one-line summary of a notebook, for indexes and the README. */
+export function notebookInfo(file) {
+  const nb = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const first = nb.cells.find((c) => c.cell_type === 'markdown');
+  const text = first ? [].concat(first.source).join('') : '';
+  const title = (text.match(/^#\s+(.+)$/m) || [, path.basename(file, '.ipynb')])[1].trim();
+  const summary = nb.metadata?.['rnn-lab']?.summary ?? '';
+  return { file, name: path.basename(file, '.ipynb'), title, summary };
 }

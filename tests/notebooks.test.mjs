@@ -1,0 +1,80 @@
+// Every lesson (notebooks/) and every homework solution (homework/*.ipynb) runs headless through
+// Jupyter in the course kernel: no cell error, nothing on stderr, every code cell executed.
+// Runtimes are reported against the 60 s budget (a report: machines are noisy); the cell timeout only
+// catches hangs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT, needs } from './helpers.mjs';
+import { listNotebooks, executeNotebooks, findPython, INSTALL_HINT } from '../scripts/jupyter.mjs';
+import { installKernel } from '../scripts/kernel.mjs';
+
+const BUDGET_S = 60;
+const notebooks = [...listNotebooks(path.join(ROOT, 'notebooks')), ...listNotebooks(path.join(ROOT, 'homework'))];
+
+test('there are notebooks to run', () => {
+  assert.ok(notebooks.length >= 1, 'notebooks/ has no .ipynb');
+});
+
+test('every notebook executes headless without errors or stderr output', (t) => {
+  if (!needs(t, 'Jupyter (nbclient, nbconvert)', findPython(['nbclient', 'nbconvert', 'ipykernel']), INSTALL_HINT)) return;
+  installKernel();
+  const reports = executeNotebooks(notebooks, { cellTimeout: 300 });
+  const total = reports.reduce((s, r) => s + r.seconds, 0);
+  console.log('notebook runtimes (budget 60 s each):');
+  for (const r of reports) {
+    console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.seconds.toFixed(1).padStart(6)} s ${r.seconds > BUDGET_S ? 'OVER BUDGET' : '          '} ${path.relative(ROOT, r.path)}`);
+  }
+  console.log(`  total ${total.toFixed(1)} s for ${reports.length} notebooks`);
+  const bad = reports.filter((r) => !r.ok).map((r) =>
+    `${path.relative(ROOT, r.path)}: ${[...r.errors, ...r.stderr.map((s) => `stderr in cell ${s.cell}: ${s.text}`)].join('\n    ')}`);
+  assert.equal(bad.length, 0, `notebooks failed:\n  ${bad.join('\n  ')}`);
+  assert.equal(reports.length, notebooks.length);
+});
+
+test('committed notebooks carry no outputs and name the course kernel', () => {
+  const all = [...notebooks];
+  for (const dir of ['homework/release']) all.push(...listNotebooks(path.join(ROOT, dir)));
+  for (const file of all) {
+    const nb = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const rel = path.relative(ROOT, file);
+    assert.equal(nb.metadata?.kernelspec?.name, 'rnn-lab', `${rel}: metadata.kernelspec.name must be 'rnn-lab'`);
+    assert.equal(nb.metadata?.kernelspec?.display_name, 'TypeScript (rnn-lab)', `${rel}: kernelspec display name`);
+    nb.cells.forEach((c, i) => {
+      if (c.cell_type !== 'code') return;
+      assert.deepEqual(c.outputs, [], `${rel}: cell ${i} has outputs; clear them before committing`);
+      assert.equal(c.execution_count, null, `${rel}: cell ${i} has an execution count; clear outputs before committing`);
+    });
+  }
+});
+
+test('the executor fails a notebook on a throwing cell, on stderr output, and on cells left unrun', (t) => {
+  if (!needs(t, 'Jupyter (nbclient, nbconvert)', findPython(['nbclient', 'nbconvert', 'ipykernel']), INSTALL_HINT)) return;
+  installKernel();
+  const dir = fs.mkdtempSync(path.join(ROOT, 'tests', '.tmp-nb-'));
+  const make = (name, sources) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, JSON.stringify({
+      nbformat: 4, nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'rnn-lab', display_name: 'TypeScript (rnn-lab)', language: 'typescript' } },
+      cells: sources.map((s, i) => ({ cell_type: 'code', id: `c${i}`, metadata: {}, source: s, outputs: [], execution_count: null })),
+    }));
+    return file;
+  };
+  try {
+    const files = [
+      make('throws.ipynb', ['const a = 1;', "throw new Error('boom');", 'console.log(a);']),
+      make('stderr.ipynb', ["console.error('something went wrong');"]),
+      make('fine.ipynb', ["import { expectClaim } from 'rnn-lab';", "expectClaim(1 + 1 === 2, 'arithmetic works');"]),
+    ];
+    const [throws, stderr, fine] = executeNotebooks(files, { cellTimeout: 60 });
+    assert.equal(throws.ok, false);
+    assert.match(throws.errors.join('\n'), /boom/);
+    assert.equal(stderr.ok, false);
+    assert.match(stderr.stderr[0].text, /something went wrong/);
+    assert.equal(fine.ok, true, JSON.stringify(fine));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

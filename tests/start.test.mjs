@@ -1,0 +1,80 @@
+// `npm start`: opens Jupyter on the course, and fails fast with a clear message when it cannot.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ROOT, needs } from './helpers.mjs';
+import { findPython, INSTALL_HINT } from '../scripts/jupyter.mjs';
+
+const START = path.join(ROOT, 'scripts', 'start.mjs');
+const run = (env, script = START) => spawnSync(process.execPath, [script], { env: { ...process.env, RNN_LAB_NO_BROWSER: '1', ...env }, encoding: 'utf8', timeout: 60000 });
+
+function freePort() {
+  return new Promise((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+}
+
+test('without Jupyter it says what to install and exits non-zero', () => {
+  const r = run({ RNN_LAB_PYTHON: '/nonexistent/python3' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Jupyter was not found \(looked in \/nonexistent\/python3\)/);
+  assert.match(r.stderr, /pip install jupyterlab/);
+  assert.match(r.stderr, /apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient/);
+});
+
+test('with the port busy it says so and exits non-zero', async (t) => {
+  if (!needs(t, 'Jupyter', findPython(['notebook']) || findPython(['jupyterlab']), INSTALL_HINT)) return;
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const port = srv.address().port;
+    const r = await new Promise((resolve) => {
+      const c = spawn(process.execPath, [START], { env: { ...process.env, RNN_LAB_NO_BROWSER: '1', RNN_LAB_PORT: String(port) } });
+      let err = '';
+      c.stderr.on('data', (d) => { err += d; });
+      c.on('exit', (status) => resolve({ status, err }));
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.err, new RegExp(`port ${port} is already in use`));
+  } finally { srv.close(); }
+  assert.match(run({ RNN_LAB_PORT: 'http' }).stderr, /RNN_LAB_PORT must be a port number 1–65535; got 'http'/);
+});
+
+test('without the built library it says how to build and exits non-zero', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-nobuild-'));
+  fs.mkdirSync(path.join(tmp, 'scripts'));
+  for (const f of ['start.mjs', 'jupyter.mjs', 'kernel.mjs']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(tmp, 'scripts', f));
+  const r = run({}, path.join(tmp, 'scripts', 'start.mjs'));
+  fs.rmSync(tmp, { recursive: true, force: true });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /the library is not built \(dist\/index\.js is missing\)\. Run `npm install`/);
+});
+
+test('it starts Jupyter on notebooks/ with the course kernel available', async (t) => {
+  if (!needs(t, 'Jupyter', findPython(['notebook']) || findPython(['jupyterlab']), INSTALL_HINT)) return;
+  const port = await freePort();
+  const child = spawn(process.execPath, [START], { env: { ...process.env, RNN_LAB_NO_BROWSER: '1', RNN_LAB_PORT: String(port) }, detached: true });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  try {
+    const deadline = Date.now() + 45000;
+    let token = null;
+    while (Date.now() < deadline && !token) {
+      token = (log.match(/[?&]token=([0-9a-f]+)/) || [])[1] ?? null;
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(token, `Jupyter did not print its URL within 45 s:\n${log}`);
+    const res = await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`);
+    assert.equal(res.status, 200);
+    const specs = await res.json();
+    assert.equal(specs.kernelspecs['rnn-lab']?.spec?.display_name, 'TypeScript (rnn-lab)', JSON.stringify(Object.keys(specs.kernelspecs)));
+    const nb = await fetch(`http://127.0.0.1:${port}/api/contents/00-welcome.ipynb?content=0&token=${token}`);
+    assert.equal(nb.status, 200, 'the server is rooted at notebooks/');
+  } finally {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+  }
+});
