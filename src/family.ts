@@ -1,0 +1,79 @@
+/**
+ * What every recurrent cell family (Elman RNN, LSTM, GRU) tells the layer that loops it over time.
+ *
+ * Weights are stored as tf.js stores them, for row-vector batches (x·W): one kernel [m, G·n] and one
+ * recurrent kernel [n, G·n] with the G gate blocks side by side in the lecture's order, so a single
+ * matmul computes all gates. The lecture's column-vector matrices (W_xh [n, m] …) are views of these
+ * blocks, transposed; see weights.ts.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Family names. */
+export type CellKind = 'rnn' | 'lstm' | 'gru';
+
+/** Activation of the Elman cell. 'linear' is for the analytic cases of the gradient lessons. */
+export type RnnActivation = 'tanh' | 'relu' | 'sigmoid' | 'linear';
+
+/**
+ * GRU update conventions; the two are the same model with z ↔ 1 − z.
+ * - 'z-keeps-old': h_t = z⊙h_{t-1} + (1−z)⊙h̃_t (lecture seed 000, PyTorch, Keras)
+ * - 'z-takes-new': h_t = (1−z)⊙h_{t-1} + z⊙h̃_t (Cho et al. 2014 as in lecture seed 002)
+ */
+export type GruUpdate = 'z-keeps-old' | 'z-takes-new';
+
+/** Options that change a cell's equations. */
+export interface CellOptions {
+  /** Elman cell activation. Default 'tanh'. */
+  activation?: RnnActivation;
+  /** GRU: apply the reset gate after the recurrent matmul, r⊙(W_hh h + b_hh) (PyTorch, cuDNN, Keras v2). Default false: W_hh(r⊙h) as in the lecture. */
+  resetAfter?: boolean;
+  /** GRU update convention. Default 'z-keeps-old'. */
+  update?: GruUpdate;
+}
+
+/** The recurrent state: h, and c for the LSTM. */
+export interface State {
+  /** Hidden state h_t. [batch, hidden] */
+  h: tf.Tensor2D;
+  /** Cell state c_t (LSTM only). [batch, hidden] */
+  c?: tf.Tensor2D;
+}
+
+/** The recurrent weights a step needs, as tensors (already read from the layer's variables). */
+export interface StepWeights {
+  /** [hidden, G·hidden] all gates' recurrent weights, lecture gate order. */
+  recurrentKernel: tf.Tensor2D;
+  /** [G·hidden] GRU resetAfter only: the recurrent bias b_hh. */
+  recurrentBias?: tf.Tensor1D;
+  /** GRU resetBefore only, precomputed once per sequence: W_hh's r and z blocks [hidden, 2·hidden]. */
+  recurrentRZ?: tf.Tensor2D;
+  /** GRU resetBefore only: W_hh's candidate block [hidden, hidden]. */
+  recurrentH?: tf.Tensor2D;
+}
+
+/** A step's result: the new state and the gate activations (named as in the lecture). */
+export interface StepResult extends State {
+  /** Gate activations of this step, e.g. { i, f, o, g } or { r, z, hTilde }. [batch, hidden] each */
+  gates: Record<string, tf.Tensor2D>;
+}
+
+/** One cell family. */
+export interface CellFamily {
+  kind: CellKind;
+  /** Gate names in storage order (G = gates.length); the Elman cell has one block, 'h'. */
+  gates: readonly string[];
+  /** Whether the state has a cell c (LSTM). */
+  hasCell: boolean;
+  /** Prepare per-sequence views of the weights (e.g. GRU's split recurrent kernel). */
+  prepare(w: StepWeights, hidden: number): StepWeights;
+  /**
+   * One time step from the projected input xp = x_t·W_x + b ([batch, G·hidden], all gates at once)
+   * and the previous state.
+   */
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, options: Required<CellOptions>): StepResult;
+}
+
+/** The defaults of {@link CellOptions}. */
+export function cellDefaults(o: CellOptions = {}): Required<CellOptions> {
+  return { activation: o.activation ?? 'tanh', resetAfter: o.resetAfter ?? false, update: o.update ?? 'z-keeps-old' };
+}

@@ -1,0 +1,48 @@
+/**
+ * The GRU cell, gates r (reset) and z (update), candidate h̃:
+ *
+ *   r_t = σ(W_xr x_t + W_hr h_{t-1} + b_r)
+ *   z_t = σ(W_xz x_t + W_hz h_{t-1} + b_z)
+ *   h̃_t = tanh(W_xh x_t + W_hh (r_t ⊙ h_{t-1}) + b_h)              reset before (lecture seed 000)
+ *   h̃_t = tanh(W_xh x_t + r_t ⊙ (W_hh h_{t-1} + b_hh) + b_h)       reset after (seed 002, PyTorch, cuDNN)
+ *   h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ h̃_t                         'z-keeps-old' (seed 000, PyTorch, Keras)
+ *   h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t                         'z-takes-new' (seed 002)
+ *
+ * Reference: Cho et al., "Learning Phrase Representations using RNN Encoder–Decoder", EMNLP 2014.
+ * Storage order of the gate blocks: r, z, h (Keras stores z, r, h; PyTorch r, z, n).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CellFamily, State, StepResult, StepWeights } from './family';
+
+export const GRU_FAMILY: CellFamily = {
+  kind: 'gru',
+  gates: ['r', 'z', 'h'],
+  hasCell: false,
+  prepare(w: StepWeights, n: number): StepWeights {
+    if (w.recurrentBias) return w;  // reset after: one matmul for all three blocks
+    // Reset before: r must multiply h before the candidate's matmul, so split W_hh once per sequence.
+    const recurrentRZ = tf.slice(w.recurrentKernel, [0, 0], [n, 2 * n]) as tf.Tensor2D;  // [n, 2n]
+    const recurrentH = tf.slice(w.recurrentKernel, [0, 2 * n], [n, n]) as tf.Tensor2D;   // [n, n]
+    return { ...w, recurrentRZ, recurrentH };
+  },
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, o): StepResult {
+    const h0 = prev.h;                                                           // [batch, n]
+    const [xr, xz, xh] = tf.split(xp, 3, 1) as tf.Tensor2D[];                   // [batch, n] each
+    let r: tf.Tensor2D, z: tf.Tensor2D, hTilde: tf.Tensor2D;
+    if (w.recurrentBias) {
+      const hp = tf.add(tf.matMul(h0, w.recurrentKernel), w.recurrentBias);      // [batch, 3n]  W_hh h + b_hh
+      const [hr, hz, hh] = tf.split(hp, 3, 1) as tf.Tensor2D[];                 // [batch, n] each
+      r = tf.sigmoid(tf.add(xr, hr)) as tf.Tensor2D;                                            // [batch, n]
+      z = tf.sigmoid(tf.add(xz, hz)) as tf.Tensor2D;                                            // [batch, n]
+      hTilde = tf.tanh(tf.add(xh, tf.mul(r, hh))) as tf.Tensor2D;                               // [batch, n]
+    } else {
+      const [hr, hz] = tf.split(tf.matMul(h0, w.recurrentRZ!), 2, 1) as tf.Tensor2D[];  // [batch, n] each
+      r = tf.sigmoid(tf.add(xr, hr)) as tf.Tensor2D;                                            // [batch, n]
+      z = tf.sigmoid(tf.add(xz, hz)) as tf.Tensor2D;                                            // [batch, n]
+      hTilde = tf.tanh(tf.add(xh, tf.matMul(tf.mul(r, h0), w.recurrentH!))) as tf.Tensor2D;    // [batch, n]
+    }
+    const keep = o.update === 'z-keeps-old' ? z : tf.sub(1, z);                  // [batch, n]  share of h_{t-1}
+    const h = tf.add(tf.mul(keep, h0), tf.mul(tf.sub(1, keep), hTilde)) as tf.Tensor2D;  // [batch, n]
+    return { h, gates: { r, z, hTilde } };
+  },
+};

@@ -1,0 +1,32 @@
+/**
+ * The LSTM cell, gates in the lecture's order i, f, o, g:
+ *
+ *   (i, f, o, g) = (σ, σ, σ, tanh)(W_x x_t + W_h h_{t-1} + b)
+ *   c_t = f ⊙ c_{t-1} + i ⊙ g
+ *   h_t = o ⊙ tanh(c_t)
+ *
+ * Reference: Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural Computation 1997; lecture
+ * seeds 000, 002. The cell state's path c_{t-1} → c_t is an elementwise product with f: no matrix
+ * multiply, which is why its gradient decays far slower than a vanilla RNN's.
+ * Gate orders elsewhere: PyTorch i, f, g, o; Keras/tf.js i, f, c(=g), o (see weights.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CellFamily, State, StepResult, StepWeights } from './family';
+
+export const LSTM_FAMILY: CellFamily = {
+  kind: 'lstm',
+  gates: ['i', 'f', 'o', 'g'],
+  hasCell: true,
+  prepare: (w: StepWeights) => w,
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights): StepResult {
+    const a = tf.add(xp, tf.matMul(prev.h, w.recurrentKernel)) as tf.Tensor2D;  // [batch, 4n]  all gates
+    const [ai, af, ao, ag] = tf.split(a, 4, 1) as tf.Tensor2D[];               // [batch, n] each
+    const i = tf.sigmoid(ai);                                                    // [batch, n]  input gate
+    const f = tf.sigmoid(af);                                                    // [batch, n]  forget gate
+    const o = tf.sigmoid(ao);                                                    // [batch, n]  output gate
+    const g = tf.tanh(ag);                                                       // [batch, n]  candidate
+    const c = tf.add(tf.mul(f, prev.c!), tf.mul(i, g)) as tf.Tensor2D;          // [batch, n]  c_t
+    const h = tf.mul(o, tf.tanh(c)) as tf.Tensor2D;                             // [batch, n]  h_t
+    return { h, c, gates: { i, f, o, g } };
+  },
+};
