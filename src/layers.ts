@@ -276,13 +276,16 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     if (state.h.shape[0] !== x.shape[0] || state.h.shape[1] !== this.units) {
       throw new Error(`${this.name}.step: state.h must have shape [batch=${x.shape[0]}, ${this.units}]; got ${shapeStr(state.h.shape)}`);
     }
-    const xp = tf.add(tf.matMul(x, v.kernel.read()), v.bias.read()) as tf.Tensor2D;  // [batch, G·n]
-    return this.family.step(xp, state, this.stepWeights(d), this.cellOptions);
+    // Tidy: only the new state and the gates survive (decoders call this once per generated token).
+    return tf.tidy(() => {
+      const xp = tf.add(tf.matMul(x, v.kernel.read()), v.bias.read()) as tf.Tensor2D;  // [batch, G·n]
+      return this.family.step(xp, state, this.stepWeights(d), this.cellOptions) as unknown as tf.TensorContainer;
+    }) as unknown as StepResult;
   }
 
   /** The initial state of direction d for a batch (zeros or learned), for step-by-step use. */
   zeroState(batch: number, d = 0): State {
-    return this.initialStates(d, batch);
+    return tf.tidy(() => this.initialStates(d, batch) as unknown as tf.TensorContainer) as unknown as State;
   }
 
   /**
