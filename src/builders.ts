@@ -54,6 +54,30 @@ export interface StoredSpec extends ModelSpec {
 
 const META_KEY = 'rnn-lab';
 
+/**
+ * Checks token ids, then casts them to int32 for the embedding. An embedding silently truncates 2.5
+ * to 2 and returns garbage rows for ids past the vocabulary, which would hide a data bug; and a
+ * model input declared int32 would truncate before any layer could look, so token inputs are
+ * declared float32 (exact for ids below 2^24) and this layer does the cast. Serialized as 'LabTokenCheck'.
+ */
+export class LabTokenCheck extends tf.layers.Layer {
+  static className = 'LabTokenCheck';
+  readonly vocabSize: number;
+  constructor(args: { vocabSize: number; name?: string }) {
+    super(args);
+    this.vocabSize = args.vocabSize;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    checkTokens(x, this.vocabSize, `${this.name}: token ids`);
+    return tf.cast(x, 'int32');
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), vocabSize: this.vocabSize };
+  }
+}
+tf.serialization.registerClass(LabTokenCheck);
+
 /** The spec a builder stored in the model (also survives save/load). */
 export function specOf(model: tf.LayersModel): StoredSpec {
   const meta = model.getUserDefinedMetadata() as Record<string, unknown> | undefined;
@@ -105,11 +129,13 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
   let model: tf.LayersModel;
 
   if (topology === 'seq2seq') {
-    const src = tf.input({ shape: tokens ? [T] : [T, spec.inputSize!], name: 'source', dtype: tokens ? 'int32' : 'float32' });
-    const tgtIn = tf.input({ shape: tokens ? [spec.targetLength ?? null] : [spec.targetLength ?? null, spec.outputSize], name: 'target_in', dtype: tokens ? 'int32' : 'float32' });
+    const src = tf.input({ shape: tokens ? [T] : [T, spec.inputSize!], name: 'source' });
+    const tgtIn = tf.input({ shape: tokens ? [spec.targetLength ?? null] : [spec.targetLength ?? null, spec.outputSize], name: 'target_in' });
     let x: tf.SymbolicTensor = src;
     let y: tf.SymbolicTensor = tgtIn;
     if (tokens) {
+      x = new LabTokenCheck({ vocabSize: spec.vocabSize!, name: 'source_tokens' }).apply(x) as tf.SymbolicTensor;
+      y = new LabTokenCheck({ vocabSize: spec.vocabSize!, name: 'target_tokens' }).apply(y) as tf.SymbolicTensor;
       x = tf.layers.embedding({ inputDim: spec.vocabSize!, outputDim: emb, name: 'embedding', embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: seed + 11 }) }).apply(x) as tf.SymbolicTensor;
       y = tf.layers.embedding({ inputDim: spec.vocabSize!, outputDim: emb, name: 'decoder_embedding', embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: seed + 13 }) }).apply(y) as tf.SymbolicTensor;
     }
@@ -125,9 +151,10 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
     model = tf.model({ inputs: [src, tgtIn], outputs: head.apply(y) as tf.SymbolicTensor, name: `${cell}_seq2seq` });
   } else {
     const oneToMany = topology === 'one-to-many';
-    const input = tf.input({ shape: oneToMany ? [spec.inputSize!] : tokens ? [T] : [T, spec.inputSize!], name: 'input', dtype: tokens ? 'int32' : 'float32' });
+    const input = tf.input({ shape: oneToMany ? [spec.inputSize!] : tokens ? [T] : [T, spec.inputSize!], name: 'input' });
     let x: tf.SymbolicTensor = input;
     if (tokens) {
+      x = new LabTokenCheck({ vocabSize: spec.vocabSize!, name: 'tokens' }).apply(x) as tf.SymbolicTensor;
       x = tf.layers.embedding({ inputDim: spec.vocabSize!, outputDim: emb, name: 'embedding', embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: seed + 11 }) }).apply(x) as tf.SymbolicTensor;
     }
     // One-to-many: the one input vector is fed at every step (a common reading of the lecture's diagram).
@@ -434,6 +461,7 @@ export function generate(model: tf.LayersModel, x: tf.Tensor, length: number): t
 
 /** Check token ids: integers in [0, vocab). */
 export function checkTokens(ids: tf.Tensor, vocab: number, what: string): void {
+  if (!(ids instanceof tf.Tensor)) throw new TypeError(`${what}: expected a tensor of integer token ids; got ${typeof ids}`);
   const v = ids.dataSync();
   for (let i = 0; i < v.length; i++) {
     if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= vocab) {

@@ -22,6 +22,21 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
   if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`saveModel: dir must be a folder path; got ${dir}`);
   const target = path.resolve(dir);
   const fresh = `${target}.saving-${process.pid}-${Date.now()}`;
+  try {
+    await writeArtifacts(model, fresh);
+  } catch (e) {
+    fs.rmSync(fresh, { recursive: true, force: true });  // the old model, if any, is untouched
+    throw e;
+  }
+  // Swap in: old → aside, fresh → target, remove old. At every moment one complete copy exists.
+  const aside = `${target}.old-${process.pid}-${Date.now()}`;
+  const had = fs.existsSync(target);
+  if (had) fs.renameSync(target, aside);
+  fs.renameSync(fresh, target);
+  if (had) fs.rmSync(aside, { recursive: true, force: true });
+}
+
+async function writeArtifacts(model: tf.LayersModel, fresh: string): Promise<void> {
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     fs.mkdirSync(fresh, { recursive: true });
     const weights = Buffer.from(artifacts.weightData as ArrayBuffer);
@@ -34,12 +49,6 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
     fs.writeFileSync(path.join(fresh, 'model.json'), JSON.stringify(json));
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length } };
   }));
-  // Swap in: old → aside, fresh → target, remove old. At every moment one complete copy exists.
-  const aside = `${target}.old-${process.pid}-${Date.now()}`;
-  const had = fs.existsSync(target);
-  if (had) fs.renameSync(target, aside);
-  fs.renameSync(fresh, target);
-  if (had) fs.rmSync(aside, { recursive: true, force: true });
 }
 
 /** Load a model saved by {@link saveModel}. */
