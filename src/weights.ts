@@ -174,11 +174,22 @@ function flipZ(t: tf.Tensor, axis: number, order: string[]): tf.Tensor {
   return tf.concat(parts.map((p, i) => (order[i] === 'z' ? tf.neg(p) : p)), axis);
 }
 
+/** Throw when a layer has no PyTorch nn.RNN/LSTM/GRU equivalent, saying what to build instead. */
+function checkTorchCompatible(layer: RecurrentLayer, verb: string): void {
+  if (layer.kind === 'gru' && !layer.hasRecurrentBias) {
+    throw new Error(`${layer.name}: a reset-before GRU (the lecture's W_hh(r⊙h)) ${verb}: PyTorch's GRU applies r after the recurrent matmul. Build with resetAfter: true`);
+  }
+  if (layer.initialStateMode === 'learned') {
+    throw new Error(`${layer.name}: a learned initial state (h0${layer.family.hasCell ? ', c0' : ''}) ${verb}: PyTorch's recurrent modules have no such parameter. Build with initialState: 'zeros' (or pass h0 explicitly in PyTorch)`);
+  }
+  if (layer.kind === 'rnn' && !['tanh', 'relu'].includes(layer.cellOptions.activation)) {
+    throw new Error(`${layer.name}: an Elman RNN with activation '${layer.cellOptions.activation}' ${verb}: PyTorch's nn.RNN supports only tanh and relu`);
+  }
+}
+
 /** PyTorch tensors of one layer-direction: [weight_ih, weight_hh, bias_ih, bias_hh]. */
 export function layerToTorch(layer: RecurrentLayer, direction = 0): { weight_ih: number[][]; weight_hh: number[][]; bias_ih: number[]; bias_hh: number[] } {
-  if (layer.kind === 'gru' && !layer.hasRecurrentBias) {
-    throw new Error(`${layer.name}: a reset-before GRU (the lecture's W_hh(r⊙h)) has no PyTorch equivalent; PyTorch's GRU applies r after the matmul. Build with resetAfter: true`);
-  }
+  checkTorchCompatible(layer, 'has no PyTorch equivalent');
   const v = layer.variablesOf(direction);
   const from = LECTURE_GATES[layer.kind];
   const to = TORCH_ORDER[layer.kind];
@@ -201,9 +212,7 @@ export function layerToTorch(layer: RecurrentLayer, direction = 0): { weight_ih:
 
 /** Load one layer-direction from PyTorch tensors (shapes checked; RNN/LSTM biases are summed). */
 export function layerFromTorch(layer: RecurrentLayer, w: Record<string, unknown>, direction: number, keyOf: (p: string) => string): void {
-  if (layer.kind === 'gru' && !layer.hasRecurrentBias) {
-    throw new Error(`${layer.name}: a reset-before GRU cannot load PyTorch weights (PyTorch's GRU resets after the recurrent matmul); build the model with resetAfter: true`);
-  }
+  checkTorchCompatible(layer, 'cannot load PyTorch weights');
   const v = layer.variablesOf(direction);
   const from = TORCH_ORDER[layer.kind];
   const to = LECTURE_GATES[layer.kind];

@@ -156,6 +156,8 @@ for (const backend of ['wasm', 'cpu']) {
       assert.throws(() => L.buildGRU({ inputSize: 1, hiddenSize: 3, outputSize: 1, topology: 'seq2seq', bidirectional: true }), /decoder runs forward only/);
       const gruBefore = L.buildGRU({ inputSize: 2, hiddenSize: 3, outputSize: 1 });
       assert.throws(() => L.torchWeights(gruBefore), /reset-before GRU .* Build with resetAfter: true/);
+      assert.throws(() => L.torchWeights(L.buildLSTM({ inputSize: 2, hiddenSize: 3, outputSize: 1, initialState: 'learned' })), /learned initial state \(h0, c0\) has no PyTorch equivalent.*initialState: 'zeros'/);
+      assert.throws(() => L.torchWeights(L.buildRNN({ inputSize: 2, hiddenSize: 3, outputSize: 1, activation: 'sigmoid' })), /activation 'sigmoid' has no PyTorch equivalent: PyTorch's nn\.RNN supports only tanh and relu/);
       const lstm = L.buildLSTM({ inputSize: 2, hiddenSize: 3, outputSize: 1 });
       const sd = L.torchWeights(lstm);
       const { ['rnn.bias_hh_l0']: _drop, ...missing } = sd;
@@ -163,7 +165,7 @@ for (const backend of ['wasm', 'cpu']) {
       assert.throws(() => L.loadTorchWeights(lstm, { ...sd, 'rnn.weight_ih_l1': [[0]] }), /unexpected rnn\.weight_ih_l1/);
       assert.throws(() => L.loadTorchWeights(lstm, { ...sd, 'rnn.weight_hh_l0': [[1, 2]] }), /rnn\.weight_hh_l0 must have shape \[12, 3\]; got \[1, 2\]/);
       assert.throws(() => L.loadTorchWeights(lstm, { ...sd, 'head.weight': [[1], [2]] }), /head\.weight must have shape \[1, 3\]; got \[2, 1\]/);
-      assert.throws(() => L.loadTorchWeights(gruBefore, L.torchWeights(L.buildGRU({ inputSize: 2, hiddenSize: 3, outputSize: 1, resetAfter: true }))), /build the model with resetAfter: true/);
+      assert.throws(() => L.loadTorchWeights(gruBefore, L.torchWeights(L.buildGRU({ inputSize: 2, hiddenSize: 3, outputSize: 1, resetAfter: true }))), /cannot load PyTorch weights: PyTorch's GRU applies r after the recurrent matmul\. Build with resetAfter: true/);
       const tok = L.buildLSTM({ vocabSize: 4, hiddenSize: 3, outputSize: 4, topology: 'many-to-many' });
       assert.throws(() => tok.predict(tf.tensor2d([[0, 1.5]])), /token ids must be integers in \[0, 4\); got 1\.5 at flat index 1/);
       assert.throws(() => tok.predict(tf.tensor2d([[0, 4]], [1, 2], 'int32')), /got 4 at flat index 1/);

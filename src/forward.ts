@@ -1,0 +1,65 @@
+/**
+ * Running a builder model by hand, layer by layer, so that training and diagnostics can reach what
+ * `model.apply` hides: the initial states (truncated BPTT carries them between chunks), additive
+ * probes on every h_t and c_t (gradientFlow differentiates the loss with respect to them), and the
+ * per-step states and gates.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { recurrentLayers, specOf } from './builders';
+import { DirectionTrace, RecurrentLayer } from './layers';
+
+/** Options of {@link forwardModel}. */
+export interface ForwardModelOptions {
+  /** Initial states per recurrent layer, as that layer's `initialState` list ([h, (c)] per direction). */
+  initialStates?: (tf.Tensor[] | undefined)[];
+  /** Additive probes per recurrent layer, per direction (see RecurrentLayer.forwardSequence). */
+  probes?: ({ h?: tf.Tensor[]; c?: tf.Tensor[] }[] | undefined)[];
+  /** Keep every step's gate activations. */
+  collectGates?: boolean;
+}
+
+/** What {@link forwardModel} returns. */
+export interface ForwardModelResult {
+  /** The model's output, as `model.apply` would give it. */
+  output: tf.Tensor;
+  /** Per recurrent layer: its name and what each direction computed. */
+  layers: { name: string; layer: RecurrentLayer; directions: DirectionTrace[] }[];
+  /** Per recurrent layer: its final states ([h, (c)] per direction), e.g. to carry into the next chunk. */
+  finalStates: tf.Tensor[][];
+}
+
+/**
+ * Forward a many-to-one, many-to-many or one-to-many builder model by hand (not seq2seq).
+ *
+ * @example
+ * ```ts
+ * const { output, layers } = forwardModel(model, x, { collectGates: true });
+ * layers[0].directions[0].h;    // T × [batch, n]
+ * ```
+ */
+export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}): ForwardModelResult {
+  const spec = specOf(model);
+  if (spec.topology === 'seq2seq') throw new Error('forwardModel: seq2seq models are run with model.apply / decode; forwardModel takes many-to-one, many-to-many and one-to-many models');
+  let h: tf.Tensor = x;
+  if (spec.vocabSize !== undefined) {
+    h = model.getLayer('tokens').apply(h) as tf.Tensor;
+    h = model.getLayer('embedding').apply(h) as tf.Tensor;
+  }
+  if (spec.topology === 'one-to-many') h = model.getLayer('repeat').apply(h) as tf.Tensor;
+  const layers: ForwardModelResult['layers'] = [];
+  const finalStates: tf.Tensor[][] = [];
+  recurrentLayers(model).forEach((layer, l) => {
+    const r = layer.forwardSequence(h, {
+      initialState: options.initialStates?.[l], probes: options.probes?.[l], collectGates: options.collectGates,
+    });
+    layers.push({ name: layer.name, layer, directions: r.directions });
+    const fin: tf.Tensor[] = [];
+    for (const d of r.directions) {
+      fin.push(d.h[d.h.length - 1]);
+      if (d.c) fin.push(d.c[d.c.length - 1]);
+    }
+    finalStates.push(fin);
+    h = r.output;
+  });
+  return { output: model.getLayer('head').apply(h) as tf.Tensor, layers, finalStates };
+}

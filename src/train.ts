@@ -1,0 +1,414 @@
+/**
+ * The course's training loop. It owns the gradient step, because tf.js optimizers have no
+ * clipnorm and the lessons need to see (and plot) the gradient norm before and after clipping:
+ *
+ *   g ← ∇_θ L;   if ‖g‖ > c:  g ← g · c/‖g‖         (clipping by global norm, Pascanu et al. 2013)
+ *   θ ← optimizer(θ, g)
+ *
+ * Full BPTT differentiates through the whole sequence; truncated BPTT (`tbptt: k`) cuts a long
+ * sequence into chunks of k steps, carries the state forward between chunks as a constant
+ * (no gradient flows past a chunk) and takes one optimizer step per chunk.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { backendInfo } from './backend';
+import { recurrentLayers, specOf } from './builders';
+import { forwardModel } from './forward';
+import { LossSpec, lossFunction } from './losses';
+import { Rng } from './random';
+import { liveFigure } from './display';
+
+/** Inputs and targets; `x` is a list for seq2seq models ([source, target_in]). */
+export interface TrainData {
+  x: tf.Tensor | tf.Tensor[];
+  y: tf.Tensor;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** Passes over the data. */
+  epochs: number;
+  /** Sequences per optimizer step. Default 32. */
+  batchSize?: number;
+  /** 'sgd', 'momentum' (0.9), 'rmsprop' or 'adam'. Default 'adam'. */
+  optimizer?: 'sgd' | 'momentum' | 'rmsprop' | 'adam';
+  /** Learning rate. Default 0.01 (adam, rmsprop: 0.001·10 works well for these small nets). */
+  learningRate?: number;
+  /** Loss. Default 'mse', or 'crossEntropy' for models with a softmax head. */
+  loss?: LossSpec;
+  /** Rescale the gradient to this global norm when it is larger. */
+  clipNorm?: number;
+  /** Clip every gradient entry to [−clipValue, clipValue]. */
+  clipValue?: number;
+  /** Truncated BPTT: chunks of k time steps, state carried forward (many-to-many models). */
+  tbptt?: number;
+  /** Shuffle the sequences each epoch (seeded). Default true (false with tbptt is not required). */
+  shuffle?: boolean;
+  /** Seed of the shuffling. Default 1. */
+  seed?: number;
+  /** Validation data, evaluated after each epoch. */
+  validation?: TrainData;
+  /** Stop when the validation loss (else the training loss) has not improved by minDelta for `patience` epochs, and restore the best weights. */
+  earlyStopping?: { patience: number; minDelta?: number };
+  /** Abort between batches; the weights of the last finished step are kept. */
+  signal?: AbortSignal;
+  /** Print one line per epoch (epoch, loss, samples/s, backend). Default true. */
+  verbose?: boolean;
+  /** Draw the loss curves live in the notebook. Default false. */
+  live?: boolean;
+  /** Record each parameter's gradient norm at every step. Default true. */
+  recordParamNorms?: boolean;
+  /** Called after each epoch with its log. */
+  onEpoch?: (log: EpochLog) => void;
+}
+
+/** One optimizer step. */
+export interface StepLog {
+  epoch: number;
+  step: number;
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Global gradient norm after clipping. */
+  clippedNorm: number;
+  clipped: boolean;
+  learningRate: number;
+  /** Per-parameter gradient norms (before clipping). */
+  paramNorms?: Record<string, number>;
+}
+
+/** One epoch. */
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  valLoss?: number;
+  gradNorm: number;
+  clipFraction: number;
+  learningRate: number;
+  samplesPerSecond: number;
+  tensors: number;
+  seconds: number;
+}
+
+/** What {@link train} returns. */
+export interface TrainResult {
+  steps: StepLog[];
+  epochs: EpochLog[];
+  /** Why training ended. */
+  stopped: 'completed' | 'early-stopping' | 'aborted' | 'non-finite';
+  /** A sentence saying so, with numbers. */
+  message: string;
+  /** The history as a danfo DataFrame (per epoch, or per step). */
+  frame(which?: 'epochs' | 'steps'): unknown;
+}
+
+function makeOptimizer(name: string, lr: number): tf.Optimizer {
+  switch (name) {
+    case 'sgd': return tf.train.sgd(lr);
+    case 'momentum': return tf.train.momentum(lr, 0.9);
+    case 'rmsprop': return tf.train.rmsprop(lr);
+    case 'adam': return tf.train.adam(lr);
+    default: throw new RangeError(`train: options.optimizer must be 'sgd', 'momentum', 'rmsprop' or 'adam'; got '${name}'`);
+  }
+}
+
+/** Global L2 norm of a set of gradients: sqrt(Σ‖g_i‖²). */
+export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+/**
+ * Clip gradients by global norm: when ‖g‖ > maxNorm, every gradient is multiplied by maxNorm/‖g‖,
+ * so the direction is kept and the norm becomes maxNorm. (Comparing the *sum of squares* with the
+ * threshold instead, as one slide's pseudo-code does, clips at √threshold — far too early.)
+ */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number; clipped: boolean } {
+  if (!(maxNorm > 0)) throw new RangeError(`clipByGlobalNorm: maxNorm must be > 0; got ${maxNorm}`);
+  const norm = globalNorm(Object.values(grads));
+  const n = norm.dataSync()[0];
+  norm.dispose();
+  if (!(n > maxNorm)) return { grads: mapValues(grads, (g) => g.clone()), norm: n, clipped: false };
+  const scale = maxNorm / n;
+  return { grads: mapValues(grads, (g) => tf.mul(g, scale)), norm: n, clipped: true };
+}
+
+/** Clip every gradient entry to [−c, c]. */
+export function clipByValue(grads: tf.NamedTensorMap, c: number): tf.NamedTensorMap {
+  if (!(c > 0)) throw new RangeError(`clipByValue: c must be > 0; got ${c}`);
+  return mapValues(grads, (g) => tf.clipByValue(g, -c, c));
+}
+
+function mapValues(m: tf.NamedTensorMap, f: (t: tf.Tensor) => tf.Tensor): tf.NamedTensorMap {
+  const out: tf.NamedTensorMap = {};
+  for (const [k, v] of Object.entries(m)) out[k] = f(v);
+  return out;
+}
+
+function takeRows(t: tf.Tensor | tf.Tensor[], idx: tf.Tensor1D): tf.Tensor | tf.Tensor[] {
+  return Array.isArray(t) ? t.map((u) => tf.gather(u, idx)) : tf.gather(t, idx);
+}
+
+function firstOf(t: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  return Array.isArray(t) ? t[0] : t;
+}
+
+/** Options of {@link computeGradients}. */
+export interface GradientOptions {
+  loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+  /** Initial states per recurrent layer (for truncated BPTT's chunks). */
+  initialStates?: (tf.Tensor[] | undefined)[];
+}
+
+/**
+ * The loss and its gradient with respect to every trainable weight, for one batch — the core of a
+ * training step, exposed so that tests and lessons can inspect it. With `initialStates` the model
+ * is run by hand from those states (they are constants: no gradient flows into them), and the final
+ * states are returned for the next chunk.
+ */
+export function computeGradients(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions):
+  { loss: tf.Scalar; grads: tf.NamedTensorMap; finalStates?: tf.Tensor[][] } {
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let finalStates: tf.Tensor[][] | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    if (options.initialStates) {
+      const r = forwardModel(model, firstOf(x), { initialStates: options.initialStates });
+      finalStates = r.finalStates.map((s) => s.map((t) => tf.keep(t)));
+      return options.loss(y, r.output);
+    }
+    return options.loss(y, model.apply(x, { training: true }) as tf.Tensor);
+  }, vars);
+  return { loss: value, grads, finalStates };
+}
+
+function snapshot(model: tf.LayersModel): tf.Tensor[] {
+  return model.getWeights().map((w) => w.clone());
+}
+
+function restore(model: tf.LayersModel, weights: tf.Tensor[]): void {
+  model.setWeights(weights);
+}
+
+function checkData(model: tf.LayersModel, data: TrainData, what: string): number {
+  if (!data || typeof data !== 'object' || !('x' in data) || !('y' in data)) {
+    throw new TypeError(`train: ${what} must be { x, y } with tensors; got ${data === null ? 'null' : typeof data}`);
+  }
+  const xs = Array.isArray(data.x) ? data.x : [data.x];
+  if (xs.some((t) => !(t instanceof tf.Tensor)) || !(data.y instanceof tf.Tensor)) {
+    throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors`);
+  }
+  const n = xs[0].shape[0];
+  for (const [i, t] of [...xs, data.y].entries()) {
+    if (t.shape[0] !== n) throw new Error(`train: ${what} tensors must share the batch size: ${what}.x has ${n} sequences but ${i < xs.length ? `${what}.x[${i}]` : `${what}.y`} has ${t.shape[0]}`);
+  }
+  const expected = model.inputs.length;
+  if (xs.length !== expected) throw new Error(`train: ${what}.x must be ${expected === 1 ? 'one tensor' : `a list of ${expected} tensors`}; got ${xs.length}`);
+  for (const t of [...xs, data.y]) {
+    if (t.dtype === 'float32') {
+      const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(t))).dataSync()[0]);
+      if (bad) throw new Error(`train: ${what} contains NaN or Infinity (shape [${t.shape.join(', ')}])`);
+    }
+  }
+  return n;
+}
+
+/**
+ * Train a builder model (or any tf.LayersModel) with full or truncated BPTT, gradient clipping,
+ * validation, early stopping and abort; keep the last good weights if the loss turns NaN.
+ *
+ * @example
+ * ```ts
+ * const result = await train(model, { x, y }, { epochs: 30, optimizer: 'adam', learningRate: 0.01, clipNorm: 1 });
+ * table(result.frame());               // per-epoch history as a danfo DataFrame
+ * ```
+ */
+export async function train(model: tf.LayersModel, data: TrainData, options: TrainOptions): Promise<TrainResult> {
+  if (!(model instanceof tf.LayersModel)) throw new TypeError(`train: model must be a tf.LayersModel (e.g. from buildLSTM); got ${typeof model}`);
+  if (!Number.isInteger(options?.epochs) || options.epochs < 1) throw new RangeError(`train: options.epochs must be a positive integer; got ${options?.epochs}`);
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`train: options.batchSize must be a positive integer; got ${batchSize}`);
+  if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`train: options.clipNorm must be > 0; got ${options.clipNorm}`);
+  if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`train: options.clipValue must be > 0; got ${options.clipValue}`);
+  const N = checkData(model, data, 'data');
+  if (options.validation) checkData(model, options.validation, 'validation');
+  let spec: ReturnType<typeof specOf> | undefined;
+  try { spec = specOf(model); } catch { spec = undefined; }
+  const lossName = options.loss ?? (spec?.outputActivation === 'softmax' ? 'crossEntropy' : 'mse');
+  const loss = lossFunction(lossName);
+  const lr = options.learningRate ?? 0.01;
+  if (!(lr > 0)) throw new RangeError(`train: options.learningRate must be > 0; got ${lr}`);
+  const optimizer = makeOptimizer(options.optimizer ?? 'adam', lr);
+  const k = options.tbptt;
+  if (k !== undefined) {
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`train: options.tbptt (chunk length k) must be a positive integer; got ${k}`);
+    if (!spec || spec.topology !== 'many-to-many') throw new Error('train: truncated BPTT needs a many-to-many builder model (targets at every step)');
+    if (spec.bidirectional) throw new Error('train: truncated BPTT cannot carry a backward direction\'s state forward; use bidirectional: false');
+  }
+  const rng = new Rng(options.seed ?? 1);
+  const verbose = options.verbose ?? true;
+  const recordNorms = options.recordParamNorms ?? true;
+  const steps: StepLog[] = [];
+  const epochs: EpochLog[] = [];
+  const live = options.live ? liveFigure() : undefined;
+  const varNames = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
+  const shortName = new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.originalName ?? w.name]));
+  let stopped: TrainResult['stopped'] = 'completed';
+  let message = '';
+  let best = Infinity;
+  let bestWeights: tf.Tensor[] | undefined;
+  let sinceBest = 0;
+  let lastGood = snapshot(model);
+  let step = 0;
+
+  const applyStep = (grads: tf.NamedTensorMap, lossValue: number, epoch: number): boolean => {
+    const values = varNames.map((n) => grads[n]);
+    const normT = globalNorm(values);
+    const gradNorm = normT.dataSync()[0];
+    normT.dispose();
+    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) return false;
+    let paramNorms: Record<string, number> | undefined;
+    if (recordNorms) {
+      paramNorms = {};
+      const norms = tf.tidy(() => tf.stack(values.map((g) => tf.norm(g))).dataSync());
+      varNames.forEach((n, i) => { paramNorms![shortName.get(n) ?? n] = norms[i]; });
+    }
+    let g = grads;
+    let clipped = false;
+    let clippedNorm = gradNorm;
+    if (options.clipValue !== undefined) g = clipByValue(g, options.clipValue);
+    if (options.clipNorm !== undefined && gradNorm > options.clipNorm) {
+      const scale = options.clipNorm / gradNorm;
+      const scaled = mapValues(g, (t) => tf.mul(t, scale));
+      if (g !== grads) tf.dispose(Object.values(g));
+      g = scaled;
+      clipped = true;
+    }
+    if (options.clipValue !== undefined || clipped) {
+      const n2 = globalNorm(Object.values(g));
+      clippedNorm = n2.dataSync()[0];
+      n2.dispose();
+      clipped = clipped || clippedNorm < gradNorm;
+    }
+    tf.dispose(lastGood);
+    lastGood = snapshot(model);
+    optimizer.applyGradients(g);
+    if (g !== grads) tf.dispose(Object.values(g));
+    steps.push({ epoch, step: step++, loss: lossValue, gradNorm, clippedNorm, clipped, learningRate: lr, paramNorms });
+    return true;
+  };
+
+  const evaluate = (d: TrainData): number => tf.tidy(() => {
+    const n = firstOf(d.x).shape[0];
+    let total = 0;
+    for (let i = 0; i < n; i += batchSize) {
+      const idx = tf.range(i, Math.min(n, i + batchSize), 1, 'int32') as tf.Tensor1D;
+      const xb = takeRows(d.x, idx);
+      const yb = tf.gather(d.y, idx);
+      total += loss(yb, model.predict(xb) as tf.Tensor).dataSync()[0] * idx.shape[0];
+    }
+    return total / n;
+  });
+
+  outer:
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    const t0 = performance.now();
+    const order = options.shuffle === false ? Array.from({ length: N }, (_, i) => i) : rng.permutation(N);
+    let lossSum = 0, lossCount = 0, normSum = 0, clips = 0, stepsThisEpoch = 0;
+    for (let b = 0; b < N; b += batchSize) {
+      if (options.signal?.aborted) {
+        stopped = 'aborted';
+        message = `training aborted in epoch ${epoch} after ${step} steps; the weights of the last finished step are kept`;
+        break outer;
+      }
+      const idx = tf.tensor1d(order.slice(b, b + batchSize), 'int32');
+      const xb = takeRows(data.x, idx);
+      const yb = tf.gather(data.y, idx);
+      const chunks: [tf.Tensor | tf.Tensor[], tf.Tensor][] = [];
+      if (k === undefined) {
+        chunks.push([xb, yb]);
+      } else {
+        const T = firstOf(xb).shape[1] as number;
+        for (let s = 0; s < T; s += k) {
+          const len = Math.min(k, T - s);
+          const xc = tf.slice(firstOf(xb), [0, s], [-1, len]);
+          const yc = tf.slice(yb, [0, s], [-1, len]);
+          chunks.push([xc, yc]);
+        }
+      }
+      let states: (tf.Tensor[] | undefined)[] | undefined = k === undefined ? undefined : recurrentLayers(model).map(() => undefined);
+      let ok = true;
+      for (const [xc, yc] of chunks) {
+        const r = computeGradients(model, xc, yc, { loss, initialStates: states });
+        const lv = r.loss.dataSync()[0];
+        ok = applyStep(r.grads, lv, epoch);
+        tf.dispose([r.loss, ...Object.values(r.grads)]);
+        if (states) tf.dispose(states.flat().filter((t): t is tf.Tensor => !!t));
+        states = r.finalStates;                                  // constants for the next chunk: truncated
+        if (!ok) {
+          restore(model, lastGood);
+          stopped = 'non-finite';
+          message = `training stopped in epoch ${epoch} at step ${step}: the loss or gradient became ${Number.isNaN(lv) ? 'NaN' : 'infinite'} (loss ${lv}); the last good weights were restored. Try a smaller learning rate or clipNorm.`;
+          break;
+        }
+        lossSum += lv; lossCount++;
+        normSum += steps[steps.length - 1].gradNorm;
+        clips += steps[steps.length - 1].clipped ? 1 : 0;
+        stepsThisEpoch++;
+      }
+      if (states) tf.dispose(states.flat().filter((t): t is tf.Tensor => !!t));
+      tf.dispose([idx, ...(Array.isArray(xb) ? xb : [xb]), yb]);
+      for (const [xc, yc] of chunks) if (xc !== xb) tf.dispose([...(Array.isArray(xc) ? xc : [xc]), yc]);
+      if (!ok) break outer;
+      await new Promise((r) => setImmediate(r));                 // let an abort (or the kernel) get a word in
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const log: EpochLog = {
+      epoch, loss: lossSum / Math.max(1, lossCount), gradNorm: normSum / Math.max(1, stepsThisEpoch),
+      clipFraction: clips / Math.max(1, stepsThisEpoch), learningRate: lr, samplesPerSecond: N / seconds,
+      tensors: tf.memory().numTensors, seconds,
+    };
+    if (options.validation) log.valLoss = evaluate(options.validation);
+    epochs.push(log);
+    options.onEpoch?.(log);
+    if (verbose) {
+      console.log(`epoch ${String(epoch).padStart(String(options.epochs).length)}/${options.epochs}  loss ${log.loss.toFixed(4)}` +
+        `${log.valLoss !== undefined ? `  val ${log.valLoss.toFixed(4)}` : ''}  ‖g‖ ${log.gradNorm.toFixed(3)}` +
+        `${options.clipNorm !== undefined ? `  clipped ${(100 * log.clipFraction).toFixed(0)}%` : ''}  ${Math.round(log.samplesPerSecond)} samples/s  ${backendInfo()?.name ?? tf.getBackend()}`);
+    }
+    live?.update(curvesFigure(epochs));
+    if (options.earlyStopping) {
+      const monitored = log.valLoss ?? log.loss;
+      if (monitored < best - (options.earlyStopping.minDelta ?? 0)) {
+        best = monitored; sinceBest = 0;
+        tf.dispose(bestWeights ?? []);
+        bestWeights = snapshot(model);
+      } else if (++sinceBest >= options.earlyStopping.patience) {
+        stopped = 'early-stopping';
+        message = `early stopping after epoch ${epoch}: no improvement for ${options.earlyStopping.patience} epochs; best ${log.valLoss !== undefined ? 'validation ' : ''}loss ${best.toFixed(4)} restored`;
+        restore(model, bestWeights!);
+        break;
+      }
+    }
+  }
+  live?.close(curvesFigure(epochs));
+  tf.dispose(lastGood);
+  tf.dispose(bestWeights ?? []);
+  optimizer.dispose();
+  if (stopped === 'completed') message = `trained ${epochs.length} epochs, ${step} steps; final loss ${epochs.at(-1)?.loss.toFixed(4)}`;
+  if (stopped !== 'completed' && verbose) console.log(message);
+  return {
+    steps, epochs, stopped, message,
+    frame(which: 'epochs' | 'steps' = 'epochs') {
+      // danfo is loaded only when a table is wanted: it is large and most scripts never need it.
+      const dfd = require('danfojs-node') as { DataFrame: new (rows: object[]) => unknown };
+      const rows = which === 'epochs' ? epochs : steps.map(({ paramNorms, ...s }) => ({ ...s, ...(paramNorms ? Object.fromEntries(Object.entries(paramNorms).map(([n, v]) => [`‖g‖ ${n}`, v])) : {}) }));
+      return new dfd.DataFrame(rows.map((r) => ({ ...r })));
+    },
+  };
+}
+
+/** The live figure of {@link train}: loss and validation loss per epoch. */
+function curvesFigure(epochs: EpochLog[]) {
+  const x = epochs.map((e) => e.epoch);
+  const data: Record<string, unknown>[] = [{ x, y: epochs.map((e) => e.loss), type: 'scatter', mode: 'lines', name: 'loss' }];
+  if (epochs.some((e) => e.valLoss !== undefined)) data.push({ x, y: epochs.map((e) => e.valLoss ?? null), type: 'scatter', mode: 'lines', name: 'validation' });
+  return { data, layout: { title: { text: 'training' }, xaxis: { title: { text: 'epoch' } }, yaxis: { title: { text: 'loss' }, type: 'log' }, height: 320 } };
+}
