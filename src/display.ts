@@ -190,6 +190,14 @@ export function show(figure: Figure): void {
   stats.figures++;
 }
 
+/** Show raw HTML in the notebook (outside one, `fallback` text is printed if given). */
+export function showHtml(html: string, fallback?: string): void {
+  if (typeof html !== 'string') throw new TypeError(`showHtml(html): html must be a string; got ${typeof html}`);
+  const s = currentSink();
+  if (s.kind === 'text') { if (fallback !== undefined) s.text(fallback); return; }
+  s.html(html);
+}
+
 /** A figure that redraws in place; see {@link liveFigure}. */
 export interface LiveFigure {
   /** Redraw with `figure` (at most every `minIntervalMs`, so a fast loop does not flood the page). */

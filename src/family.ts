@@ -68,9 +68,10 @@ export interface CellFamily {
   prepare(w: StepWeights, hidden: number): StepWeights;
   /**
    * One time step from the projected input xp = x_t·W_x + b ([batch, G·hidden], all gates at once)
-   * and the previous state.
+   * and the previous state. `cProbe` (LSTM) is added to c_t before h_t = o⊙tanh(c_t) is computed, so
+   * its gradient is the full ∂L/∂c_t.
    */
-  step(xp: tf.Tensor2D, prev: State, w: StepWeights, options: Required<CellOptions>): StepResult;
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, options: Required<CellOptions>, cProbe?: tf.Tensor): StepResult;
 }
 
 /** The defaults of {@link CellOptions}. */

@@ -316,11 +316,10 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       const probe = options.probes?.[d];
       const trace: DirectionTrace = { h: [], c: this.family.hasCell ? [] : undefined, gates: options.collectGates ? {} : undefined };
       for (let t = 0; t < T; t++) {
-        const r = this.family.step(xps[t], state, w, this.cellOptions);
+        const r = this.family.step(xps[t], state, w, this.cellOptions, probe?.c?.[t]);  // c probe acts inside, before h_t
         let h = r.h;
-        let c = r.c;
+        const c = r.c;
         if (probe?.h?.[t]) h = tf.add(h, probe.h[t]) as tf.Tensor2D;                 // [batch, n]
-        if (c && probe?.c?.[t]) c = tf.add(c, probe.c[t]) as tf.Tensor2D;            // [batch, n]
         state = { h, c };
         trace.h.push(h);
         if (c) trace.c!.push(c);

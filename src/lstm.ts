@@ -18,14 +18,15 @@ export const LSTM_FAMILY: CellFamily = {
   gates: ['i', 'f', 'o', 'g'],
   hasCell: true,
   prepare: (w: StepWeights) => w,
-  step(xp: tf.Tensor2D, prev: State, w: StepWeights): StepResult {
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, _o, cProbe?: tf.Tensor): StepResult {
     const a = tf.add(xp, tf.matMul(prev.h, w.recurrentKernel)) as tf.Tensor2D;  // [batch, 4n]  all gates
     const [ai, af, ao, ag] = tf.split(a, 4, 1) as tf.Tensor2D[];               // [batch, n] each
     const i = tf.sigmoid(ai);                                                    // [batch, n]  input gate
     const f = tf.sigmoid(af);                                                    // [batch, n]  forget gate
     const o = tf.sigmoid(ao);                                                    // [batch, n]  output gate
     const g = tf.tanh(ag);                                                       // [batch, n]  candidate
-    const c = tf.add(tf.mul(f, prev.c!), tf.mul(i, g)) as tf.Tensor2D;          // [batch, n]  c_t
+    let c = tf.add(tf.mul(f, prev.c!), tf.mul(i, g)) as tf.Tensor2D;            // [batch, n]  c_t
+    if (cProbe) c = tf.add(c, cProbe) as tf.Tensor2D;                           // diagnostics only
     const h = tf.mul(o, tf.tanh(c)) as tf.Tensor2D;                             // [batch, n]  h_t
     return { h, c, gates: { i, f, o, g } };
   },
