@@ -55,28 +55,48 @@ export interface StoredSpec extends ModelSpec {
 const META_KEY = 'rnn-lab';
 
 /**
- * Checks token ids, then casts them to int32 for the embedding. An embedding silently truncates 2.5
- * to 2 and returns garbage rows for ids past the vocabulary, which would hide a data bug; and a
- * model input declared int32 would truncate before any layer could look, so token inputs are
- * declared float32 (exact for ids below 2^24) and this layer does the cast. Serialized as 'LabTokenCheck'.
+ * Token embedding: row `id` of E [vocabSize, embeddingSize] for each token id, computed as
+ * one-hot(ids)·E. tf.layers.embedding gathers rows instead, and the gradient of a gather needs the
+ * UnsortedSegmentSum kernel, which tf.js's WASM backend does not have; a matmul trains everywhere and
+ * costs little at the course's vocabulary sizes. It also checks the ids: an embedding would silently
+ * truncate 2.5 to 2, and a model input declared int32 would truncate before any layer could look, so
+ * token inputs are float32 (exact below 2^24). Serialized as 'LabEmbedding'.
  */
-export class LabTokenCheck extends tf.layers.Layer {
-  static className = 'LabTokenCheck';
+export class LabEmbedding extends tf.layers.Layer {
+  static className = 'LabEmbedding';
   readonly vocabSize: number;
-  constructor(args: { vocabSize: number; name?: string }) {
+  readonly embeddingSize: number;
+  readonly seed: number;
+  private table?: tf.LayerVariable;
+  constructor(args: { vocabSize: number; embeddingSize: number; seed?: number; name?: string }) {
     super(args);
     this.vocabSize = args.vocabSize;
+    this.embeddingSize = args.embeddingSize;
+    this.seed = args.seed ?? 1;
+  }
+  override build(): void {
+    this.table = this.addWeight('embeddings', [this.vocabSize, this.embeddingSize], 'float32',
+      tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: this.seed }));
+    this.built = true;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [...s, this.embeddingSize];
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    checkTokens(x, this.vocabSize, `${this.name}: token ids`);
-    return tf.cast(x, 'int32');
+    return tf.tidy(() => {
+      const ids = Array.isArray(inputs) ? inputs[0] : inputs;
+      checkTokens(ids, this.vocabSize, `${this.name}: token ids`);
+      const flat = tf.oneHot(tf.cast(tf.reshape(ids, [-1]), 'int32'), this.vocabSize);          // [N, V]
+      const rows = tf.matMul(flat, this.table!.read());                                          // [N, E]
+      return tf.reshape(rows, [...ids.shape, this.embeddingSize]);                               // [..., E]
+    });
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), vocabSize: this.vocabSize };
+    return { ...super.getConfig(), vocabSize: this.vocabSize, embeddingSize: this.embeddingSize, seed: this.seed };
   }
 }
-tf.serialization.registerClass(LabTokenCheck);
+tf.serialization.registerClass(LabEmbedding);
 
 /** The spec a builder stored in the model (also survives save/load). */
 export function specOf(model: tf.LayersModel): StoredSpec {
@@ -134,10 +154,8 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
     let x: tf.SymbolicTensor = src;
     let y: tf.SymbolicTensor = tgtIn;
     if (tokens) {
-      x = new LabTokenCheck({ vocabSize: spec.vocabSize!, name: 'source_tokens' }).apply(x) as tf.SymbolicTensor;
-      y = new LabTokenCheck({ vocabSize: spec.vocabSize!, name: 'target_tokens' }).apply(y) as tf.SymbolicTensor;
-      x = tf.layers.embedding({ inputDim: spec.vocabSize!, outputDim: emb, name: 'embedding', embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: seed + 11 }) }).apply(x) as tf.SymbolicTensor;
-      y = tf.layers.embedding({ inputDim: spec.vocabSize!, outputDim: emb, name: 'decoder_embedding', embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: seed + 13 }) }).apply(y) as tf.SymbolicTensor;
+      x = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + 11, name: 'embedding' }).apply(x) as tf.SymbolicTensor;
+      y = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + 13, name: 'decoder_embedding' }).apply(y) as tf.SymbolicTensor;
     }
     const states: tf.SymbolicTensor[][] = [];
     for (let l = 0; l < numLayers; l++) {
@@ -154,8 +172,7 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
     const input = tf.input({ shape: oneToMany ? [spec.inputSize!] : tokens ? [T] : [T, spec.inputSize!], name: 'input' });
     let x: tf.SymbolicTensor = input;
     if (tokens) {
-      x = new LabTokenCheck({ vocabSize: spec.vocabSize!, name: 'tokens' }).apply(x) as tf.SymbolicTensor;
-      x = tf.layers.embedding({ inputDim: spec.vocabSize!, outputDim: emb, name: 'embedding', embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: seed + 11 }) }).apply(x) as tf.SymbolicTensor;
+      x = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + 11, name: 'embedding' }).apply(x) as tf.SymbolicTensor;
     }
     // One-to-many: the one input vector is fed at every step (a common reading of the lecture's diagram).
     if (oneToMany) x = tf.layers.repeatVector({ n: spec.sequenceLength!, name: 'repeat' }).apply(x) as tf.SymbolicTensor;

@@ -41,10 +41,7 @@ export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: Forwa
   const spec = specOf(model);
   if (spec.topology === 'seq2seq') throw new Error('forwardModel: seq2seq models are run with model.apply / decode; forwardModel takes many-to-one, many-to-many and one-to-many models');
   let h: tf.Tensor = x;
-  if (spec.vocabSize !== undefined) {
-    h = model.getLayer('tokens').apply(h) as tf.Tensor;
-    h = model.getLayer('embedding').apply(h) as tf.Tensor;
-  }
+  if (spec.vocabSize !== undefined) h = model.getLayer('embedding').apply(h) as tf.Tensor;
   if (spec.topology === 'one-to-many') h = model.getLayer('repeat').apply(h) as tf.Tensor;
   const layers: ForwardModelResult['layers'] = [];
   const finalStates: tf.Tensor[][] = [];
@@ -62,4 +59,49 @@ export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: Forwa
     h = r.output;
   });
   return { output: model.getLayer('head').apply(h) as tf.Tensor, layers, finalStates };
+}
+
+/** The state of {@link modelStepper}: one per recurrent layer. */
+export type StepperState = { h: tf.Tensor2D; c?: tf.Tensor2D }[];
+
+/**
+ * A one-token-at-a-time view of a token model (many-to-many, unidirectional, `vocabSize` set), for
+ * `sampleText`: each call feeds one id, carries every layer's state, and returns the next-token logits
+ * (log-probabilities when the head is a softmax). Call `dispose(state)` on the last state when done.
+ *
+ * @example
+ * ```ts
+ * const text = sampleText(modelStepper(lm), vocab, { prime: 'h', length: 4, rng: new Rng(1), greedy: true });
+ * ```
+ */
+export function modelStepper(model: tf.LayersModel): { step(id: number, state: StepperState | undefined): { logits: Float32Array; state: StepperState }; dispose(state?: StepperState): void } {
+  const spec = specOf(model);
+  if (spec.vocabSize === undefined) throw new Error('modelStepper: the model must take token ids (built with vocabSize)');
+  if (spec.topology === 'seq2seq' || spec.bidirectional) throw new Error('modelStepper: needs a unidirectional many-to-many or many-to-one token model');
+  const layers = recurrentLayers(model);
+  const embedding = model.getLayer('embedding');
+  const head = model.getLayer('head');
+  const softmaxHead = spec.outputActivation === 'softmax';
+  return {
+    step(id: number, state: StepperState | undefined) {
+      if (!Number.isInteger(id) || id < 0 || id >= spec.vocabSize!) throw new RangeError(`modelStepper.step: id must be a token id in [0, ${spec.vocabSize}); got ${id}`);
+      const next: StepperState = [];
+      const logits = tf.tidy(() => {
+        let inp = tf.reshape(embedding.apply(tf.tensor2d([[id]], [1, 1], 'int32')) as tf.Tensor, [1, -1]) as tf.Tensor2D;  // [1, E]
+        layers.forEach((layer, l) => {
+          const prev = state?.[l] ?? layer.zeroState(1);
+          const r = layer.step(inp, prev);
+          next.push({ h: tf.keep(r.h), c: r.c ? tf.keep(r.c) : undefined });
+          inp = r.h;
+        });
+        const y = head.apply(inp) as tf.Tensor;                                   // [1, V]
+        return (softmaxHead ? tf.log(tf.clipByValue(y, 1e-12, 1)) : y).dataSync() as Float32Array;
+      });
+      if (state) this.dispose(state);
+      return { logits: Float32Array.from(logits), state: next };
+    },
+    dispose(state?: StepperState) {
+      for (const s of state ?? []) { s.h.dispose(); s.c?.dispose(); }
+    },
+  };
 }

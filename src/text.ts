@@ -420,6 +420,8 @@ export function perplexity(meanCrossEntropyNats: number): number {
  */
 export interface CharStepper<S> {
   step(id: number, state: S | undefined): { logits: ArrayLike<number>; state: S };
+  /** Free the last state (e.g. tensors), called by {@link sampleText} when it is done. */
+  dispose?(state?: S): void;
 }
 
 /** Options for {@link sampleText}. */
@@ -504,5 +506,6 @@ export function sampleText<S>(stepper: CharStepper<S>, vocab: CharVocab, options
     // The last character's logits would never be used, so it is not fed (saves one model step).
     if (i < length - 1) feed(next);
   }
+  stepper.dispose?.(state);
   return prime + vocab.decode(generated);
 }

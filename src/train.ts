@@ -227,6 +227,10 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`train: options.batchSize must be a positive integer; got ${batchSize}`);
   if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`train: options.clipNorm must be > 0; got ${options.clipNorm}`);
   if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`train: options.clipValue must be > 0; got ${options.clipValue}`);
+  const es = options.earlyStopping;
+  if (es !== undefined && (!Number.isInteger(es?.patience) || es.patience < 0 || !((es.minDelta ?? 0) >= 0))) {
+    throw new RangeError(`train: options.earlyStopping must be { patience: an integer >= 0, minDelta?: a number >= 0 }; got ${JSON.stringify(es)}`);
+  }
   const N = checkData(model, data, 'data');
   if (options.validation) checkData(model, options.validation, 'validation');
   let spec: ReturnType<typeof specOf> | undefined;
@@ -235,13 +239,13 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   const loss = lossFunction(lossName);
   const lr = options.learningRate ?? 0.01;
   if (!(lr > 0)) throw new RangeError(`train: options.learningRate must be > 0; got ${lr}`);
-  const optimizer = makeOptimizer(options.optimizer ?? 'adam', lr);
   const k = options.tbptt;
   if (k !== undefined) {
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`train: options.tbptt (chunk length k) must be a positive integer; got ${k}`);
-    if (!spec || spec.topology !== 'many-to-many') throw new Error('train: truncated BPTT needs a many-to-many builder model (targets at every step)');
+    if (!spec || spec.topology !== 'many-to-many') throw new Error(`train: options.tbptt (truncated BPTT) needs a many-to-many builder model (targets at every step); got ${spec ? `topology '${spec.topology ?? 'many-to-one'}'` : 'a model without builder metadata'}`);
     if (spec.bidirectional) throw new Error('train: truncated BPTT cannot carry a backward direction\'s state forward; use bidirectional: false');
   }
+  const optimizer = makeOptimizer(options.optimizer ?? 'adam', lr);   // after every check: an optimizer holds tensors
   const rng = new Rng(options.seed ?? 1);
   const verbose = options.verbose ?? true;
   const recordNorms = options.recordParamNorms ?? true;
@@ -257,13 +261,14 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   let sinceBest = 0;
   let lastGood = snapshot(model);
   let step = 0;
+  let badNorm = NaN;                                             // the gradient norm of a refused step
 
   const applyStep = (grads: tf.NamedTensorMap, lossValue: number, epoch: number): boolean => {
     const values = varNames.map((n) => grads[n]);
     const normT = globalNorm(values);
     const gradNorm = normT.dataSync()[0];
     normT.dispose();
-    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) return false;
+    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) { badNorm = gradNorm; return false; }
     let paramNorms: Record<string, number> | undefined;
     if (recordNorms) {
       paramNorms = {};
@@ -273,9 +278,15 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     let g = grads;
     let clipped = false;
     let clippedNorm = gradNorm;
-    if (options.clipValue !== undefined) g = clipByValue(g, options.clipValue);
-    if (options.clipNorm !== undefined && gradNorm > options.clipNorm) {
-      const scale = options.clipNorm / gradNorm;
+    let normBefore = gradNorm;                                   // the norm clipNorm compares: after value clipping, if any
+    if (options.clipValue !== undefined) {
+      g = clipByValue(g, options.clipValue);
+      const nv = globalNorm(Object.values(g));
+      normBefore = nv.dataSync()[0];
+      nv.dispose();
+    }
+    if (options.clipNorm !== undefined && normBefore > options.clipNorm) {
+      const scale = options.clipNorm / normBefore;
       const scaled = mapValues(g, (t) => tf.mul(t, scale));
       if (g !== grads) tf.dispose(Object.values(g));
       g = scaled;
@@ -345,7 +356,8 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
         if (!ok) {
           restore(model, lastGood);
           stopped = 'non-finite';
-          message = `training stopped in epoch ${epoch} at step ${step}: the loss or gradient became ${Number.isNaN(lv) ? 'NaN' : 'infinite'} (loss ${lv}); the last good weights were restored. Try a smaller learning rate or clipNorm.`;
+          const what = Number.isFinite(lv) ? `gradient norm became ${Number.isNaN(badNorm) ? 'NaN' : 'infinite'}` : `loss became ${Number.isNaN(lv) ? 'NaN' : 'infinite'}`;
+          message = `training stopped in epoch ${epoch} at step ${step}: the ${what} (loss ${lv}, ‖g‖ ${badNorm}); the last good weights were restored. Try a smaller learning rate or clipNorm.`;
           break;
         }
         lossSum += lv; lossCount++;

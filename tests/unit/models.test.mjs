@@ -148,6 +148,21 @@ for (const backend of ['wasm', 'cpu']) {
       }
     });
 
+    test('token models train on this backend (the embedding needs no gather gradient) and reproduce "hello"', async () => {
+      const vocab = L.CharVocab.fromText('hello');
+      const ids = vocab.encode('hello');
+      const x = tf.tensor2d([ids.slice(0, 4)]), y = tf.tensor2d([ids.slice(1)]);
+      const lm = L.buildRNN({ vocabSize: vocab.size, embeddingSize: 4, hiddenSize: 8, outputSize: vocab.size, topology: 'many-to-many', outputActivation: 'softmax', seed: 1 });
+      const r = await L.train(lm, { x, y }, { epochs: 150, learningRate: 0.05, verbose: false });
+      assert.equal(r.stopped, 'completed');
+      const before = tf.memory().numTensors;
+      const text = L.sampleText(L.modelStepper(lm), vocab, { prime: 'h', length: 4, rng: new L.Rng(1), greedy: true });
+      assert.equal(tf.memory().numTensors, before, 'the stepper frees its states');
+      console.log(`  ${backend} hello model: final loss ${r.epochs.at(-1).loss.toFixed(4)}, greedy sample from "h": ${text}`);
+      assert.equal(text, 'hello');
+      tf.dispose([x, y]);
+    });
+
     test('bad specs and bad state dicts are clear errors', () => {
       assert.throws(() => L.buildLSTM({ inputSize: 3, hiddenSize: 0, outputSize: 1 }), /spec\.hiddenSize must be a positive integer; got 0/);
       assert.throws(() => L.buildLSTM({ hiddenSize: 3, outputSize: 1 }), /spec\.inputSize \(or vocabSize for token inputs\) must be a positive integer; got undefined/);
