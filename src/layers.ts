@@ -310,7 +310,8 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       const xs = backwards ? tf.reverse(x, 1) : x;                                   // [batch, T, m]
       const xp = tf.reshape(tf.add(tf.matMul(tf.reshape(xs, [batch * T, m]), v.kernel.read()), v.bias.read()),
         [batch, T, G * n]);                                                            // [batch, T, G·n] all steps' x_t·W_x + b
-      const xps = tf.unstack(xp, 1) as tf.Tensor2D[];                                 // T × [batch, G·n]
+      // tf.js cannot differentiate unstack over an axis of length 1, so one step is a reshape.
+      const xps = (T === 1 ? [tf.reshape(xp, [batch, G * n])] : tf.unstack(xp, 1)) as tf.Tensor2D[];  // T × [batch, G·n]
       const w = this.stepWeights(d);
       let state = this.initialStates(d, batch, options.initialState);
       const probe = options.probes?.[d];

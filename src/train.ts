@@ -211,6 +211,22 @@ function checkData(model: tf.LayersModel, data: TrainData, what: string): number
 }
 
 /**
+ * Check targets against the model's output shape before training starts: a mismatch found inside
+ * the gradient tape would leave tf.js's intermediate tensors behind.
+ */
+function checkTargets(model: tf.LayersModel, y: tf.Tensor, loss: LossSpec, what: string): void {
+  if (typeof loss === 'function') return;
+  const out = model.outputs[0].shape;                                   // [null, …]
+  const want = loss === 'crossEntropy' ? out.slice(1, -1) : out.slice(1);
+  const got = y.shape.slice(1);
+  const fits = want.length === got.length && want.every((d, i) => d === null || d === got[i]);
+  if (!fits) {
+    const fmt = (a: (number | null)[]) => `[batch, ${a.map((d) => (d === null ? 'any' : d)).join(', ')}]`.replace(', ]', ']');
+    throw new Error(`train: ${what}.y must have shape ${fmt(want)} for loss '${loss}' (the model outputs ${fmt(out.slice(1))}${loss === 'crossEntropy' ? ': targets are class ids' : ''}); got [${y.shape.join(', ')}]`);
+  }
+}
+
+/**
  * Train a builder model (or any tf.LayersModel) with full or truncated BPTT, gradient clipping,
  * validation, early stopping and abort; keep the last good weights if the loss turns NaN.
  *
@@ -236,6 +252,8 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   let spec: ReturnType<typeof specOf> | undefined;
   try { spec = specOf(model); } catch { spec = undefined; }
   const lossName = options.loss ?? (spec?.outputActivation === 'softmax' ? 'crossEntropy' : 'mse');
+  checkTargets(model, data.y, lossName, 'data');
+  if (options.validation) checkTargets(model, options.validation.y, lossName, 'validation');
   const loss = lossFunction(lossName);
   const lr = options.learningRate ?? 0.01;
   if (!(lr > 0)) throw new RangeError(`train: options.learningRate must be > 0; got ${lr}`);
@@ -318,6 +336,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     return total / n;
   });
 
+  try {
   outer:
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     const t0 = performance.now();
@@ -401,9 +420,15 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     }
   }
   live?.close(curvesFigure(epochs));
-  tf.dispose(lastGood);
-  tf.dispose(bestWeights ?? []);
-  optimizer.dispose();
+  } finally {
+    // Also when a step throws (e.g. a custom loss failing): nothing this call made may outlive it.
+    tf.dispose(lastGood);
+    tf.dispose(bestWeights ?? []);
+    optimizer.dispose();
+    // tf.js 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar `c` of its SGD base class
+    // (one tensor leaked per train call); disposing it again is harmless for the other optimizers.
+    tf.dispose((optimizer as unknown as { c?: tf.Tensor }).c ?? []);
+  }
   if (stopped === 'completed') message = `trained ${epochs.length} epochs, ${step} steps; final loss ${epochs.at(-1)?.loss.toFixed(4)}`;
   if (stopped !== 'completed' && verbose) console.log(message);
   return {
