@@ -85,12 +85,13 @@ export function trainingFigure(result: Pick<TrainResult, 'steps' | 'epochs'>, op
  * show(heatmapFigure(transpose(f), { title: 'forget gate', zmin: 0, zmax: 1 }));
  * ```
  */
-export function heatmapFigure(rows: number[][], options: { title?: string; xLabels?: (string | number)[]; yLabel?: string; zmin?: number; zmax?: number; colorscale?: string } = {}): Figure {
+export function heatmapFigure(rows: number[][], options: { title?: string; xLabels?: (string | number)[]; yLabels?: (string | number)[]; yLabel?: string; zmin?: number; zmax?: number; colorscale?: string; height?: number } = {}): Figure {
   if (!Array.isArray(rows) || !rows.every(Array.isArray)) throw new TypeError('heatmapFigure(rows): rows must be an array of arrays, values[unit][t]');
   const width = rows[0]?.length ?? 0;
   return {
-    data: [{ z: rows, x: options.xLabels ?? Array.from({ length: width }, (_, i) => i + 1), type: 'heatmap', colorscale: options.colorscale ?? 'RdBu', reversescale: true, zmin: options.zmin, zmax: options.zmax }],
-    layout: { title: { text: options.title ?? '' }, xaxis: { title: { text: 'time step' } }, yaxis: { title: { text: options.yLabel ?? 'unit' } }, height: Math.min(600, 120 + 14 * rows.length) },
+    data: [{ z: rows, x: options.xLabels ?? Array.from({ length: width }, (_, i) => i + 1), y: options.yLabels, type: 'heatmap', colorscale: options.colorscale ?? 'RdBu', reversescale: true, zmin: options.zmin, zmax: options.zmax }],
+    // At least 280 px: plotly's default margins take 180 px, and a shorter plot is drawn blank.
+    layout: { title: { text: options.title ?? '' }, xaxis: { title: { text: 'time step' } }, yaxis: { title: { text: options.yLabel ?? 'unit' } }, height: options.height ?? Math.max(280, Math.min(600, 140 + 14 * rows.length)) },
   };
 }
 
