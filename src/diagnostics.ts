@@ -158,7 +158,7 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
     };
     const args = withX ? [x, ...flat] : flat;
     const { value, grads } = tf.valueAndGrads(f)(args);
-    const norms = tf.stack(grads.map((g) => tf.norm(g))).dataSync();
+    const norms = tf.stack(grads.map((g) => scaledNorm(g))).dataSync();
     let i = 0;
     const dx = withX ? perStepNorms(grads[i++]) : undefined;
     const out: LayerFlow[] = layers.map((layer, l) => ({
@@ -173,9 +173,20 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
   });
 }
 
+/**
+ * ‖g‖ computed as max|g|·‖g/max|g|‖: squaring float32 entries directly underflows below ~1e−19 and
+ * overflows above ~1e19, exactly the ranges that vanishing and exploding gradients reach.
+ */
+function scaledNorm(g: tf.Tensor, axis?: number[]): tf.Tensor {
+  const m = tf.max(tf.abs(g), axis, true);                                   // keepDims for broadcasting
+  const safe = tf.where(tf.greater(m, 0), m, tf.onesLike(m));
+  const n = tf.mul(tf.sqrt(tf.sum(tf.square(tf.div(g, safe)), axis, true)), m);
+  return axis ? tf.reshape(n, [-1]) : tf.reshape(n, []);
+}
+
 function perStepNorms(g: tf.Tensor): number[] {
   // g: [batch, T, m] → ‖g[:, t, :]‖ per t
-  return Array.from(tf.sqrt(tf.sum(tf.square(g), [0, 2])).dataSync());
+  return Array.from(scaledNorm(tf.transpose(g, [1, 0, 2]).reshape([g.shape[1]!, -1]), [1]).dataSync());
 }
 
 /** A verdict on gradient norms through time. */
