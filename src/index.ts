@@ -37,3 +37,5 @@ export { singularValues, spectralRadius, sigmaMaxPower, symmetricEigenvalues, ma
 export type { Matrix } from './linalg';
 export { addingProblem, delayedRecall, copyTask, sineWaves, tagByNext, reverseDigits, DIGIT_TOKENS, slidingWindows, standardizer, loadCO2, loadSeattleWeather, firstNames } from './data';
 export type { Dataset, Standardizer } from './data';
+export { check, gradeExercise, EXERCISES } from './check';
+export type { CheckOptions, CheckResult, ExerciseName, LstmWeights } from './check';

@@ -1,0 +1,344 @@
+// `npm run grade -- [options] submission.ipynb …`: score homework submissions with the hidden checks.
+//
+// Each submission runs in its own fresh kernel (the dedicated grading kernelspec .jupyter/kernels/
+// rnn-lab-grading, written here at run time: a V8 heap limit and RNN_LAB_GRADING=1), in its own
+// temporary folder, through scripts/grade.py (nbclient): first the student's code cells, with errors
+// allowed and a time limit per cell, then one grader cell per exercise that calls the library's
+// gradeExercise(name, fn, { hidden: true, seed }) — a missing function is reported, not fatal. The
+// points are read from the RNN_LAB_RESULT lines of the grader cells only (never from student cells).
+// A hanging or crashing submission costs at most its own time limit (see grade.py) and is scored with
+// what was obtained.
+//
+// Options:
+//   --out FILE          the JSON report (default grades.json)
+//   --cell-timeout S    time limit per cell, seconds (default 60)
+//   --timeout S         time limit per submission, seconds (default 600)
+//   --memory MB         heap limit of the kernel's JavaScript, megabytes (default 2048)
+//   --jobs N            submissions graded at the same time (default 1)
+//   --seed N            seed of the hidden tests (default 20251)
+//   --homework ID       grade every submission as this homework (default: from the notebook)
+//   --max-kernels N     kernels one submission may use after hangs or crashes (default 4)
+//   --keep DIR          keep each submission's grading folder (kernel log, job, result) in DIR
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt } from './jupyter.mjs';
+import { installKernel } from './kernel.mjs';
+import { loadManifest, exerciseTable } from './homework-release.mjs';
+
+export const GRADING_KERNEL = 'rnn-lab-grading';
+export const DEFAULTS = Object.freeze({ out: 'grades.json', cellTimeout: 60, timeout: 600, memory: 2048, jobs: 1, seed: 20251, maxKernels: 4 });
+
+const USAGE = `usage: npm run grade -- [--out grades.json] [--cell-timeout 60] [--timeout 600] [--memory 2048]
+                      [--jobs 1] [--seed 20251] [--homework ID] [--max-kernels 4] [--keep DIR] submission.ipynb …`;
+
+/** Parse the command line into options and submission paths. */
+export function parseArgs(argv) {
+  const o = { ...DEFAULTS, homework: undefined, keep: undefined, files: [] };
+  const num = (name, v, min) => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < min) throw new Error(`${name} must be a number ≥ ${min}; got ${v}`);
+    return x;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--out': o.out = value(); break;
+      case '--cell-timeout': o.cellTimeout = num(flag, value(), 1); break;
+      case '--timeout': o.timeout = num(flag, value(), 1); break;
+      case '--memory': o.memory = Math.round(num(flag, value(), 64)); break;
+      case '--jobs': o.jobs = Math.round(num(flag, value(), 1)); break;
+      case '--seed': o.seed = Math.round(num(flag, value(), 0)); break;
+      case '--max-kernels': o.maxKernels = Math.round(num(flag, value(), 1)); break;
+      case '--homework': o.homework = value(); break;
+      case '--keep': o.keep = value(); break;
+      case '-h': case '--help': o.help = true; break;
+      default:
+        if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
+        o.files.push(a);
+    }
+  }
+  return o;
+}
+
+/**
+ * The grading kernelspec: the course kernel with a V8 heap limit (also passed to child processes via
+ * NODE_OPTIONS) and RNN_LAB_GRADING=1, so that every check prints its RNN_LAB_RESULT line.
+ */
+export function installGradingKernel(memoryMb) {
+  const base = installKernel();   // the course kernel and node_modules/rnn-lab
+  const spec = JSON.parse(fs.readFileSync(path.join(base.kernelDir, 'kernel.json'), 'utf8'));
+  const [node, ...rest] = spec.argv;
+  const dir = path.join(JUPYTER_DATA, 'kernels', GRADING_KERNEL);
+  fs.mkdirSync(dir, { recursive: true });
+  const grading = {
+    ...spec,
+    argv: [node, `--max-old-space-size=${memoryMb}`, ...rest],
+    display_name: `${KERNEL_DISPLAY_NAME} · grading`,
+    env: { ...spec.env, RNN_LAB_GRADING: '1', NODE_OPTIONS: `--max-old-space-size=${memoryMb}` },
+  };
+  const file = path.join(dir, 'kernel.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(grading, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+  return { name: GRADING_KERNEL, dir };
+}
+
+function sourceText(cell) {
+  return Array.isArray(cell.source) ? cell.source.join('') : cell.source ?? '';
+}
+
+/** Which homework a submission is: its metadata, else its file name, else the checks it calls. */
+export function identifyHomework(nb, file, manifest, forced) {
+  const known = manifest.notebooks;
+  const byId = (id) => known.find((n) => n.homework === id);
+  if (forced) {
+    const hw = byId(forced);
+    if (!hw) throw new Error(`--homework ${forced}: unknown; known: ${known.map((n) => n.homework).join(', ')}`);
+    return hw;
+  }
+  const meta = nb.metadata?.['rnn-lab']?.homework;
+  if (meta && byId(meta)) return byId(meta);
+  const base = path.basename(file);
+  const named = known.find((n) => base.includes(n.homework));
+  if (named) return named;
+  const text = (nb.cells ?? []).map(sourceText).join('\n');
+  let best = null;
+  let bestHits = 0;
+  for (const n of known) {
+    const hits = n.exercises.filter((e) => text.includes(`check.${e.exercise}(`) || new RegExp(`\\bfunction\\s+${e.function}\\b`).test(text)).length;
+    if (hits > bestHits) { best = n; bestHits = hits; }
+  }
+  return best;
+}
+
+/** The grader's cell for one exercise: never a compile error, whatever the student's notebook defines. */
+export function graderCell(ex, seed) {
+  return [
+    `{`,
+    `  // rnn-lab grader: hidden check of ${ex.exercise}`,
+    `  // @ts-ignore`,
+    `  const fn = typeof ${ex.function} === 'undefined' ? undefined : ${ex.function};`,
+    `  require('rnn-lab').gradeExercise(${JSON.stringify(ex.exercise)}, fn, { hidden: true, seed: ${seed} });`,
+    `}`,
+  ].join('\n');
+}
+
+const RESULT_LINE = /^RNN_LAB_RESULT (\{.*\})\s*$/gm;
+
+/** The result of one exercise from its grader cell's outcome. */
+export function exerciseResult(ex, cell, cellTimeout) {
+  const base = { exercise: ex.exercise, function: ex.function, maxPoints: ex.points };
+  if (cell) {
+    for (const m of (cell.stdout ?? '').matchAll(RESULT_LINE)) {
+      let r;
+      try { r = JSON.parse(m[1]); } catch { continue; }
+      if (r.exercise !== ex.exercise) continue;
+      const points = Math.max(0, Math.min(ex.points, Number(r.points) || 0));
+      return { ...base, points, passed: points === ex.points, message: String(r.message ?? '') };
+    }
+  }
+  let message;
+  switch (cell?.status) {
+    case 'timeout': message = `the hidden check did not finish within ${cellTimeout} s: does ${ex.function} loop forever?`; break;
+    case 'died': message = `the kernel died during the hidden check of ${ex.function} (out of memory?)`; break;
+    case 'error': message = `the hidden check could not run: ${(cell.error || 'unknown error').split('\n')[0].slice(0, 300)}`; break;
+    case 'not-run': message = 'not graded: the submission ran out of time (or hung the kernel too often) before this check'; break;
+    default: message = 'the hidden check printed no result';
+  }
+  return { ...base, points: 0, passed: false, message };
+}
+
+/** Whether `pid` is still one of our tslab kernels (a finished kernel's pid may have been reused). */
+function isOurKernel(pid) {
+  try { process.kill(pid, 0); } catch { return false; }
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('tslab');
+  } catch {
+    return true;   // no /proc (macOS): the pid is alive and was ours a moment ago
+  }
+}
+
+/** Run grade.py for one job; kill it (and the kernels it started) if it overruns its deadline. */
+function runPython(python, jobFile, outFile, pidFile, hardLimitS) {
+  return new Promise((resolve) => {
+    const child = spawn(python, [path.join(ROOT, 'scripts', 'grade.py'), '--job', jobFile, '--out', outFile], {
+      cwd: ROOT, env: jupyterEnv({ RNN_LAB_GRADING: '1' }), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    });
+    let stderr = '';
+    child.stdout.on('data', () => {});
+    child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20000); });
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    }, hardLimitS * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      // Kernels are started in their own sessions: kill any this submission left behind.
+      if (fs.existsSync(pidFile)) {
+        for (const pid of fs.readFileSync(pidFile, 'utf8').split('\n').map(Number).filter((p) => p > 0)) {
+          if (isOurKernel(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+        }
+      }
+      resolve({ code, signal, killed, stderr });
+    });
+  });
+}
+
+/**
+ * Grade one submission. Resolves to its report entry (never rejects for a bad submission).
+ * @param {string} file
+ * @param {object} o options (parseArgs), plus python, kernel, manifest
+ */
+export async function gradeSubmission(file, o) {
+  const t0 = Date.now();
+  const entry = { submission: file, homework: null, points: 0, maxPoints: 0, exercises: [], cells: { total: 0, errors: [], timedOut: [], skipped: [] }, kernels: 0, seconds: 0 };
+  let nb;
+  try {
+    nb = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (!Array.isArray(nb.cells)) throw new Error('it has no cells');
+  } catch (e) {
+    entry.error = `cannot read the notebook: ${e.message.replace(/\s+/g, ' ').trim()}`;
+    entry.seconds = (Date.now() - t0) / 1000;
+    return entry;
+  }
+  const hw = identifyHomework(nb, file, o.manifest, o.homework);
+  if (!hw) {
+    entry.error = 'cannot tell which homework this is (no rnn-lab.homework metadata, no homework id in the file name, no known check calls); use --homework';
+    entry.seconds = (Date.now() - t0) / 1000;
+    return entry;
+  }
+  entry.homework = hw.homework;
+  entry.maxPoints = hw.maxPoints;
+  const cells = [];
+  nb.cells.forEach((c, i) => {
+    if (c.cell_type === 'code' && sourceText(c).trim()) cells.push({ source: sourceText(c), role: 'student', origIndex: i });
+  });
+  entry.cells.total = cells.length;
+  for (const ex of hw.exercises) cells.push({ source: graderCell(ex, o.seed), role: 'grader', exercise: ex.exercise });
+
+  // A folder of its own, outside the project; node_modules is linked so that imports resolve.
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-grade-'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules'), 'dir');
+  const job = {
+    cells, kernel: o.kernel, cellTimeout: o.cellTimeout, timeout: o.timeout, maxKernels: o.maxKernels, cwd: work,
+    pidFile: path.join(work, 'kernels.pid'), kernelLog: path.join(work, 'kernel.log'),
+  };
+  const jobFile = path.join(work, 'job.json');
+  const outFile = path.join(work, 'result.json');
+  fs.writeFileSync(jobFile, JSON.stringify(job));
+  const run = await runPython(o.python, jobFile, outFile, job.pidFile, o.timeout + 60);
+  let result = null;
+  try { result = JSON.parse(fs.readFileSync(outFile, 'utf8')); } catch { result = null; }
+  if (!result) {
+    entry.error = run.killed
+      ? `grading was stopped after ${o.timeout + 60} s`
+      : `scripts/grade.py failed (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`;
+  }
+  const rcells = result?.cells ?? cells.map((c) => ({ ...c, status: 'not-run', stdout: '', error: '' }));
+  for (const c of rcells) {
+    if (c.role !== 'student') continue;
+    if (c.status === 'error') entry.cells.errors.push({ cell: c.origIndex, error: (c.error || '').split('\n').slice(0, 3).join(' ').slice(0, 500) });
+    if (c.status === 'timeout' || c.status === 'died') entry.cells.timedOut.push({ cell: c.origIndex, status: c.status, seconds: c.seconds, note: c.error });
+    if (c.status === 'not-run') entry.cells.skipped.push(c.origIndex);
+  }
+  entry.exercises = hw.exercises.map((ex) => exerciseResult(ex, rcells.find((c) => c.role === 'grader' && c.exercise === ex.exercise), o.cellTimeout));
+  entry.points = entry.exercises.reduce((s, e) => s + e.points, 0);
+  entry.kernels = result?.kernels ?? 0;
+  entry.outcome = result?.outcome ?? 'failed';
+  if (result?.events?.length) entry.events = result.events;
+  entry.seconds = Math.round((Date.now() - t0) / 100) / 10;
+  if (o.keep) {
+    const dest = path.join(o.keep, path.basename(file, '.ipynb'));
+    fs.mkdirSync(dest, { recursive: true });
+    for (const f of ['job.json', 'result.json', 'kernel.log']) if (fs.existsSync(path.join(work, f))) fs.copyFileSync(path.join(work, f), path.join(dest, f));
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+  return entry;
+}
+
+/** One summary line per submission. */
+export function summaryLine(e) {
+  if (!e.homework) return `??  ${e.submission}: not graded — ${e.error}`;
+  const parts = e.exercises.map((x) => `${x.exercise} ${x.points}/${x.maxPoints}`).join(', ');
+  const notes = [];
+  if (e.cells.errors.length) notes.push(`${e.cells.errors.length} cell error${e.cells.errors.length > 1 ? 's' : ''}`);
+  if (e.cells.timedOut.length) notes.push(`${e.cells.timedOut.length} cell${e.cells.timedOut.length > 1 ? 's' : ''} timed out or crashed the kernel`);
+  if (e.error) notes.push(e.error);
+  return `${String(e.points).padStart(3)}/${e.maxPoints}  ${e.homework}  ${e.submission}  (${parts}${notes.length ? `; ${notes.join('; ')}` : ''}) ${e.seconds.toFixed(1)} s`;
+}
+
+/** Grade many submissions, `jobs` at a time. */
+export async function gradeAll(files, o) {
+  const results = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const k = next++;
+      results[k] = await gradeSubmission(files[k], o);
+      if (!o.quiet) console.log(summaryLine(results[k]));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.jobs, files.length) }, worker));
+  return results;
+}
+
+export async function main(argv) {
+  let o;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    console.error(`grade: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  if (o.help || o.files.length === 0) {
+    (o.help ? console.log : console.error)(USAGE);
+    return o.help ? 0 : 2;
+  }
+  if (!libraryBuilt()) {
+    console.error('grade: the library is not built (dist/ is missing): run `npm run build`');
+    return 2;
+  }
+  const missing = o.files.filter((f) => !fs.existsSync(f));
+  if (missing.length) {
+    console.error(`grade: no such file: ${missing.join(', ')}`);
+    return 2;
+  }
+  const python = findPython(['nbclient', 'nbformat', 'jupyter_client']);
+  if (!python) {
+    console.error(`grade: Jupyter (nbclient) was not found in ${pythonCandidates().join(', ')}. ${INSTALL_HINT}`);
+    return 2;
+  }
+  exerciseTable();   // fails early with a clear message when dist/ is stale
+  const manifest = loadManifest();
+  const kernel = installGradingKernel(o.memory).name;
+  const t0 = Date.now();
+  const results = await gradeAll(o.files, { ...o, python, kernel, manifest });
+  const report = {
+    gradedAt: new Date().toISOString(),
+    options: { cellTimeout: o.cellTimeout, timeout: o.timeout, memoryMb: o.memory, seed: o.seed },
+    seconds: Math.round((Date.now() - t0) / 100) / 10,
+    submissions: results,
+  };
+  const tmp = `${o.out}.${process.pid}.tmp`;
+  fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+  fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + '\n');
+  fs.renameSync(tmp, o.out);
+  console.log(`graded ${results.length} submission${results.length === 1 ? '' : 's'} in ${report.seconds.toFixed(1)} s; report: ${o.out}`);
+  return results.some((r) => !r.homework) ? 1 : 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+    console.error(`grade: ${e.stack || e.message}`);
+    process.exitCode = 2;
+  });
+}

@@ -1,0 +1,226 @@
+// `npm run homework:release`: write the students' versions of the homework notebooks.
+//
+// Source notebooks (homework/*.ipynb) hold the solutions between marker lines inside the function
+// bodies of code cells:
+//
+//     function rnnStepForward(x: tf.Tensor2D, …): tf.Tensor2D {
+//       // BEGIN SOLUTION: compute a_t and return h_t
+//       …
+//       // END SOLUTION
+//     }
+//
+// The release (homework/release/*.ipynb) replaces each block by a TODO comment (the text after
+// "BEGIN SOLUTION:" if any) and `throw new Error('not implemented')`, so the signature stays and the
+// stub compiles; clears every output; and writes homework/release/manifest.json with the notebooks,
+// their exercises (from the `check.<exercise>(<function>)` cells) and points (from the library's
+// EXERCISES, which must agree with the "(N points)" in each exercise's heading). It then verifies that
+// no solution line and no marker made it into the release.
+//
+//     node scripts/homework-release.mjs           write homework/release/
+//     node scripts/homework-release.mjs --check   exit 1 if the committed release is not up to date
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { ROOT, listNotebooks, libraryBuilt } from './jupyter.mjs';
+
+export const HOMEWORK_DIR = path.join(ROOT, 'homework');
+export const RELEASE_DIR = path.join(HOMEWORK_DIR, 'release');
+export const MANIFEST = path.join(RELEASE_DIR, 'manifest.json');
+
+const BEGIN = /^(\s*)\/\/\s*BEGIN SOLUTION\b[:\s—-]*(.*)$/;
+const END = /^\s*\/\/\s*END SOLUTION\b/;
+const CHECK_CALL = /\bcheck\.(\w+)\(\s*([A-Za-z_$][\w$]*)/g;
+
+/** The library's exercise table (points, function names), from the built library. */
+export function exerciseTable() {
+  if (!libraryBuilt()) throw new Error('the library is not built (dist/ is missing): run `npm run build` first');
+  const require = createRequire(import.meta.url);
+  return require(path.join(ROOT, 'dist', 'check.js')).EXERCISES;
+}
+
+function sourceText(cell) {
+  return Array.isArray(cell.source) ? cell.source.join('') : cell.source ?? '';
+}
+
+/**
+ * Split a code cell's source into solution-free text and the solution lines it removed.
+ * Throws on unbalanced or nested markers (with the cell's position in `where`).
+ */
+export function stripSolutions(source, where = 'cell') {
+  const lines = source.split('\n');
+  const out = [];
+  const removed = [];
+  let open = null;
+  lines.forEach((line, k) => {
+    const b = BEGIN.exec(line);
+    if (b) {
+      if (open) throw new Error(`${where}, line ${k + 1}: BEGIN SOLUTION inside another solution block (opened on line ${open.line})`);
+      open = { line: k + 1, indent: b[1], todo: b[2].trim() };
+      return;
+    }
+    if (END.test(line)) {
+      if (!open) throw new Error(`${where}, line ${k + 1}: END SOLUTION without a BEGIN SOLUTION`);
+      out.push(`${open.indent}// TODO: ${open.todo || 'write your code here'}`);
+      out.push(`${open.indent}throw new Error('not implemented');`);
+      open = null;
+      return;
+    }
+    if (open) removed.push(line);
+    else out.push(line);
+  });
+  if (open) throw new Error(`${where}: BEGIN SOLUTION on line ${open.line} is never closed by END SOLUTION`);
+  return { source: out.join('\n'), removed };
+}
+
+/** Exercises of a notebook: its check calls, with the points stated in the preceding exercise heading. */
+export function notebookExercises(nb, table, where) {
+  const exercises = [];
+  let heading = null;
+  nb.cells.forEach((cell, i) => {
+    const text = sourceText(cell);
+    if (cell.cell_type === 'markdown') {
+      const h = /^#+\s*Exercise\b.*$/m.exec(text);
+      if (h) heading = { text: h[0], cell: i };
+      return;
+    }
+    if (cell.cell_type !== 'code') return;
+    for (const m of text.matchAll(CHECK_CALL)) {
+      const [, exercise, fn] = m;
+      const meta = table[exercise];
+      if (!meta) throw new Error(`${where}: cell ${i} calls check.${exercise}, which is not an exercise of the library (known: ${Object.keys(table).join(', ')})`);
+      const stated = heading && /\((\d+)\s+points?\)/.exec(heading.text);
+      if (!stated) throw new Error(`${where}: no "## Exercise … (N points)" heading before the check of ${exercise} in cell ${i}`);
+      if (Number(stated[1]) !== meta.maxPoints) {
+        throw new Error(`${where}: the heading "${heading.text}" states ${stated[1]} points but check.${exercise} gives ${meta.maxPoints}`);
+      }
+      if (exercises.some((e) => e.exercise === exercise)) continue;
+      exercises.push({ exercise, function: fn, points: meta.maxPoints, title: meta.title });
+    }
+  });
+  return exercises;
+}
+
+/** A cell source as nbformat stores it: a list of lines, each but the last ending in a newline. */
+function splitLines(text) {
+  if (text === '') return [];
+  const lines = text.split('\n');
+  return lines.map((l, k) => (k < lines.length - 1 ? `${l}\n` : l)).filter((l) => l !== '');
+}
+
+/** The student version of a source notebook, and the solution lines it removed. */
+export function releaseNotebook(nb, where = 'notebook') {
+  const removed = [];
+  const cells = nb.cells.map((cell, i) => {
+    const text = sourceText(cell);
+    if (cell.cell_type !== 'code') {
+      if (/BEGIN SOLUTION|END SOLUTION/.test(text)) {
+        throw new Error(`${where}: solution markers are only allowed in code cells (cell ${i} is ${cell.cell_type})`);
+      }
+      return { ...cell, source: splitLines(text) };
+    }
+    const r = stripSolutions(text, `${where}, cell ${i}`);
+    removed.push(...r.removed);
+    return { ...cell, source: splitLines(r.source), outputs: [], execution_count: null, metadata: {} };
+  });
+  const metadata = JSON.parse(JSON.stringify(nb.metadata ?? {}));
+  metadata['rnn-lab'] = { ...(metadata['rnn-lab'] ?? {}), release: true };
+  return { nb: { ...nb, metadata, cells }, removed };
+}
+
+/** Solution lines worth searching for in the release: long enough not to occur by accident. */
+export function distinctiveLines(lines) {
+  return [...new Set(lines.map((l) => l.trim()))].filter((l) => l.length >= 24 && !l.startsWith('//') && !/^[{}()[\];,\s]*$/.test(l));
+}
+
+/** JSON as nbformat writes it: keys sorted, one-space indent, trailing newline. */
+export function notebookJson(nb) {
+  const sort = (v) => (Array.isArray(v) ? v.map(sort) : v && typeof v === 'object'
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort(v[k])])) : v);
+  return JSON.stringify(sort(nb), null, 1) + '\n';
+}
+
+/** Build the release in memory: { files: Map<path, text>, manifest, leaks }. */
+export function buildRelease() {
+  const table = exerciseTable();
+  const sources = listNotebooks(HOMEWORK_DIR);
+  if (sources.length === 0) throw new Error(`no homework notebooks in ${path.relative(ROOT, HOMEWORK_DIR)}/`);
+  const files = new Map();
+  const manifest = { generatedBy: 'npm run homework:release (scripts/homework-release.mjs)', notebooks: [] };
+  const leaks = [];
+  for (const file of sources) {
+    const rel = path.relative(ROOT, file);
+    const nb = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const { nb: released, removed } = releaseNotebook(nb, rel);
+    if (removed.length === 0) throw new Error(`${rel}: no BEGIN SOLUTION … END SOLUTION blocks; is it a homework source?`);
+    const exercises = notebookExercises(nb, table, rel);
+    if (exercises.length === 0) throw new Error(`${rel}: no check.<exercise>(…) calls`);
+    const text = notebookJson(released);
+    const name = path.basename(file);
+    // Nothing of the solutions may remain: no marker and no distinctive solution line.
+    if (/BEGIN SOLUTION|END SOLUTION/.test(text)) leaks.push(`${name}: a solution marker`);
+    const plain = released.cells.map((c) => sourceText(c)).join('\n');
+    for (const line of distinctiveLines(removed)) if (plain.includes(line)) leaks.push(`${name}: "${line}"`);
+    files.set(path.join(RELEASE_DIR, name), text);
+    const title = (/^#\s+(.+)$/m.exec(sourceText(nb.cells.find((c) => c.cell_type === 'markdown') ?? { source: '' })) ?? [, name])[1];
+    manifest.notebooks.push({
+      homework: nb.metadata?.['rnn-lab']?.homework ?? path.basename(file, '.ipynb'),
+      file: `homework/release/${name}`,
+      source: rel,
+      title,
+      maxPoints: exercises.reduce((s, e) => s + e.points, 0),
+      exercises,
+    });
+  }
+  files.set(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
+  return { files, manifest, leaks };
+}
+
+/** Read the manifest of the committed release (or build it in memory when there is none). */
+export function loadManifest() {
+  if (fs.existsSync(MANIFEST)) return JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
+  return buildRelease().manifest;
+}
+
+function main(argv) {
+  const checkOnly = argv.includes('--check');
+  const { files, manifest, leaks } = buildRelease();
+  if (leaks.length) {
+    console.error(`homework:release: solution text would leak into the release:\n  ${leaks.join('\n  ')}`);
+    return 1;
+  }
+  const stale = fs.existsSync(RELEASE_DIR)
+    ? fs.readdirSync(RELEASE_DIR).filter((f) => f.endsWith('.ipynb') && !files.has(path.join(RELEASE_DIR, f))).map((f) => path.join(RELEASE_DIR, f))
+    : [];
+  if (checkOnly) {
+    const outdated = [...files].filter(([f, text]) => !fs.existsSync(f) || fs.readFileSync(f, 'utf8') !== text).map(([f]) => f);
+    const bad = [...outdated, ...stale].map((f) => path.relative(ROOT, f));
+    if (bad.length) {
+      console.error(`homework/release is out of date (${bad.join(', ')}): run npm run homework:release`);
+      return 1;
+    }
+    console.log(`homework/release is up to date (${manifest.notebooks.length} notebooks)`);
+    return 0;
+  }
+  fs.mkdirSync(RELEASE_DIR, { recursive: true });
+  for (const [file, text] of files) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  }
+  for (const f of stale) fs.rmSync(f);
+  for (const nb of manifest.notebooks) {
+    const list = nb.exercises.map((e) => `${e.exercise} ${e.points}`).join(', ');
+    console.log(`${nb.file}: ${nb.exercises.length} exercises, ${nb.maxPoints} points (${list})`);
+  }
+  console.log(`wrote ${path.relative(ROOT, MANIFEST)}; no solution text in the release`);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`homework:release: ${e.message}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,297 @@
+// Homework: the release (student versions without solution text, an up-to-date manifest) and the
+// grader (`npm run grade`) end to end: source notebooks score full points, released ones 0, a
+// deliberately wrong solution loses exactly its exercise's points, and hanging, throwing, looping and
+// memory-hungry submissions are scored within their time limits without stopping the grader.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { ROOT, needs } from './helpers.mjs';
+import { findPython, INSTALL_HINT, listNotebooks } from '../scripts/jupyter.mjs';
+import { buildRelease, stripSolutions, releaseNotebook, distinctiveLines, RELEASE_DIR, HOMEWORK_DIR } from '../scripts/homework-release.mjs';
+import { parseArgs, graderCell, exerciseResult, identifyHomework } from '../scripts/grade.mjs';
+
+const require = createRequire(import.meta.url);
+const { EXERCISES } = require(path.join(ROOT, 'dist', 'check.js'));
+const SOURCES = listNotebooks(HOMEWORK_DIR);
+const RELEASED = listNotebooks(RELEASE_DIR);
+const text = (cell) => [].concat(cell.source).join('');
+const readNb = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
+
+// ---------------------------------------------------------------------------------------------
+// The release (no Jupyter needed)
+// ---------------------------------------------------------------------------------------------
+
+test('there are at least three homework notebooks, each with a released student version', () => {
+  assert.ok(SOURCES.length >= 3, `homework/ has ${SOURCES.length} notebooks`);
+  assert.deepEqual(RELEASED.map((f) => path.basename(f)), SOURCES.map((f) => path.basename(f)));
+  for (const name of ['hw1-rnn-step', 'hw2-lstm-step', 'hw3-char-lm']) assert.ok(SOURCES.some((f) => f.endsWith(`${name}.ipynb`)), name);
+});
+
+test('the committed release is what npm run homework:release writes (run it after editing a homework)', () => {
+  const { files, leaks } = buildRelease();
+  assert.deepEqual(leaks, []);
+  for (const [file, content] of files) {
+    assert.ok(fs.existsSync(file), `${path.relative(ROOT, file)} is missing: run npm run homework:release`);
+    assert.equal(fs.readFileSync(file, 'utf8'), content, `${path.relative(ROOT, file)} is out of date: run npm run homework:release`);
+  }
+});
+
+test('the release contains no solution text', () => {
+  const known = [
+    'tf.matMul(Whh, da, true)', 'tf.sub(1, tf.square(h))', 'dhNext = g.dhPrev', 'tf.sigmoid(pre(W.Wxf, W.Whf, W.bf))',
+    'tf.mul(o, tf.tanh(c))', '(fPlus - fMinus) / (2 * eps)', '4 * (n * m + n * n + n)', 'Math.sqrt(sumSq)',
+    'logits.map((z) => z / temperature)', 'Math.exp(total / logits.length)', 'opts.optimizer.applyGradients(clipped.grads)',
+  ];
+  for (const file of RELEASED) {
+    const raw = fs.readFileSync(file, 'utf8');
+    const rel = path.relative(ROOT, file);
+    assert.doesNotMatch(raw, /BEGIN SOLUTION|END SOLUTION/, `${rel}: a solution marker`);
+    const nb = JSON.parse(raw);
+    const code = nb.cells.map(text).join('\n');
+    for (const line of known) assert.ok(!code.includes(line), `${rel} contains the solution line "${line}"`);
+    // Every distinctive line of the source's solution blocks is gone.
+    const source = readNb(path.join(HOMEWORK_DIR, path.basename(file)));
+    const removed = source.cells.filter((c) => c.cell_type === 'code').flatMap((c) => stripSolutions(text(c)).removed);
+    assert.ok(removed.length > 20, `${rel}: the source has solution blocks`);
+    for (const line of distinctiveLines(removed)) assert.ok(!code.includes(line), `${rel} contains "${line}"`);
+    // …while each exercise's function keeps its signature and throws 'not implemented'.
+    const blocks = source.cells.map(text).join('\n').match(/BEGIN SOLUTION/g).length;
+    assert.equal(code.match(/throw new Error\('not implemented'\);/g)?.length, blocks, `${rel}: one stub per solution block`);
+    for (const c of nb.cells.filter((cc) => cc.cell_type === 'code')) {
+      assert.deepEqual(c.outputs, []);
+      assert.equal(c.execution_count, null);
+    }
+  }
+  // And the sources do contain the known lines (so the search above means something).
+  const all = SOURCES.map((f) => readNb(f).cells.map(text).join('\n')).join('\n');
+  for (const line of known) assert.ok(all.includes(line), `the sources no longer contain "${line}": update this test`);
+});
+
+test('the manifest lists every notebook, exercise and point, in agreement with the library and the notebooks', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(RELEASE_DIR, 'manifest.json'), 'utf8'));
+  assert.equal(manifest.notebooks.length, SOURCES.length);
+  const listed = manifest.notebooks.flatMap((n) => n.exercises.map((e) => e.exercise)).sort();
+  assert.deepEqual(listed, Object.keys(EXERCISES).sort(), 'every check is used by exactly one homework');
+  for (const nb of manifest.notebooks) {
+    assert.ok(fs.existsSync(path.join(ROOT, nb.file)), nb.file);
+    assert.equal(nb.maxPoints, nb.exercises.reduce((s, e) => s + e.points, 0));
+    for (const e of nb.exercises) {
+      assert.equal(e.points, EXERCISES[e.exercise].maxPoints, e.exercise);
+      assert.equal(EXERCISES[e.exercise].homework, nb.homework, `${e.exercise} belongs to ${nb.homework}`);
+      assert.equal(e.function, EXERCISES[e.exercise].fn);
+    }
+    // The notebook states each exercise's points in its heading and its total in the table.
+    const md = readNb(path.join(ROOT, nb.source)).cells.filter((c) => c.cell_type === 'markdown').map(text).join('\n');
+    assert.match(md, new RegExp(`\\*\\*total\\*\\* \\| \\| \\*\\*${nb.maxPoints}\\*\\*`));
+  }
+});
+
+test('stripSolutions keeps the signature, writes a TODO stub, and rejects unbalanced markers', () => {
+  const src = 'function f(x: number): number {\n  // BEGIN SOLUTION: return twice x\n  return 2 * x;\n  // END SOLUTION\n}\nf(1);';
+  const r = stripSolutions(src);
+  assert.equal(r.source, "function f(x: number): number {\n  // TODO: return twice x\n  throw new Error('not implemented');\n}\nf(1);");
+  assert.deepEqual(r.removed, ['  return 2 * x;']);
+  assert.match(stripSolutions('{\n    // BEGIN SOLUTION\n    a();\n    // END SOLUTION\n}').source, /^ {4}\/\/ TODO: write your code here$/m);
+  assert.throws(() => stripSolutions('// BEGIN SOLUTION\nx'), /never closed/);
+  assert.throws(() => stripSolutions('x\n// END SOLUTION'), /without a BEGIN/);
+  assert.throws(() => stripSolutions('// BEGIN SOLUTION\n// BEGIN SOLUTION\n// END SOLUTION'), /inside another/);
+  const nb = { metadata: {}, cells: [{ cell_type: 'markdown', metadata: {}, source: 'see // BEGIN SOLUTION' }] };
+  assert.throws(() => releaseNotebook(nb), /only allowed in code cells/);
+});
+
+test('grader helpers: options, the hidden-check cell, results only from RNN_LAB_RESULT lines, homework identification', () => {
+  const o = parseArgs(['--out', 'x.json', '--cell-timeout=5', '--jobs', '2', 'a.ipynb', 'b.ipynb']);
+  assert.equal(o.out, 'x.json');
+  assert.equal(o.cellTimeout, 5);
+  assert.equal(o.jobs, 2);
+  assert.deepEqual(o.files, ['a.ipynb', 'b.ipynb']);
+  assert.throws(() => parseArgs(['--cell-timeout', 'soon']), /must be a number/);
+  assert.throws(() => parseArgs(['--bogus']), /unknown option/);
+  const cell = graderCell({ exercise: 'bptt', function: 'bptt' }, 7);
+  assert.match(cell, /@ts-ignore\n {2}const fn = typeof bptt === 'undefined' \? undefined : bptt;/);
+  assert.match(cell, /gradeExercise\("bptt", fn, \{ hidden: true, seed: 7 \}\)/);
+  const ex = { exercise: 'bptt', function: 'bptt', points: 4 };
+  const line = (p) => `RNN_LAB_RESULT ${JSON.stringify({ exercise: 'bptt', points: p, maxPoints: 4, message: 'm' })}`;
+  assert.equal(exerciseResult(ex, { status: 'ok', stdout: `noise\n${line(4)}\n` }, 60).points, 4);
+  assert.equal(exerciseResult(ex, { status: 'ok', stdout: line(99) }, 60).points, 4, 'points are capped at the maximum');
+  assert.match(exerciseResult(ex, { status: 'timeout', stdout: '' }, 60).message, /did not finish within 60 s/);
+  assert.match(exerciseResult(ex, { status: 'error', stdout: '', error: 'boom' }, 60).message, /could not run: boom/);
+  assert.equal(exerciseResult(ex, { status: 'ok', stdout: line(4).replace('bptt', 'other') }, 60).points, 0);
+  const manifest = { notebooks: [
+    { homework: 'hw1-rnn-step', exercises: [{ exercise: 'bptt', function: 'bptt' }] },
+    { homework: 'hw3-char-lm', exercises: [{ exercise: 'perplexity', function: 'perplexity' }] },
+  ] };
+  const nb = (meta, src = '') => ({ metadata: meta, cells: [{ cell_type: 'code', source: src }] });
+  assert.equal(identifyHomework(nb({ 'rnn-lab': { homework: 'hw3-char-lm' } }), 'x.ipynb', manifest).homework, 'hw3-char-lm');
+  assert.equal(identifyHomework(nb({}), 'alice-hw1-rnn-step.ipynb', manifest).homework, 'hw1-rnn-step');
+  assert.equal(identifyHomework(nb({}, 'function perplexity() {}'), 'alice.ipynb', manifest).homework, 'hw3-char-lm');
+  assert.equal(identifyHomework(nb({}), 'alice.ipynb', manifest), null);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The grader, end to end (Jupyter)
+// ---------------------------------------------------------------------------------------------
+
+const hasJupyter = () => findPython(['nbclient', 'nbformat', 'jupyter_client']);
+
+/** Run `node scripts/grade.mjs …` and resolve to { code, stdout, stderr, seconds, report }. */
+function grade(args, out) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'grade.mjs'), '--out', out, ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => {
+      const report = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
+      resolve({ code, stdout, stderr, seconds: (Date.now() - t0) / 1000, report });
+    });
+  });
+}
+
+/** A copy of a source notebook with string replacements in its code (each must apply) and extra cells. */
+function variant(dir, source, name, { replace = [], insert = [], remove = [] } = {}) {
+  const nb = readNb(path.join(HOMEWORK_DIR, `${source}.ipynb`));
+  for (const what of remove) {
+    const i = nb.cells.findIndex((c) => c.cell_type === 'code' && text(c).includes(what));
+    assert.ok(i >= 0, `${source}: no code cell contains ${JSON.stringify(what)}`);
+    nb.cells.splice(i, 1);
+  }
+  for (const [from, to] of replace) {
+    const cell = nb.cells.find((c) => c.cell_type === 'code' && text(c).includes(from));
+    assert.ok(cell, `${source}: no code cell contains ${JSON.stringify(from)}`);
+    cell.source = text(cell).split(from).join(to);
+  }
+  for (const [after, src] of insert) {
+    const i = nb.cells.findIndex((c) => text(c).includes(after));
+    assert.ok(i >= 0, `${source}: no cell contains ${JSON.stringify(after)}`);
+    nb.cells.splice(i + 1, 0, { cell_type: 'code', id: `added${i}`, metadata: {}, source: src, outputs: [], execution_count: null });
+  }
+  const file = path.join(dir, `${name}.ipynb`);
+  fs.writeFileSync(file, JSON.stringify(nb));
+  return file;
+}
+
+const byExercise = (entry) => Object.fromEntries(entry.exercises.map((e) => [e.exercise, e]));
+/** Seconds the grader took for the clean hw1 source (first grader test), the baseline for the time bounds. */
+let baselineHw1 = null;
+
+test('the grader: solutions score full points, released notebooks 0, a wrong solution loses exactly its exercise', async (t) => {
+  if (!needs(t, 'Jupyter (nbclient)', hasJupyter(), INSTALL_HINT)) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-hw-test-'));
+  try {
+    const wrong = {
+      // a missing transpose in the backward pass: W_hh δ instead of W_hhᵀ δ
+      'hw1-missing-transpose': variant(dir, 'hw1-rnn-step', 'hw1-missing-transpose', { replace: [['dhPrev: tf.matMul(Whh, da, true),', 'dhPrev: tf.matMul(Whh, da),']] }),
+      // a forget gate with tanh instead of σ
+      'hw2-tanh-forget': variant(dir, 'hw2-lstm-step', 'hw2-tanh-forget', { replace: [['const f = tf.sigmoid(pre(W.Wxf', 'const f = tf.tanh(pre(W.Wxf']] }),
+      // clipping by the squared norm (the slide's slip) and the temperature applied after the softmax
+      'hw3-two-slips': variant(dir, 'hw3-char-lm', 'hw3-two-slips', { replace: [
+        ['const norm = Math.sqrt(sumSq);', 'const norm = sumSq;'],
+        ['logits.map((z) => z / temperature)', 'logits.map((z) => z)'],
+        ['weights.map((w) => w / total)', 'weights.map((w) => w / total / temperature)'],
+      ] }),
+    };
+    const files = [...SOURCES, ...RELEASED, ...Object.values(wrong)];
+    const out = path.join(dir, 'grades.json');
+    const r = await grade(['--cell-timeout', '60', '--jobs', '2', ...files], out);
+    console.log(r.stdout.trim());
+    assert.equal(r.code, 0, r.stderr);
+    const entries = Object.fromEntries(r.report.submissions.map((s) => [s.submission, s]));
+    baselineHw1 = entries[SOURCES.find((f) => f.endsWith('hw1-rnn-step.ipynb'))].seconds;
+    for (const f of SOURCES) {
+      const e = entries[f];
+      assert.equal(e.points, e.maxPoints, `${f}: ${JSON.stringify(e.exercises)}`);
+      assert.equal(e.maxPoints, 10);
+      assert.deepEqual(e.cells.errors, [], `${f}: cell errors`);
+    }
+    for (const f of RELEASED) {
+      const e = entries[f];
+      assert.equal(e.points, 0, f);
+      assert.ok(e.exercises.every((x) => /not implemented yet/.test(x.message)), `${f}: ${JSON.stringify(e.exercises)}`);
+      // …and the released notebook ran to the end: no error, no timeout, no cell left unrun.
+      assert.deepEqual(e.cells.errors, [], `${f}: a released cell failed`);
+      assert.deepEqual(e.cells.timedOut, []);
+      assert.deepEqual(e.cells.skipped, []);
+      assert.equal(e.outcome, 'done');
+    }
+    const expectLoss = (file, broken) => {
+      const e = entries[file];
+      const ex = byExercise(e);
+      const lost = broken.reduce((s, [name]) => s + EXERCISES[name].maxPoints, 0);
+      assert.equal(e.points, e.maxPoints - lost, `${path.basename(file)}: ${JSON.stringify(e.exercises)}`);
+      for (const [name, pattern] of broken) {
+        assert.equal(ex[name].points, 0);
+        assert.match(ex[name].message, pattern);
+      }
+      for (const x of e.exercises) if (!broken.some(([name]) => name === x.exercise)) assert.equal(x.points, x.maxPoints, `${x.exercise} should be unaffected`);
+      console.log(`  ${path.basename(file)}: ${e.points}/${e.maxPoints} — ${broken.map(([name]) => `${name}: ${ex[name].message}`).join(' | ')}`);
+    };
+    expectLoss(wrong['hw1-missing-transpose'], [['rnnStepBackward', /a transpose is missing/]]);
+    expectLoss(wrong['hw2-tanh-forget'], [['lstmStepForward', /forget gate looks like tanh, not σ/]]);
+    expectLoss(wrong['hw3-two-slips'], [['clipByGlobalNorm', /squared norm/], ['sampleWithTemperature', /after the softmax|temperature has no effect/]]);
+    assert.match(r.stdout, /^ *10\/10 {2}hw1-rnn-step/m, 'a summary line per submission');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the grader: hanging, throwing, looping and memory-hungry submissions are scored within their limits', async (t) => {
+  if (!needs(t, 'Jupyter (nbclient)', hasJupyter(), INSTALL_HINT)) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-hw-test-'));
+  const limit = 20;
+  try {
+    const after = 'check.rnnStepForward(rnnStepForward);';
+    const files = {
+      // a cell that never ends, and a cell that throws at the top level
+      hangs: variant(dir, 'hw1-rnn-step', 'hw1-hangs', { insert: [[after, 'while (true) {}'], ['check.rnnStepBackward(rnnStepBackward);', "throw new Error('student crash');"]] }),
+      // bptt never returns (and the student removed the cells that call it): the hidden check hits the limit
+      loops: variant(dir, 'hw1-rnn-step', 'hw1-bptt-loops', {
+        replace: [['const hs = [h0];', 'while (xs.length > 0) {}\n  const hs = [h0];']],
+        remove: ['check.bptt(bptt);', 'This part runs once exercises 1-3 work'],
+      }),
+      // a cell that exhausts the kernel's heap: the kernel dies and a fresh one re-runs the other cells
+      memory: variant(dir, 'hw1-rnn-step', 'hw1-memory', { insert: [[after, 'const hog: number[][] = [];\nwhile (true) hog.push(new Array(1e6).fill(1.5));']] }),
+    };
+    const out = path.join(dir, 'grades.json');
+    // Three at a time: two of them spend most of their time waiting for a limit to pass.
+    const r = await grade(['--cell-timeout', String(limit), '--memory', '512', '--jobs', '3', ...Object.values(files)], out);
+    // A hang may cost one cell limit on top of a normal run. On a loaded machine a normal run of hw1 can
+    // itself take most of a limit, so the bound is 3 limits or the measured normal run plus a limit.
+    const normal = baselineHw1 ?? 30;
+    const bound = (hangs) => Math.max(3 * limit, hangs * limit + 2 * normal + 10);
+    console.log(r.stdout.trim());
+    assert.equal(r.code, 0, r.stderr);
+    const entries = Object.fromEntries(r.report.submissions.map((s) => [s.submission, s]));
+
+    const hangs = entries[files.hangs];
+    assert.equal(hangs.points, 10, JSON.stringify(hangs.exercises));
+    assert.equal(hangs.cells.timedOut.length, 1);
+    assert.equal(hangs.cells.errors.length, 1);
+    assert.match(hangs.cells.errors[0].error, /student crash/);
+    assert.ok(hangs.seconds < bound(1), `a hanging cell: ${hangs.seconds} s for the submission (limit ${limit} s per cell, normal run ${normal} s)`);
+
+    const loops = entries[files.loops];
+    const ex = byExercise(loops);
+    assert.equal(ex.bptt.points, 0);
+    assert.match(ex.bptt.message, /did not finish within 20 s/);
+    assert.equal(loops.points, 6, 'only bptt is lost');
+    assert.ok(loops.seconds < bound(1), `a looping function: ${loops.seconds} s for the submission (limit ${limit} s, normal run ${normal} s)`);
+
+    const memory = entries[files.memory];
+    assert.equal(memory.points, 10, JSON.stringify(memory.exercises));
+    assert.equal(memory.cells.timedOut.length, 1);
+    assert.equal(memory.cells.timedOut[0].status, 'died');
+    assert.match(memory.cells.timedOut[0].note, /ran out of memory/);
+    assert.equal(memory.kernels, 2, 'a fresh kernel re-ran the other cells');
+    assert.ok(memory.seconds < 3 * normal + 30, `a kernel killed by memory: ${memory.seconds} s (normal run ${normal} s)`);
+    console.log(`  grader wall time ${r.seconds.toFixed(1)} s; per submission: hangs ${hangs.seconds} s, loops ${loops.seconds} s, memory ${memory.seconds} s`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,404 @@
+// The homework checks (src/check.ts): every check gives full points to a correct solution (visible and
+// hidden inputs) and 0 — with a message that says what is wrong — to deliberately wrong ones; it never
+// throws for a wrong or throwing student function, only on misuse; it prints only to stdout, and the
+// machine-readable RNN_LAB_RESULT line when RNN_LAB_GRADING=1. The references it relies on are checked
+// against the library's layers and automatic differentiation.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { ROOT, lib, tf as getTf } from '../helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const L = lib();
+const tf = getTf();
+const C = require(path.join(ROOT, 'dist', 'check.js'));
+const { check, gradeExercise, EXERCISES, recoverEngine, checkReference } = C;
+// Initialise tf.js's backend outside any captured output (the CPU backend prints a banner on first use).
+tf.zeros([1]).dispose();
+
+// ---------------------------------------------------------------------------------------------
+// Correct solutions, written as a student would (column vectors), with switches for known mistakes
+// ---------------------------------------------------------------------------------------------
+
+const sol = {
+  rnnStepForward(x, hPrev, Wxh, Whh, bh) {
+    return tf.tidy(() => tf.tanh(tf.add(tf.add(tf.matMul(Whh, hPrev), tf.matMul(Wxh, x)), bh)));
+  },
+  rnnStepBackward(dh, x, hPrev, h, Wxh, Whh, bug = {}) {
+    return tf.tidy(() => {
+      const da = tf.mul(dh, bug.noDeriv ? 1 : tf.sub(1, tf.square(h)));
+      return {
+        dx: tf.matMul(Wxh, da, true),
+        dhPrev: bug.missingTranspose ? tf.matMul(Whh, da) : tf.matMul(Whh, da, true),
+        dWxh: tf.matMul(da, x, false, true),
+        dWhh: bug.dWhhTransposed ? tf.matMul(hPrev, da, false, true) : tf.matMul(da, hPrev, false, true),
+        dbh: bug.mean ? tf.mean(da, 1, true) : tf.sum(da, 1, true),
+      };
+    });
+  },
+  bptt(xs, h0, Wxh, Whh, bh, dhs, cell, bug = {}) {
+    const hs = [h0];
+    for (const x of xs) hs.push(cell.forward(x, hs[hs.length - 1], Wxh, Whh, bh));
+    let dWxh = tf.zerosLike(Wxh), dWhh = tf.zerosLike(Whh), dbh = tf.zerosLike(bh), dhNext = tf.zerosLike(h0);
+    for (let t = xs.length - 1; t >= 0; t--) {
+      const g = cell.backward(bug.noCarry ? dhs[t] : tf.add(dhs[t], dhNext), xs[t], hs[t], hs[t + 1], Wxh, Whh);
+      dWxh = bug.overwrite ? g.dWxh : tf.add(dWxh, g.dWxh);
+      dWhh = bug.overwrite ? g.dWhh : tf.add(dWhh, g.dWhh);
+      dbh = bug.overwrite ? g.dbh : tf.add(dbh, g.dbh);
+      dhNext = g.dhPrev;
+    }
+    return { dWxh, dWhh, dbh, dh0: dhNext };
+  },
+  lstmStepForward(x, hPrev, cPrev, W, bug = {}) {
+    return tf.tidy(() => {
+      const pre = (Wx, Wh, b) => tf.add(tf.add(tf.matMul(Wx, x), tf.matMul(Wh, hPrev)), b);
+      const i = tf.sigmoid(pre(W.Wxi, W.Whi, W.bi));
+      const f = (bug.tanhForget ? tf.tanh : tf.sigmoid)(pre(W.Wxf, W.Whf, W.bf));
+      const o = tf.sigmoid(pre(W.Wxo, W.Who, W.bo));
+      const g = (bug.sigmoidCandidate ? tf.sigmoid : tf.tanh)(pre(W.Wxg, W.Whg, W.bg));
+      const c = tf.add(tf.mul(f, cPrev), tf.mul(i, g));
+      return { h: tf.mul(o, bug.noTanhC ? c : tf.tanh(c)), c };
+    });
+  },
+  gradCheck(f, x, analytic, eps = 1e-5, bug = {}) {
+    const numeric = [];
+    let maxRelError = 0;
+    for (let k = 0; k < x.length; k++) {
+      const old = x[k];
+      x[k] = old + eps;
+      const fp = f(x);
+      x[k] = old - eps;
+      const fm = f(x);
+      if (!bug.noRestore) x[k] = old;
+      const n = bug.forward ? (fp - f(x.map((v, j) => (j === k ? old : v)))) / eps : (fp - fm) / (2 * eps);
+      numeric.push(n);
+      maxRelError = Math.max(maxRelError, Math.abs(analytic[k] - n) / Math.max(Math.abs(analytic[k]) + Math.abs(n), 1e-12));
+    }
+    return { numeric, maxRelError: bug.alwaysZero ? 0 : maxRelError };
+  },
+  lstmParamCount: (m, n) => 4 * (n * m + n * n + n),
+  clipByGlobalNorm(grads, maxNorm, bug = {}) {
+    let sumSq = 0;
+    for (const g of Object.values(grads)) sumSq += tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]);
+    const norm = bug.squared ? sumSq : Math.sqrt(sumSq);
+    const out = {};
+    for (const [k, g] of Object.entries(grads)) {
+      const own = Math.sqrt(tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]));
+      const scale = bug.perTensor ? (own > maxNorm ? maxNorm / own : 1) : norm > maxNorm ? maxNorm / norm : 1;
+      out[k] = tf.mul(g, scale);
+    }
+    return { grads: out, norm: bug.perTensor ? Math.sqrt(sumSq) : norm };
+  },
+  sampleWithTemperature(logits, temperature, rng, bug = {}) {
+    const scaled = logits.map((z) => (bug.after || bug.ignoreT ? z : z / temperature));
+    const max = bug.noMax ? 0 : Math.max(...scaled);
+    const w = scaled.map((z) => Math.exp(z - max));
+    const total = w.reduce((a, b) => a + b, 0);
+    const p = w.map((v) => (bug.after ? v / total / temperature : v / total));
+    const u = bug.mathRandom ? Math.random() : rng.next();
+    let cum = 0;
+    for (let k = 0; k < p.length; k++) {
+      cum += p[k];
+      if (u < cum) return k;
+    }
+    return p.length - 1;
+  },
+  perplexity(logits, targets, bug = {}) {
+    let total = 0;
+    logits.forEach((row, t) => {
+      const max = bug.naive ? 0 : Math.max(...row);
+      total += max + Math.log(row.reduce((s, z) => s + Math.exp(z - max), 0)) - row[targets[t]];
+    });
+    const ce = bug.sum ? total : total / logits.length;
+    return bug.noExp ? ce : Math.exp(ce);
+  },
+  trainLoop(model, batches, opts, bug = {}) {
+    const losses = [];
+    const norms = [];
+    const vars = model.trainableWeights.map((w) => w.read());
+    for (let e = 0; e < (bug.oneEpoch ? 1 : opts.epochs); e++) {
+      for (const { x, y } of batches) {
+        tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => opts.loss(y, model.apply(x, { training: true })), vars);
+          const clipped = opts.clip(grads, opts.maxNorm);
+          opts.optimizer.applyGradients(bug.raw ? grads : clipped.grads);
+          losses.push(value.dataSync()[0]);
+          norms.push(bug.normAfter ? Math.min(clipped.norm, opts.maxNorm) : clipped.norm);
+        });
+      }
+    }
+    return { losses, norms };
+  },
+};
+
+/** Run `f` capturing console output; fail the test if anything goes to stderr. */
+function capture(f) {
+  const lines = [];
+  const errs = [];
+  const orig = { log: console.log, error: console.error, warn: console.warn };
+  console.log = (...a) => lines.push(a.join(' '));
+  console.error = (...a) => errs.push(a.join(' '));
+  console.warn = (...a) => errs.push(a.join(' '));
+  let result;
+  try {
+    result = f();
+  } finally {
+    Object.assign(console, orig);
+  }
+  assert.deepEqual(errs, [], 'a check wrote to stderr');
+  return { result, lines };
+}
+
+function expectFull(name, fn, options) {
+  const { result, lines } = capture(() => check[name](fn, options));
+  assert.equal(result.passed, true, `${name}${options?.hidden ? ' (hidden)' : ''}: ${result.message}`);
+  assert.equal(result.points, EXERCISES[name].maxPoints);
+  assert.equal(result.maxPoints, EXERCISES[name].maxPoints);
+  assert.equal(result.exercise, name);
+  assert.match(lines.join('\n'), new RegExp(`^✔ ${name}.*: ${result.points}/${result.maxPoints} points`, 'm'));
+  return result;
+}
+
+function expectZero(name, fn, messagePattern, options) {
+  const { result, lines } = capture(() => check[name](fn, options));
+  assert.equal(result.passed, false, `${name} passed a wrong solution`);
+  assert.equal(result.points, 0);
+  assert.match(result.message, messagePattern);
+  assert.match(lines.join('\n'), new RegExp(`^✘ ${name}.*: 0/${result.maxPoints} points`, 'm'));
+  return result;
+}
+
+const EXERCISE_FN = {
+  rnnStepForward: sol.rnnStepForward, rnnStepBackward: sol.rnnStepBackward, bptt: sol.bptt,
+  lstmStepForward: sol.lstmStepForward, lstmGradCheck: sol.gradCheck, lstmParamCount: sol.lstmParamCount,
+  clipByGlobalNorm: sol.clipByGlobalNorm, sampleWithTemperature: sol.sampleWithTemperature, perplexity: sol.perplexity,
+  trainingLoop: sol.trainLoop,
+};
+
+describe('the reference solutions get full points', () => {
+  test('every exercise has a check and a solution here', () => {
+    assert.deepEqual(Object.keys(check).sort(), Object.keys(EXERCISES).sort());
+    assert.deepEqual(Object.keys(EXERCISE_FN).sort(), Object.keys(EXERCISES).sort());
+    assert.ok(Object.isFrozen(check));
+    for (const [name, meta] of Object.entries(EXERCISES)) {
+      assert.ok(meta.maxPoints > 0 && Number.isInteger(meta.maxPoints), name);
+      assert.match(meta.homework, /^hw\d-/);
+    }
+  });
+  for (const name of Object.keys(EXERCISE_FN)) {
+    test(`${name}: visible and hidden inputs (two hidden seeds)`, () => {
+      const before = tf.memory().numTensors;
+      expectFull(name, EXERCISE_FN[name]);
+      expectFull(name, EXERCISE_FN[name], { hidden: true, seed: 20251 });
+      expectFull(name, EXERCISE_FN[name], { hidden: true, seed: 7 });
+      assert.ok(tf.memory().numTensors - before < 50, `${name}: the check leaks tensors (${tf.memory().numTensors - before})`);
+    });
+  }
+});
+
+describe('deliberately wrong solutions get 0 with a message that says what is wrong', () => {
+  test('rnnStepForward: no tanh, no bias, wrong shape', () => {
+    expectZero('rnnStepForward', (x, h, Wxh, Whh, bh) => tf.add(tf.add(tf.matMul(Whh, h), tf.matMul(Wxh, x)), bh), /pre-activation: apply tanh/);
+    expectZero('rnnStepForward', (x, h, Wxh, Whh) => tf.tanh(tf.add(tf.matMul(Whh, h), tf.matMul(Wxh, x))), /bias b_h seems to be missing/);
+    const r = expectZero('rnnStepForward', (x, h, Wxh, Whh, bh) => tf.transpose(sol.rnnStepForward(x, h, Wxh, Whh, bh)), /h_t has shape \[\d, \d\] but should have shape/);
+    assert.match(r.message, /test 1 of 3/);
+  });
+  test('rnnStepBackward: the missing transpose, tanh\' forgotten, dWhh transposed, mean over the batch', () => {
+    const r = expectZero('rnnStepBackward', (...a) => sol.rnnStepBackward(...a, { missingTranspose: true }), /dhPrev is wrong.*largest difference is [\d.e-]+ at \[\d+, \d+\] \(expected -?[\d.e-]+, got -?[\d.e-]+/);
+    assert.match(r.message, /a transpose is missing/);
+    assert.doesNotMatch(r.message, /dWxh is wrong|dx is wrong/, 'only dhPrev is wrong');
+    expectZero('rnnStepBackward', (...a) => sol.rnnStepBackward(...a, { noDeriv: true }), /tanh' seems to be missing/);
+    expectZero('rnnStepBackward', (...a) => sol.rnnStepBackward(...a, { dWhhTransposed: true }), /dWhh is transposed/);
+    expectZero('rnnStepBackward', (...a) => sol.rnnStepBackward(...a, { mean: true }), /sum δ over the columns/);
+    expectZero('rnnStepBackward', () => ({ dx: 1 }), /the result has no dhPrev, dWxh, dWhh, dbh/);
+  });
+  test('bptt: no carry, overwritten sums', () => {
+    expectZero('bptt', (...a) => sol.bptt(...a, { noCarry: true }), /not carried back in time/);
+    expectZero('bptt', (...a) => sol.bptt(...a, { overwrite: true }), /added up over all time steps/);
+  });
+  test('lstmStepForward: a tanh forget gate, a σ candidate, no tanh on c', () => {
+    const r = expectZero('lstmStepForward', (x, h, c, W) => sol.lstmStepForward(x, h, c, W, { tanhForget: true }), /the forget gate looks like tanh, not σ/);
+    assert.match(r.message, /c_t is wrong/);
+    expectZero('lstmStepForward', (x, h, c, W) => sol.lstmStepForward(x, h, c, W, { sigmoidCandidate: true }), /the candidate g looks like σ/);
+    expectZero('lstmStepForward', (x, h, c, W) => sol.lstmStepForward(x, h, c, W, { noTanhC: true }), /tanh of the cell state is missing/);
+    expectZero('lstmStepForward', (x, h, c, W) => sol.lstmStepForward(x, h, c, W).h, /return an object \{ h, c \}/);
+  });
+  test('lstmGradCheck: one-sided differences, x left changed, a maxRelError that sees no error', () => {
+    expectZero('lstmGradCheck', (f, x, a, e) => sol.gradCheck(f, x, a, e, { forward: true }), /one-sided difference/);
+    expectZero('lstmGradCheck', (f, x, a, e) => sol.gradCheck(f, x, a, e, { noRestore: true }), /x was changed/);
+    expectZero('lstmGradCheck', (f, x, a, e) => sol.gradCheck(f, x, a, e, { alwaysZero: true }), /deliberately wrong.*your maxRelError is 0/);
+    expectZero('lstmGradCheck', (f, x, a, e) => { const r = sol.gradCheck(f, x, a, e); return { numeric: r.numeric.map((v) => 2 * v), maxRelError: r.maxRelError }; }, /divide by 2ε/);
+  });
+  test('lstmParamCount: no biases, PyTorch\'s two biases, one block', () => {
+    expectZero('lstmParamCount', (m, n) => 4 * (n * m + n * n), /expected 128 parameters, got 112.*bias vector/);
+    expectZero('lstmParamCount', (m, n) => 4 * (n * m + n * n + 2 * n), /PyTorch/);
+    expectZero('lstmParamCount', (m, n) => n * m + n * n + n, /one block/);
+  });
+  test('clipByGlobalNorm: the slide\'s squared norm, per-tensor clipping', () => {
+    const r = expectZero('clipByGlobalNorm', (g, m) => sol.clipByGlobalNorm(g, m, { squared: true }), /norm should be the global norm before clipping/);
+    assert.match(r.message, /squared norm.*slide's slip/);
+    expectZero('clipByGlobalNorm', (g, m) => sol.clipByGlobalNorm(g, m, { perTensor: true }), /GLOBAL norm/);
+    expectZero('clipByGlobalNorm', (g, m) => ({ grads: g, norm: sol.clipByGlobalNorm(g, m).norm }), /must be clipped.*not rescaled/);
+  });
+  test('sampleWithTemperature: temperature after the softmax, ignored, Math.random, overflow', () => {
+    expectZero('sampleWithTemperature', (l, t, r) => sol.sampleWithTemperature(l, t, r, { after: true }), /divided by T after the softmax/);
+    expectZero('sampleWithTemperature', (l, t, r) => sol.sampleWithTemperature(l, t, r, { ignoreT: true }), /temperature has no effect/);
+    expectZero('sampleWithTemperature', (l, t, r) => sol.sampleWithTemperature(l, t, r, { mathRandom: true }), /not Math\.random/);
+    expectZero('sampleWithTemperature', (l, t, r) => sol.sampleWithTemperature(l, t, r, { noMax: true }), /exp overflows/);
+    expectZero('sampleWithTemperature', () => 1.5, /integer in \[0, 4\)/);
+  });
+  test('perplexity: the cross-entropy itself, a sum, overflow', () => {
+    expectZero('perplexity', (l, t) => sol.perplexity(l, t, { noExp: true }), /that is the mean cross-entropy/);
+    expectZero('perplexity', (l, t) => sol.perplexity(l, t, { sum: true }), /exp of the sum/);
+    expectZero('perplexity', (l, t) => sol.perplexity(l, t, { naive: true }), /logsumexp/);
+  });
+  test('trainingLoop: raw gradients applied, norm after clipping, one epoch, clip never called', () => {
+    expectZero('trainingLoop', (m, b, o) => sol.trainLoop(m, b, o, { raw: true }), /CLIPPED gradients/);
+    expectZero('trainingLoop', (m, b, o) => sol.trainLoop(m, b, o, { normAfter: true }), /norm BEFORE clipping/);
+    expectZero('trainingLoop', (m, b, o) => sol.trainLoop(m, b, o, { oneEpoch: true }), /loop over the epochs/);
+    expectZero('trainingLoop', () => ({ losses: [], norms: [] }), /opts\.clip was never called/);
+  });
+});
+
+describe('checks never throw because of the student; only on misuse', () => {
+  const throwers = {
+    notImplemented: () => { throw new Error('not implemented'); },
+    typeError: () => { throw new TypeError('x.map is not a function'); },
+    throwsString: () => { throw 'a string'; },   // eslint-disable-line no-throw-literal
+    returnsUndefined: () => undefined,
+    returnsNaN: () => NaN,
+    returnsPromise: async () => 1,
+    returnsDisposed: () => { const t = tf.zeros([2, 2]); t.dispose(); return t; },
+    returnsGarbage: () => ({ h: 'x', c: [1, [2]], grads: 3, numeric: {}, losses: 'a', norms: null, dx: Symbol('s') }),
+  };
+  for (const name of Object.keys(EXERCISES)) {
+    test(`${name}: every kind of broken function scores 0 without throwing`, () => {
+      for (const [kind, fn] of Object.entries(throwers)) {
+        const { result } = capture(() => check[name](fn));
+        assert.equal(result.points, 0, `${name}/${kind}`);
+        assert.equal(typeof result.message, 'string');
+        assert.ok(result.message.length > 10, `${name}/${kind}: ${result.message}`);
+        if (kind === 'notImplemented') assert.match(result.message, /not implemented yet/);
+        if (kind === 'typeError') assert.match(result.message, /your function threw TypeError: x\.map is not a function/);
+        if (kind === 'returnsPromise') assert.match(result.message, /Promise/);
+      }
+    });
+  }
+  test('misuse throws: not a function, bad options', () => {
+    assert.throws(() => check.rnnStepForward(undefined), /pass your function itself, e\.g\. check\.rnnStepForward\(rnnStepForward\)/);
+    assert.throws(() => check.bptt(42), TypeError);
+    assert.throws(() => check.perplexity(sol.perplexity, { seed: 1.5 }), /seed must be an integer/);
+    assert.throws(() => check.perplexity(sol.perplexity, { hiden: true }), /unknown option\(s\) hiden/);
+    assert.throws(() => check.perplexity(sol.perplexity, 'hidden'), /options must be an object/);
+  });
+  test('gradeExercise reports a missing function as 0 points instead of throwing', () => {
+    const { result } = capture(() => gradeExercise('bptt', undefined, { hidden: true, seed: 3 }));
+    assert.equal(result.points, 0);
+    assert.match(result.message, /no function named bptt is defined/);
+    const r2 = capture(() => gradeExercise('perplexity', 5, { hidden: true })).result;
+    assert.match(r2.message, /perplexity is not a function/);
+    assert.equal(capture(() => gradeExercise('perplexity', sol.perplexity, { hidden: true, seed: 3 })).result.points, 2);
+    assert.throws(() => gradeExercise('nope', sol.perplexity), /unknown exercise 'nope'/);
+  });
+});
+
+describe('output for students and for the grader', () => {
+  test('RNN_LAB_GRADING=1 adds one machine-readable line per check', () => {
+    const prev = process.env.RNN_LAB_GRADING;
+    process.env.RNN_LAB_GRADING = '1';
+    try {
+      const { lines } = capture(() => {
+        check.lstmParamCount(sol.lstmParamCount, { hidden: true, seed: 9 });
+        check.lstmParamCount((m, n) => m * n);
+      });
+      const results = lines.filter((l) => l.startsWith('RNN_LAB_RESULT ')).map((l) => JSON.parse(l.slice('RNN_LAB_RESULT '.length)));
+      assert.equal(results.length, 2);
+      assert.deepEqual(Object.keys(results[0]).sort(), ['exercise', 'hidden', 'maxPoints', 'message', 'passed', 'points']);
+      assert.equal(results[0].points, 2);
+      assert.equal(results[0].hidden, true);
+      assert.equal(results[1].points, 0);
+      assert.match(results[1].message, /expected \d+ parameters/);
+    } finally {
+      if (prev === undefined) delete process.env.RNN_LAB_GRADING; else process.env.RNN_LAB_GRADING = prev;
+    }
+    const { lines } = capture(() => check.lstmParamCount(sol.lstmParamCount));
+    assert.equal(lines.filter((l) => l.startsWith('RNN_LAB_RESULT')).length, 0, 'no result line outside grading');
+  });
+  test('quiet prints nothing; the result shows as one short line in a notebook', async () => {
+    const { result, lines } = capture(() => check.perplexity(sol.perplexity, { quiet: true }));
+    assert.deepEqual(lines, []);
+    const { inspect } = await import('node:util');
+    assert.equal(inspect(result), 'perplexity → 2/2 points');
+    assert.deepEqual(JSON.parse(JSON.stringify(result)), { exercise: 'perplexity', points: 2, maxPoints: 2, passed: true, message: result.message });
+  });
+  test('hidden inputs differ from the visible ones, and the seed changes them', () => {
+    const seen = [];
+    const spy = (m, n) => { seen.push(`${m}x${n}`); return sol.lstmParamCount(m, n); };
+    check.lstmParamCount(spy, { quiet: true });
+    const visible = seen.splice(0).join();
+    check.lstmParamCount(spy, { hidden: true, seed: 1, quiet: true });
+    const hidden1 = seen.splice(0).join();
+    check.lstmParamCount(spy, { hidden: true, seed: 2, quiet: true });
+    const hidden2 = seen.splice(0).join();
+    assert.notEqual(visible, hidden1);
+    assert.notEqual(hidden1, hidden2);
+    check.lstmParamCount(spy, { hidden: true, seed: 1, quiet: true });
+    assert.equal(seen.join(), hidden1, 'the same seed gives the same hidden inputs');
+  });
+  test('a check repairs tf.js after an interrupted gradient computation', () => {
+    tf.engine().startTape();                 // as if a cell was stopped inside tf.variableGrads
+    const { result, lines } = capture(() => check.trainingLoop(sol.trainLoop));
+    assert.equal(result.passed, true, result.message);
+    assert.match(lines[0], /interrupted cell/);
+    assert.equal(recoverEngine(), false, 'nothing left to repair');
+  });
+});
+
+describe('the references the checks use', () => {
+  const rand = (shape, seed, std = 1) => tf.randomNormal(shape, 0, std, 'float32', seed);
+  test('the RNN step: layer.step with lecture weights = the pure reference = the equation; backward = autodiff', () => {
+    const [m, n, B] = [3, 4, 2];
+    const x = rand([m, B], 1), h = rand([n, B], 2), Wxh = rand([n, m], 3), Whh = rand([n, n], 4, 0.5), bh = rand([n, 1], 5);
+    const a = checkReference.rnnStepForward(x, h, Wxh, Whh, bh).arraySync();
+    const b = checkReference.rnnStepRef(x, h, Wxh, Whh, bh).arraySync();
+    const c = sol.rnnStepForward(x, h, Wxh, Whh, bh).arraySync();
+    for (const other of [b, c]) other.flat().forEach((v, i) => assert.ok(Math.abs(v - a.flat()[i]) < 1e-5));
+    const dh = rand([n, B], 6);
+    const g = tf.grads((p, q, r, s, t) => tf.sum(tf.mul(dh, checkReference.rnnStepRef(p, q, r, s, t))))([x, h, Wxh, Whh, bh]);
+    const mine = checkReference.rnnStepBackward(dh, x, h, checkReference.rnnStepRef(x, h, Wxh, Whh, bh), Wxh, Whh);
+    ['dx', 'dhPrev', 'dWxh', 'dWhh', 'dbh'].forEach((k, i) => {
+      const d = tf.max(tf.abs(tf.sub(mine[k], g[i]))).dataSync()[0];
+      assert.ok(d < 1e-5, `${k}: ${d}`);
+    });
+  });
+  test('the LSTM step: layer.step with lecture weights = the pure reference; the float64 LSTM and its W_xf gradient agree', () => {
+    const [m, n, B] = [2, 3, 2];
+    const { Rng } = L;
+    const p = checkReference.lstm64.random(new Rng(5), n, m, B);
+    const W = {};
+    for (const [k, v] of Object.entries(p.W)) W[k] = tf.tensor2d(v);
+    const x = tf.tensor2d(p.x), h = tf.tensor2d(p.h), c = tf.tensor2d(p.c);
+    const layer = checkReference.lstmStepForward(x, h, c, W);
+    const pure = checkReference.lstmStepRef(x, h, c, W);
+    const f64 = checkReference.lstm64.forward(p, p.W.Wxf.flat());
+    const close = (t, arr, tol) => t.arraySync().flat().forEach((v, i) => assert.ok(Math.abs(v - arr.flat()[i]) < tol, `${v} vs ${arr.flat()[i]}`));
+    close(pure.h, layer.h.arraySync(), 1e-5);
+    close(pure.c, layer.c.arraySync(), 1e-5);
+    close(layer.h, f64.h, 1e-5);
+    close(layer.c, f64.c, 1e-5);
+    const r = tf.tensor2d(p.r);
+    const auto = tf.grad((wxf) => tf.sum(tf.mul(r, checkReference.lstmStepRef(x, h, c, { ...W, Wxf: wxf }).h)))(W.Wxf).dataSync();
+    const byHand = checkReference.lstm64.gradWxf(p, p.W.Wxf.flat());
+    byHand.forEach((v, i) => assert.ok(Math.abs(v - auto[i]) < 1e-4, `dW_xf[${i}]: ${v} vs ${auto[i]}`));
+    const slip = checkReference.lstm64.gradWxf(p, p.W.Wxf.flat(), true);
+    assert.ok(slip.some((v, i) => Math.abs(v - byHand[i]) > 1e-2), 'the wrong gradient is really wrong');
+  });
+  test('the float64 LSTM loss is smooth enough for central differences to reach 1e-8', () => {
+    const p = checkReference.lstm64.random(new L.Rng(9), 2, 2, 2);
+    const theta = p.W.Wxf.flat();
+    const { numeric, maxRelError } = sol.gradCheck(checkReference.lstm64.loss(p), theta.slice(), checkReference.lstm64.gradWxf(p, theta));
+    assert.equal(numeric.length, 4);
+    assert.ok(maxRelError < 1e-7, String(maxRelError));
+  });
+});
