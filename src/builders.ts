@@ -182,7 +182,9 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
     }
     model = tf.model({ inputs: input, outputs: head.apply(x) as tf.SymbolicTensor, name: `${cell}_${topology.replace(/-/g, '_')}` });
   }
-  model.setUserDefinedMetadata({ [META_KEY]: { ...spec, cell } as unknown as tf.serialization.ConfigDict });
+  // JSON metadata: keys set to undefined (easy to pass through in TypeScript) are left out.
+  const stored = Object.fromEntries(Object.entries({ ...spec, cell }).filter(([, v]) => v !== undefined));
+  model.setUserDefinedMetadata({ [META_KEY]: stored as unknown as tf.serialization.ConfigDict });
   return model;
 }
 

@@ -16,8 +16,8 @@ export type RnnActivation = 'tanh' | 'relu' | 'sigmoid' | 'linear';
 
 /**
  * GRU update conventions; the two are the same model with z ↔ 1 − z.
- * - 'z-keeps-old': h_t = z⊙h_{t-1} + (1−z)⊙h̃_t (lecture seed 000, PyTorch, Keras)
- * - 'z-takes-new': h_t = (1−z)⊙h_{t-1} + z⊙h̃_t (Cho et al. 2014 as in lecture seed 002)
+ * - 'z-keeps-old': h_t = z⊙h_{t-1} + (1−z)⊙h̃_t (Cho et al. 2014, lecture seed 000, PyTorch, Keras)
+ * - 'z-takes-new': h_t = (1−z)⊙h_{t-1} + z⊙h̃_t (Chung et al. 2014, lecture seed 002)
  */
 export type GruUpdate = 'z-keeps-old' | 'z-takes-new';
 

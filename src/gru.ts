@@ -8,7 +8,9 @@
  *   h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ h̃_t                         'z-keeps-old' (seed 000, PyTorch, Keras)
  *   h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t                         'z-takes-new' (seed 002)
  *
- * Reference: Cho et al., "Learning Phrase Representations using RNN Encoder–Decoder", EMNLP 2014.
+ * References: Cho et al., "Learning Phrase Representations using RNN Encoder–Decoder", EMNLP 2014
+ * (the z-keeps-old form); Chung et al., "Empirical Evaluation of Gated Recurrent Neural Networks on
+ * Sequence Modeling", 2014 (the z-takes-new form).
  * Storage order of the gate blocks: r, z, h (Keras stores z, r, h; PyTorch r, z, n).
  */
 import * as tf from '@tensorflow/tfjs';

@@ -165,6 +165,7 @@ for (const backend of ['wasm', 'cpu']) {
 
     test('bad specs and bad state dicts are clear errors', () => {
       assert.throws(() => L.buildLSTM({ inputSize: 3, hiddenSize: 0, outputSize: 1 }), /spec\.hiddenSize must be a positive integer; got 0/);
+      assert.deepEqual(L.specOf(L.buildGRU({ inputSize: 2, hiddenSize: 4, outputSize: 1, resetAfter: undefined })), { inputSize: 2, hiddenSize: 4, outputSize: 1, cell: 'gru' }, 'undefined spec keys are dropped, not fatal');
       assert.throws(() => L.buildLSTM({ hiddenSize: 3, outputSize: 1 }), /spec\.inputSize \(or vocabSize for token inputs\) must be a positive integer; got undefined/);
       assert.throws(() => L.buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1, topology: 'many-to-few' }), /spec\.topology must be one of many-to-one, many-to-many, one-to-many, seq2seq; got 'many-to-few'/);
       assert.throws(() => L.buildGRU({ inputSize: 1, hiddenSize: 3, outputSize: 1, topology: 'one-to-many' }), /needs spec\.sequenceLength/);
