@@ -2,7 +2,7 @@
 // (interactive plots, math, no network needed) and an index with summaries and runtimes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT } from './jupyter.mjs';
+import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT, copyMathJax } from './jupyter.mjs';
 import { installKernel } from './kernel.mjs';
 
 const args = process.argv.slice(2);
@@ -28,11 +28,7 @@ const t0 = Date.now();
 const reports = executeNotebooks(notebooks, { html: SITE });
 const total = (Date.now() - t0) / 1000;
 
-// MathJax 3 beside the pages (the template loads mathjax/tex-chtml.js): equations render offline.
-const mj = path.join(ROOT, 'node_modules', 'mathjax', 'es5');
-for (const part of ['tex-chtml.js', 'input', 'output', 'ui', 'a11y']) {
-  fs.cpSync(path.join(mj, part), path.join(SITE, 'mathjax', part), { recursive: true });
-}
+copyMathJax(SITE);
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const rows = reports.map((r) => {

@@ -100,3 +100,11 @@ export function notebookInfo(file) {
   const summary = nb.metadata?.['rnn-lab']?.summary ?? '';
   return { file, name: path.basename(file, '.ipynb'), title, summary };
 }
+
+/** Copy MathJax 3 beside exported pages (the HTML template loads mathjax/tex-chtml.js): math renders offline. */
+export function copyMathJax(site) {
+  const mj = path.join(ROOT, 'node_modules', 'mathjax', 'es5');
+  for (const part of ['tex-chtml.js', 'input', 'output', 'ui', 'a11y']) {
+    fs.cpSync(path.join(mj, part), path.join(site, 'mathjax', part), { recursive: true });
+  }
+}

@@ -6,8 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, needs } from './helpers.mjs';
-import { listNotebooks, executeNotebooks, findPython, INSTALL_HINT } from '../scripts/jupyter.mjs';
+import * as os from 'node:os';
+import { ROOT, needs, CHROMIUM } from './helpers.mjs';
+import { listNotebooks, executeNotebooks, findPython, INSTALL_HINT, copyMathJax } from '../scripts/jupyter.mjs';
+import { inspectPages } from './pages.mjs';
 import { installKernel } from '../scripts/kernel.mjs';
 
 const BUDGET_S = 60;
@@ -17,10 +19,11 @@ test('there are notebooks to run', () => {
   assert.ok(notebooks.length >= 1, 'notebooks/ has no .ipynb');
 });
 
-test('every notebook executes headless without errors or stderr output', (t) => {
+test('every notebook executes headless without errors or stderr output, and its page renders in Chromium', async (t) => {
   if (!needs(t, 'Jupyter (nbclient, nbconvert)', findPython(['nbclient', 'nbconvert', 'ipykernel']), INSTALL_HINT)) return;
   installKernel();
-  const reports = executeNotebooks(notebooks, { cellTimeout: 300 });
+  const site = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-pages-'));
+  const reports = executeNotebooks(notebooks, { cellTimeout: 300, html: site });
   const total = reports.reduce((s, r) => s + r.seconds, 0);
   console.log('notebook runtimes (budget 60 s each):');
   for (const r of reports) {
@@ -31,6 +34,16 @@ test('every notebook executes headless without errors or stderr output', (t) => 
     `${path.relative(ROOT, r.path)}: ${[...r.errors, ...r.stderr.map((s) => `stderr in cell ${s.cell}: ${s.text}`)].join('\n    ')}`);
   assert.equal(bad.length, 0, `notebooks failed:\n  ${bad.join('\n  ')}`);
   assert.equal(reports.length, notebooks.length);
+
+  // Every exported page: all plots drawn by plotly, math typeset, no JavaScript error, nothing fetched.
+  if (!needs(t, 'Chromium', CHROMIUM, 'install it (Debian: apt-get install chromium)')) return;
+  copyMathJax(site);
+  const pages = await inspectPages(reports.map((r) => path.join(site, path.basename(r.path, '.ipynb') + '.html')));
+  console.log('rendered pages:');
+  for (const p of pages) console.log(`  ${path.basename(p.file).padEnd(44)} plots ${p.drawn}/${p.plots} drawn, math ${p.math}, problems ${p.problems.length}`);
+  const broken = pages.filter((p) => p.drawn !== p.plots || p.problems.length || (p.hasMath && p.math === 0));
+  fs.rmSync(site, { recursive: true, force: true });
+  assert.deepEqual(broken.map((p) => ({ page: path.basename(p.file), plots: p.plots, drawn: p.drawn, math: p.math, problems: p.problems.slice(0, 5) })), []);
 });
 
 test('committed notebooks carry no outputs and name the course kernel', () => {
