@@ -39,7 +39,7 @@ function kerasModel(cell, hidden) {
 function labModel(cell, hidden, impl) {
   const build = { rnn: L.buildRNN, lstm: L.buildLSTM, gru: L.buildGRU }[cell];
   const m = build({ inputSize: INPUT, hiddenSize: hidden, outputSize: 1, seed: 1, resetAfter: cell === 'gru' });
-  for (const layer of L.recurrentLayers(m)) { if ('impl' in layer) layer.impl = impl; layer.checkInput = false; }
+  for (const layer of L.recurrentLayers(m)) { if (impl) layer.impl = impl; layer.checkInput = false; }
   return m;
 }
 
@@ -77,7 +77,8 @@ function torchRates() {
 }
 
 const info = await L.initBackend({ backend: process.env.RNN_LAB_BACKEND ?? 'wasm' });
-const impls = [['tf.layers', (c, h) => kerasModel(c, h)], ['rnn-lab default', (c, h) => labModel(c, h, undefined)], ['rnn-lab reference', (c, h) => labModel(c, h, 'reference')]];
+const impls = [['tf.layers', (c, h) => kerasModel(c, h)], ['rnn-lab default', (c, h) => labModel(c, h, undefined)],
+  ['rnn-lab reference', (c, h) => labModel(c, h, 'reference')], ['rnn-lab fused', (c, h) => labModel(c, h, 'fused')]];
 const rows = [];
 for (const cell of cells) {
   for (const hidden of hiddens) {
@@ -96,12 +97,13 @@ if (torch.skipped) console.log(`PyTorch: skipped — ${torch.skipped}`);
 else for (const t of torch.results) { const row = rows.find((r) => r.cell === t.cell && r.hidden === t.hidden); if (row) row['pytorch 1 thread'] = median(t.samples_per_s); }
 
 console.log(`\nsamples/s (median of ${repeats} repetitions × ${steps} steps; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name})`);
-const cols = ['tf.layers', 'rnn-lab default', 'rnn-lab reference', 'pytorch 1 thread'];
-console.log(['cell', 'H', ...cols, 'default/tf.layers', 'default/pytorch'].join('\t'));
+const cols = ['tf.layers', 'rnn-lab default', 'rnn-lab reference', 'rnn-lab fused', 'pytorch 1 thread'];
+const ratio = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '—');
+console.log(['cell', 'H', ...cols, 'default/tf.layers', 'default/pytorch', 'fused/tf.layers', 'fused/pytorch'].join('\t'));
 for (const r of rows) {
-  const ratioL = r['rnn-lab default'] / r['tf.layers'];
-  const ratioP = r['pytorch 1 thread'] ? r['rnn-lab default'] / r['pytorch 1 thread'] : NaN;
-  console.log([r.cell, r.hidden, ...cols.map((c) => (r[c] ? r[c].toFixed(0) : '—')), ratioL.toFixed(2) + '×', Number.isNaN(ratioP) ? '—' : ratioP.toFixed(2) + '×'].join('\t'));
+  console.log([r.cell, r.hidden, ...cols.map((c) => (r[c] ? r[c].toFixed(0) : '—')),
+    ratio(r['rnn-lab default'], r['tf.layers']), ratio(r['rnn-lab default'], r['pytorch 1 thread']),
+    ratio(r['rnn-lab fused'], r['tf.layers']), ratio(r['rnn-lab fused'], r['pytorch 1 thread'])].join('\t'));
 }
 fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, T, input: INPUT, batch: BATCH, steps, repeats, rows, pytorch: torch.skipped ?? 'measured' }, null, 2));
 console.log(`results written to ${path.relative(process.cwd(), jsonOut)}`);

@@ -16,6 +16,7 @@ import { LSTM_FAMILY } from './lstm';
 import { GRU_FAMILY } from './gru';
 import { glorotBlocks, orthogonalBlocks } from './init';
 import { Rng } from './random';
+import { FusedUnsupportedError, fusedSequence, fusedSupport } from './fused';
 
 export const FAMILIES: Record<CellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
 
@@ -39,6 +40,13 @@ export interface RecurrentLayerOptions extends CellOptions {
   seed?: number;
   /** Check the input for NaN/Infinity on every call (one reduction and a sync). Default true. */
   checkInput?: boolean;
+  /**
+   * How `call()` (predict, fit, train) runs the sequence: 'reference' loops tf.js ops per step;
+   * 'fused' runs the whole sequence, forward and BPTT backward, as one WebAssembly SIMD kernel (falls
+   * back to 'reference' for anything it does not support). Default: RNN_LAB_RECURRENT_IMPL, else
+   * 'reference'. Diagnostics (forwardSequence with probes or gate traces) always use 'reference'.
+   */
+  impl?: 'reference' | 'fused';
   /** Layer name. */
   name?: string;
   /** Input shape without the batch, [time, features] (time may be null), for the first layer of a model. */
@@ -94,6 +102,8 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   readonly unitForgetBias: boolean;
   readonly seed: number;
   readonly checkInput: boolean;
+  /** See {@link RecurrentLayerOptions.impl}. */
+  impl: 'reference' | 'fused';
   /** Input feature size m, known once built. */
   inputSize?: number;
   private vars: Record<string, tf.LayerVariable>[] = [];
@@ -125,6 +135,9 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     this.unitForgetBias = args.unitForgetBias ?? true;
     this.seed = args.seed ?? 1;
     this.checkInput = args.checkInput ?? true;
+    const impl = args.impl ?? (process.env.RNN_LAB_RECURRENT_IMPL as 'reference' | 'fused' | undefined) ?? 'reference';
+    if (impl !== 'reference' && impl !== 'fused') throw new RangeError(`${who}: impl (or RNN_LAB_RECURRENT_IMPL) must be 'reference' or 'fused'; got '${impl}'`);
+    this.impl = impl;
     this.supportsMasking = false;
   }
 
@@ -341,10 +354,47 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     return { output, directions };
   }
 
+  /**
+   * The whole layer through the fused WebAssembly kernel: per direction one op for all T steps, with
+   * its hand-written BPTT as the gradient. Returns null when the kernel does not support this layer.
+   */
+  private fusedCall(x: tf.Tensor, given?: tf.Tensor[]): tf.Tensor[] | null {
+    const options = { ...this.cellOptions };
+    if (fusedSupport(this.kind, options, x) !== null) return null;
+    const [batch] = x.shape as [number, number, number];
+    const outs: tf.Tensor[] = [];
+    const finals: tf.Tensor[] = [];
+    for (let d = 0; d < this.directions; d++) {
+      const v = this.vars[d];
+      const backwards = (d === 1) !== this.goBackwards;
+      const xs = backwards ? tf.reverse(x, 1) : x;                                   // [batch, T, m]
+      const s0 = this.initialStates(d, batch, given);
+      let r;
+      try {
+        r = fusedSequence(this.kind, xs, v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), s0.h, s0.c ?? null,
+          { ...options, recurrentBias: v.recurrent_bias?.read() });
+      } catch (e) {
+        if (e instanceof FusedUnsupportedError) return null;
+        throw e;
+      }
+      // hs is in processing order; the backward direction's sequence goes back to time order.
+      outs.push(this.returnSequences ? (d === 1 ? tf.reverse(r.hs, 1) : r.hs) : r.hT);
+      finals.push(r.hT);
+      if (r.cT) finals.push(r.cT);
+    }
+    const output = outs.length === 1 ? outs[0] : tf.concat(outs, this.returnSequences ? 2 : 1);
+    return this.returnState ? [output, ...finals] : [output];
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     return tf.tidy(() => {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       const given = list.length > 1 ? list.slice(1) : (kwargs?.initialState as tf.Tensor[] | undefined);
+      if (this.impl === 'fused') {
+        this.checkX(list[0]);
+        const fused = this.fusedCall(list[0], given);
+        if (fused) return fused.length === 1 ? fused[0] : fused;
+      }
       const { output, directions } = this.forwardSequence(list[0], { initialState: given });
       if (!this.returnState) return output;
       const states: tf.Tensor[] = [];
@@ -371,6 +421,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       unitForgetBias: this.unitForgetBias,
       seed: this.seed,
       checkInput: this.checkInput,
+      impl: this.impl,
     };
   }
 }
