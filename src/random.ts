@@ -7,18 +7,10 @@
  * its period is 2^32, which is plenty for the few million draws a lesson makes.
  * Reference: https://github.com/bryc/code/blob/master/jshash/PRNGs.md#mulberry32
  */
+import { describe } from './describe';
 
 const TWO_POW_32 = 4294967296;
 
-/** Describe a value for an error message without dumping large objects. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return `a ${typeof value}`;
-}
 
 /**
  * A seeded pseudo-random generator (mulberry32) with the draws the course needs.

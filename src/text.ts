@@ -7,16 +7,8 @@
  * against these reference computations.
  */
 import { Rng } from './random';
+import { describe } from './describe';
 
-/** Describe a value for an error message without dumping large objects. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return `a ${typeof value}`;
-}
 
 /** A character and its code point, e.g. `"é" (U+00E9)`, so invisible characters are identifiable. */
 function describeChar(ch: string): string {

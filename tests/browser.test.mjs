@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs, CHROMIUM } from './helpers.mjs';
 import { findPython, INSTALL_HINT } from '../scripts/jupyter.mjs';
+import { inspectPages } from './pages.mjs';
 
 test('the welcome page renders its plots in headless Chromium with no JavaScript errors', async (t) => {
   if (!needs(t, 'Chromium', CHROMIUM, 'install it (Debian: apt-get install chromium)')) return;
@@ -19,31 +20,14 @@ test('the welcome page renders its plots in headless Chromium with no JavaScript
   assert.ok(fs.existsSync(page), `${page} was not written`);
   assert.match(fs.readFileSync(path.join(site, 'index.html'), 'utf8'), /href="00-welcome\.html"/);
 
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
   try {
-    const tab = await browser.newPage();
-    const problems = [];
-    tab.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-    tab.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    tab.on('requestfailed', (q) => problems.push(`request failed: ${q.url()}`));
-    await tab.goto(`file://${page}`);
-    await tab.waitForSelector('.rnnlab-plot .main-svg', { timeout: 20000 });
-    await tab.waitForSelector('mjx-container', { timeout: 20000 });
-    await tab.waitForTimeout(500);
-    const plots = await tab.locator('.rnnlab-plot').count();
-    const drawn = await tab.locator('.rnnlab-plot .main-svg').count();
-    const traces = await tab.locator('.rnnlab-plot .scatterlayer .trace').count();
-    console.log(`plots ${plots}, plotly svg layers ${drawn}, scatter traces ${traces}, problems ${problems.length}`);
-    assert.ok(plots >= 2, `expected at least 2 plots (static + live), found ${plots}`);
-    assert.ok(traces >= 3, `expected at least 3 drawn traces, found ${traces}`);
-    assert.deepEqual(problems, []);
+    const [p] = await inspectPages([page]);
+    console.log(`plots ${p.plots}, drawn ${p.drawn}, math ${p.math}, problems ${p.problems.length}`);
+    assert.ok(p.plots >= 2, `expected at least 2 plots (static + live), found ${p.plots}`);
+    assert.equal(p.drawn, p.plots, 'every plot was drawn by plotly');
+    assert.ok(p.math > 0, 'equations were typeset');
+    assert.deepEqual(p.problems, []);
   } finally {
-    await browser.close();
     fs.rmSync(site, { recursive: true, force: true });
   }
 });

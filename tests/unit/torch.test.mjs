@@ -5,6 +5,7 @@
 // CI=true, where .ci/run installs it and its absence is a failure. The torchWeights/loadTorchWeights
 // round trip and the tensor-leak check need no PyTorch and always run.
 import { test, before, after } from 'node:test';
+import { seeded } from '../reference.mjs';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { spawn, spawnSync } from 'node:child_process';
@@ -39,17 +40,8 @@ const CONFIGS = [
 const configLabel = (c) => `L=${c.numLayers} ${c.bidirectional ? 'bidirectional' : 'unidirectional'} ${c.topology}`;
 
 // ---------------------------------------------------------------------------------------------
-// A fixed-seed generator of the test's own (mulberry32), independent of the library's Rng.
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The test's own fixed-seed generator (mulberry32 in tests/reference.mjs), independent of the library's Rng.
+const mulberry32 = seeded;
 /** A nested array of the given shape, uniform in (−scale, scale). */
 function randArray(rand, shape, scale) {
   if (shape.length === 0) return (2 * rand() - 1) * scale;
