@@ -43,8 +43,14 @@ function labModel(cell, hidden, impl) {
   return m;
 }
 
-/** Samples/s of `steps` Adam steps on one model: the training step every implementation shares. */
-function timeModel(model) {
+const minSeconds = Number(arg('seconds', quick ? 0.5 : 1.5));
+
+/**
+ * A timer for one model: `run()` performs Adam steps (the training step every implementation
+ * shares) until `steps` steps or `minSeconds` have passed (at least 2 steps), and returns samples/s.
+ * The first call warms up (kernels compiled, WASM heap grown) and is not timed.
+ */
+function timer(model) {
   const opt = tf.train.adam(1e-3);
   const x = tf.randomNormal([BATCH, T, INPUT], 0, 1, 'float32', 1);
   const y = tf.randomNormal([BATCH, 1], 0, 1, 'float32', 2);
@@ -54,16 +60,17 @@ function timeModel(model) {
     opt.applyGradients(grads);
     value.dataSync();
   });
-  for (let i = 0; i < warmup; i++) step();
-  const rates = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) step();
-    rates.push((steps * BATCH) / ((performance.now() - t0) / 1000));
-  }
-  tf.dispose([x, y]);
-  opt.dispose();
-  return rates;
+  let warm = false;
+  return {
+    run() {
+      if (!warm) { for (let i = 0; i < warmup; i++) step(); warm = true; }
+      const t0 = performance.now();
+      let n = 0;
+      while (n < 2 || (n < steps && performance.now() - t0 < minSeconds * 1000)) { step(); n++; }
+      return (n * BATCH) / ((performance.now() - t0) / 1000);
+    },
+    dispose() { tf.dispose([x, y]); opt.dispose(); },
+  };
 }
 
 function torchRates() {
@@ -82,11 +89,11 @@ const impls = [['tf.layers', (c, h) => kerasModel(c, h)], ['rnn-lab default', (c
 const rows = [];
 for (const cell of cells) {
   for (const hidden of hiddens) {
-    const models = impls.map(([name, make]) => [name, make(cell, hidden)]);
+    const models = impls.map(([name, make]) => { const m = make(cell, hidden); return [name, m, timer(m)]; });
     const rates = Object.fromEntries(models.map(([n]) => [n, []]));
     // Alternate: each repetition runs every implementation once, so drift hits them alike.
-    for (let r = 0; r < repeats; r++) for (const [name, m] of models) rates[name].push(median(timeModel(m)));
-    for (const [, m] of models) m.dispose();
+    for (let r = 0; r < repeats; r++) for (const [name, , t] of models) rates[name].push(t.run());
+    for (const [, m, t] of models) { t.dispose(); m.dispose(); }
     const row = { cell, hidden, ...Object.fromEntries(Object.entries(rates).map(([n, v]) => [n, median(v)])) };
     rows.push(row);
     console.log(`${cell.padEnd(4)} H=${String(hidden).padEnd(3)}  ` + impls.map(([n]) => `${n} ${row[n].toFixed(0)}/s`).join('   '));
@@ -96,7 +103,7 @@ const torch = torchRates();
 if (torch.skipped) console.log(`PyTorch: skipped — ${torch.skipped}`);
 else for (const t of torch.results) { const row = rows.find((r) => r.cell === t.cell && r.hidden === t.hidden); if (row) row['pytorch 1 thread'] = median(t.samples_per_s); }
 
-console.log(`\nsamples/s (median of ${repeats} repetitions × ${steps} steps; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name})`);
+console.log(`\nsamples/s (median of ${repeats} alternating repetitions, each ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name})`);
 const cols = ['tf.layers', 'rnn-lab default', 'rnn-lab reference', 'rnn-lab fused', 'pytorch 1 thread'];
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '—');
 console.log(['cell', 'H', ...cols, 'default/tf.layers', 'default/pytorch', 'fused/tf.layers', 'fused/pytorch'].join('\t'));
