@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { lib, ROOT } from '../helpers.mjs';
 
 const require = createRequire(import.meta.url);
-const { show, liveFigure, table, tableHtml, figureHtml, setDisplaySink, displayStats, inNotebook } = lib();
+const { show, showHtml, liveFigure, table, tableHtml, figureHtml, setDisplaySink, displayStats, inNotebook } = lib();
 
 /** A sink that records what a notebook would receive. */
 function recorder() {
@@ -111,4 +111,16 @@ test('outside a notebook, show and table print text instead of HTML', () => {
   } finally { console.log = orig; }
   assert.deepEqual(lines, ['[figure "growth": 1 trace]', 'a\tb\n1\t2']);
   assert.throws(() => figureHtml({}), /figure\.data must be an array/);
+});
+
+test('showHtml sends raw HTML to a notebook, prints its fallback in a terminal, and rejects non-strings', () => {
+  showHtml('<b>bold</b>', 'bold');
+  assert.deepEqual(rec.out, ['<b>bold</b>']);
+  assert.throws(() => showHtml(42), /showHtml\(html\): html must be a string; got number/);
+  setDisplaySink(undefined);
+  const lines = [];
+  const orig = console.log;
+  console.log = (...a) => lines.push(a.join(' '));
+  try { showHtml('<i>x</i>', 'x as text'); showHtml('<i>y</i>'); } finally { console.log = orig; }
+  assert.deepEqual(lines, ['x as text']);
 });
