@@ -313,6 +313,11 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   forwardSequence(x: tf.Tensor, options: ForwardOptions = {}): SequenceResult {
     if (!this.built) this.build(x.shape);
     this.checkX(x);
+    return this.runSequence(x, options);
+  }
+
+  /** {@link forwardSequence} without the input check, for callers that already made it. */
+  private runSequence(x: tf.Tensor, options: ForwardOptions): SequenceResult {
     const [batch, T, m] = x.shape as [number, number, number];
     const n = this.units;
     const G = this.gateCount;
@@ -390,12 +395,12 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     return tf.tidy(() => {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       const given = list.length > 1 ? list.slice(1) : (kwargs?.initialState as tf.Tensor[] | undefined);
+      this.checkX(list[0]);                                       // once, whichever path runs
       if (this.impl === 'fused') {
-        this.checkX(list[0]);
         const fused = this.fusedCall(list[0], given);
         if (fused) return fused.length === 1 ? fused[0] : fused;
       }
-      const { output, directions } = this.forwardSequence(list[0], { initialState: given });
+      const { output, directions } = this.runSequence(list[0], { initialState: given });
       if (!this.returnState) return output;
       const states: tf.Tensor[] = [];
       for (const dir of directions) {
