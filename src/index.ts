@@ -39,5 +39,5 @@ export { addingProblem, delayedRecall, copyTask, sineWaves, tagByNext, reverseDi
 export type { Dataset, Standardizer } from './data';
 export { check, gradeExercise, EXERCISES } from './check';
 export type { CheckOptions, CheckResult, ExerciseName, LstmWeights } from './check';
-export { fusedSequence, fusedSupport, fusedInfo, fusedAvailable, FusedUnsupportedError } from './fused';
+export { fusedSequence, fusedSupport, fusedInfo, fusedAvailable, setFusedThreads, FusedUnsupportedError } from './fused';
 export type { FusedOptions, FusedResult } from './fused';

@@ -3,10 +3,9 @@
  * WebAssembly with SIMD (asm/recurrent.ts), with a hand-written BPTT backward plugged in through
  * `tf.customGrad`, so `tf.grads`, `tf.variableGrads` and training go through it unchanged.
  *
- * The wasm module keeps one linear-memory arena that grows to the largest call seen and is reused:
- * each call lays out its inputs, saved activations and work buffers in it. The activations a
- * backward needs stay in the arena; only when another fused call needs the arena first (stacked or
- * bidirectional layers) are they copied out to a JS array, and copied back for the backward.
+ * The kernels and their memory arena: ./kernels.ts. A batch large enough is cut into shards computed
+ * at once on this thread and on helper threads (./threads.ts; one per further core, set by
+ * {@link setFusedThreads} or RNN_LAB_FUSED_THREADS), and the shards' weight gradients are summed.
  *
  * @example
  * ```ts
@@ -16,6 +15,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellKind, CellOptions } from '../family';
+import {
+  ACT_CODE, Arena, Call, Dims, FusedUnsupportedError, GATES, KIND_CODE, Module, RESET_AFTER, Z_TAKES_NEW, instantiate, nodeLoad, nodeWasmPath, outRows,
+} from './kernels';
+import type { BackwardOut, ForwardIn } from './kernels';
+import { Helper } from './threads';
+
+export { FusedUnsupportedError };
 
 /** Options of {@link fusedSequence}: the cell options, plus GRU resetAfter's recurrent bias. */
 export interface FusedOptions extends CellOptions {
@@ -33,109 +39,126 @@ export interface FusedResult {
   cT?: tf.Tensor2D;
 }
 
-/** Thrown by {@link fusedSequence} for a configuration it does not handle; fall back to the tf.js ops path. */
-export class FusedUnsupportedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FusedUnsupportedError';
-  }
-}
+// ---- the kernels on this thread, and the helper threads
 
-interface Exports {
-  memory: WebAssembly.Memory;
-  arenaBase(): number;
-  relaxedSimd(): number;
-  check(kind: number, flags: number, T: number, b: number, m: number, n: number): number;
-  forwardWorkFloats(kind: number, flags: number, T: number, b: number, m: number, n: number): number;
-  backwardWorkFloats(kind: number, flags: number, T: number, b: number, m: number, n: number): number;
-  swapAxes(src: number, dst: number, A: number, B: number, w: number): void;
-  packOutput(H: number, C: number, T: number, b: number, n: number, dst: number): void;
-  unpackGrad(src: number, hasC: number, T: number, b: number, n: number, DH: number): void;
-  forward(kind: number, flags: number, T: number, b: number, m: number, n: number, X: number, K: number, U: number,
-    Bx: number, Bh: number, H: number, C: number, Gs: number, S: number, W: number): void;
-  backward(kind: number, flags: number, T: number, b: number, m: number, n: number, X: number, K: number, U: number,
-    H: number, C: number, Gs: number, S: number, DH: number, dX: number, dK: number, dU: number, dB: number,
-    dBh: number, dC0: number, W: number): void;
-}
-
-const KIND_CODE: Record<CellKind, number> = { rnn: 0, lstm: 1, gru: 2 };
-const GATES: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
-const ACT_CODE: Record<string, number> = { tanh: 0, relu: 1, sigmoid: 2, linear: 3 };
-const RESET_AFTER = 4;
-const Z_TAKES_NEW = 8;
-const MAX_BYTES = 2 ** 31;   // stay well inside wasm32's 4 GiB
-
-interface Module {
-  exports: Exports;
-  path: string;
-  relaxed: boolean;
-  /** Arena start, in floats. */
-  base: number;
-  f32: Float32Array;
-}
-
-let mod: Module | undefined;
+let arena: Arena | undefined;
 let loadError: string | undefined;
-
-function instantiate(bytes: BufferSource, where: string): Module {
-  const m = new WebAssembly.Module(bytes);
-  const inst = new WebAssembly.Instance(m, { env: { abort: () => { throw new Error('fused: wasm abort'); } } });
-  const exports = inst.exports as unknown as Exports;
-  return { exports, path: where, relaxed: exports.relaxedSimd() === 1, base: exports.arenaBase() / 4, f32: new Float32Array(exports.memory.buffer) };
-}
+/** What helpers load: the same build as this thread (a path, or the bytes given to loadFusedWasm). */
+let wasmSource: string | Uint8Array | undefined;
 
 /**
  * Load the kernels from given bytes (browsers; a relaxed-SIMD build is used only if it validates).
- * In Node.js there is no need: the first call loads recurrent.wasm from disk synchronously.
+ * In Node.js there is no need: the first call loads the build from disk synchronously.
  */
 export function loadFusedWasm(bytes: BufferSource, relaxedBytes?: BufferSource): void {
   const useRelaxed = relaxedBytes !== undefined && WebAssembly.validate(relaxedBytes);
-  mod = instantiate(useRelaxed ? relaxedBytes! : bytes, '(bytes)');
+  const chosen = useRelaxed ? relaxedBytes! : bytes;
+  arena = new Arena(instantiate(chosen, '(bytes)'));
+  wasmSource = new Uint8Array(ArrayBuffer.isView(chosen) ? chosen.buffer.slice(chosen.byteOffset, chosen.byteOffset + chosen.byteLength) : chosen.slice(0));
   loadError = undefined;
-  occupant = null;
+  stopHelpers();
 }
 
-function nodeLoad(): Module {
-  /* eslint-disable @typescript-eslint/no-var-requires */
-  const fs = require('fs') as typeof import('fs');
-  const path = require('path') as typeof import('path');
-  const dirs = [__dirname, path.join(__dirname, '..', '..', 'src', 'fused')];
-  const find = (file: string) => dirs.map((d) => path.join(d, file)).find((p) => fs.existsSync(p));
-  const plain = find('recurrent.wasm');
-  if (!plain) throw new Error(`recurrent.wasm not found in ${dirs.join(' or ')}; run \`npm run build:wasm\``);
-  // Relaxed SIMD (f32x4.relaxed_madd → a hardware FMA) is used when this engine validates it (V8 ≥ 11.4,
-  // Node ≥ 22). RNN_LAB_FUSED_RELAXED=0 never uses it; =force first turns on V8's flag for it (Node 20's
-  // V8 11.3 has it behind --experimental-wasm-relaxed-simd).
-  const mode = process.env.RNN_LAB_FUSED_RELAXED ?? 'auto';
-  const relaxed = mode === '0' ? undefined : find('recurrent-relaxed.wasm');
-  if (relaxed) {
-    const bytes = fs.readFileSync(relaxed);
-    if (!WebAssembly.validate(bytes) && mode === 'force') {
-      try {
-        (require('v8') as typeof import('v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
-      } catch {
-        /* an engine without the flag: plain SIMD below */
-      }
-    }
-    if (WebAssembly.validate(bytes)) return instantiate(bytes, relaxed);
-  }
-  return instantiate(fs.readFileSync(plain), plain);
-}
-
-function getModule(): Module {
-  if (mod) return mod;
+function getArena(): Arena {
+  if (arena) return arena;
   if (loadError) throw new FusedUnsupportedError(loadError);
   try {
     if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is not available');
     if (typeof process === 'undefined' || !process.versions?.node) {
       throw new Error('not in Node.js: call loadFusedWasm(bytes) first');
     }
-    mod = nodeLoad();
-    return mod;
+    const file = nodeWasmPath();
+    arena = new Arena(nodeLoad(file));
+    wasmSource = file;
+    return arena;
   } catch (e) {
     loadError = `fused kernels unavailable: ${(e as Error).message}`;
     throw new FusedUnsupportedError(loadError);
   }
+}
+
+function getModule(): Module {
+  return getArena().mod;
+}
+
+/** How the batch is shared out: threads in all (this one included), and the least work worth a split. */
+const threading = {
+  threads: defaultThreads(),
+  /** Multiply-adds of a forward (T·b·G·n·(m+n)) below which a call stays on this thread. */
+  minWork: Number(envOf('RNN_LAB_FUSED_MIN_WORK') ?? 2 ** 21),
+  /** Fewest batch rows per shard. */
+  minRows: Number(envOf('RNN_LAB_FUSED_MIN_ROWS') ?? 4),
+};
+let helpers: Helper[] = [];
+let helperError: string | undefined;
+
+function envOf(name: string): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+}
+
+function defaultThreads(): number {
+  const env = envOf('RNN_LAB_FUSED_THREADS');
+  if (env !== undefined) return Math.max(1, Math.floor(Number(env)) || 1);
+  try {
+    const os = require('os') as typeof import('os');
+    return Math.min(8, Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+  } catch {
+    return 1;
+  }
+}
+
+function stopHelpers(): void {
+  for (const h of helpers) void h.terminate();
+  helpers = [];
+}
+
+/**
+ * Set how many threads the fused kernels use (this one included; 1 = no helper threads), the smallest
+ * call they split (`minWork`, in multiply-adds of its forward) and the fewest batch rows per thread
+ * (`minRows`). Defaults: one thread per core up to 8, 2²¹ multiply-adds, 4 rows; the environment
+ * variables RNN_LAB_FUSED_THREADS, RNN_LAB_FUSED_MIN_WORK and RNN_LAB_FUSED_MIN_ROWS set them too.
+ * @example setFusedThreads(1)   // everything on the calling thread
+ */
+export function setFusedThreads(threads: number, options: { minWork?: number; minRows?: number } = {}): void {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`setFusedThreads: threads must be an integer in 1..64; got ${threads}`);
+  if (options.minWork !== undefined && !(options.minWork >= 0)) throw new RangeError(`setFusedThreads: options.minWork must be a number ≥ 0; got ${options.minWork}`);
+  if (options.minRows !== undefined && !(Number.isInteger(options.minRows) && options.minRows >= 1)) {
+    throw new RangeError(`setFusedThreads: options.minRows must be an integer ≥ 1; got ${options.minRows}`);
+  }
+  threading.threads = threads;
+  if (options.minWork !== undefined) threading.minWork = options.minWork;
+  if (options.minRows !== undefined) threading.minRows = options.minRows;
+  if (helpers.length > threads - 1) {
+    for (const h of helpers.splice(threads - 1)) void h.terminate();
+  }
+}
+
+/** The helper threads for `k` shards (k − 1 of them), started on first need; fewer if they cannot start. */
+function helpersFor(k: number): Helper[] {
+  while (helpers.length < k - 1 && !helperError) {
+    try {
+      const path = require('path') as typeof import('path');
+      helpers.push(Helper.spawn(path.join(__dirname, 'worker.js'), wasmSource!));
+    } catch (e) {
+      helperError = (e as Error).message;   // e.g. no worker_threads: stay on one thread from now on
+    }
+  }
+  return helpers.slice(0, k - 1);
+}
+
+/** Batch row ranges, one per thread: contiguous, sizes multiples of 4 where the batch allows. */
+function shardsOf(d: Dims): [number, number][] {
+  const work = d.T * d.b * GATES[d.kind] * d.n * (d.m + d.n);
+  let k = Math.min(threading.threads, Math.floor(d.b / threading.minRows));
+  if (work < threading.minWork || typeof process === 'undefined' || !process.versions?.node || wasmSource === undefined) k = 1;
+  if (k > 1) k = helpersFor(k).length + 1;
+  if (k <= 1) return [[0, d.b]];
+  // Whole 4-row blocks per shard (the GEMM's micro-kernel height) where that keeps k shards.
+  let per = Math.ceil(d.b / k);
+  if (Math.ceil(d.b / (Math.ceil(per / 4) * 4)) === k) per = Math.ceil(per / 4) * 4;
+  const out: [number, number][] = [];
+  for (let b0 = 0; b0 < d.b; b0 += per) out.push([b0, Math.min(d.b, b0 + per)]);
+  return out;
 }
 
 /** Whether the fused kernels load here (without throwing). */
@@ -148,94 +171,18 @@ export function fusedAvailable(): boolean {
   }
 }
 
-/** Which build is loaded and how big its memory is (for tests and diagnostics). */
-export function fusedInfo(): { path: string; relaxedSimd: boolean; memoryBytes: number } {
-  const m = getModule();
-  return { path: m.path, relaxedSimd: m.relaxed, memoryBytes: m.exports.memory.buffer.byteLength };
+/** Which build is loaded, the wasm memory of every thread's arena, and the threads in use. */
+export function fusedInfo(): { path: string; relaxedSimd: boolean; memoryBytes: number; threads: number; helperThreads: number; helperError?: string } {
+  const a = getArena();
+  const bytes = a.memoryBytes() + helpers.reduce((s, h) => s + h.memoryBytes(), 0);
+  return { path: a.mod.path, relaxedSimd: a.mod.relaxed, memoryBytes: bytes, threads: threading.threads, helperThreads: helpers.length,
+    ...(helperError ? { helperError } : {}) };
 }
 
 function flagsOf(kind: CellKind, o: FusedOptions): number {
   if (kind === 'rnn') return ACT_CODE[o.activation ?? 'tanh'] ?? -1;
   if (kind === 'gru') return (o.resetAfter ? RESET_AFTER : 0) | ((o.update ?? 'z-keeps-old') === 'z-takes-new' ? Z_TAKES_NEW : 0);
   return 0;
-}
-
-// ---- arena layout (in floats, relative to the arena base)
-
-interface Dims { kind: CellKind; code: number; flags: number; T: number; b: number; m: number; n: number }
-
-interface Layout {
-  X: number; K: number; U: number; Bx: number; Bh: number; H: number; C: number; Gs: number; S: number;
-  /** End of what the backward needs from the forward: [0, saved) is copied out on eviction. */
-  saved: number;
-  fwdWork: number; fwdEnd: number;
-  DH: number; dX: number; dK: number; dU: number; dB: number; dBh: number; dC0: number; bwdWork: number;
-  /** Staging for permutations in and out (≥ the largest of x, dy, dx, output). */
-  stage: number;
-  total: number;
-}
-
-const pad16 = (f: number) => Math.ceil(f / 16) * 16;
-
-function layoutOf(e: Exports, d: Dims): Layout {
-  const { T, b, m, n } = d;
-  const Gn = GATES[d.kind] * n;
-  const rows = T * b;
-  let at = 0;
-  const take = (f: number) => { const p = at; at += pad16(f); return p; };
-  const X = take(rows * m), K = take(m * Gn), U = take(n * Gn), Bx = take(Gn);
-  const Bh = take(d.kind === 'gru' && d.flags & RESET_AFTER ? Gn : 0);
-  const H = take((T + 1) * b * n);
-  const C = take(d.kind === 'lstm' ? (T + 1) * b * n : 0);
-  const Gs = take(rows * Gn);
-  const S = take(d.kind === 'rnn' ? 0 : rows * n);
-  const saved = at;
-  // The forward's work and the backward's buffers overlap: they are never live together.
-  const fwdWork = take(e.forwardWorkFloats(d.code, d.flags, T, b, m, n));
-  const fwdEnd = at;
-  at = saved;
-  const DH = take((T + 2) * b * n), dX = take(rows * m), dK = take(m * Gn), dU = take(n * Gn), dB = take(Gn), dBh = take(Gn), dC0 = take(b * n);
-  const bwdWork = take(e.backwardWorkFloats(d.code, d.flags, T, b, m, n));
-  at = Math.max(at, fwdEnd);
-  const stage = take(Math.max(rows * m, (T + 1) * b * n));
-  return { X, K, U, Bx, Bh, H, C, Gs, S, saved, fwdWork, fwdEnd, DH, dX, dK, dU, dB, dBh, dC0, bwdWork, stage, total: at };
-}
-
-/** One forward call whose backward may still come. */
-interface Call {
-  dims: Dims;
-  layout: Layout;
-  /** Where the saved activations are: in the arena, copied out, or gone (backward done / not needed). */
-  state: 'arena' | 'evicted' | 'done';
-  copy: Float32Array | null;
-}
-
-/** The call whose saved activations are in the arena now. */
-let occupant: Call | null = null;
-
-function ensure(m: Module, floats: number): void {
-  const need = (m.base + floats) * 4;
-  if (need > MAX_BYTES) throw new FusedUnsupportedError(`fused: the sequence needs ${(need / 2 ** 20).toFixed(0)} MiB of wasm memory (limit ${MAX_BYTES / 2 ** 20} MiB)`);
-  const mem = m.exports.memory;
-  if (need > mem.buffer.byteLength) {
-    // Grow once to the need (+1/8 headroom so slowly varying shapes don't grow it every call).
-    const want = Math.min(MAX_BYTES, need + (need >> 3));
-    try {
-      mem.grow(Math.ceil((want - mem.buffer.byteLength) / 65536));
-    } catch (e) {
-      throw new FusedUnsupportedError(`fused: could not grow the wasm memory to ${(want / 2 ** 20).toFixed(0)} MiB (${(e as Error).message})`);
-    }
-  }
-  if (m.f32.buffer !== mem.buffer) m.f32 = new Float32Array(mem.buffer);
-}
-
-/** Make the arena ours: copy out the occupant's saved activations if its backward may still come. */
-function claim(m: Module, call: Call | null): void {
-  if (occupant && occupant !== call && occupant.state === 'arena') {
-    occupant.copy = m.f32.slice(m.base, m.base + occupant.layout.saved);
-    occupant.state = 'evicted';
-  }
-  occupant = call;
 }
 
 /** Nested gradient tapes: the hand-written backward is not itself differentiable. */
@@ -275,6 +222,18 @@ export function fusedSupport(kind: CellKind, options: FusedOptions = {}, x?: tf.
   return null;
 }
 
+/** One batch shard of a call: its rows, its sizes, and where its saved activations are. */
+interface Shard {
+  b0: number;
+  b1: number;
+  dims: Dims;
+  /** This thread's call (shard 0) … */
+  local?: Call;
+  /** … or a helper and the token of its call. */
+  helper?: Helper;
+  token?: object;
+}
+
 /**
  * One recurrent layer direction over a whole sequence, fused: x [b, T, m] with kernel [m, G·n],
  * recurrentKernel [n, G·n], bias [G·n] (gate order and layout as the library stores them), initial
@@ -285,7 +244,7 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
   h0?: tf.Tensor | null, c0?: tf.Tensor | null, options: FusedOptions = {}): FusedResult {
   const why = fusedSupport(kind, options, x);
   if (why) throw new FusedUnsupportedError(why);
-  const m = getModule();
+  const a = getArena();
   const [b, T, mIn] = x.shape as [number, number, number];
   const G = GATES[kind];
   const n = recurrentKernel.shape[0];
@@ -304,11 +263,11 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
   if (!resetAfter && rb) throw new Error(`fusedSequence(${kind}): options.recurrentBias is for the GRU with resetAfter only`);
 
   const dims: Dims = { kind, code: KIND_CODE[kind], flags: flagsOf(kind, options), T, b, m: mIn, n };
-  const code = m.exports.check(dims.code, dims.flags, T, b, mIn, n);
-  if (code !== 0) throw new FusedUnsupportedError(`fused: configuration rejected by the kernels (code ${code})`);
-  const layout = layoutOf(m.exports, dims);
-  ensure(m, layout.total);   // fail (as unsupported) before anything is recorded on the tape
   const keep = isTapeOn();
+  const ranges = shardsOf(dims);
+  // Sized (and the memory grown) now, so an unsupported size fails before anything is on the tape.
+  const d0: Dims = { ...dims, b: ranges[0][1] - ranges[0][0] };
+  a.prepare(d0, false);
   const hasC = kind === 'lstm';
 
   return tf.tidy(() => {
@@ -316,11 +275,9 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
     if (hasC) inputs.push(c0 ?? tf.zeros([b, n]));
     if (resetAfter) inputs.push(rb!);
     const fn = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      args.pop();   // tf's save(): the activations stay in the arena instead
-      const call: Call = { dims, layout, state: keep ? 'arena' : 'done', copy: null };
-      const value = runForward(m, call, args as tf.Tensor[], hasC, resetAfter);
-      if (!keep) claim(m, null);
-      const gradFunc = (dy: tf.Tensor) => runBackward(m, call, dy, hasC, resetAfter);
+      args.pop();   // tf's save(): the activations stay in the arenas instead
+      const { value, shards } = runForward(a, dims, ranges, args as tf.Tensor[], keep);
+      const gradFunc = (dy: tf.Tensor) => runBackward(a, dims, shards, dy);
       return { value, gradFunc };
     };
     const op = tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -337,72 +294,69 @@ function data(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
-function runForward(m: Module, call: Call, args: tf.Tensor[], hasC: boolean, resetAfter: boolean): tf.Tensor {
-  const { code, flags, T, b, m: mIn, n } = call.dims;
-  const L = call.layout;
-  const [x, kernel, rk, bias, h0] = args;
-  const c0 = hasC ? args[5] : undefined;
-  const rb = resetAfter ? args[hasC ? 6 : 5] : undefined;
-  claim(m, call);
-  ensure(m, L.total);
-  const f = m.f32;
-  const o = m.base;
-  const e = m.exports;
-  const P = (fl: number) => (o + fl) * 4;   // float offset → byte pointer
-  if (b === 1 || T === 1) f.set(data(x), o + L.X);
-  else {
-    f.set(data(x), o + L.stage);
-    e.swapAxes(P(L.stage), P(L.X), b, T, mIn);                          // [b, T, m] → [T, b, m]
+/** The sub-array of batch rows [b0, b1) of a batch-major array with `per` floats per row. */
+const rowsOf = (arr: Float32Array, per: number, s: { b0: number; b1: number }) => arr.subarray(s.b0 * per, s.b1 * per);
+
+function runForward(a: Arena, dims: Dims, ranges: [number, number][], args: tf.Tensor[], keep: boolean): { value: tf.Tensor; shards: Shard[] } {
+  const { T, b, m, n } = dims;
+  const hasC = dims.kind === 'lstm';
+  const [x, K, U, Bx, h0] = args.map(data);
+  const c0 = hasC ? data(args[5]) : undefined;
+  const Bh = dims.kind === 'gru' && dims.flags & RESET_AFTER ? data(args[hasC ? 6 : 5]) : undefined;
+  const rows = outRows(dims);
+  const out = new Float32Array(b * rows * n);
+  const pool = helpersFor(ranges.length);
+  const shards: Shard[] = ranges.map(([b0, b1]) => ({ b0, b1, dims: { ...dims, b: b1 - b0 } }));
+  const inputsOf = (s: Shard): ForwardIn => {
+    const inp: ForwardIn = { x: rowsOf(x, T * m, s), K, U, Bx, h0: rowsOf(h0, n, s) };
+    if (Bh) inp.Bh = Bh;
+    if (c0) inp.c0 = rowsOf(c0, n, s);
+    return inp;
+  };
+  try {
+    // The helpers start first and work while this thread computes shard 0.
+    for (let i = 1; i < shards.length; i++) {
+      shards[i].helper = pool[i - 1];
+      shards[i].token = pool[i - 1].startForward(shards[i].dims, keep, inputsOf(shards[i]));
+    }
+    shards[0].local = a.prepare(shards[0].dims, keep);
+    a.forward(shards[0].local, inputsOf(shards[0]), rowsOf(out, rows * n, shards[0]));
+    for (let i = 1; i < shards.length; i++) shards[i].helper!.finishForward(rowsOf(out, rows * n, shards[i]));
+  } finally {
+    for (const h of pool) h.settle();
   }
-  f.set(data(kernel), o + L.K);
-  f.set(data(rk), o + L.U);
-  f.set(data(bias), o + L.Bx);
-  if (rb) f.set(data(rb), o + L.Bh);
-  f.set(data(h0), o + L.H);
-  if (c0) f.set(data(c0), o + L.C);
-  e.forward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork));
-  e.packOutput(P(L.H), hasC ? P(L.C) : 0, T, b, n, P(L.stage));
-  const rows = T + (hasC ? 1 : 0);
-  return tf.tensor3d(f.slice(o + L.stage, o + L.stage + b * rows * n), [b, rows, n]);
+  return { value: tf.tensor3d(out, [b, rows, n]), shards };
 }
 
-function runBackward(m: Module, call: Call, dy: tf.Tensor, hasC: boolean, resetAfter: boolean): tf.Tensor[] {
-  if (call.state === 'done') throw new Error('fusedSequence: backward called twice for one forward (or its activations were not kept)');
-  const { code, flags, T, b, m: mIn, n } = call.dims;
-  const L = call.layout;
-  const G = GATES[call.dims.kind];
-  const Gn = G * n;
-  claim(m, call);
-  ensure(m, L.total);
-  const f = m.f32;
-  const o = m.base;
-  const e = m.exports;
-  const P = (fl: number) => (o + fl) * 4;
-  if (call.state === 'evicted') {
-    f.set(call.copy!, o);
-    call.copy = null;
-  }
-  call.state = 'done';
-  f.set(data(dy), o + L.stage);
-  e.unpackGrad(P(L.stage), hasC ? 1 : 0, T, b, n, P(L.DH));
-  e.backward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.H), P(L.C), P(L.Gs), P(L.S),
-    P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork));
-  occupant = null;
-  const slice = (at: number, len: number) => f.slice(o + at, o + at + len);
-  let dx: Float32Array;
-  if (b === 1 || T === 1) dx = slice(L.dX, T * b * mIn);
-  else {
-    e.swapAxes(P(L.dX), P(L.stage), T, b, mIn);                          // [T, b, m] → [b, T, m]
-    dx = slice(L.stage, T * b * mIn);
+function runBackward(a: Arena, dims: Dims, shards: Shard[], dy: tf.Tensor): tf.Tensor[] {
+  const { T, b, m, n } = dims;
+  const Gn = GATES[dims.kind] * n;
+  const hasC = dims.kind === 'lstm';
+  const resetAfter = dims.kind === 'gru' && (dims.flags & RESET_AFTER) !== 0;
+  const rows = outRows(dims);
+  const g = data(dy);
+  const full = {
+    dx: new Float32Array(b * T * m), dh0: new Float32Array(b * n), dc0: hasC ? new Float32Array(b * n) : undefined,
+    dK: new Float32Array(m * Gn), dU: new Float32Array(n * Gn), dB: new Float32Array(Gn), dBh: resetAfter ? new Float32Array(Gn) : undefined,
+  };
+  const rowParts = (s: Shard) => ({ dx: rowsOf(full.dx, T * m, s), dh0: rowsOf(full.dh0, n, s), dc0: full.dc0 ? rowsOf(full.dc0, n, s) : undefined });
+  try {
+    for (let i = 1; i < shards.length; i++) shards[i].helper!.startBackward(shards[i].token!, shards[i].dims, rowsOf(g, rows * n, shards[i]));
+    const out: BackwardOut = { ...rowParts(shards[0]), dK: full.dK, dU: full.dU, dB: full.dB, dBh: full.dBh } as BackwardOut;
+    a.backward(shards[0].local!, rowsOf(g, rows * n, shards[0]), out);
+    const sums = { dK: full.dK, dU: full.dU, dB: full.dB, dBh: full.dBh };
+    for (let i = 1; i < shards.length; i++) shards[i].helper!.finishBackward(rowParts(shards[i]), sums);
+  } finally {
+    for (const s of shards) s.helper?.settle();
   }
   const grads: tf.Tensor[] = [
-    tf.tensor3d(dx, [b, T, mIn]),
-    tf.tensor2d(slice(L.dK, mIn * Gn), [mIn, Gn]),
-    tf.tensor2d(slice(L.dU, n * Gn), [n, Gn]),
-    tf.tensor1d(slice(L.dB, Gn)),
-    tf.tensor2d(slice(L.DH, b * n), [b, n]),
+    tf.tensor3d(full.dx, [b, T, m]),
+    tf.tensor2d(full.dK, [m, Gn]),
+    tf.tensor2d(full.dU, [n, Gn]),
+    tf.tensor1d(full.dB),
+    tf.tensor2d(full.dh0, [b, n]),
   ];
-  if (hasC) grads.push(tf.tensor2d(slice(L.dC0, b * n), [b, n]));
-  if (resetAfter) grads.push(tf.tensor1d(slice(L.dBh, Gn)));
+  if (hasC) grads.push(tf.tensor2d(full.dc0!, [b, n]));
+  if (resetAfter) grads.push(tf.tensor1d(full.dBh!));
   return grads;
 }
