@@ -43,8 +43,9 @@ export interface RecurrentLayerOptions extends CellOptions {
   /**
    * How `call()` (predict, fit, train) runs the sequence: 'reference' loops tf.js ops per step;
    * 'fused' runs the whole sequence, forward and BPTT backward, as one WebAssembly SIMD kernel (falls
-   * back to 'reference' for anything it does not support). Default: RNN_LAB_RECURRENT_IMPL, else
-   * 'reference'. Diagnostics (forwardSequence with probes or gate traces) always use 'reference'.
+   * back to 'reference' for anything it does not support: higher-order gradients, other dtypes, a
+   * runtime without WebAssembly). Default: RNN_LAB_RECURRENT_IMPL, else 'fused'. Diagnostics
+   * (forwardSequence with probes or gate traces) always use 'reference'.
    */
   impl?: 'reference' | 'fused';
   /** Layer name. */
@@ -135,7 +136,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     this.unitForgetBias = args.unitForgetBias ?? true;
     this.seed = args.seed ?? 1;
     this.checkInput = args.checkInput ?? true;
-    const impl = args.impl ?? (process.env.RNN_LAB_RECURRENT_IMPL as 'reference' | 'fused' | undefined) ?? 'reference';
+    const impl = args.impl ?? (process.env.RNN_LAB_RECURRENT_IMPL as 'reference' | 'fused' | undefined) ?? 'fused';
     if (impl !== 'reference' && impl !== 'fused') throw new RangeError(`${who}: impl (or RNN_LAB_RECURRENT_IMPL) must be 'reference' or 'fused'; got '${impl}'`);
     this.impl = impl;
     this.supportsMasking = false;
@@ -367,6 +368,8 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     const options = { ...this.cellOptions };
     if (fusedSupport(this.kind, options, x) !== null) return null;
     const [batch] = x.shape as [number, number, number];
+    // Only what this layer returns is computed and copied out of the kernel.
+    const returns = !this.returnSequences ? 'last' : this.returnState ? 'all' : 'sequence';
     const outs: tf.Tensor[] = [];
     const finals: tf.Tensor[] = [];
     for (let d = 0; d < this.directions; d++) {
@@ -377,15 +380,17 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       let r;
       try {
         r = fusedSequence(this.kind, xs, v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), s0.h, s0.c ?? null,
-          { ...options, recurrentBias: v.recurrent_bias?.read() });
+          { ...options, recurrentBias: v.recurrent_bias?.read(), returns });
       } catch (e) {
         if (e instanceof FusedUnsupportedError) return null;
         throw e;
       }
       // hs is in processing order; the backward direction's sequence goes back to time order.
       outs.push(this.returnSequences ? (d === 1 ? tf.reverse(r.hs, 1) : r.hs) : r.hT);
-      finals.push(r.hT);
-      if (r.cT) finals.push(r.cT);
+      if (this.returnState) {
+        finals.push(r.hT);
+        if (r.cT) finals.push(r.cT);
+      }
     }
     const output = outs.length === 1 ? outs[0] : tf.concat(outs, this.returnSequences ? 2 : 1);
     return this.returnState ? [output, ...finals] : [output];

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CellKind, CellOptions } from '../family';
 import {
-  ACT_CODE, Arena, Call, Dims, FusedUnsupportedError, GATES, KIND_CODE, Module, RESET_AFTER, Z_TAKES_NEW, instantiate, nodeLoad, nodeWasmPath, outRows,
+  ACT_CODE, Arena, Call, Dims, FusedUnsupportedError, GATES, KIND_CODE, Module, RESET_AFTER, Z_TAKES_NEW, instantiate, nodeLoad, nodeWasmPath, outRows, RETURNS,
 } from './kernels';
 import type { BackwardOut, ForwardIn } from './kernels';
 import { Helper } from './threads';
@@ -27,15 +27,20 @@ export { FusedUnsupportedError };
 export interface FusedOptions extends CellOptions {
   /** GRU with resetAfter: b_hh [G·n]. Required then, not allowed otherwise. */
   recurrentBias?: tf.Tensor;
+  /**
+   * Which outputs to compute: 'all' (default: hs, hT and cT), 'sequence' (hs only) or 'last' (hT and
+   * cT only). Asking only for what is used saves copying [batch, T, n] arrays in and out of tf.js.
+   */
+  returns?: 'all' | 'sequence' | 'last';
 }
 
-/** What {@link fusedSequence} returns. */
+/** What {@link fusedSequence} returns (what `options.returns` asked for). */
 export interface FusedResult {
-  /** Every h_t, [batch, T, n]. */
+  /** Every h_t, [batch, T, n] (returns 'all' or 'sequence'). */
   hs: tf.Tensor3D;
-  /** The last h, [batch, n]. */
+  /** The last h, [batch, n] (returns 'all' or 'last'). */
   hT: tf.Tensor2D;
-  /** The last c (LSTM), [batch, n]. */
+  /** The last c (LSTM; returns 'all' or 'last'), [batch, n]. */
   cT?: tf.Tensor2D;
 }
 
@@ -43,8 +48,8 @@ export interface FusedResult {
 
 let arena: Arena | undefined;
 let loadError: string | undefined;
-/** What helpers load: the same build as this thread (a path, or the bytes given to loadFusedWasm). */
-let wasmSource: string | Uint8Array | undefined;
+/** Whether helper threads can load the kernels (Node.js). */
+let helpersPossible = false;
 
 /**
  * Load the kernels from given bytes (browsers; a relaxed-SIMD build is used only if it validates).
@@ -54,7 +59,7 @@ export function loadFusedWasm(bytes: BufferSource, relaxedBytes?: BufferSource):
   const useRelaxed = relaxedBytes !== undefined && WebAssembly.validate(relaxedBytes);
   const chosen = useRelaxed ? relaxedBytes! : bytes;
   arena = new Arena(instantiate(chosen, '(bytes)'));
-  wasmSource = new Uint8Array(ArrayBuffer.isView(chosen) ? chosen.buffer.slice(chosen.byteOffset, chosen.byteOffset + chosen.byteLength) : chosen.slice(0));
+  helpersPossible = typeof process !== 'undefined' && !!process.versions?.node;
   loadError = undefined;
   stopHelpers();
 }
@@ -67,9 +72,8 @@ function getArena(): Arena {
     if (typeof process === 'undefined' || !process.versions?.node) {
       throw new Error('not in Node.js: call loadFusedWasm(bytes) first');
     }
-    const file = nodeWasmPath();
-    arena = new Arena(nodeLoad(file));
-    wasmSource = file;
+    arena = new Arena(nodeLoad(nodeWasmPath()));
+    helpersPossible = true;
     return arena;
   } catch (e) {
     loadError = `fused kernels unavailable: ${(e as Error).message}`;
@@ -138,7 +142,9 @@ function helpersFor(k: number): Helper[] {
   while (helpers.length < k - 1 && !helperError) {
     try {
       const path = require('path') as typeof import('path');
-      helpers.push(Helper.spawn(path.join(__dirname, 'worker.js'), wasmSource!));
+      // The helpers get the compiled module itself: the code V8 optimizes is shared, not recompiled
+      // (a fresh compile runs unoptimized for the first dozens of calls).
+      helpers.push(Helper.spawn(path.join(__dirname, 'worker.js'), arena!.mod.module));
     } catch (e) {
       helperError = (e as Error).message;   // e.g. no worker_threads: stay on one thread from now on
     }
@@ -150,7 +156,7 @@ function helpersFor(k: number): Helper[] {
 function shardsOf(d: Dims): [number, number][] {
   const work = d.T * d.b * GATES[d.kind] * d.n * (d.m + d.n);
   let k = Math.min(threading.threads, Math.floor(d.b / threading.minRows));
-  if (work < threading.minWork || typeof process === 'undefined' || !process.versions?.node || wasmSource === undefined) k = 1;
+  if (work < threading.minWork || !helpersPossible) k = 1;
   if (k > 1) k = helpersFor(k).length + 1;
   if (k <= 1) return [[0, d.b]];
   // Whole 4-row blocks per shard (the GEMM's micro-kernel height) where that keeps k shards.
@@ -171,11 +177,13 @@ export function fusedAvailable(): boolean {
   }
 }
 
-/** Which build is loaded, the wasm memory of every thread's arena, and the threads in use. */
-export function fusedInfo(): { path: string; relaxedSimd: boolean; memoryBytes: number; threads: number; helperThreads: number; helperError?: string } {
+/** Which build is loaded, the wasm memory of every thread's arena (bytes), and the threading settings and helpers started. */
+export function fusedInfo(): {
+  path: string; relaxedSimd: boolean; memoryBytes: number; threads: number; minWork: number; minRows: number; helperThreads: number; helperError?: string;
+} {
   const a = getArena();
   const bytes = a.memoryBytes() + helpers.reduce((s, h) => s + h.memoryBytes(), 0);
-  return { path: a.mod.path, relaxedSimd: a.mod.relaxed, memoryBytes: bytes, threads: threading.threads, helperThreads: helpers.length,
+  return { path: a.mod.path, relaxedSimd: a.mod.relaxed, memoryBytes: bytes, ...threading, helperThreads: helpers.length,
     ...(helperError ? { helperError } : {}) };
 }
 
@@ -262,7 +270,9 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
   if (resetAfter && (!rb || rb.rank !== 1 || rb.shape[0] !== Gn)) throw bad('options.recurrentBias (GRU resetAfter)', rb, `[${Gn}]`);
   if (!resetAfter && rb) throw new Error(`fusedSequence(${kind}): options.recurrentBias is for the GRU with resetAfter only`);
 
-  const dims: Dims = { kind, code: KIND_CODE[kind], flags: flagsOf(kind, options), T, b, m: mIn, n };
+  const returns = options.returns ?? 'all';
+  if (!(returns in RETURNS)) throw new Error(`fusedSequence(${kind}): options.returns must be 'all', 'sequence' or 'last'; got '${returns}'`);
+  const dims: Dims = { kind, code: KIND_CODE[kind], flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns] };
   const keep = isTapeOn();
   const ranges = shardsOf(dims);
   // Sized (and the memory grown) now, so an unsupported size fails before anything is on the tape.
@@ -281,11 +291,14 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
       return { value, gradFunc };
     };
     const op = tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]);
-    const packed = op(...inputs);                                        // [b, T(+1), n]
-    const hs = tf.slice(packed, [0, 0, 0], [b, T, n]) as tf.Tensor3D;
-    const hT = tf.reshape(tf.slice(packed, [0, T - 1, 0], [b, 1, n]), [b, n]) as tf.Tensor2D;
-    const out: FusedResult = { hs, hT };
-    if (hasC) out.cT = tf.reshape(tf.slice(packed, [0, T, 0], [b, 1, n]), [b, n]) as tf.Tensor2D;
+    const y = op(...inputs);
+    // (A slice on the WASM backend copies its whole input: only 'all' slices a [b, T+1, n] tensor.)
+    if (returns === 'sequence') return { hs: y } as unknown as tf.TensorContainer;       // [b, T, n]
+    const out: Partial<FusedResult> = {};
+    const at = returns === 'last' ? 0 : T - 1;                                            // y: [b, 1(+1), n] or [b, T(+1), n]
+    if (returns === 'all') out.hs = tf.slice(y, [0, 0, 0], [b, T, n]) as tf.Tensor3D;
+    out.hT = tf.reshape(tf.slice(y, [0, at, 0], [b, 1, n]), [b, n]) as tf.Tensor2D;
+    if (hasC) out.cT = tf.reshape(tf.slice(y, [0, at + 1, 0], [b, 1, n]), [b, n]) as tf.Tensor2D;
     return out as unknown as tf.TensorContainer;
   }) as unknown as FusedResult;
 }
@@ -325,7 +338,7 @@ function runForward(a: Arena, dims: Dims, ranges: [number, number][], args: tf.T
   } finally {
     for (const h of pool) h.settle();
   }
-  return { value: tf.tensor3d(out, [b, rows, n]), shards };
+  return { value: tf.tensor3d(out, [b, rows, n]), shards };   // [b, rows, n] (Dims.returns)
 }
 
 function runBackward(a: Arena, dims: Dims, shards: Shard[], dy: tf.Tensor): tf.Tensor[] {

@@ -47,6 +47,8 @@ export class FusedUnsupportedError extends Error {
 
 /** One instantiated kernel module. */
 export interface Module {
+  /** The compiled module: helper threads instantiate the same one, sharing its optimized code. */
+  module: WebAssembly.Module;
   exports: Exports;
   /** Where the bytes came from (a path, or '(bytes)'). */
   path: string;
@@ -56,11 +58,11 @@ export interface Module {
   f32: Float32Array;
 }
 
-export function instantiate(bytes: BufferSource, where: string): Module {
-  const m = new WebAssembly.Module(bytes);
+export function instantiate(bytes: BufferSource | WebAssembly.Module, where: string): Module {
+  const m = bytes instanceof WebAssembly.Module ? bytes : new WebAssembly.Module(bytes);
   const inst = new WebAssembly.Instance(m, { env: { abort: () => { throw new Error('fused: wasm abort'); } } });
   const exports = inst.exports as unknown as Exports;
-  return { exports, path: where, relaxed: exports.relaxedSimd() === 1, base: exports.arenaBase() / 4, f32: new Float32Array(exports.memory.buffer) };
+  return { module: m, exports, path: where, relaxed: exports.relaxedSimd() === 1, base: exports.arenaBase() / 4, f32: new Float32Array(exports.memory.buffer) };
 }
 
 /**
@@ -97,6 +99,9 @@ export function nodeLoad(file = nodeWasmPath()): Module {
   return instantiate(fs.readFileSync(file), file);
 }
 
+/** Which outputs a call returns (and takes gradients of): see {@link outFloats}. */
+export const RETURNS = { all: 0, sequence: 1, last: 2 } as const;
+
 /** A call's sizes and options, as the kernels take them. */
 export interface Dims {
   kind: CellKind;
@@ -106,12 +111,19 @@ export interface Dims {
   b: number;
   m: number;
   n: number;
+  /** RETURNS.all: [b, T(+1), n], h_1..h_T then c_T (LSTM); sequence: [b, T, n]; last: [b, 1(+1), n], h_T then c_T. */
+  returns: number;
 }
 
 export const hasCell = (d: Dims) => d.kind === 'lstm';
 export const hasRecurrentBias = (d: Dims) => d.kind === 'gru' && (d.flags & RESET_AFTER) !== 0;
-/** Rows per batch entry of the packed output: h_1..h_T, then c_T for the LSTM. */
-export const outRows = (d: Dims) => d.T + (hasCell(d) ? 1 : 0);
+/** Rows per batch entry of the output (see Dims.returns). */
+export function outRows(d: Dims): number {
+  const c = hasCell(d) ? 1 : 0;
+  return d.returns === RETURNS.sequence ? d.T : d.returns === RETURNS.last ? 1 + c : d.T + c;
+}
+/** Floats of the output (and of its gradient). */
+export const outFloats = (d: Dims) => d.b * outRows(d) * d.n;
 
 /** The forward's inputs (batch-major). Bh only for the GRU with resetAfter, c0 only for the LSTM. */
 export interface ForwardIn {
@@ -241,7 +253,7 @@ export class Arena {
     if (this.occupant === call) this.occupant = null;
   }
 
-  /** The forward of a prepared call; the packed output [b, T(+1), n] goes to `out`. */
+  /** The forward of a prepared call; the output (Dims.returns) goes to `out`. */
   forward(call: Call, inp: ForwardIn, out: Float32Array): void {
     const { code, flags, T, b, m: mIn, n } = call.dims;
     const L = call.layout;
@@ -264,12 +276,23 @@ export class Arena {
     f.set(inp.h0, o + L.H);
     if (inp.c0) f.set(inp.c0, o + L.C);
     e.forward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork));
-    e.packOutput(P(L.H), hasCell(call.dims) ? P(L.C) : 0, T, b, n, P(L.stage));
-    out.set(f.subarray(o + L.stage, o + L.stage + b * outRows(call.dims) * n));
+    const hasC = hasCell(call.dims);
+    if (call.dims.returns === RETURNS.last) {
+      // h_T (and c_T) are the last time-major blocks: [b, n] each, interleaved per batch row.
+      const w = hasC ? 2 : 1;
+      const hT = o + L.H + T * b * n, cT = o + L.C + T * b * n;
+      for (let i = 0; i < b; i++) {
+        out.set(f.subarray(hT + i * n, hT + (i + 1) * n), i * w * n);
+        if (hasC) out.set(f.subarray(cT + i * n, cT + (i + 1) * n), (i * w + 1) * n);
+      }
+    } else {
+      e.packOutput(P(L.H), hasC && call.dims.returns === RETURNS.all ? P(L.C) : 0, T, b, n, P(L.stage));
+      out.set(f.subarray(o + L.stage, o + L.stage + outFloats(call.dims)));
+    }
     if (!keep) this.claim(null);
   }
 
-  /** The backward of a call whose forward kept its activations; dy is the packed output's gradient. */
+  /** The backward of a call whose forward kept its activations; dy is the output's gradient. */
   backward(call: Call, dy: Float32Array, out: BackwardOut): void {
     if (call.state === 'done') throw new Error('fusedSequence: backward called twice for one forward (or its activations were not kept)');
     const { code, flags, T, b, m: mIn, n } = call.dims;
@@ -286,8 +309,20 @@ export class Arena {
       call.copy = null;
     }
     call.state = 'done';
-    f.set(dy, o + L.stage);
-    e.unpackGrad(P(L.stage), hasCell(call.dims) ? 1 : 0, T, b, n, P(L.DH));
+    const hasC = hasCell(call.dims);
+    if (call.dims.returns === RETURNS.last) {
+      // ∂L/∂h_T into DH[T], ∂L/∂c_T into DH[T+1], zeros elsewhere.
+      const w = hasC ? 2 : 1;
+      f.fill(0, o + L.DH, o + L.DH + (T + 2) * b * n);
+      const dT = o + L.DH + T * b * n, dC = dT + b * n;
+      for (let i = 0; i < b; i++) {
+        f.set(dy.subarray(i * w * n, (i * w + 1) * n), dT + i * n);
+        if (hasC) f.set(dy.subarray((i * w + 1) * n, (i * w + 2) * n), dC + i * n);
+      }
+    } else {
+      f.set(dy, o + L.stage);
+      e.unpackGrad(P(L.stage), hasC && call.dims.returns === RETURNS.all ? 1 : 0, T, b, n, P(L.DH));
+    }
     e.backward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.H), P(L.C), P(L.Gs), P(L.S),
       P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork));
     this.occupant = null;

@@ -9,7 +9,7 @@
  * growable SharedArrayBuffer. No tf.js in the helpers: they only run kernels (src/fused/worker.ts).
  */
 import type { BackwardOut, Dims, ForwardIn } from './kernels';
-import { ioSizes, outRows } from './kernels';
+import { ioSizes, outFloats } from './kernels';
 
 // ---- the control block (Int32Array over a SharedArrayBuffer), shared with worker.ts
 export const C = {
@@ -23,11 +23,27 @@ export const C = {
   NDROP: 12,
   VALUE: 13,     // INFO's answer: the helper's wasm memory in 64 KiB pages
   READY: 14,     // 1 once the helper has loaded its kernels, 2 if it failed
+  RETURNS: 15,
   DROPS: 16,     // ids whose backward will never come
   SIZE: 64,
 } as const;
 export const OP = { FORWARD: 1, BACKWARD: 2, BUFFER: 3, INFO: 4 } as const;
 const MAX_DROPS = C.SIZE - C.DROPS;
+
+/**
+ * Wait until ctl[i] !== value: spin for up to `spinMs` first, then sleep in Atomics.wait. Spinning
+ * matters on virtual machines, where waking a sleeping thread (and its idle virtual CPU) has been
+ * measured here to take from 0.1 to several milliseconds, as long as a whole small step.
+ */
+export function waitWhile(ctl: Int32Array, i: number, value: number, spinMs: number, sleepMs = Infinity): boolean {
+  if (Atomics.load(ctl, i) !== value) return true;
+  const t0 = performance.now();
+  for (;;) {
+    for (let k = 0; k < 256; k++) if (Atomics.load(ctl, i) !== value) return true;
+    if (performance.now() - t0 > spinMs) break;
+  }
+  return Atomics.wait(ctl, i, value, sleepMs) !== 'timed-out' || Atomics.load(ctl, i) !== value;
+}
 
 const pad16 = (f: number) => Math.ceil(f / 16) * 16;
 
@@ -47,7 +63,7 @@ export function ioOffsets(d: Dims): { at: Record<string, number>; size: Record<s
 /** Floats of the data buffer one call needs: inputs and output (forward), dy and all gradients (backward). */
 export function dataFloats(d: Dims): number {
   const io = ioOffsets(d);
-  return io.end + pad16(d.b * outRows(d) * d.n);
+  return io.end + pad16(outFloats(d));
 }
 
 function writeDims(ctl: Int32Array, d: Dims): void {
@@ -57,10 +73,11 @@ function writeDims(ctl: Int32Array, d: Dims): void {
   ctl[C.B] = d.b;
   ctl[C.M] = d.m;
   ctl[C.N] = d.n;
+  ctl[C.RETURNS] = d.returns;
 }
 
 export function readDims(ctl: Int32Array, kinds: Dims['kind'][]): Dims {
-  return { kind: kinds[ctl[C.KIND]], code: ctl[C.KIND], flags: ctl[C.FLAGS], T: ctl[C.T], b: ctl[C.B], m: ctl[C.M], n: ctl[C.N] };
+  return { kind: kinds[ctl[C.KIND]], code: ctl[C.KIND], flags: ctl[C.FLAGS], T: ctl[C.T], b: ctl[C.B], m: ctl[C.M], n: ctl[C.N], returns: ctl[C.RETURNS] };
 }
 
 /** How long the main thread waits for a helper before it gives up (a helper that died never answers). */
@@ -83,7 +100,7 @@ export class Helper {
   }
 
   /** Start a helper and wait until its kernels are loaded; throws when it cannot start. */
-  static spawn(workerFile: string, wasm: string | Uint8Array): Helper {
+  static spawn(workerFile: string, wasm: WebAssembly.Module): Helper {
     const wt = require('worker_threads') as typeof import('worker_threads');
     const ctlBuf = new SharedArrayBuffer(C.SIZE * 4);
     const ctl = new Int32Array(ctlBuf);
@@ -133,8 +150,9 @@ export class Helper {
   private wait(): void {
     const ctl = this.ctl;
     const t0 = Date.now();
-    while (Atomics.load(ctl, C.RESP) !== this.seq) {
-      Atomics.wait(ctl, C.RESP, Atomics.load(ctl, C.RESP), 1000);
+    // The helper works on a shard the size of this thread's, so its answer is usually near: spin first.
+    for (let r = Atomics.load(ctl, C.RESP); r !== this.seq; r = Atomics.load(ctl, C.RESP)) {
+      waitWhile(ctl, C.RESP, r, 5, 1000);
       if (Date.now() - t0 > TIMEOUT_MS) throw new Error('fused: a helper thread stopped answering');
     }
     this.busy = false;
@@ -174,14 +192,14 @@ export class Helper {
     return this.token(id);
   }
 
-  /** Wait for the forward sent last and copy its packed output to `out`. */
+  /** Wait for the forward sent last and copy its output to `out`. */
   finishForward(out: Float32Array): void {
     this.wait();
     const io = ioOffsets(this.dims!);
     out.set(this.data.subarray(io.end, io.end + out.length));
   }
 
-  /** Send the backward of a forward (by its token); dy is the shard's packed output gradient. */
+  /** Send the backward of a forward (by its token); dy is the gradient of the shard's output. */
   startBackward(token: object, d: Dims, dy: Float32Array): void {
     this.reserve(dataFloats(d));
     const io = ioOffsets(d);

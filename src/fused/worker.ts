@@ -5,18 +5,18 @@
  */
 import { receiveMessageOnPort, workerData } from 'worker_threads';
 import type { MessagePort } from 'worker_threads';
-import { Arena, Call, FusedUnsupportedError, KIND_OF_CODE, hasCell, hasRecurrentBias, instantiate, nodeLoad, outRows } from './kernels';
+import { Arena, Call, FusedUnsupportedError, KIND_OF_CODE, hasCell, hasRecurrentBias, instantiate, outFloats } from './kernels';
 import type { BackwardOut, ForwardIn } from './kernels';
-import { C, OP, ioOffsets, readDims } from './threads';
+import { C, OP, ioOffsets, readDims, waitWhile } from './threads';
 
-const { ctl: ctlBuf, data: dataBuf, port, wasm } = workerData as { ctl: SharedArrayBuffer; data: SharedArrayBuffer; port: MessagePort; wasm: string | Uint8Array };
+const { ctl: ctlBuf, data: dataBuf, port, wasm } = workerData as { ctl: SharedArrayBuffer; data: SharedArrayBuffer; port: MessagePort; wasm: WebAssembly.Module };
 const ctl = new Int32Array(ctlBuf);
 let data = new Float32Array(dataBuf);
 const calls = new Map<number, Call>();
 let arena: Arena;
 
 try {
-  arena = new Arena(typeof wasm === 'string' ? nodeLoad(wasm) : instantiate(wasm, '(bytes)'));
+  arena = new Arena(instantiate(wasm, '(shared module)'));
   Atomics.store(ctl, C.READY, 1);
 } catch (e) {
   port.postMessage((e as Error).message);
@@ -50,7 +50,7 @@ function handle(op: number): void {
     const inp: ForwardIn = { x: view('x'), K: view('K'), U: view('U'), Bx: view('Bx'), h0: view('h0') };
     if (hasRecurrentBias(d)) inp.Bh = view('Bh');
     if (hasCell(d)) inp.c0 = view('c0');
-    arena.forward(call, inp, data.subarray(io.end, io.end + d.b * outRows(d) * d.n));
+    arena.forward(call, inp, data.subarray(io.end, io.end + outFloats(d)));
     if (keep) calls.set(id, call);
     return;
   }
@@ -58,7 +58,7 @@ function handle(op: number): void {
     const call = calls.get(id);
     if (!call) throw new Error(`no saved activations for call ${id}`);
     calls.delete(id);
-    const dy = data.subarray(io.end, io.end + d.b * outRows(d) * d.n);      // after every output's place
+    const dy = data.subarray(io.end, io.end + outFloats(d));      // after every output's place
     const out: BackwardOut = { dx: view('dx'), dK: view('dK'), dU: view('dU'), dB: view('dB'), dh0: view('dh0') };
     if (hasRecurrentBias(d)) out.dBh = view('dBh');
     if (hasCell(d)) out.dc0 = view('dc0');
@@ -70,7 +70,9 @@ function handle(op: number): void {
 
 let seen = 0;
 while (ctl[C.READY] === 1) {
-  Atomics.wait(ctl, C.REQ, seen);
+  // Spin briefly for the next request (a backward often follows its forward closely), then sleep:
+  // a longer spin slows the main thread where the two virtual CPUs share a physical core.
+  waitWhile(ctl, C.REQ, seen, 1);
   const seq = Atomics.load(ctl, C.REQ);
   if (seq === seen) continue;
   seen = seq;

@@ -78,6 +78,36 @@ for (const backend of ['wasm', 'cpu']) {
       tf.dispose([x, y]);
     });
 
+    test('the default (fused) path: same seed, same losses, run twice; 200 training steps keep the heaps and tensor count flat', async () => {
+      // Big enough that the batch is split across helper threads where the machine has 2+ cores.
+      const spec = { inputSize: 2, hiddenSize: 32, outputSize: 1, seed: 7 };
+      const { x, y } = L.addingProblem(256, 20, 11);
+      const run = async (epochs) => {
+        const model = L.buildLSTM(spec);
+        assert.deepEqual(L.recurrentLayers(model).map((l) => l.impl), ['fused']);
+        const r = await L.train(model, { x, y }, { epochs, batchSize: 64, verbose: false, seed: 3 });
+        return { model, losses: r.steps.map((s) => s.loss) };
+      };
+      const a = await run(3), b = await run(3);
+      assert.equal(a.losses.length, 12);
+      assert.deepEqual(a.losses, b.losses, 'the same seed gave different losses');
+      a.model.dispose(); b.model.dispose();
+      console.log(`  ${backend} fused default, 12 steps twice: identical losses (${a.losses[0].toFixed(5)} → ${a.losses[11].toFixed(5)}); helper threads ${L.fusedInfo().helperThreads}`);
+
+      const model = L.buildLSTM(spec);
+      const opt = { batchSize: 64, verbose: false, seed: 3 };
+      await L.train(model, { x, y }, { ...opt, epochs: 1 });              // warm-up: arenas and optimizer slots exist
+      const tfHeap = () => (tf.getBackend() === 'wasm' ? tf.backend().wasm.HEAPU8.buffer.byteLength : 0);
+      const before = { fused: L.fusedInfo().memoryBytes, tfHeap: tfHeap(), tensors: tf.memory().numTensors };
+      const r = await L.train(model, { x, y }, { ...opt, epochs: 50 });   // 4 batches × 50 = 200 steps
+      assert.equal(r.steps.length, 200);
+      const after = { fused: L.fusedInfo().memoryBytes, tfHeap: tfHeap(), tensors: tf.memory().numTensors };
+      console.log(`  ${backend} 200 steps: fused arenas ${before.fused} → ${after.fused} bytes, tf.js wasm heap ${before.tfHeap} → ${after.tfHeap}, tensors ${before.tensors} → ${after.tensors}`);
+      assert.deepEqual(after, before);
+      model.dispose();
+      tf.dispose([x, y]);
+    });
+
     test('impl is checked and serialized', () => {
       assert.throws(() => L.gruLayer({ units: 2, impl: 'turbo' }), /impl \(or RNN_LAB_RECURRENT_IMPL\) must be 'reference' or 'fused'; got 'turbo'/);
       assert.equal(L.lstmLayer({ units: 2, impl: 'fused' }).getConfig().impl, 'fused');

@@ -4,7 +4,7 @@
 // losses on all h_t and on h_T only, odd sizes; determinism; flat memory over 200 calls; the
 // eviction path (several fused calls before one backward); unsupported configurations reported.
 // Runs on both the WASM and the CPU backend.
-import { describe, test, before } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +126,65 @@ function gradsOf(run, kind, layer, x, h0, c0, mode, seed) {
   return { loss, grads: byName };
 }
 
+/** Stacked and two-direction fused calls before one backward: the arena is claimed by each in turn. */
+function evictionCheck() {
+  const [b, T, m, n1, n2] = [3, 6, 4, 7, 5];
+  const l1 = randomLayer('lstm', {}, m, n1, 31);
+  const l2 = randomLayer('gru', { resetAfter: true }, n1, n2, 32);
+  const l3 = randomLayer('rnn', {}, m, n2, 33);   // a second direction over the reversed input
+  const x = tf.variable(tf.randomNormal([b, T, m], 0, 1, 'float32', 4));
+  const zeros = (n) => tf.zeros([b, n]);
+  const R = tf.randomNormal([b, T, n2], 0, 1, 'float32', 5);
+  const model = (fused) => () => {
+    const p1 = paths('lstm', {}, l1), p2 = paths('gru', { resetAfter: true }, l2), p3 = paths('rnn', {}, l3);
+    const run = (p, xx, n, c) => (fused ? p.fused : p.reference)(xx, zeros(n), c ? zeros(n) : null);
+    const h1 = run(p1, x, n1, true).hs;
+    const h2 = run(p2, h1, n2, false).hs;
+    const h3 = run(p3, tf.reverse(x, 1), n2, false).hs;
+    return tf.sum(tf.mul(tf.add(h2, tf.reverse(h3, 1)), R));
+  };
+  const vars = [x, ...[l1, l2, l3].flatMap((l) => Object.values(l.variablesOf(0)).map((w) => w.read()))];
+  const ref = tf.variableGrads(model(false), vars);
+  const fus = tf.variableGrads(model(true), vars);
+  assert.ok(Math.abs(ref.value.dataSync()[0] - fus.value.dataSync()[0]) <= 1e-4 * Math.max(1, Math.abs(ref.value.dataSync()[0])));
+  for (const w of vars) assertGradClose(ref.grads[w.name], fus.grads[w.name], `∂L/∂${w.name}`);
+  tf.dispose([x, R, ref.value, fus.value, ...Object.values(ref.grads), ...Object.values(fus.grads)]);
+  [l1, l2, l3].forEach(disposeLayer);
+}
+
+/**
+ * The fused path with each `returns` against the reference: outputs to 1e-5 and, for a loss on what
+ * was returned, the gradients of every weight, x and the initial states to 1e-4 relative.
+ */
+function returnsCheck(kind, opts, shape, seed) {
+  const layer = randomLayer(kind, opts, shape.m, shape.n, seed);
+  const { x, h0, c0 } = inputs(kind, shape, seed + 10);
+  const p = paths(kind, opts, layer);
+  const v = layer.variablesOf(0);
+  for (const returns of ['all', 'sequence', 'last']) {
+    const fused = (xx, hh, cc) => F.fusedSequence(kind, xx, v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), hh, cc,
+      { ...opts, recurrentBias: v.recurrent_bias?.read(), returns });
+    const ref = p.reference(x, h0, c0);
+    const fus = fused(x, h0, c0);
+    const what = `${returns} ${shape.b}×${shape.T}×${shape.n}`;
+    if (returns !== 'last') assertClose(fus.hs, ref.hs, FWD_TOL, `${what} hs`);
+    else assert.equal(fus.hs, undefined, `${what}: hs not asked for`);
+    if (returns !== 'sequence') {
+      assertClose(fus.hT, ref.hT, FWD_TOL, `${what} hT`);
+      if (kind === 'lstm') assertClose(fus.cT, ref.cT, FWD_TOL, `${what} cT`);
+    } else assert.equal(fus.hT, undefined, `${what}: hT not asked for`);
+    const mode = returns === 'last' ? 'last' : 'sequence';
+    // 'sequence' returns no c_T, so its loss leaves c_T out (gradsOf adds it for kind 'lstm').
+    const lossKind = returns === 'sequence' ? 'without c_T' : kind;
+    const gr = gradsOf(p.reference, lossKind, layer, x, h0, c0, mode, seed + 20);
+    const gf = gradsOf(fused, lossKind, layer, x, h0, c0, mode, seed + 20);
+    for (const name of Object.keys(gr.grads)) assertGradClose(gr.grads[name], gf.grads[name], `${what} ∂L/∂${name}`);
+    tf.dispose([ref.hs, ref.hT, ref.cT, fus.hs, fus.hT, fus.cT, ...Object.values(gr.grads), ...Object.values(gf.grads)].filter(Boolean));
+  }
+  tf.dispose([x, h0, c0].filter(Boolean));
+  disposeLayer(layer);
+}
+
 for (const backend of BACKENDS) {
   describe(`fused recurrent kernels on ${backend}`, () => {
     before(async () => { await L.initBackend({ backend, quiet: true }); });
@@ -228,30 +287,7 @@ for (const backend of BACKENDS) {
       disposeLayer(small);
     });
 
-    test('several fused calls before one backward (stacked and two-direction layers) still give the reference gradients', () => {
-      const [b, T, m, n1, n2] = [3, 6, 4, 7, 5];
-      const l1 = randomLayer('lstm', {}, m, n1, 31);
-      const l2 = randomLayer('gru', { resetAfter: true }, n1, n2, 32);
-      const l3 = randomLayer('rnn', {}, m, n2, 33);   // a second direction over the reversed input
-      const x = tf.variable(tf.randomNormal([b, T, m], 0, 1, 'float32', 4));
-      const zeros = (n) => tf.zeros([b, n]);
-      const R = tf.randomNormal([b, T, n2], 0, 1, 'float32', 5);
-      const model = (fused) => () => {
-        const p1 = paths('lstm', {}, l1), p2 = paths('gru', { resetAfter: true }, l2), p3 = paths('rnn', {}, l3);
-        const run = (p, xx, n, c) => (fused ? p.fused : p.reference)(xx, zeros(n), c ? zeros(n) : null);
-        const h1 = run(p1, x, n1, true).hs;
-        const h2 = run(p2, h1, n2, false).hs;
-        const h3 = run(p3, tf.reverse(x, 1), n2, false).hs;
-        return tf.sum(tf.mul(tf.add(h2, tf.reverse(h3, 1)), R));
-      };
-      const vars = [x, ...[l1, l2, l3].flatMap((l) => Object.values(l.variablesOf(0)).map((w) => w.read()))];
-      const ref = tf.variableGrads(model(false), vars);
-      const fus = tf.variableGrads(model(true), vars);
-      assert.ok(Math.abs(ref.value.dataSync()[0] - fus.value.dataSync()[0]) <= 1e-4 * Math.max(1, Math.abs(ref.value.dataSync()[0])));
-      for (const w of vars) assertGradClose(ref.grads[w.name], fus.grads[w.name], `∂L/∂${w.name}`);
-      tf.dispose([x, R, ref.value, fus.value, ...Object.values(ref.grads), ...Object.values(fus.grads)]);
-      [l1, l2, l3].forEach(disposeLayer);
-    });
+    test('several fused calls before one backward (stacked and two-direction layers) still give the reference gradients', () => evictionCheck());
 
     test('unsupported or malformed configurations are reported, not miscomputed', () => {
       assert.match(F.fusedSupport('rnn', { activation: 'softsign' }), /activation/);
@@ -266,6 +302,88 @@ for (const backend of BACKENDS) {
         (e) => e instanceof F.FusedUnsupportedError);
       assert.throws(() => F.fusedSequence('lstm', tf.zeros([1, 2, 3]), tf.zeros([3, 8]), tf.zeros([4, 16]), tf.zeros([16])), /kernel must be \[3, 16\]/);
       assert.throws(() => F.fusedSequence('gru', tf.zeros([1, 2, 3]), tf.zeros([3, 12]), tf.zeros([4, 12]), tf.zeros([12]), null, null, { resetAfter: true }), /recurrentBias/);
+    });
+  });
+
+  // Batch shards on helper threads: every call here is split (minWork 0, shards down to one row).
+  describe(`fused kernels on helper threads (batch shards) on ${backend}`, () => {
+    let saved;
+    before(async () => {
+      await L.initBackend({ backend, quiet: true });
+      saved = F.fusedInfo();
+      F.setFusedThreads(2, { minWork: 0, minRows: 1 });
+    });
+    after(() => F.setFusedThreads(saved.threads, { minWork: saved.minWork, minRows: saved.minRows }));
+
+    const SHARDED = [
+      { name: 'b9 T5 m4 H6', b: 9, T: 5, m: 4, n: 6 },
+      { name: 'b2 T1 H33', b: 2, T: 1, m: 3, n: 33 },
+      { name: 'b3 T4 H1', b: 3, T: 4, m: 2, n: 1 },
+    ];
+    for (const [kind, opts] of CASES) {
+      test(`${kind} ${JSON.stringify(opts)}: sharded outputs and gradients equal the reference, returns all / sequence / last`, () => {
+        for (const shape of SHARDED) returnsCheck(kind, opts, shape, 40 + shape.n);
+        const info = F.fusedInfo();
+        assert.ok(info.helperThreads >= 1, `no helper thread started: ${info.helperError ?? '?'}`);
+      });
+    }
+
+    test('stacked and two-direction calls before one backward, sharded', () => evictionCheck());
+
+    test('sharded results are bit-identical run to run', () => {
+      const shape = { b: 8, T: 6, m: 3, n: 10 };
+      const layer = randomLayer('lstm', {}, shape.m, shape.n, 5);
+      const { x, h0, c0 } = inputs('lstm', shape, 6);
+      const p = paths('lstm', {}, layer);
+      const g1 = gradsOf(p.fused, 'lstm', layer, x, h0, c0, 'sequence', 3);
+      const g2 = gradsOf(p.fused, 'lstm', layer, x, h0, c0, 'sequence', 3);
+      assert.equal(g1.loss, g2.loss);
+      for (const name of Object.keys(g1.grads)) assert.deepEqual(g1.grads[name].dataSync(), g2.grads[name].dataSync(), name);
+      tf.dispose([x, h0, c0, ...Object.values(g1.grads), ...Object.values(g2.grads)]);
+      disposeLayer(layer);
+    });
+
+    test('200 sharded forward+backward calls keep every arena and the tensor count flat', () => {
+      const layer = randomLayer('gru', { resetAfter: true }, 4, 12, 9);
+      const v = layer.variablesOf(0);
+      const x = tf.randomNormal([16, 10, 4], 0, 1, 'float32', 1);
+      const w = [v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), v.recurrent_bias.read()];
+      const step = () => tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(F.fusedSequence('gru', x, w[0], w[1], w[2], null, null, { resetAfter: true, recurrentBias: w[3], returns: 'last' }).hT), w);
+        value.dataSync();
+        tf.dispose(Object.values(grads));
+      });
+      for (let i = 0; i < 3; i++) step();
+      const bytes = F.fusedInfo().memoryBytes;
+      const tensors = tf.memory().numTensors;
+      for (let i = 0; i < 200; i++) step();
+      // Forwards whose backward never comes (the tape dropped): their saved shards are released.
+      for (let i = 0; i < 20; i++) tf.tidy(() => { tf.variableGrads(() => tf.sum(F.fusedSequence('gru', x, w[0], w[1], w[2], null, null, { resetAfter: true, recurrentBias: w[3] }).hT), [w[0]]); });
+      assert.equal(F.fusedInfo().memoryBytes, bytes, 'wasm memory grew');
+      assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
+      tf.dispose(x);
+      disposeLayer(layer);
+    });
+
+    test('threading settings are checked', () => {
+      assert.throws(() => F.setFusedThreads(0), /threads must be an integer in 1\.\.64; got 0/);
+      assert.throws(() => F.setFusedThreads(2, { minRows: 0 }), /minRows must be an integer ≥ 1; got 0/);
+      assert.throws(() => F.setFusedThreads(2, { minWork: -1 }), /minWork must be a number ≥ 0; got -1/);
+    });
+  });
+
+  describe(`fused returns: 'sequence' and 'last' on one thread on ${backend}`, () => {
+    let saved;
+    before(async () => { await L.initBackend({ backend, quiet: true }); saved = F.fusedInfo(); F.setFusedThreads(1); });
+    after(() => F.setFusedThreads(saved.threads, { minWork: saved.minWork, minRows: saved.minRows }));
+    for (const [kind, opts] of CASES) {
+      test(`${kind} ${JSON.stringify(opts)}: returns all / sequence / last equal the reference`, () => {
+        returnsCheck(kind, opts, { b: 4, T: 5, m: 3, n: 7 }, 60);
+      });
+    }
+    test('an unknown returns is an error naming the choices', () => {
+      assert.throws(() => F.fusedSequence('rnn', tf.zeros([1, 2, 3]), tf.zeros([3, 4]), tf.zeros([4, 4]), tf.zeros([4]), null, null, { returns: 'first' }),
+        /options\.returns must be 'all', 'sequence' or 'last'; got 'first'/);
     });
   });
 }
