@@ -1,7 +1,8 @@
 // `npm run bench`: training speed of one recurrent layer + linear head (many-to-one regression,
 // T=50, input 8, batch 64, Adam) for RNN, LSTM and GRU at hidden 64, 128, 256, measured in one run:
-//   tf.layers on the same backend (baseline), rnn-lab's default path, rnn-lab's tf.js-ops reference
-//   path, and PyTorch 1 thread (bench/torch_bench.py with /usr/bin/python3, when torch imports).
+//   tf.layers on the same backend (baseline), rnn-lab's default path (the fused WebAssembly kernels, on
+//   every core), rnn-lab's tf.js-ops reference path, and PyTorch 1 thread (bench/torch_bench.py with
+//   /usr/bin/python3, when torch imports).
 // Implementations alternate within each configuration; each gets warm-up steps, then several timed
 // repetitions, and the median samples/s is reported, with the ratios. JSON goes to bench/results.json.
 //   node bench/bench.mjs [--cells lstm,gru] [--hidden 64] [--steps 6] [--repeats 3] [--json file] [--quick]
@@ -85,7 +86,7 @@ function torchRates() {
 
 const info = await L.initBackend({ backend: process.env.RNN_LAB_BACKEND ?? 'wasm' });
 const impls = [['tf.layers', (c, h) => kerasModel(c, h)], ['rnn-lab default', (c, h) => labModel(c, h, undefined)],
-  ['rnn-lab reference', (c, h) => labModel(c, h, 'reference')], ['rnn-lab fused', (c, h) => labModel(c, h, 'fused')]];
+  ['rnn-lab reference', (c, h) => labModel(c, h, 'reference')]];
 const rows = [];
 for (const cell of cells) {
   for (const hidden of hiddens) {
@@ -103,14 +104,16 @@ const torch = torchRates();
 if (torch.skipped) console.log(`PyTorch: skipped — ${torch.skipped}`);
 else for (const t of torch.results) { const row = rows.find((r) => r.cell === t.cell && r.hidden === t.hidden); if (row) row['pytorch 1 thread'] = median(t.samples_per_s); }
 
-console.log(`\nsamples/s (median of ${repeats} alternating repetitions, each ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name})`);
-const cols = ['tf.layers', 'rnn-lab default', 'rnn-lab reference', 'rnn-lab fused', 'pytorch 1 thread'];
+const fused = L.fusedInfo();
+const fusedLine = `default path: fused kernels, ${fused.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${fused.threads} thread(s) (${fused.helperThreads} helper(s) started)`;
+console.log(`\nsamples/s (median of ${repeats} alternating repetitions, each ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name}; ${fusedLine})`);
+const cols = ['tf.layers', 'rnn-lab default', 'rnn-lab reference', 'pytorch 1 thread'];
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '—');
-console.log(['cell', 'H', ...cols, 'default/tf.layers', 'default/pytorch', 'fused/tf.layers', 'fused/pytorch'].join('\t'));
+console.log(['cell', 'H', ...cols, 'default/tf.layers', 'default/pytorch', 'reference/tf.layers'].join('\t'));
 for (const r of rows) {
   console.log([r.cell, r.hidden, ...cols.map((c) => (r[c] ? r[c].toFixed(0) : '—')),
     ratio(r['rnn-lab default'], r['tf.layers']), ratio(r['rnn-lab default'], r['pytorch 1 thread']),
-    ratio(r['rnn-lab fused'], r['tf.layers']), ratio(r['rnn-lab fused'], r['pytorch 1 thread'])].join('\t'));
+    ratio(r['rnn-lab reference'], r['tf.layers'])].join('\t'));
 }
-fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, T, input: INPUT, batch: BATCH, steps, repeats, rows, pytorch: torch.skipped ?? 'measured' }, null, 2));
+fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, fused, T, input: INPUT, batch: BATCH, steps, repeats, rows, pytorch: torch.skipped ?? 'measured' }, null, 2));
 console.log(`results written to ${path.relative(process.cwd(), jsonOut)}`);
