@@ -152,19 +152,27 @@ function helpersFor(k: number): Helper[] {
   return helpers.slice(0, k - 1);
 }
 
-/** Batch row ranges, one per thread: contiguous, sizes multiples of 4 where the batch allows. */
-function shardsOf(d: Dims): [number, number][] {
+/**
+ * The call's batch shards, one per thread: contiguous rows, whole 4-row blocks where the batch allows.
+ * Shard 0 is this thread's, prepared on `a` now (so an unsupported size fails before anything is on
+ * the tape); each other shard gets its helper.
+ */
+function shardsOf(a: Arena, d: Dims, keep: boolean): Shard[] {
   const work = d.T * d.b * GATES[d.kind] * d.n * (d.m + d.n);
   let k = Math.min(threading.threads, Math.floor(d.b / threading.minRows));
   if (work < threading.minWork || !helpersPossible) k = 1;
-  if (k > 1) k = helpersFor(k).length + 1;
-  if (k <= 1) return [[0, d.b]];
+  const pool = k > 1 ? helpersFor(k) : [];
+  k = pool.length + 1;
   // Whole 4-row blocks per shard (the GEMM's micro-kernel height) where that keeps k shards.
   let per = Math.ceil(d.b / k);
   if (Math.ceil(d.b / (Math.ceil(per / 4) * 4)) === k) per = Math.ceil(per / 4) * 4;
-  const out: [number, number][] = [];
-  for (let b0 = 0; b0 < d.b; b0 += per) out.push([b0, Math.min(d.b, b0 + per)]);
-  return out;
+  const shards: Shard[] = [];
+  for (let b0 = 0; b0 < d.b; b0 += per) {
+    const b1 = Math.min(d.b, b0 + per);
+    shards.push({ b0, b1, dims: { ...d, b: b1 - b0 }, helper: shards.length > 0 ? pool[shards.length - 1] : undefined });
+  }
+  shards[0].local = a.prepare(shards[0].dims, keep);
+  return shards;
 }
 
 /** Whether the fused kernels load here (without throwing). */
@@ -274,10 +282,7 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
   if (!(returns in RETURNS)) throw new Error(`fusedSequence(${kind}): options.returns must be 'all', 'sequence' or 'last'; got '${returns}'`);
   const dims: Dims = { kind, code: KIND_CODE[kind], flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns] };
   const keep = isTapeOn();
-  const ranges = shardsOf(dims);
-  // Sized (and the memory grown) now, so an unsupported size fails before anything is on the tape.
-  const d0: Dims = { ...dims, b: ranges[0][1] - ranges[0][0] };
-  a.prepare(d0, false);
+  const shards = shardsOf(a, dims, keep);
   const hasC = kind === 'lstm';
 
   return tf.tidy(() => {
@@ -286,7 +291,7 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
     if (resetAfter) inputs.push(rb!);
     const fn = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       args.pop();   // tf's save(): the activations stay in the arenas instead
-      const { value, shards } = runForward(a, dims, ranges, args as tf.Tensor[], keep);
+      const value = runForward(a, dims, shards, args as tf.Tensor[], keep);
       const gradFunc = (dy: tf.Tensor) => runBackward(a, dims, shards, dy);
       return { value, gradFunc };
     };
@@ -310,7 +315,7 @@ function data(t: tf.Tensor): Float32Array {
 /** The sub-array of batch rows [b0, b1) of a batch-major array with `per` floats per row. */
 const rowsOf = (arr: Float32Array, per: number, s: { b0: number; b1: number }) => arr.subarray(s.b0 * per, s.b1 * per);
 
-function runForward(a: Arena, dims: Dims, ranges: [number, number][], args: tf.Tensor[], keep: boolean): { value: tf.Tensor; shards: Shard[] } {
+function runForward(a: Arena, dims: Dims, shards: Shard[], args: tf.Tensor[], keep: boolean): tf.Tensor {
   const { T, b, m, n } = dims;
   const hasC = dims.kind === 'lstm';
   const [x, K, U, Bx, h0] = args.map(data);
@@ -318,8 +323,6 @@ function runForward(a: Arena, dims: Dims, ranges: [number, number][], args: tf.T
   const Bh = dims.kind === 'gru' && dims.flags & RESET_AFTER ? data(args[hasC ? 6 : 5]) : undefined;
   const rows = outRows(dims);
   const out = new Float32Array(b * rows * n);
-  const pool = helpersFor(ranges.length);
-  const shards: Shard[] = ranges.map(([b0, b1]) => ({ b0, b1, dims: { ...dims, b: b1 - b0 } }));
   const inputsOf = (s: Shard): ForwardIn => {
     const inp: ForwardIn = { x: rowsOf(x, T * m, s), K, U, Bx, h0: rowsOf(h0, n, s) };
     if (Bh) inp.Bh = Bh;
@@ -328,17 +331,13 @@ function runForward(a: Arena, dims: Dims, ranges: [number, number][], args: tf.T
   };
   try {
     // The helpers start first and work while this thread computes shard 0.
-    for (let i = 1; i < shards.length; i++) {
-      shards[i].helper = pool[i - 1];
-      shards[i].token = pool[i - 1].startForward(shards[i].dims, keep, inputsOf(shards[i]));
-    }
-    shards[0].local = a.prepare(shards[0].dims, keep);
-    a.forward(shards[0].local, inputsOf(shards[0]), rowsOf(out, rows * n, shards[0]));
+    for (let i = 1; i < shards.length; i++) shards[i].token = shards[i].helper!.startForward(shards[i].dims, keep, inputsOf(shards[i]));
+    a.forward(shards[0].local!, inputsOf(shards[0]), rowsOf(out, rows * n, shards[0]));
     for (let i = 1; i < shards.length; i++) shards[i].helper!.finishForward(rowsOf(out, rows * n, shards[i]));
   } finally {
-    for (const h of pool) h.settle();
+    for (const s of shards) s.helper?.settle();
   }
-  return { value: tf.tensor3d(out, [b, rows, n]), shards };   // [b, rows, n] (Dims.returns)
+  return tf.tensor3d(out, [b, rows, n]);   // [b, rows, n] (Dims.returns)
 }
 
 function runBackward(a: Arena, dims: Dims, shards: Shard[], dy: tf.Tensor): tf.Tensor[] {

@@ -9,7 +9,7 @@
  * growable SharedArrayBuffer. No tf.js in the helpers: they only run kernels (src/fused/worker.ts).
  */
 import type { BackwardOut, Dims, ForwardIn } from './kernels';
-import { ioSizes, outFloats } from './kernels';
+import { FusedUnsupportedError, ioSizes, outFloats } from './kernels';
 
 // ---- the control block (Int32Array over a SharedArrayBuffer), shared with worker.ts
 export const C = {
@@ -35,14 +35,12 @@ const MAX_DROPS = C.SIZE - C.DROPS;
  * matters on virtual machines, where waking a sleeping thread (and its idle virtual CPU) has been
  * measured here to take from 0.1 to several milliseconds, as long as a whole small step.
  */
-export function waitWhile(ctl: Int32Array, i: number, value: number, spinMs: number, sleepMs = Infinity): boolean {
-  if (Atomics.load(ctl, i) !== value) return true;
+export function waitWhile(ctl: Int32Array, i: number, value: number, spinMs: number, sleepMs = Infinity): void {
   const t0 = performance.now();
-  for (;;) {
-    for (let k = 0; k < 256; k++) if (Atomics.load(ctl, i) !== value) return true;
-    if (performance.now() - t0 > spinMs) break;
-  }
-  return Atomics.wait(ctl, i, value, sleepMs) !== 'timed-out' || Atomics.load(ctl, i) !== value;
+  do {
+    for (let k = 0; k < 256; k++) if (Atomics.load(ctl, i) !== value) return;
+  } while (performance.now() - t0 <= spinMs);
+  Atomics.wait(ctl, i, value, sleepMs);
 }
 
 const pad16 = (f: number) => Math.ceil(f / 16) * 16;
@@ -92,7 +90,8 @@ export class Helper {
   private readonly registry = new FinalizationRegistry<number>((id) => this.drops.push(id));
   /** A request is out and not yet answered. */
   private busy = false;
-  private dims: Dims | null = null;
+  /** Where the request out has its data (for reading its answer). */
+  private io: ReturnType<typeof ioOffsets> | null = null;
 
   private constructor(private readonly worker: import('worker_threads').Worker, private readonly ctl: Int32Array,
     private readonly port: import('worker_threads').MessagePort, data: SharedArrayBuffer) {
@@ -160,10 +159,7 @@ export class Helper {
     if (status !== 0) {
       const wt = require('worker_threads') as typeof import('worker_threads');
       const msg = String(wt.receiveMessageOnPort(this.port)?.message ?? 'unknown error');
-      if (status === 2) {
-        const { FusedUnsupportedError } = require('./kernels') as typeof import('./kernels');
-        throw new FusedUnsupportedError(msg);
-      }
+      if (status === 2) throw new FusedUnsupportedError(msg);
       throw new Error(`fused helper thread: ${msg}`);
     }
   }
@@ -181,13 +177,12 @@ export class Helper {
   /** Send a forward; the helper runs it while the caller computes its own shard. Returns the call's token. */
   startForward(d: Dims, keep: boolean, inp: ForwardIn): object {
     this.reserve(dataFloats(d));
-    const io = ioOffsets(d);
+    const io = (this.io = ioOffsets(d));
     for (const [name, arr] of Object.entries(inp)) if (arr) this.data.set(arr as Float32Array, io.at[name]);
     writeDims(this.ctl, d);
     const id = this.nextId++;
     this.ctl[C.ID] = id;
     this.ctl[C.KEEP] = keep ? 1 : 0;
-    this.dims = d;
     this.post(OP.FORWARD);
     return this.token(id);
   }
@@ -195,19 +190,18 @@ export class Helper {
   /** Wait for the forward sent last and copy its output to `out`. */
   finishForward(out: Float32Array): void {
     this.wait();
-    const io = ioOffsets(this.dims!);
+    const io = this.io!;
     out.set(this.data.subarray(io.end, io.end + out.length));
   }
 
   /** Send the backward of a forward (by its token); dy is the gradient of the shard's output. */
   startBackward(token: object, d: Dims, dy: Float32Array): void {
     this.reserve(dataFloats(d));
-    const io = ioOffsets(d);
+    const io = (this.io = ioOffsets(d));
     this.data.set(dy, io.end);
     writeDims(this.ctl, d);
     this.ctl[C.ID] = (token as { id: number }).id;
     this.registry.unregister(token);
-    this.dims = d;
     this.post(OP.BACKWARD);
   }
 
@@ -217,7 +211,7 @@ export class Helper {
    */
   finishBackward(rows: Pick<BackwardOut, 'dx' | 'dh0' | 'dc0'>, sums: Pick<BackwardOut, 'dK' | 'dU' | 'dB' | 'dBh'>): void {
     this.wait();
-    const io = ioOffsets(this.dims!);
+    const io = this.io!;
     const view = (name: string) => this.data.subarray(io.at[name], io.at[name] + io.size[name]);
     for (const [name, arr] of Object.entries(rows)) if (arr) (arr as Float32Array).set(view(name));
     for (const [name, arr] of Object.entries(sums)) {

@@ -126,6 +126,25 @@ function gradsOf(run, kind, layer, x, h0, c0, mode, seed) {
   return { loss, grads: byName };
 }
 
+/**
+ * 200 forward+backward calls of `run` (a loss on its hT, gradients of `vars`), after 3 warm-up
+ * calls, then `more()`: the wasm memory of every arena and the tensor count stay where they were.
+ */
+function assertFlat(run, vars, more) {
+  const step = () => tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(run().hT), vars);
+    value.dataSync();
+    tf.dispose(Object.values(grads));
+  });
+  for (let i = 0; i < 3; i++) step();
+  const bytes = F.fusedInfo().memoryBytes;
+  const tensors = tf.memory().numTensors;
+  for (let i = 0; i < 200; i++) step();
+  more();
+  assert.equal(F.fusedInfo().memoryBytes, bytes, 'wasm memory grew');
+  assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
+}
+
 /** Stacked and two-direction fused calls before one backward: the arena is claimed by each in turn. */
 function evictionCheck() {
   const [b, T, m, n1, n2] = [3, 6, 4, 7, 5];
@@ -251,20 +270,9 @@ for (const backend of BACKENDS) {
       const v = layer.variablesOf(0);
       const x = tf.randomNormal([6, 10, 4], 0, 1, 'float32', 1);
       const vars = [v.kernel.read(), v.recurrent_kernel.read(), v.bias.read()];
-      const step = () => tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(F.fusedSequence('lstm', x, vars[0], vars[1], vars[2]).hT), vars);
-        value.dataSync();
-        tf.dispose(Object.values(grads));
-      });
-      for (let i = 0; i < 3; i++) step();
-      const bytes = F.fusedInfo().memoryBytes;
-      const tensors = tf.memory().numTensors;
-      for (let i = 0; i < 200; i++) step();
-      assert.equal(F.fusedInfo().memoryBytes, bytes, 'wasm memory grew');
-      assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
-      // Inference (no tape): nothing is kept either.
-      for (let i = 0; i < 20; i++) tf.dispose(Object.values(F.fusedSequence('lstm', x, vars[0], vars[1], vars[2])));
-      assert.equal(tf.memory().numTensors, tensors, 'tensors leaked (inference)');
+      const run = () => F.fusedSequence('lstm', x, vars[0], vars[1], vars[2]);
+      // Inference (no tape) afterwards: nothing is kept either.
+      assertFlat(run, vars, () => { for (let i = 0; i < 20; i++) tf.dispose(Object.values(run())); });
       tf.dispose(x);
       disposeLayer(layer);
     });
@@ -348,19 +356,9 @@ for (const backend of BACKENDS) {
       const v = layer.variablesOf(0);
       const x = tf.randomNormal([16, 10, 4], 0, 1, 'float32', 1);
       const w = [v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), v.recurrent_bias.read()];
-      const step = () => tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(F.fusedSequence('gru', x, w[0], w[1], w[2], null, null, { resetAfter: true, recurrentBias: w[3], returns: 'last' }).hT), w);
-        value.dataSync();
-        tf.dispose(Object.values(grads));
-      });
-      for (let i = 0; i < 3; i++) step();
-      const bytes = F.fusedInfo().memoryBytes;
-      const tensors = tf.memory().numTensors;
-      for (let i = 0; i < 200; i++) step();
-      // Forwards whose backward never comes (the tape dropped): their saved shards are released.
-      for (let i = 0; i < 20; i++) tf.tidy(() => { tf.variableGrads(() => tf.sum(F.fusedSequence('gru', x, w[0], w[1], w[2], null, null, { resetAfter: true, recurrentBias: w[3] }).hT), [w[0]]); });
-      assert.equal(F.fusedInfo().memoryBytes, bytes, 'wasm memory grew');
-      assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
+      const run = (returns) => F.fusedSequence('gru', x, w[0], w[1], w[2], null, null, { resetAfter: true, recurrentBias: w[3], returns });
+      // Afterwards, forwards whose backward never comes (their gradient is not asked for): their saved shards are released.
+      assertFlat(() => run('last'), w, () => { for (let i = 0; i < 20; i++) tf.tidy(() => { tf.variableGrads(() => tf.sum(run('all').hT), [w[0]]); }); });
       tf.dispose(x);
       disposeLayer(layer);
     });
