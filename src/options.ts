@@ -1,0 +1,58 @@
+/**
+ * Option objects are checked, not trusted: a key the function does not know is an error that names
+ * the nearest valid key (`hiddenSise` → "did you mean 'hiddenSize'?"), so a typo or an option that a
+ * function does not support is never silently ignored. Every public function that takes an options
+ * object (or a spec) calls {@link checkOptions} first.
+ */
+import { describe } from './describe';
+
+/** Levenshtein distance (insertions, deletions, substitutions), case-insensitive. */
+export function editDistance(a: string, b: string): number {
+  a = a.toLowerCase(); b = b.toLowerCase();
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The valid key closest to `key`, if one is close enough to be a likely typo (≤ 1/3 of its length, at least 2). */
+export function nearestKey(key: string, valid: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const v of valid) {
+    const d = editDistance(key, v);
+    if (d < bestD) { bestD = d; best = v; }
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/**
+ * Throw a TypeError when `options` is not a plain object (undefined is allowed: all defaults) or has
+ * a key outside `valid`.
+ *
+ * @param where  the function, for the message: `'buildLSTM'`
+ * @param options  what the caller passed
+ * @param valid  every key the function reads
+ * @param argName  the argument's name in messages. Default 'options'.
+ * @example
+ * ```ts
+ * checkOptions('train', options, ['epochs', 'batchSize']);
+ * // train: unknown options key 'batchSise' — did you mean 'batchSize'? Valid keys: epochs, batchSize
+ * ```
+ */
+export function checkOptions(where: string, options: unknown, valid: readonly string[], argName = 'options'): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${where}: ${argName} must be an object with keys ${valid.join(', ')}; got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (valid.includes(key)) continue;
+    const near = nearestKey(key, valid);
+    throw new TypeError(`${where}: unknown ${argName} key '${key}'${near ? ` — did you mean '${near}'?` : ''} Valid keys: ${valid.join(', ')}`);
+  }
+}
