@@ -1,0 +1,59 @@
+// The shared checks every public function uses: unknown option keys and bad inputs are errors that
+// name the argument, the nearest valid key, the expected layout and the first bad index.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { ROOT, tf as getTf } from '../helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const { checkOptions, nearestKey, editDistance } = require(path.join(ROOT, 'dist', 'options.js'));
+const { checkFinite, firstNonFinite, checkInputShape, unravel } = require(path.join(ROOT, 'dist', 'inputs.js'));
+const tf = getTf();
+
+test('editDistance is the Levenshtein distance (case-insensitive)', () => {
+  assert.equal(editDistance('kitten', 'sitting'), 3);
+  assert.equal(editDistance('hiddenSise', 'hiddenSize'), 1);
+  assert.equal(editDistance('', 'abc'), 3);
+  assert.equal(editDistance('Epochs', 'epochs'), 0);
+});
+
+test('an unknown key names the nearest valid one; a far one lists the valid keys only', () => {
+  const valid = ['inputSize', 'hiddenSize', 'outputSize'];
+  assert.throws(() => checkOptions('buildLSTM', { inputSize: 1, hiddenSise: 4, outputSize: 1 }, valid, 'spec'),
+    /buildLSTM: unknown spec key 'hiddenSise' — did you mean 'hiddenSize'\? Valid keys: inputSize, hiddenSize, outputSize/);
+  assert.throws(() => checkOptions('f', { colour: 1 }, valid), (e) => !/did you mean/.test(e.message) && /unknown options key 'colour'/.test(e.message));
+  assert.equal(nearestKey('batchsize', ['batchSize', 'epochs']), 'batchSize');
+  checkOptions('f', undefined, valid);
+  checkOptions('f', { hiddenSize: 2 }, valid);
+  assert.throws(() => checkOptions('f', 3, valid), /f: options must be an object with keys inputSize, hiddenSize, outputSize; got 3/);
+  assert.throws(() => checkOptions('f', [1], valid), /got an array of length 1/);
+  assert.throws(() => checkOptions('f', null, valid), /got null/);
+});
+
+test('firstNonFinite finds the first NaN/Inf in row-major order, with the count; checks leak nothing', () => {
+  const t = tf.tensor3d([1, 2, 3, 4, Infinity, 6, NaN, 8], [2, 2, 2]);
+  const ok = tf.ones([3]);
+  const ints = tf.tensor1d([1, 2], 'int32');
+  const y = tf.tensor2d([[1], [NaN]]);
+  const before = tf.memory().numTensors;
+  assert.deepEqual(firstNonFinite(t), { index: [1, 0, 0], value: Infinity, count: 2 });
+  assert.equal(firstNonFinite(ok), null);
+  assert.equal(firstNonFinite(ints), null);
+  assert.deepEqual(unravel(7, [2, 2, 2]), [1, 1, 1]);
+  assert.throws(() => checkFinite('train', 'data.y', y, '[batch, outputs]'),
+    /train: data.y has NaN at \[1, 0\] \(the first of 1 non-finite value; shape \[2, 1\], layout \[batch, outputs\]\)/);
+  assert.equal(tf.memory().numTensors, before, 'the checks leaked tensors');
+  tf.dispose([t, ok, ints, y]);
+});
+
+test('checkInputShape names the argument, the layout and what was given', () => {
+  const x = tf.ones([4, 10]);
+  assert.throws(() => checkInputShape('predict', 'x', x, { shape: [null, 1] }),
+    /predict: x must have rank 3, layout \[batch, time, features=1\]; got shape \[4, 10\] \(one sequence\?/);
+  assert.throws(() => checkInputShape('predict', 'x', tf.ones([4, 10, 2]), { shape: [null, 1] }), /axis 2 is 2, expected 1/);
+  assert.throws(() => checkInputShape('decode', 'source', tf.ones([2, 3, 1]), { shape: [null], tokens: true }), /layout \[batch, time\] token ids; got shape \[2, 3, 1\]/);
+  assert.throws(() => checkInputShape('predict', 'x', [[1]], { shape: [null, 1] }), /x must be a tf.Tensor with layout \[batch, time, features=1\]; got an array of length 1/);
+  assert.throws(() => checkInputShape('predict', 'x', tf.ones([0, 3, 1]), { shape: [null, 1] }), /x is empty/);
+  checkInputShape('predict', 'x', tf.ones([2, 3, 1]), { shape: [null, 1] });
+});
