@@ -125,11 +125,11 @@ function checkFigure(fig: unknown, fn: string): Figure {
   if (typeof fig !== 'object' || fig === null || Array.isArray(fig)) {
     throw new TypeError(`${fn}(figure): figure must be a plotly figure { data: Trace[], layout?, config? }; got ${describe(fig)}`);
   }
-  checkOptions(`${fn}(figure)`, fig, ['data', 'layout', 'config'], 'figure');
   const f = fig as Partial<Figure>;
   if (!Array.isArray(f.data)) {
     throw new TypeError(`${fn}(figure): figure.data must be an array of traces like { x, y, type }; got ${describe(f.data)}`);
   }
+  checkOptions(`${fn}(figure)`, fig, ['data', 'layout', 'config'], 'figure');
   f.data.forEach((t, i) => {
     if (typeof t !== 'object' || t === null || Array.isArray(t)) {
       throw new TypeError(`${fn}(figure): figure.data[${i}] must be a trace object like { x, y, type }; got ${describe(t)}`);
