@@ -6,6 +6,8 @@
  * made at run time and the reason is reported, so a student knows why training is as fast as it is.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions } from './options';
+import { registerWasmKernels } from './internals';
 
 /** The tf.js backend names rnn-lab can pick, in order of preference. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -30,6 +32,7 @@ export interface InitBackendOptions {
   /** Do not print the one-line report. Default false. */
   quiet?: boolean;
 }
+const INIT_BACKEND_KEYS = ['backend', 'quiet'] as const;
 
 const ALIASES: Record<string, BackendName | 'auto'> = {
   node: 'tensorflow', tensorflow: 'tensorflow', 'tfjs-node': 'tensorflow',
@@ -37,6 +40,9 @@ const ALIASES: Record<string, BackendName | 'auto'> = {
 };
 
 let current: BackendInfo | undefined;
+
+// Also at import: a user who calls tf.setBackend('wasm') directly gets the same kernels.
+registerWasmKernels();
 
 /** The backend chosen by the last {@link initBackend} call, if any. */
 export function backendInfo(): BackendInfo | undefined {
@@ -71,7 +77,10 @@ function tryNode(): string | null {
 
 async function trySet(name: BackendName): Promise<string | null> {
   try {
-    if (name === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+    // The WASM backend lacks kernels that standard layers need to train (embedding's gradient,
+    // conv1d's filter gradient); registering them here makes a user's own tf.sequential train
+    // wherever rnn-lab's models do.
+    if (name === 'wasm') { require('@tensorflow/tfjs-backend-wasm'); registerWasmKernels(); }
     const ok = await tf.setBackend(name);
     return ok ? null : `tf.setBackend('${name}') failed`;
   } catch (e) {
@@ -90,6 +99,7 @@ async function trySet(name: BackendName): Promise<string | null> {
  * ```
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  checkOptions('initBackend', options, INIT_BACKEND_KEYS);
   const requested = options.backend ?? process.env.RNN_LAB_BACKEND ?? 'auto';
   const want = ALIASES[String(requested).toLowerCase()];
   if (want === undefined) {

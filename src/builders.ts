@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { CellKind, GruUpdate, RnnActivation } from './family';
 import { FAMILIES, LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
 import { layerFromTorch, layerToTorch } from './weights';
+import { checkOptions } from './options';
+import { checkModelInput, guardModel, inputSpecsOf } from './guard';
 
 /** The topologies of the lecture. */
 export type Topology = 'many-to-one' | 'many-to-many' | 'one-to-many' | 'seq2seq';
@@ -45,7 +47,16 @@ export interface ModelSpec {
   initialState?: 'zeros' | 'learned';
   /** Seed of every initializer. Default 1. */
   seed?: number;
+  /** How every recurrent layer runs: 'reference' (tf.js ops per step) or 'fused' (one WebAssembly kernel). Default: RNN_LAB_RECURRENT_IMPL, else 'fused'. See {@link RecurrentLayerOptions.impl}. */
+  impl?: 'reference' | 'fused';
 }
+
+/** Every key a {@link ModelSpec} may have (a new option is one line here). */
+export const MODEL_SPEC_KEYS: readonly string[] = [
+  'inputSize', 'hiddenSize', 'outputSize', 'numLayers', 'bidirectional', 'topology', 'outputActivation',
+  'vocabSize', 'embeddingSize', 'sequenceLength', 'targetLength', 'activation', 'resetAfter', 'update',
+  'initialState', 'seed', 'impl',
+];
 
 /** A spec with its cell family, as stored in the model's metadata. */
 export interface StoredSpec extends ModelSpec {
@@ -111,8 +122,9 @@ function posInt(v: unknown, what: string, optional = false): void {
   if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`build: spec.${what} must be a positive integer; got ${v}`);
 }
 
-function checkSpec(spec: ModelSpec): Required<Pick<ModelSpec, 'numLayers' | 'topology' | 'outputActivation' | 'seed'>> {
-  if (typeof spec !== 'object' || spec === null) throw new TypeError(`build: spec must be an object like { inputSize, hiddenSize, outputSize }; got ${spec}`);
+function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<ModelSpec, 'numLayers' | 'topology' | 'outputActivation' | 'seed'>> {
+  if (typeof spec !== 'object' || spec === null) throw new TypeError(`${where}: spec must be an object like { inputSize, hiddenSize, outputSize }; got ${spec}`);
+  checkOptions(where, spec, MODEL_SPEC_KEYS, 'spec');
   const topology = spec.topology ?? 'many-to-one';
   const topologies: Topology[] = ['many-to-one', 'many-to-many', 'one-to-many', 'seq2seq'];
   if (!topologies.includes(topology)) throw new RangeError(`build: spec.topology must be one of ${topologies.join(', ')}; got '${topology}'`);
@@ -134,8 +146,8 @@ function checkSpec(spec: ModelSpec): Required<Pick<ModelSpec, 'numLayers' | 'top
 
 const LAYER_CLASS: Record<CellKind, new (a: RecurrentLayerOptions) => RecurrentLayer> = { rnn: LabRNN, lstm: LabLSTM, gru: LabGRU };
 
-function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
-  const { numLayers, topology, outputActivation, seed } = checkSpec(spec);
+function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
+  const { numLayers, topology, outputActivation, seed } = checkSpec(spec, where);
   const Layer = LAYER_CLASS[cell];
   const tokens = spec.vocabSize !== undefined;
   const emb = spec.embeddingSize ?? spec.hiddenSize;
@@ -143,7 +155,8 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
   const common = (name: string, l: number, extra: Partial<RecurrentLayerOptions>): RecurrentLayerOptions => ({
     units: spec.hiddenSize, name, seed: seed + 101 * l + (name.startsWith('decoder') ? 7 : 0),
     activation: spec.activation, resetAfter: spec.resetAfter, update: spec.update, initialState: spec.initialState,
-    checkInput: l === 0 && !tokens, ...extra,
+    // The model's inputs are checked once at its boundary (guardModel), not again inside.
+    impl: spec.impl, checkInput: false, ...extra,
   });
   const head = tf.layers.dense({ units: spec.outputSize, activation: outputActivation, name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 9001 }) });
   let model: tf.LayersModel;
@@ -185,7 +198,7 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
   // JSON metadata: keys set to undefined (easy to pass through in TypeScript) are left out.
   const stored = Object.fromEntries(Object.entries({ ...spec, cell }).filter(([, v]) => v !== undefined));
   model.setUserDefinedMetadata({ [META_KEY]: stored as unknown as tf.serialization.ConfigDict });
-  return model;
+  return guardModel(model, stored as unknown as StoredSpec);
 }
 
 /**
@@ -205,7 +218,7 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
  * ```
  */
 export function buildRNN(spec: ModelSpec): tf.LayersModel {
-  return build('rnn', spec);
+  return build('rnn', spec, 'buildRNN');
 }
 /**
  * An LSTM model (σ gates, lecture order i, f, o, g). Shapes as in {@link buildRNN}.
@@ -218,7 +231,7 @@ export function buildRNN(spec: ModelSpec): tf.LayersModel {
  * ```
  */
 export function buildLSTM(spec: ModelSpec): tf.LayersModel {
-  return build('lstm', spec);
+  return build('lstm', spec, 'buildLSTM');
 }
 /**
  * A GRU model (reset before by default; `resetAfter: true` for PyTorch's variant). Shapes as in {@link buildRNN}.
@@ -229,7 +242,7 @@ export function buildLSTM(spec: ModelSpec): tf.LayersModel {
  * ```
  */
 export function buildGRU(spec: ModelSpec): tf.LayersModel {
-  return build('gru', spec);
+  return build('gru', spec, 'buildGRU');
 }
 
 /** The model's recurrent layers in order (for seq2seq: encoder layers, then decoder layers). */
@@ -243,7 +256,7 @@ export function recurrentLayers(model: tf.LayersModel): RecurrentLayer[] {
  * (and learned initial states). Equals `model.countParams()`.
  */
 export function countParams(cell: CellKind, spec: ModelSpec): number {
-  const { numLayers, topology } = checkSpec(spec);
+  const { numLayers, topology } = checkSpec(spec, 'countParams');
   if (!(cell in FAMILIES)) throw new RangeError(`countParams: cell must be 'rnn', 'lstm' or 'gru'; got '${cell}'`);
   const n = spec.hiddenSize;
   const G = FAMILIES[cell].gates.length;
@@ -395,6 +408,7 @@ export interface DecodeOptions {
   /** Token models: stop once every sequence has produced this token (it is kept in the output). */
   end?: number;
 }
+const DECODE_KEYS = ['maxLength', 'start', 'end'] as const;
 
 /**
  * Greedy decoding for a seq2seq model: encode the source, then run the decoder one step at a time,
@@ -410,11 +424,18 @@ export interface DecodeOptions {
 export function decode(model: tf.LayersModel, source: tf.Tensor, options: DecodeOptions): tf.Tensor {
   const spec = specOf(model);
   if (spec.topology !== 'seq2seq') throw new Error(`decode: the model must be a seq2seq model; got topology '${spec.topology ?? 'many-to-one'}'`);
+  if (options === undefined) throw new TypeError(`decode: options { maxLength, start, end? } are required; got undefined`);
+  checkOptions('decode', options, DECODE_KEYS);
+  checkModelInput('decode', 'source', source, inputSpecsOf(spec)[0]);
   if (!Number.isInteger(options?.maxLength) || options.maxLength < 1) throw new RangeError(`decode: options.maxLength must be a positive integer; got ${options?.maxLength}`);
   const tokens = spec.vocabSize !== undefined;
   if (tokens && (!Number.isInteger(options.start) || (options.start as number) < 0 || (options.start as number) >= spec.vocabSize!)) {
     throw new RangeError(`decode: options.start must be a token id in [0, ${spec.vocabSize}); got ${options.start}`);
   }
+  if (tokens && options.end !== undefined && (!Number.isInteger(options.end) || options.end < 0 || options.end >= spec.vocabSize!)) {
+    throw new RangeError(`decode: options.end must be a token id in [0, ${spec.vocabSize}); got ${options.end}`);
+  }
+  if (!tokens && options.end !== undefined) throw new RangeError(`decode: options.end is for token models (vocabSize); this model outputs vectors, so it would be ignored`);
   if (!tokens && (!Array.isArray(options.start) || options.start.length !== spec.outputSize)) {
     throw new RangeError(`decode: options.start must be a start vector of length outputSize=${spec.outputSize}; got ${JSON.stringify(options.start)}`);
   }
@@ -470,7 +491,7 @@ export function generate(model: tf.LayersModel, x: tf.Tensor, length: number): t
   const spec = specOf(model);
   if (spec.topology !== 'one-to-many') throw new Error(`generate: the model must be a one-to-many model; got topology '${spec.topology ?? 'many-to-one'}'`);
   if (!Number.isInteger(length) || length < 1) throw new RangeError(`generate: length must be a positive integer; got ${length}`);
-  if (x.rank !== 2 || x.shape[1] !== spec.inputSize) throw new Error(`generate: x must have shape [batch, inputSize=${spec.inputSize}]; got [${x.shape.join(', ')}]`);
+  checkModelInput('generate', 'x', x, inputSpecsOf(spec)[0]);
   return tf.tidy(() => {
     let h: tf.Tensor = tf.tile(tf.expandDims(x, 1), [1, length, 1]);             // [batch, length, m]
     for (const layer of recurrentLayers(model)) h = layer.forwardSequence(h).output;

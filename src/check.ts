@@ -29,6 +29,7 @@ import { softmax, charCrossEntropy, perplexity as libPerplexity } from './text';
 import { clipByGlobalNorm as libClipByGlobalNorm, computeGradients, globalNorm } from './train';
 import { lossFunction } from './losses';
 import { buildRNN } from './builders';
+import { resetEngineTape } from './internals';
 
 /** Options of every check. */
 export interface CheckOptions {
@@ -349,13 +350,7 @@ function finish(exercise: ExerciseName, passed: boolean, message: string, hidden
  * open tape at its start can only be such a leftover.
  */
 export function recoverEngine(): boolean {
-  const state = (tf.engine() as unknown as { state: { gradientDepth: number; kernelDepth: number; activeTape: unknown; numDataMovesStack: unknown[] } }).state;
-  if (!state || (state.gradientDepth === 0 && state.kernelDepth === 0)) return false;
-  state.gradientDepth = 0;
-  state.kernelDepth = 0;
-  state.activeTape = null;
-  state.numDataMovesStack = [];
-  return true;
+  return resetEngineTape();
 }
 
 function runCheck(exercise: ExerciseName, fn: unknown, options: unknown, body: (fn: StudentFn, ctx: Ctx) => string): CheckResult {

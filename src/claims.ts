@@ -21,7 +21,13 @@ export class ClaimError extends Error {
  * expectClaim(lstmLoss < 0.5 * rnnLoss, `LSTM beats RNN at T=50: ${lstmLoss} vs ${rnnLoss}`);
  * ```
  */
-export function expectClaim(condition: boolean, message: string): void {
+export function expectClaim(condition: boolean, message: string, ...extra: never[]): void {
+  // A number or tensor in the condition's place is truthy whatever it holds: a claim checked by
+  // accident. An extra argument (e.g. a tolerance) would be ignored.
+  if (typeof condition !== 'boolean') {
+    throw new TypeError(`expectClaim: condition must be a boolean (a comparison such as loss < 0.1); got ${typeof condition}`);
+  }
+  if (extra.length > 0) throw new TypeError(`expectClaim: takes (condition, message); got ${2 + extra.length} arguments — put tolerances into the condition`);
   if (typeof message !== 'string' || message.length === 0) {
     throw new TypeError('expectClaim: message must be a non-empty string stating the claim and its numbers');
   }

@@ -18,6 +18,8 @@ import { RecurrentLayer } from './layers';
 import { LossSpec, lossFunction } from './losses';
 import { Matrix, identity, matmul, sigmaMaxPower, singularValues, spectralRadius, symmetricEigenvalues, transpose } from './linalg';
 import { getLectureWeights } from './weights';
+import { checkOptions } from './options';
+import { checkFinite } from './inputs';
 
 /** Run `fn` in a tf.tidy scope and return its plain (non-tensor) result; every tensor is freed. */
 function tidyValue<T>(fn: () => T): T {
@@ -64,6 +66,7 @@ function toMatrix(W: unknown, what: string): Matrix {
  * ```
  */
 export function spectrum(W: tf.Tensor | number[][] | RecurrentLayer, options: { activation?: RnnActivation } = {}): Spectrum {
+  checkOptions('spectrum', options, ['activation']);
   let M: Matrix;
   let activation = options.activation ?? 'tanh';
   if (W instanceof RecurrentLayer) {
@@ -90,6 +93,7 @@ export interface GradientFlowOptions {
   /** Loss. Default 'mse' (or 'crossEntropy' for a softmax head). */
   loss?: LossSpec;
 }
+const GRADIENT_FLOW_KEYS = ['lossAt', 'loss'] as const;
 
 /** Per recurrent layer and direction: the norms through time. */
 export interface LayerFlow {
@@ -123,6 +127,7 @@ export interface GradientFlow {
  * ```
  */
 export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, options: GradientFlowOptions = {}): GradientFlow {
+  checkOptions('gradientFlow', options, GRADIENT_FLOW_KEYS);
   const spec = specOf(model);
   const lossAt = options.lossAt ?? 'last';
   if (lossAt !== 'last' && lossAt !== 'every') throw new RangeError(`gradientFlow: options.lossAt must be 'last' or 'every'; got '${lossAt}'`);
@@ -207,6 +212,7 @@ export interface Verdict {
  * @param options.tolerance how far from 1 the factor may be and still be 'stable'. Default 0.05.
  */
 export function verdictOf(norms: number[], options: { tolerance?: number; from?: number; to?: number } = {}): Verdict {
+  checkOptions('verdictOf', options, ['tolerance', 'from', 'to']);
   const T = norms.length;
   const tol = options.tolerance ?? 0.05;
   const from = options.from ?? 1;
@@ -248,6 +254,7 @@ export function jacobianNorms(layer: RecurrentLayer, x: tf.Tensor): JacobianNorm
   if (!(layer instanceof RecurrentLayer)) throw new TypeError('jacobianNorms: layer must be a recurrent layer (rnnLayer, lstmLayer, gruLayer, or recurrentLayers(model)[i])');
   const x3 = x.rank === 2 ? x.expandDims(0) : x;
   if (x3.rank !== 3 || x3.shape[0] !== 1) throw new Error(`jacobianNorms: x must be one sequence [T, m] or [1, T, m]; got [${x.shape.join(', ')}]`);
+  checkFinite('jacobianNorms', 'x', x, '[time, features]');
   const n = layer.units;
   const cell = layer.family.hasCell;
   const S = cell ? 2 * n : n;
@@ -309,7 +316,7 @@ export interface GateStat {
  */
 export function gateStats(model: tf.LayersModel, x: tf.Tensor, layerIndex = 0): Record<string, GateStat> {
   const layers = recurrentLayers(model);
-  if (!(layerIndex >= 0 && layerIndex < layers.length)) throw new RangeError(`gateStats: layerIndex must be in [0, ${layers.length}); got ${layerIndex}`);
+  if (!(Number.isInteger(layerIndex) && layerIndex >= 0 && layerIndex < layers.length)) throw new RangeError(`gateStats: layerIndex must be in [0, ${layers.length}); got ${layerIndex}`);
   return tidyValue(() => {
     const r = forwardModel(model, x, { collectGates: true });
     const gates = r.layers[layerIndex].directions[0].gates ?? {};

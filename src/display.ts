@@ -7,6 +7,7 @@
  * scripts) the same calls print a one-line text summary instead.
  */
 import * as fs from 'fs';
+import { checkOptions } from './options';
 
 /** One plotly trace: `{ x, y, type, mode, name, … }` as in plotly.js. */
 export type Trace = Record<string, unknown>;
@@ -128,6 +129,7 @@ function checkFigure(fig: unknown, fn: string): Figure {
   if (!Array.isArray(f.data)) {
     throw new TypeError(`${fn}(figure): figure.data must be an array of traces like { x, y, type }; got ${describe(f.data)}`);
   }
+  checkOptions(`${fn}(figure)`, fig, ['data', 'layout', 'config'], 'figure');
   f.data.forEach((t, i) => {
     if (typeof t !== 'object' || t === null || Array.isArray(t)) {
       throw new TypeError(`${fn}(figure): figure.data[${i}] must be a trace object like { x, y, type }; got ${describe(t)}`);
@@ -221,6 +223,7 @@ export interface LiveFigure {
  * ```
  */
 export function liveFigure(options: { minIntervalMs?: number } = {}): LiveFigure {
+  checkOptions('liveFigure', options, ['minIntervalMs']);
   const minInterval = options.minIntervalMs ?? 250;
   if (!(minInterval >= 0)) throw new RangeError(`liveFigure: options.minIntervalMs must be a number ≥ 0; got ${minInterval}`);
   const s = currentSink();
@@ -279,6 +282,7 @@ export interface TableOptions {
   /** Rows shown at most (the rest are counted in a last line). Default 50. */
   maxRows?: number;
 }
+const TABLE_KEYS = ['columns', 'caption', 'maxRows'] as const;
 
 /** Rows and columns from a DataFrame, an array of objects or an array of arrays. */
 function tableData(data: unknown, options: TableOptions): { columns: string[]; rows: unknown[][]; index?: unknown[] } {
@@ -305,6 +309,7 @@ function tableData(data: unknown, options: TableOptions): { columns: string[]; r
 
 /** The HTML of a table (see {@link table}). */
 export function tableHtml(data: unknown, options: TableOptions = {}): string {
+  checkOptions('tableHtml', options, TABLE_KEYS);
   const { columns, rows, index } = tableData(data, options);
   const max = options.maxRows ?? 50;
   const head = (index ? '<th></th>' : '') + columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
@@ -326,6 +331,7 @@ export function tableHtml(data: unknown, options: TableOptions = {}): string {
  * ```
  */
 export function table(data: unknown, options: TableOptions = {}): void {
+  checkOptions('table', options, TABLE_KEYS);
   const s = currentSink();
   if (s.kind === 'notebook') { s.html(tableHtml(data, options)); stats.tables++; return; }
   const { columns, rows } = tableData(data, options);

@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { recurrentLayers, specOf } from './builders';
 import { DirectionTrace, RecurrentLayer } from './layers';
+import { checkOptions } from './options';
+import { checkModelInput, inputSpecsOf } from './guard';
 
 /** Options of {@link forwardModel}. */
 export interface ForwardModelOptions {
@@ -17,6 +19,7 @@ export interface ForwardModelOptions {
   /** Keep every step's gate activations. */
   collectGates?: boolean;
 }
+const FORWARD_MODEL_KEYS = ['initialStates', 'probes', 'collectGates'] as const;
 
 /** What {@link forwardModel} returns. */
 export interface ForwardModelResult {
@@ -40,6 +43,8 @@ export interface ForwardModelResult {
 export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}): ForwardModelResult {
   const spec = specOf(model);
   if (spec.topology === 'seq2seq') throw new Error('forwardModel: seq2seq models are run with model.apply / decode; forwardModel takes many-to-one, many-to-many and one-to-many models');
+  checkOptions('forwardModel', options, FORWARD_MODEL_KEYS);
+  checkModelInput('forwardModel', 'x', x, inputSpecsOf(spec)[0]);
   let h: tf.Tensor = x;
   if (spec.vocabSize !== undefined) h = model.getLayer('embedding').apply(h) as tf.Tensor;
   if (spec.topology === 'one-to-many') h = model.getLayer('repeat').apply(h) as tf.Tensor;

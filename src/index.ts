@@ -20,6 +20,9 @@ export { buildRNN, buildLSTM, buildGRU, specOf, recurrentLayers, countParams, to
 export type { DecodeOptions } from './builders';
 export { saveModel, loadModel } from './io';
 export type { ModelSpec, StoredSpec, Topology } from './builders';
+export { MODEL_SPEC_KEYS } from './builders';
+export { RECURRENT_LAYER_KEYS } from './layers';
+export { guardModel, inputSpecsOf, checkModelInputs } from './guard';
 export { Rng, tfSeed } from './random';
 export { CharVocab, nextCharPairs, softmax, charCrossEntropy, perplexity, sampleText } from './text';
 export type { CharStepper, SampleTextOptions } from './text';

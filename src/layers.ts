@@ -17,6 +17,7 @@ import { GRU_FAMILY } from './gru';
 import { glorotBlocks, orthogonalBlocks } from './init';
 import { Rng } from './random';
 import { FusedUnsupportedError, fusedSequence, fusedSupport } from './fused';
+import { checkOptions } from './options';
 
 export const FAMILIES: Record<CellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
 
@@ -56,6 +57,17 @@ export interface RecurrentLayerOptions extends CellOptions {
   trainable?: boolean;
 }
 
+/**
+ * Every key a recurrent layer's options may have: its own, the cell's, and tf.js's base-layer
+ * arguments that a deserialized config carries (getConfig → fromConfig must round-trip).
+ */
+export const RECURRENT_LAYER_KEYS: readonly string[] = [
+  'units', 'returnSequences', 'returnState', 'goBackwards', 'bidirectional', 'initialState', 'unitForgetBias',
+  'seed', 'checkInput', 'impl', 'name', 'inputShape', 'trainable',
+  'activation', 'resetAfter', 'update',                                                  // CellOptions
+  'batchInputShape', 'batchSize', 'dtype', 'weights', 'inputDType', 'customObjects',    // tf.js LayerArgs; deserialization adds customObjects
+];
+
 /** What {@link RecurrentLayer.forwardSequence} returns. */
 export interface SequenceResult {
   /** The layer's output: [batch, time, n·dirs] with returnSequences, else [batch, n·dirs]. */
@@ -83,6 +95,10 @@ export interface ForwardOptions {
   /** Keep every step's gate activations. Default false. */
   collectGates?: boolean;
 }
+const FORWARD_KEYS = ['initialState', 'probes', 'collectGates'] as const;
+
+/** The call kwargs a recurrent layer reads ('training' is passed by model.fit; a non-null 'mask' is an error). */
+const CALL_KWARGS = ['initialState', 'training', 'mask'] as const;
 
 const GATES_OF: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
 
@@ -112,6 +128,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   constructor(args: RecurrentLayerOptions) {
     super(args as LayerArgs);
     const who = `${new.target.name}`;
+    checkOptions(who, args, RECURRENT_LAYER_KEYS);
     if (!Number.isInteger(args?.units) || args.units < 1) {
       throw new RangeError(`${who}: units (the hidden size n) must be a positive integer; got ${args?.units}`);
     }
@@ -312,6 +329,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
    * ```
    */
   forwardSequence(x: tf.Tensor, options: ForwardOptions = {}): SequenceResult {
+    checkOptions(`${this.name}.forwardSequence`, options, FORWARD_KEYS);
     if (!this.built) this.build(x.shape);
     this.checkX(x);
     return this.runSequence(x, options);
@@ -396,7 +414,19 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     return this.returnState ? [output, ...finals] : [output];
   }
 
+  /**
+   * Masks are refused, not dropped: tf.js hands a layer the mask of an upstream
+   * `tf.layers.masking` or `tf.layers.embedding({ maskZero: true })`, and running over the padded
+   * steps anyway changes the output silently (0.5625 vs 0.5169 unpadded on a two-step RNN).
+   */
+  override computeMask(inputs: tf.Tensor | tf.Tensor[], mask?: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+    if (hasMask(mask)) throw new Error(maskError(this.name));
+    return null as unknown as tf.Tensor;
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    checkOptions(`${this.name}.apply`, kwargs, CALL_KWARGS, 'kwargs');
+    if (hasMask(kwargs?.mask as tf.Tensor | tf.Tensor[] | undefined)) throw new Error(maskError(this.name));
     return tf.tidy(() => {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       const given = list.length > 1 ? list.slice(1) : (kwargs?.initialState as tf.Tensor[] | undefined);
@@ -434,6 +464,17 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       impl: this.impl,
     };
   }
+}
+
+function hasMask(mask: tf.Tensor | tf.Tensor[] | null | undefined): boolean {
+  return Array.isArray(mask) ? mask.some((m) => m != null) : mask != null;
+}
+
+function maskError(name: string): string {
+  return `${name}: masking is not supported yet, and a mask arrived (from layer.apply(x, { mask }), an upstream ` +
+    `tf.layers.masking, or tf.layers.embedding({ maskZero: true })); running over the padded steps would silently ` +
+    `change the output. Pass equal-length sequences (group or cut them to one length) and drop the mask ` +
+    `(maskZero: false, no masking layer); masking and per-sequence lengths are planned.`;
 }
 
 /** Elman RNN layer. Serialized as 'LabRNN'. */

@@ -20,6 +20,7 @@ import {
 } from './kernels';
 import type { BackwardOut, ForwardIn } from './kernels';
 import { Helper } from './threads';
+import { gradientDepth, isTapeOn } from '../internals';
 
 export { FusedUnsupportedError };
 
@@ -203,13 +204,7 @@ function flagsOf(kind: CellKind, o: FusedOptions): number {
 
 /** Nested gradient tapes: the hand-written backward is not itself differentiable. */
 function nestedTapes(): boolean {
-  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
-  return (state?.gradientDepth ?? 0) > 1;
-}
-
-function isTapeOn(): boolean {
-  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
-  return typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
+  return gradientDepth() > 1;
 }
 
 function shapeStr(t: tf.Tensor | undefined): string {

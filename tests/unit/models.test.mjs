@@ -97,7 +97,7 @@ for (const backend of ['wasm', 'cpu']) {
       const d = ref.maxDiff(L.generate(model, x, 5).arraySync(), model.predict(x).arraySync());
       assert.ok(d <= 1e-6, `generate vs predict max |Δ| ${d}`);
       assert.deepEqual(L.generate(model, x, 12).shape, [2, 12, 1]);
-      assert.throws(() => L.generate(model, tf.zeros([2, 3]), 4), /x must have shape \[batch, inputSize=2\]; got \[2, 3\]/);
+      assert.throws(() => L.generate(model, tf.zeros([2, 3]), 4), /generate: x must have layout \[batch, features=2\]; got shape \[2, 3\]/);
     });
 
     test('save → load gives identical predictions, replaces atomically, and a failed save keeps the old model', async () => {

@@ -1,0 +1,110 @@
+/**
+ * Input checks at a builder model's boundary: predict, predictOnBatch, evaluate, fit, trainOnBatch
+ * and apply on tensors check each input before tf.js sees it — rank and fixed sizes against the
+ * layout (`[batch, time, features=8]`, `[batch, time]` token ids, `[batch, features]` for
+ * one-to-many, both inputs of a seq2seq model) and NaN/Infinity with the first bad index — so an
+ * error names the argument and the layout instead of tf.js's "expected input to have 3 dimension(s)".
+ *
+ * Cost: one read-back per float input tensor per call (the reduction of checkFinite); builder models
+ * turn their first layer's own NaN check off, so a guarded predict reads back no more than before.
+ * Token ids are range-checked by the embedding layer itself (one read), so the guard checks only
+ * their shape.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { StoredSpec } from './builders';
+import { checkFinite, checkInputShape, InputSpec, layoutOf } from './inputs';
+import { describe } from './describe';
+
+/** What each input of a builder model must look like, from its spec: one entry, two for seq2seq (source, target_in). */
+export function inputSpecsOf(spec: StoredSpec): { name: string; spec: InputSpec }[] {
+  const tokens = spec.vocabSize !== undefined;
+  const T = spec.sequenceLength ?? null;
+  if ((spec.topology ?? 'many-to-one') === 'seq2seq') {
+    const Tt = spec.targetLength ?? null;
+    return [
+      { name: 'source', spec: tokens ? { shape: [T], tokens } : { shape: [T, spec.inputSize!] } },
+      { name: 'target_in', spec: tokens ? { shape: [Tt], tokens } : { shape: [Tt, spec.outputSize] } },
+    ];
+  }
+  if (spec.topology === 'one-to-many') return [{ name: 'x', spec: { shape: [spec.inputSize!] } }];
+  return [{ name: 'x', spec: tokens ? { shape: [T], tokens } : { shape: [T, spec.inputSize!] } }];
+}
+
+/** Check one input tensor: shape against the layout, then (float inputs) finite values. */
+export function checkModelInput(where: string, name: string, t: unknown, input: { spec: InputSpec }): asserts t is tf.Tensor {
+  checkInputShape(where, name, t, input.spec);
+  if (!input.spec.tokens) checkFinite(where, name, t as tf.Tensor, layoutOf(input.spec));
+}
+
+/** Check a model's inputs `x` as passed to predict/fit/…: a tensor, or [source, target_in] (or a dict by input name) for seq2seq. */
+export function checkModelInputs(where: string, spec: StoredSpec, x: unknown, argName = 'x'): void {
+  const inputs = inputSpecsOf(spec);
+  if (inputs.length === 1) {
+    const one = Array.isArray(x) && x.length === 1 ? x[0] : x;
+    checkModelInput(where, argName, one, inputs[0]);
+    return;
+  }
+  const layouts = inputs.map((i) => `${i.name} ${layoutOf(i.spec)}`).join(', ');
+  let list: unknown[];
+  if (Array.isArray(x)) list = x;
+  else if (x !== null && typeof x === 'object' && !(x instanceof tf.Tensor)) list = inputs.map((i) => (x as Record<string, unknown>)[i.name]);
+  else throw new TypeError(`${where}: ${argName} must be [${inputs.map((i) => i.name).join(', ')}] (${layouts}); got ${x instanceof tf.Tensor ? `one tensor of shape [${x.shape.join(', ')}]` : describe(x)}`);
+  if (list.length !== inputs.length) throw new Error(`${where}: ${argName} must have ${inputs.length} tensors [${inputs.map((i) => i.name).join(', ')}] (${layouts}); got ${list.length}`);
+  inputs.forEach((i, k) => checkModelInput(where, `${argName}[${k}] (${i.name})`, list[k], i));
+  const b = list.map((t) => (t as tf.Tensor).shape[0]);
+  if (b.some((v) => v !== b[0])) throw new Error(`${where}: ${argName}'s tensors must share the batch size; got ${b.join(' and ')} (${layouts})`);
+}
+
+/** Check targets y: tensors (or a list) with finite values; their shape is left to tf.js's loss, which knows sparse labels. */
+function checkTargets(where: string, y: unknown): void {
+  const list = Array.isArray(y) ? y : [y];
+  list.forEach((t, k) => {
+    const name = list.length === 1 ? 'y' : `y[${k}]`;
+    if (!(t instanceof tf.Tensor)) throw new TypeError(`${where}: ${name} must be a tf.Tensor of targets; got ${describe(t)}`);
+    checkFinite(where, name, t);
+  });
+}
+
+const GUARDED = Symbol.for('rnn-lab.guarded');
+
+/**
+ * Make a builder model (or a model loaded with rnn-lab metadata) check its inputs at every entry
+ * point: predict, predictOnBatch, evaluate, fit, trainOnBatch, and apply/call on tensors. Idempotent;
+ * returns the model. Builders call it; `loadModel` calls it on models that carry a spec.
+ *
+ * @example
+ * ```ts
+ * const model = guardModel(await tf.loadLayersModel(url), spec);
+ * model.predict(tf.ones([4, 10]));
+ * // predict: x must have rank 3, layout [batch, time, features=1]; got shape [4, 10] (one sequence? …)
+ * ```
+ */
+export function guardModel(model: tf.LayersModel, spec: StoredSpec): tf.LayersModel {
+  const m = model as unknown as Record<string | symbol, unknown>;
+  if (m[GUARDED]) return model;
+  m[GUARDED] = true;
+  const wrap = (method: string, check: (args: unknown[]) => void) => {
+    const orig = m[method] as (...a: unknown[]) => unknown;
+    m[method] = function (this: unknown, ...args: unknown[]) {
+      check(args);
+      return orig.apply(this, args);
+    };
+  };
+  wrap('predict', ([x]) => checkModelInputs('predict', spec, x));
+  wrap('predictOnBatch', ([x]) => checkModelInputs('predictOnBatch', spec, x));
+  wrap('evaluate', ([x, y]) => { checkModelInputs('evaluate', spec, x); checkTargets('evaluate', y); });
+  wrap('trainOnBatch', ([x, y]) => { checkModelInputs('trainOnBatch', spec, x); checkTargets('trainOnBatch', y); });
+  // fit is async: a check that throws becomes a rejected promise, as tf.js's own errors do.
+  const fit = m.fit as (...a: unknown[]) => Promise<unknown>;
+  m.fit = async function (this: unknown, ...args: unknown[]) {
+    checkModelInputs('fit', spec, args[0]);
+    checkTargets('fit', args[1]);
+    return fit.apply(this, args);
+  };
+  // apply on symbolic tensors builds graphs (no values to check); on tensors it runs the model.
+  wrap('apply', ([x]) => {
+    const list = Array.isArray(x) ? x : [x];
+    if (list.length > 0 && list.every((t) => t instanceof tf.Tensor)) checkModelInputs('apply', spec, x, 'inputs');
+  });
+  return model;
+}

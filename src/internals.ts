@@ -1,0 +1,153 @@
+/**
+ * Every place rnn-lab reaches into tf.js internals, in one module: the engine's gradient-tape state
+ * (read by the fused kernel, reset after an interrupted cell) and the kernels rnn-lab registers for
+ * the WASM backend, which read and write tensor data through that backend's private API.
+ *
+ * None of this is public tf.js API, so a tf.js upgrade may change it; tests/unit/backend.test.mjs
+ * (`tf.js internals rnn-lab relies on`) asserts that every field used here still exists and that the
+ * registered kernels agree with the CPU backend's, so an upgrade that breaks a reach fails a test
+ * instead of failing silently. Written against tf.js 4.22.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+// --- Engine state ------------------------------------------------------------------------------
+
+/** The fields of tf.js's engine state read or reset here (tfjs-core/src/engine.ts, EngineState). */
+interface EngineState { gradientDepth: number; kernelDepth: number; activeTape: unknown; numDataMovesStack: unknown[] }
+
+function engineState(): EngineState | undefined {
+  return (tf.engine() as unknown as { state?: EngineState }).state;
+}
+
+/** How many gradient tapes are open (tf.grad inside tf.grad = 2); 0 when the field is missing. */
+export function gradientDepth(): number {
+  return engineState()?.gradientDepth ?? 0;
+}
+
+/** Whether the engine records ops for a gradient now (outside any tape: false). True when unknown, the safe answer for a kernel that must then keep what its backward needs. */
+export function isTapeOn(): boolean {
+  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
+  return typeof engine.isTapeOn === 'function' ? engine.isTapeOn() : true;
+}
+
+/**
+ * Close gradient tapes an interrupted computation left open (Jupyter's stop button stops JavaScript
+ * without running `finally` blocks). Returns whether anything was open.
+ */
+export function resetEngineTape(): boolean {
+  const state = engineState();
+  if (!state || (state.gradientDepth === 0 && state.kernelDepth === 0)) return false;
+  state.gradientDepth = 0;
+  state.kernelDepth = 0;
+  state.activeTape = null;
+  state.numDataMovesStack = [];
+  return true;
+}
+
+// --- Kernels the WASM backend lacks ------------------------------------------------------------
+
+/** The part of tfjs-backend-wasm's BackendWasm (src/backend_wasm.ts) the kernels below use. */
+interface WasmBackendIO {
+  readSync(dataId: object): tf.TypedArray;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.TypedArray): tf.TensorInfo;
+}
+
+type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
+
+function io(backend: unknown): WasmBackendIO {
+  const b = backend as Partial<WasmBackendIO>;
+  if (typeof b.readSync !== 'function' || typeof b.makeOutput !== 'function') {
+    throw new Error('rnn-lab internals: the WASM backend no longer has readSync/makeOutput; this tf.js version needs an update of src/internals.ts');
+  }
+  return b as WasmBackendIO;
+}
+
+/**
+ * UnsortedSegmentSum (the gradient of tf.gather, hence of tf.layers.embedding): out[s, …] = Σ over
+ * i with segmentIds[i] = s of x[i, …]. Ids outside [0, numSegments) are ignored, as in the CPU kernel.
+ */
+function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { x, segmentIds } = inputs;
+  const numSegments = attrs!.numSegments as number;
+  const b = io(backend);
+  const xs = b.readSync(x.dataId);
+  const ids = b.readSync(segmentIds.dataId);
+  const inner = xs.length / Math.max(1, ids.length);                            // size of one segment's row
+  const out = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i];
+    if (!(s >= 0 && s < numSegments)) continue;
+    const src = i * inner;
+    const dst = s * inner;
+    for (let k = 0; k < inner; k++) out[dst + k] += xs[src + k];
+  }
+  return b.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype === 'int32' ? 'int32' : 'float32', undefined, out);
+}
+
+/**
+ * Conv2DBackpropFilter (the filter gradient of conv1d/conv2d): dW[r, c, i, o] = Σ_b,y,x x[b, y·s+r−pad,
+ * x·s+c−pad, i] · dy[b, y, x, o]. A port of tfjs-backend-cpu's kernel (dilations 1, as tf.js's conv2d
+ * gradient requires), for both data formats.
+ */
+function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { x, dy } = inputs;
+  const a = attrs as { strides: number | [number, number]; pad: 'valid' | 'same' | number; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number] };
+  const b = io(backend);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad,
+    a.dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(a.dataFormat));
+  const last = info.dataFormat === 'channelsLast';
+  const xv = b.readSync(x.dataId);
+  const dyv = b.readSync(dy.dataId);
+  const [H, W, C, O] = [info.inHeight, info.inWidth, info.inChannels, info.outChannels];
+  const [OH, OW] = [info.outHeight, info.outWidth];
+  const xAt = last ? (n: number, r: number, c: number, i: number) => ((n * H + r) * W + c) * C + i
+    : (n: number, r: number, c: number, i: number) => ((n * C + i) * H + r) * W + c;
+  const dyAt = last ? (n: number, r: number, c: number, o: number) => ((n * OH + r) * OW + c) * O + o
+    : (n: number, r: number, c: number, o: number) => ((n * O + o) * OH + r) * OW + c;
+  const { top, left } = info.padInfo;
+  const dw = new Float32Array(info.filterHeight * info.filterWidth * C * O);  // [fh, fw, in, out]
+  for (let wr = 0; wr < info.filterHeight; wr++) {
+    const yr0 = Math.max(0, Math.ceil((top - wr) / info.strideHeight));
+    const yr1 = Math.min(OH, (H + top - wr) / info.strideHeight);
+    for (let wc = 0; wc < info.filterWidth; wc++) {
+      const yc0 = Math.max(0, Math.ceil((left - wc) / info.strideWidth));
+      const yc1 = Math.min(OW, (W + left - wc) / info.strideWidth);
+      for (let i = 0; i < C; i++) {
+        for (let o = 0; o < O; o++) {
+          let sum = 0;
+          for (let n = 0; n < info.batchSize; n++) {
+            for (let yr = yr0; yr < yr1; yr++) {
+              const xr = wr + yr * info.strideHeight - top;
+              for (let yc = yc0; yc < yc1; yc++) sum += xv[xAt(n, xr, wc + yc * info.strideWidth - left, i)] * dyv[dyAt(n, yr, yc, o)];
+            }
+          }
+          dw[((wr * info.filterWidth + wc) * C + i) * O + o] = sum;
+        }
+      }
+    }
+  }
+  return b.makeOutput(info.filterShape, 'float32', undefined, dw);
+}
+
+/**
+ * The kernels tf.js's WASM backend (4.22) lacks for training standard recurrent models, found by
+ * fitting a tf.sequential of each standard layer on 'wasm' (tests/unit/backend.test.mjs):
+ * UnsortedSegmentSum (tf.layers.embedding's gradient) and Conv2DBackpropFilter (conv1d/conv2d).
+ */
+export const WASM_EXTRA_KERNELS: readonly string[] = ['UnsortedSegmentSum', 'Conv2DBackpropFilter'];
+
+const FUNCS: Record<string, (a: KernelArgs) => tf.TensorInfo> = { UnsortedSegmentSum: unsortedSegmentSum, Conv2DBackpropFilter: conv2DBackpropFilter };
+
+/**
+ * Register {@link WASM_EXTRA_KERNELS} for the 'wasm' backend, each only if tf.js does not have it
+ * already (a later tf.js that adds one keeps its own). Idempotent. Returns the names registered now.
+ */
+export function registerWasmKernels(): string[] {
+  const added: string[] = [];
+  for (const name of WASM_EXTRA_KERNELS) {
+    if (tf.getKernel(name, 'wasm')) continue;
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: FUNCS[name] as unknown as tf.KernelFunc });
+    added.push(name);
+  }
+  return added;
+}
