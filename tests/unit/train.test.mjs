@@ -549,6 +549,8 @@ for (const backend of ['wasm', 'cpu']) {
       const model = L.buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1, seed: 3 });
       const data = { x, y };
       const y7 = tf.zeros([7, 1]), yNaN = tf.tensor2d([[NaN], ...Array(7).fill([0])]), xInf = tf.tensor3d(Array(8).fill([[0], [Infinity], [0]]));
+      const xLate = tf.tensor3d(Array.from({ length: 8 }, (_, b) => [[0], [1], [b === 5 ? NaN : 2]]));   // the first bad entry is not at 0
+      const x2f = tf.zeros([8, 3, 2]), x2d = tf.zeros([8, 3]);
       const cases = [
         [{ epochs: 0 }, data, /options\.epochs must be a positive integer; got 0/],
         [{ epochs: 2.5 }, data, /options\.epochs must be a positive integer; got 2\.5/],
@@ -568,9 +570,17 @@ for (const backend of ['wasm', 'cpu']) {
         [{ epochs: 1, tbptt: 2 }, data, /options\.tbptt \(truncated BPTT\) needs a many-to-many builder model .*; got topology 'many-to-one'/],
         [{ epochs: 1 }, { x, y: y7 }, /data tensors must share the batch size: data\.x has 8 sequences but data\.y has 7/],
         [{ epochs: 1, validation: { x, y: y7 } }, data, /validation tensors must share the batch size: validation\.x has 8 sequences but validation\.y has 7/],
-        [{ epochs: 1 }, { x, y: yNaN }, /train: data contains NaN or Infinity \(shape \[8, 1\]\)/],
-        [{ epochs: 1 }, { x: xInf, y }, /train: data contains NaN or Infinity \(shape \[8, 3, 1\]\)/],
-        [{ epochs: 1, validation: { x, y: yNaN } }, data, /train: validation contains NaN or Infinity/],
+        [{ epochs: 1 }, { x, y: yNaN }, /^train: data\.y has NaN at \[0, 0\] \(the first of 1 non-finite value; shape \[8, 1\], layout \[batch, outputs\]\)/],
+        [{ epochs: 1 }, { x: xInf, y }, /^train: data\.x has Infinity at \[0, 1, 0\] \(the first of 8 non-finite values; shape \[8, 3, 1\], layout \[batch, time, features=1\]\)/],
+        [{ epochs: 1, validation: { x, y: yNaN } }, data, /^train: validation\.y has NaN at \[0, 0\]/],
+        [{ epochs: 1, validation: { x: xLate, y } }, data, /^train: validation\.x has NaN at \[5, 2, 0\] \(the first of 1 non-finite value; shape \[8, 3, 1\], layout \[batch, time, features=1\]\)/],
+        [{ epochs: 1 }, { x: x2f, y }, /^train: data\.x must have layout \[batch, time, features=1\]; got shape \[8, 3, 2\] \(axis 2 is 2, expected 1\)/],
+        [{ epochs: 1 }, { x: x2d, y }, /^train: data\.x must have rank 3, layout \[batch, time, features=1\]; got shape \[8, 3\]/],
+        [{ epochs: 1, batchSise: 4 }, data, /^train: unknown options key 'batchSise' — did you mean 'batchSize'\?/],
+        [{ epochs: 1, clipnorm: 1 }, data, /^train: unknown options key 'clipnorm' — did you mean 'clipNorm'\?/],
+        [{ epochs: 1, earlyStopping: { patience: 1, minDelt: 0 } }, data, /^train: unknown options\.earlyStopping key 'minDelt' — did you mean 'minDelta'\?/],
+        [{ epochs: 1 }, { x, y, z: y }, /^train: unknown data key 'z'/],
+        [{ epochs: 1, validation: { x, y, sampleWeights: y } }, data, /^train: unknown validation key 'sampleWeights'/],
         [{ epochs: 1 }, { x }, /train: data must be \{ x, y \} with tensors; got object/],
         [{ epochs: 1 }, { x: [[1]], y }, /data\.x and data\.y must be tf\.Tensors/],
       ];
@@ -589,7 +599,7 @@ for (const backend of ['wasm', 'cpu']) {
       const leaked = tf.memory().numTensors - start;
       console.log(`  ${backend}: ${cases.length + 4} bad inputs rejected with named options; tensors leaked by the rejections: ${leaked}`);
       assert.equal(leaked, 0);
-      tf.dispose([x, y, y7, yNaN, xInf, dm.x, dm.y]);
+      tf.dispose([x, y, y7, yNaN, xInf, xLate, x2f, x2d, dm.x, dm.y]);
       model.dispose(); m2m.dispose(); bi.dispose();
     });
 
