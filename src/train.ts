@@ -17,7 +17,7 @@ import { LossSpec, lossFunction } from './losses';
 import { Rng } from './random';
 import { liveFigure } from './display';
 import { checkOptions } from './options';
-import { checkFinite, checkInputShape, InputSpec, layoutOf } from './inputs';
+import { checkFinite, checkInputShape, InputSpec, layoutOf, unravel } from './inputs';
 
 /** Inputs and targets; `x` is a list for seq2seq models ([source, target_in]). */
 export interface TrainData {
@@ -275,6 +275,18 @@ function checkData(model: tf.LayersModel, data: TrainData, what: string, tokens:
   return n;
 }
 
+/** crossEntropy's targets are class ids: an id outside [0, V) would make a one-hot row of zeros, a loss term of 0. */
+function checkClassIds(model: tf.LayersModel, y: tf.Tensor, what: string): void {
+  const V = model.outputs[0].shape.at(-1) as number;
+  const v = y.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= V) {
+      const idx = unravel(i, y.shape);
+      throw new RangeError(`train: ${what}.y holds class ids for loss 'crossEntropy' and must be integers in [0, ${V}); got ${v[i]} at [${idx.join(', ')}] (shape [${y.shape.join(', ')}], layout ${y.rank === 2 ? '[batch, time]' : '[batch]'} class ids)`);
+    }
+  }
+}
+
 /** The layout of the targets in words, from the model's output and the loss. */
 function targetLayout(model: tf.LayersModel, loss: LossSpec): string {
   const out = model.outputs[0].shape;                                   // [null, …]
@@ -332,9 +344,11 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   const lossName = options.loss ?? (spec?.outputActivation === 'softmax' ? 'crossEntropy' : 'mse');
   checkTargets(model, data.y, lossName, 'data');
   checkFinite('train', 'data.y', data.y, targetLayout(model, lossName));
+  if (lossName === 'crossEntropy') checkClassIds(model, data.y, 'data');
   if (options.validation !== undefined) {
     checkTargets(model, options.validation.y, lossName, 'validation');
     checkFinite('train', 'validation.y', options.validation.y, targetLayout(model, lossName));
+    if (lossName === 'crossEntropy') checkClassIds(model, options.validation.y, 'validation');
   }
   const loss = lossFunction(lossName);
   const lr = options.learningRate ?? 0.01;
