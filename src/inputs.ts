@@ -18,7 +18,7 @@ export function firstNonFinite(t: tf.Tensor): { index: number[]; value: number; 
   const bad = tf.tidy(() => tf.logicalNot(tf.isFinite(t)));
   const count = tf.tidy(() => tf.sum(tf.cast(bad, 'int32')).dataSync()[0]);
   if (count === 0) { bad.dispose(); return null; }
-  const flat = tf.tidy(() => tf.argMax(tf.reshape(bad, [-1]))).dataSync()[0] as number;  // first true (argMax returns the first maximum)
+  const flat = tf.tidy(() => tf.argMax(tf.reshape(bad, [-1])).dataSync()[0]);  // first true (argMax returns the first maximum)
   bad.dispose();
   const value = tf.tidy(() => tf.reshape(t, [-1]).slice([flat], [1]).dataSync()[0]);
   return { index: unravel(flat, t.shape), value, count };
