@@ -1,6 +1,9 @@
 /**
  * Losses, averaged over batch and time as in the lecture (the character model's loss is the mean
- * per-character cross-entropy, whose exponential is the perplexity).
+ * per-character cross-entropy, whose exponential is the perplexity). Every built-in loss is the
+ * plain mean over all its terms — batch × time steps (× outputs for 'mse' and 'binaryCrossEntropy')
+ * — so a batch's value times its number of target entries sums to the full-data total; `train`
+ * relies on this to weight short batches and chunks correctly.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -8,20 +11,50 @@ import * as tf from '@tensorflow/tfjs';
 export type LossSpec = 'mse' | 'crossEntropy' | 'binaryCrossEntropy' | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar);
 
 /**
- * The loss function for a spec. 'crossEntropy' takes integer class ids as targets ([b] or [b, T])
- * and probabilities (softmax outputs) as predictions, or logits when `fromLogits`.
+ * The loss function for a spec.
+ *
+ * - 'mse': mean of (p − y)² over all entries; y has the prediction's shape.
+ * - 'crossEntropy' (Keras' sparse categorical cross-entropy): integer class ids as targets ([b] or
+ *   [b, T]) and probabilities [b, V] or [b, T, V] (softmax outputs) as predictions; the mean over
+ *   b·T of −log p[target]. Probabilities below 1e-12 count as 1e-12 (at most 27.6 nats per term, as
+ *   Keras clips at its epsilon); with `fromLogits` the predictions are logits and log-softmax is exact.
+ * - 'binaryCrossEntropy': targets in [0, 1] of the prediction's shape; probabilities are clipped to
+ *   [1e-7, 1 − 1e-7]; with `fromLogits` it is computed as max(z, 0) − z·y + log(1 + e^−|z|)
+ *   (the form of tf.nn.sigmoid_cross_entropy_with_logits), finite for any finite logit.
+ *
+ * Errors: targets whose shape does not fit the predictions; `fromLogits` with 'mse' or a function
+ * (where it would have no effect).
+ *
+ * @example
+ * ```ts
+ * const ce = lossFunction('crossEntropy', true);
+ * ce(tf.tensor2d([[2, 0]]), logits);                 // logits [1, 2, V]: mean over the 2 steps
+ * ```
  */
 export function lossFunction(spec: LossSpec, fromLogits = false): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar {
+  if (typeof fromLogits !== 'boolean') throw new TypeError(`lossFunction: fromLogits must be true or false; got ${typeof fromLogits}`);
+  if (fromLogits && (typeof spec === 'function' || spec === 'mse')) {
+    throw new RangeError(`lossFunction: fromLogits applies to 'crossEntropy' and 'binaryCrossEntropy' only; got ${typeof spec === 'function' ? 'a function' : `'${spec}'`} with fromLogits = true`);
+  }
   if (typeof spec === 'function') return spec;
+  const sameShape = (name: string, y: tf.Tensor, p: tf.Tensor) => {
+    if (y.shape.join() !== p.shape.join()) throw new Error(`loss '${name}': targets must have the model's output shape [${p.shape.join(', ')}]; got [${y.shape.join(', ')}]`);
+  };
   switch (spec) {
     case 'mse':
       return (y, p) => {
-        if (y.shape.join() !== p.shape.join()) throw new Error(`loss 'mse': targets must have the model's output shape [${p.shape.join(', ')}]; got [${y.shape.join(', ')}]`);
+        sameShape('mse', y, p);
         return tf.mean(tf.square(tf.sub(p, y))) as tf.Scalar;
       };
     case 'binaryCrossEntropy':
       return (y, p) => {
-        const q = fromLogits ? tf.sigmoid(p) : tf.clipByValue(p, 1e-7, 1 - 1e-7);
+        sameShape('binaryCrossEntropy', y, p);
+        if (fromLogits) {
+          // log σ(z) = −log(1 + e^−z) overflows e^−z for z ≪ 0 and σ(z) rounds to 1 for z ≫ 0 (log(1 − 1) = −∞);
+          // this form keeps every exponent ≤ 0.
+          return tf.mean(tf.add(tf.sub(tf.relu(p), tf.mul(p, y)), tf.log1p(tf.exp(tf.neg(tf.abs(p)))))) as tf.Scalar;
+        }
+        const q = tf.clipByValue(p, 1e-7, 1 - 1e-7);
         return tf.neg(tf.mean(tf.add(tf.mul(y, tf.log(q)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, q)))))) as tf.Scalar;
       };
     case 'crossEntropy':
@@ -31,7 +64,7 @@ export function lossFunction(spec: LossSpec, fromLogits = false): (yTrue: tf.Ten
           throw new Error(`loss 'crossEntropy': targets must be class ids of shape [${p.shape.slice(0, -1).join(', ')}] for predictions [${p.shape.join(', ')}]; got [${y.shape.join(', ')}]`);
         }
         const logp = fromLogits ? tf.logSoftmax(p) : tf.log(tf.clipByValue(p, 1e-12, 1));    // [..., V]
-        const onehot = tf.oneHot(tf.cast(tf.reshape(y, [-1]), 'int32'), V);                      // [N, V]
+        const onehot = tf.oneHot(tf.cast(tf.reshape(y, [-1]), 'int32'), V);                      // [N, V], N = b·T
         return tf.neg(tf.mean(tf.sum(tf.mul(tf.reshape(logp, [-1, V]), onehot), 1))) as tf.Scalar;
       };
     default:

@@ -6,6 +6,7 @@ import { Figure } from './display';
 import type { GradientFlow } from './diagnostics';
 import type { TrainResult } from './train';
 import { singularValues } from './linalg';
+import { checkOptions } from './options';
 
 /**
  * Gradient norm against time step on a log axis — the picture of vanishing and exploding gradients —
@@ -18,6 +19,7 @@ import { singularValues } from './linalg';
  * ```
  */
 export function gradientFlowFigure(flow: GradientFlow, options: { bound?: number; title?: string; cell?: boolean } = {}): Figure {
+  checkOptions('gradientFlowFigure', options, ['bound', 'title', 'cell']);
   const data: Record<string, unknown>[] = [];
   flow.layers.forEach((layer, l) => layer.directions.forEach((d, dir) => {
     const steps = d.dh.map((_, i) => i + 1);
@@ -40,9 +42,14 @@ export function gradientFlowFigure(flow: GradientFlow, options: { bound?: number
   };
 }
 
+/** Where {@link trainingFigure} puts its legend: a horizontal row above the plot area, clear of both y axes. */
+const TRAINING_LEGEND = { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom' } as const;
+
 /**
  * Training curves from {@link train}'s result: loss and validation loss per step or epoch, the
- * gradient norm before clipping on a second axis, and the steps where clipping acted.
+ * gradient norm before clipping on a second axis, and the steps where clipping acted. The legend is
+ * a horizontal row above the plot area (plotly's default, at the right, covers the gradient-norm
+ * axis' labels); the top margin leaves room for the title and two rows of legend.
  *
  * @example
  * ```ts
@@ -51,6 +58,10 @@ export function gradientFlowFigure(flow: GradientFlow, options: { bound?: number
  * ```
  */
 export function trainingFigure(result: Pick<TrainResult, 'steps' | 'epochs'>, options: { title?: string } = {}): Figure {
+  checkOptions('trainingFigure', options, ['title']);
+  if (!result || !Array.isArray(result.steps) || !Array.isArray(result.epochs)) {
+    throw new TypeError('trainingFigure(result): result must be what train() returns, with steps and epochs arrays');
+  }
   const s = result.steps;
   const x = s.map((r) => r.step + 1);
   const data: Record<string, unknown>[] = [
@@ -67,8 +78,9 @@ export function trainingFigure(result: Pick<TrainResult, 'steps' | 'epochs'>, op
   return {
     data,
     layout: {
-      title: { text: options.title ?? 'Training' }, xaxis: { title: { text: 'optimizer step' } },
-      yaxis: { title: { text: 'loss' }, type: 'log' }, yaxis2: { title: { text: 'gradient norm' }, overlaying: 'y', side: 'right', type: 'log' }, height: 380,
+      title: { text: options.title ?? 'Training', y: 0.97, yanchor: 'top' }, xaxis: { title: { text: 'optimizer step' } },
+      yaxis: { title: { text: 'loss' }, type: 'log' }, yaxis2: { title: { text: 'gradient norm' }, overlaying: 'y', side: 'right', type: 'log' },
+      legend: { ...TRAINING_LEGEND }, margin: { t: 110, r: 70 }, height: 440,
     },
   };
 }
@@ -86,6 +98,7 @@ export function trainingFigure(result: Pick<TrainResult, 'steps' | 'epochs'>, op
  * ```
  */
 export function heatmapFigure(rows: number[][], options: { title?: string; xLabels?: (string | number)[]; yLabels?: (string | number)[]; yLabel?: string; zmin?: number; zmax?: number; colorscale?: string; height?: number } = {}): Figure {
+  checkOptions('heatmapFigure', options, ['title', 'xLabels', 'yLabels', 'yLabel', 'zmin', 'zmax', 'colorscale', 'height']);
   if (!Array.isArray(rows) || !rows.every(Array.isArray)) throw new TypeError('heatmapFigure(rows): rows must be an array of arrays, values[unit][t]');
   const width = rows[0]?.length ?? 0;
   return {
@@ -105,6 +118,7 @@ export function heatmapFigure(rows: number[][], options: { title?: string; xLabe
  * ```
  */
 export function singularValuesFigure(W: number[][], options: { title?: string; gamma?: number } = {}): Figure {
+  checkOptions('singularValuesFigure', options, ['title', 'gamma']);
   const s = singularValues(W);
   const gamma = options.gamma ?? 1;
   return {
@@ -127,6 +141,7 @@ export function singularValuesFigure(W: number[][], options: { title?: string; g
  * ```
  */
 export function textActivationHtml(text: string, values: ArrayLike<number>, options: { range?: [number, number]; title?: string } = {}): string {
+  checkOptions('textActivationHtml', options, ['range', 'title']);
   const chars = Array.from(text);
   if (chars.length !== values.length) throw new Error(`textActivationHtml: text has ${chars.length} characters but values has ${values.length}; give one value per character`);
   const [lo, hi] = options.range ?? [-1, 1];

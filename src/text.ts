@@ -8,6 +8,7 @@
  */
 import { Rng } from './random';
 import { describe } from './describe';
+import { checkOptions } from './options';
 
 
 /** A character and its code point, e.g. `"é" (U+00E9)`, so invisible characters are identifiable. */
@@ -63,6 +64,7 @@ export class CharVocab {
     if (typeof text !== 'string') {
       throw new TypeError(`CharVocab.fromText: text must be a string, got ${describe(text)}`);
     }
+    checkOptions('CharVocab.fromText', options, ['extra']);
     const extra = options?.extra ?? [];
     if (!Array.isArray(extra)) {
       throw new TypeError(`CharVocab.fromText: options.extra must be an array of single characters, got ${describe(extra)}`);
@@ -266,9 +268,15 @@ export function nextCharPairs(
   return { inputs, targets };
 }
 
-function checkTemperature(fn: string, temperature: unknown): number {
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
-    throw new RangeError(`${fn}: temperature must be a finite number > 0, got ${describe(temperature)}`);
+/**
+ * A temperature is a number > 0; Infinity is allowed (the uniform limit). T = 0 is refused rather
+ * than read as greedy decoding: softmax(logits / 0) is not defined, and the T → 0 limit (the argmax,
+ * ties split evenly) is reached by any tiny T or asked for explicitly with `greedy: true`.
+ */
+function checkTemperature(fn: string, temperature: unknown, name = 'temperature'): number {
+  if (typeof temperature !== 'number' || Number.isNaN(temperature) || temperature <= 0) {
+    const hint = temperature === 0 ? ` (T = 0 is the argmax: ${fn === 'sampleText' ? 'use greedy: true' : 'take the argmax of the logits, or use a tiny T such as 1e-300'})` : '';
+    throw new RangeError(`${fn}: ${name} must be a number > 0 (Infinity gives the uniform distribution), got ${describe(temperature)}${hint}`);
   }
   return temperature;
 }
@@ -292,17 +300,22 @@ function checkLogits(fn: string, name: string, logits: unknown): ArrayLike<numbe
 }
 
 /**
- * softmax(logits / temperature). Subtracting the maximum first leaves the result unchanged
- * (softmax is shift-invariant) but keeps exp from overflowing for logits like 1000. Temperature
- * divides the logits before the softmax: T < 1 sharpens the distribution towards the argmax,
- * T > 1 flattens it towards uniform.
+ * softmax(logits / temperature), computed as exp((x_i − max) / T) / Σ_j exp((x_j − max) / T): the
+ * maximum is subtracted *before* dividing by T, so every exponent is ≤ 0 and nothing overflows —
+ * dividing first turns logits like 2 at T = 1e-308 into Infinity and the result into NaN. The result
+ * is finite and sums to 1 for every T > 0, including denormal T (1e-320) and T = Infinity.
+ * Temperature divides the logits: T < 1 sharpens the distribution towards the argmax (as T → 0 it
+ * becomes the argmax, ties split evenly), T > 1 flattens it towards uniform (T = Infinity: uniform
+ * over the classes that are not masked). A logit of −Infinity (a masked class) gets probability 0.
  *
- * @param logits unnormalised scores, one per class
- * @param temperature T > 0 (default 1)
+ * @param logits unnormalised scores, one per class (no NaN or +Infinity; at least one finite)
+ * @param temperature T > 0 (default 1); T = 0, a negative T or NaN is an error naming `temperature`
  * @example
  * ```ts
- * softmax([1, 2, 3]);        // ≈ [0.090, 0.245, 0.665]
- * softmax([1, 2, 3], 0.5);   // sharper: ≈ [0.016, 0.117, 0.867]
+ * softmax([1, 2, 3]);          // ≈ [0.090, 0.245, 0.665]
+ * softmax([1, 2, 3], 0.5);     // sharper: ≈ [0.016, 0.117, 0.867]
+ * softmax([2, 1], 1e-308);     // [1, 0]: the argmax limit, not NaN
+ * softmax([3, 3, 1], 1e-300);  // [0.5, 0.5, 0]: ties split evenly
  * ```
  */
 export function softmax(logits: ArrayLike<number>, temperature = 1): Float64Array {
@@ -311,76 +324,114 @@ export function softmax(logits: ArrayLike<number>, temperature = 1): Float64Arra
   const n = logits.length;
   const out = new Float64Array(n);
   let max = -Infinity;
-  for (let i = 0; i < n; i++) {
-    out[i] = logits[i] / temperature;
-    if (out[i] > max) max = out[i];
-  }
+  for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    out[i] = Math.exp(out[i] - max);
+    const x = logits[i];
+    const d = x - max;                                            // ≤ 0; −Infinity for a masked class
+    // A masked class stays at 0 at every temperature (−∞ / ∞ would be NaN). x − max can overflow for
+    // finite logits (−1e308 − 1e308); then x/T − max/T is the exponent (−∞ exactly when it truly is).
+    const z = x === -Infinity ? -Infinity : Number.isFinite(d) ? d / temperature : x / temperature - max / temperature;
+    out[i] = Math.exp(z);
     sum += out[i];
   }
-  for (let i = 0; i < n; i++) out[i] /= sum;
+  for (let i = 0; i < n; i++) out[i] /= sum;                     // sum ≥ 1: the maximum contributes exp(0)
   return out;
 }
 
-/** log Σ exp(x_i), computed as max + log Σ exp(x_i − max) so it neither overflows nor underflows to −∞. */
-function logSumExp(x: ArrayLike<number>): number {
+/**
+ * −log softmax(x)[y] = (max − x_y) + log Σ exp(x_i − max): every exponent is ≤ 0, so nothing overflows,
+ * and max − x_y is formed before adding the log, so large logits (1e17) do not cancel to 0 or NaN.
+ */
+function negLogSoftmaxAt(x: ArrayLike<number>, y: number): number {
   let max = -Infinity;
   for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
   let sum = 0;
   for (let i = 0; i < x.length; i++) sum += Math.exp(x[i] - max);
-  return max + Math.log(sum);
+  return (max - x[y]) + Math.log(sum);
 }
 
 /**
  * The lecture's training loss: the mean over time steps of −log softmax(logits_t)[target_t], in
- * nats. It is computed as logsumexp(logits_t) − logits_t[target_t] rather than by taking the log
- * of a softmax probability, which would underflow to log(0) = −∞ for confident wrong predictions.
+ * nats. It is computed as (max − logits_t[target_t]) + log Σ exp(logits_t − max) rather than by
+ * taking the log of a softmax probability, which would underflow to log(0) = −∞ for confident wrong
+ * predictions.
  *
- * @param logits one row of V logits per time step
- * @param targets the correct next-character id at each time step
+ * Several sequences (`logits[s][t][v]`, `targets[s][t]`) give the mean per character over all of
+ * them — Σ over every character / the number of characters — so a short sequence weighs as many
+ * characters as it has, not as much as a long one (the mean of per-sequence means would).
+ *
+ * @param logits one row of V logits per time step, or a list of such sequences
+ * @param targets the correct next-character id at each time step (per sequence for a list)
  * @example
  * ```ts
- * charCrossEntropy([[0, 0, 0, 0]], [2]); // log 4 ≈ 1.386: a uniform guess over 4 characters
+ * charCrossEntropy([[0, 0, 0, 0]], [2]);                      // log 4 ≈ 1.386: a uniform guess over 4 characters
+ * charCrossEntropy([seqA, seqB], [targetsA, targetsB]);        // per character over both sequences
  * ```
  */
-export function charCrossEntropy(logits: number[][], targets: number[]): number {
+export function charCrossEntropy(logits: number[][] | number[][][], targets: number[] | number[][]): number {
   if (!Array.isArray(logits)) {
     throw new TypeError(`charCrossEntropy: logits must be an array of rows (one per time step), got ${describe(logits)}`);
   }
   if (!isArrayLike(targets)) {
     throw new TypeError(`charCrossEntropy: targets must be an array of ids, got ${describe(targets)}`);
   }
+  const many = Array.isArray(logits[0]) && Array.isArray((logits[0] as unknown[])[0]);
+  if (!many) {
+    const { total, count } = sequenceCrossEntropy(logits as number[][], targets as number[], '');
+    return total / count;
+  }
+  if (logits.length !== targets.length) {
+    throw new RangeError(`charCrossEntropy: logits has ${logits.length} sequences but targets has ${targets.length}; they must match`);
+  }
+  let total = 0, count = 0, vocabSize = -1;
+  (logits as number[][][]).forEach((seq, s) => {
+    if (!Array.isArray(seq)) throw new TypeError(`charCrossEntropy: logits[${s}] must be an array of rows (one per time step), got ${describe(seq)}`);
+    const tg = (targets as unknown[])[s];
+    if (!isArrayLike(tg)) throw new TypeError(`charCrossEntropy: targets[${s}] must be an array of ids, got ${describe(tg)}`);
+    const r = sequenceCrossEntropy(seq, tg as number[], `[${s}]`, vocabSize, 'logits[0][0]');
+    vocabSize = r.vocabSize;
+    total += r.total;
+    count += r.count;
+  });
+  return total / count;
+}
+
+/** Σ_t −log softmax(logits_t)[target_t] over one sequence, with its length; `at` prefixes indices in errors (`[2]` → `logits[2][5]`). */
+function sequenceCrossEntropy(logits: number[][], targets: ArrayLike<number>, at: string, vocabSize = -1, firstRow = `logits${at}[0]`): { total: number; count: number; vocabSize: number } {
   if (logits.length !== targets.length) {
     throw new RangeError(
-      `charCrossEntropy: logits has ${logits.length} time steps but targets has ${targets.length}; they must match`,
+      `charCrossEntropy: logits${at} has ${logits.length} time steps but targets${at} has ${targets.length}; they must match`,
     );
   }
-  if (logits.length === 0) throw new RangeError('charCrossEntropy: logits and targets must not be empty (0 time steps)');
-  let vocabSize = -1;
+  if (logits.length === 0) throw new RangeError(`charCrossEntropy: logits${at} and targets${at} must not be empty (0 time steps)`);
   let total = 0;
   for (let t = 0; t < logits.length; t++) {
-    const row = checkLogits('charCrossEntropy', `logits[${t}]`, logits[t]);
+    const row = checkLogits('charCrossEntropy', `logits${at}[${t}]`, logits[t]);
     if (vocabSize < 0) vocabSize = row.length;
     else if (row.length !== vocabSize) {
       throw new RangeError(
-        `charCrossEntropy: logits[${t}] has length ${row.length} but logits[0] has length ${vocabSize}; every time step needs the same vocabulary size`,
+        `charCrossEntropy: logits${at}[${t}] has length ${row.length} but ${firstRow} has length ${vocabSize}; every time step needs the same vocabulary size`,
       );
     }
     const y = targets[t];
     if (typeof y !== 'number' || !Number.isInteger(y) || y < 0 || y >= vocabSize) {
-      throw new RangeError(`charCrossEntropy: targets[${t}] = ${describe(y)} must be an integer in [0, ${vocabSize})`);
+      throw new RangeError(`charCrossEntropy: targets${at}[${t}] = ${describe(y)} must be an integer in [0, ${vocabSize})`);
     }
-    total += logSumExp(row) - row[y];
+    total += negLogSoftmaxAt(row, y);
   }
-  return total / logits.length;
+  return { total, count: logits.length, vocabSize };
 }
 
 /**
  * Perplexity = exp(mean cross-entropy in nats): the effective number of characters the model is
  * choosing between at each step. A uniform guess over V characters has perplexity V.
  * (If the loss is in bits, perplexity is 2^loss instead; this function expects nats.)
+ *
+ * For several sequences pass the per-character mean over all of them ({@link charCrossEntropy} with
+ * a list of sequences, or `train`'s epoch loss, which weights batches by their characters) — not
+ * the mean of per-sequence means. Above ln(Number.MAX_VALUE) ≈ 709.78 nats the result is Infinity
+ * (the true value exceeds float64).
  *
  * @param meanCrossEntropyNats a mean cross-entropy in nats (≥ 0)
  * @example
@@ -422,11 +473,14 @@ export interface SampleTextOptions {
   prime: string;
   /** How many characters to generate after the prime. */
   length: number;
-  /** Softmax temperature for sampling (default 1); ignored when `greedy`. */
+  /**
+   * Softmax temperature for sampling, T > 0 (default 1; Infinity: uniform). As T → 0 sampling becomes
+   * the argmax; T = 0 itself is an error — use `greedy: true`. Giving it together with `greedy` is an error.
+   */
   temperature?: number;
   /** The random stream for sampling, so a sample is reproducible from its seed. */
   rng: Rng;
-  /** Take the most likely character each step (ties: the lowest id) instead of sampling. */
+  /** Take the most likely character each step (ties: the lowest id) instead of sampling: the T → 0 limit (which would split ties at random). */
   greedy?: boolean;
 }
 
@@ -457,7 +511,13 @@ export function sampleText<S>(stepper: CharStepper<S>, vocab: CharVocab, options
   if (options == null || typeof options !== 'object') {
     throw new TypeError(`sampleText: options must be an object { prime, length, rng, temperature?, greedy? }, got ${describe(options)}`);
   }
+  checkOptions('sampleText', options, ['prime', 'length', 'rng', 'temperature', 'greedy']);
   const { prime, length, temperature = 1, rng, greedy = false } = options;
+  if (typeof greedy !== 'boolean') throw new TypeError(`sampleText: options.greedy must be true or false, got ${describe(greedy)}`);
+  if (greedy && options.temperature !== undefined) {
+    // A temperature does not change the argmax: accepting one would silently ignore it.
+    throw new RangeError(`sampleText: options.temperature (${describe(options.temperature)}) has no effect with greedy: true (the argmax); give one or the other`);
+  }
   if (typeof prime !== 'string' || prime.length === 0) {
     // Without at least one input there are no logits to sample the first character from.
     throw new RangeError(`sampleText: prime must be a non-empty string, got ${describe(prime)}`);
@@ -465,7 +525,7 @@ export function sampleText<S>(stepper: CharStepper<S>, vocab: CharVocab, options
   if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
     throw new RangeError(`sampleText: length must be a non-negative integer, got ${describe(length)}`);
   }
-  checkTemperature('sampleText', temperature);
+  checkTemperature('sampleText', temperature, 'options.temperature');
   if (!(rng instanceof Rng)) {
     throw new TypeError(`sampleText: rng must be an Rng (seeded randomness), got ${describe(rng)}`);
   }

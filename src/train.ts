@@ -16,6 +16,8 @@ import { forwardModel } from './forward';
 import { LossSpec, lossFunction } from './losses';
 import { Rng } from './random';
 import { liveFigure } from './display';
+import { checkOptions } from './options';
+import { checkFinite, checkInputShape, InputSpec, layoutOf, unravel } from './inputs';
 
 /** Inputs and targets; `x` is a list for seq2seq models ([source, target_in]). */
 export interface TrainData {
@@ -33,7 +35,11 @@ export interface TrainOptions {
   optimizer?: 'sgd' | 'momentum' | 'rmsprop' | 'adam';
   /** Learning rate. Default 0.01 (adam, rmsprop: 0.001·10 works well for these small nets). */
   learningRate?: number;
-  /** Loss. Default 'mse', or 'crossEntropy' for models with a softmax head. */
+  /**
+   * Loss. Default 'mse', or 'crossEntropy' for models with a softmax head. A custom function is taken
+   * to return the mean over the entries of its targets: epoch and validation losses weight each
+   * batch's value by the number of target entries.
+   */
   loss?: LossSpec;
   /** Rescale the gradient to this global norm when it is larger. */
   clipNorm?: number;
@@ -79,9 +85,17 @@ export interface StepLog {
 /** One epoch. */
 export interface EpochLog {
   epoch: number;
+  /**
+   * Training loss of the epoch: each step's batch mean weighted by its number of loss terms (the
+   * entries of its targets: samples × real time steps for per-step targets and truncated-BPTT
+   * chunks), so it equals the full-data loss when the weights do not move.
+   */
   loss: number;
+  /** Validation loss after the epoch, over all validation samples (and time steps), weighted the same way. */
   valLoss?: number;
+  /** Mean over the epoch's optimizer steps of the global gradient norm before clipping. */
   gradNorm: number;
+  /** Fraction of the epoch's optimizer steps that were clipped. */
   clipFraction: number;
   learningRate: number;
   samplesPerSecond: number;
@@ -111,17 +125,49 @@ function makeOptimizer(name: string, lr: number): tf.Optimizer {
   }
 }
 
-/** Global L2 norm of a set of gradients: sqrt(Σ‖g_i‖²). */
+/**
+ * Global L2 norm of a set of gradients, sqrt(Σ_i ‖g_i‖²), computed as m·sqrt(Σ (g/m)²) with
+ * m = max |entry| (as `diagnostics` does): squaring float32 entries directly overflows above ~1.8e19
+ * and underflows below ~1e−19, the very ranges exploding and vanishing gradients reach. An infinite
+ * entry gives Infinity, a NaN entry NaN.
+ *
+ * @param grads gradients of any shapes
+ * @returns a scalar tensor (the caller disposes it)
+ * @example
+ * ```ts
+ * globalNorm([tf.tensor1d([3e19]), tf.tensor1d([4e19])]).dataSync()[0];   // 5e19 (not Infinity)
+ * ```
+ */
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
-  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  if (!Array.isArray(grads) || grads.some((g) => !(g instanceof tf.Tensor))) {
+    throw new TypeError(`globalNorm: grads must be an array of tf.Tensors; got ${Array.isArray(grads) ? 'an array with a non-tensor entry' : typeof grads}`);
+  }
+  return tf.tidy(() => {
+    if (grads.length === 0) return tf.scalar(0);
+    const m = tf.max(tf.stack(grads.map((g) => tf.max(tf.abs(g)))));              // scalar: the largest |entry|
+    const safe = tf.where(tf.greater(m, 0), m, tf.onesLike(m));                   // all-zero gradients: divide by 1
+    const scaled = tf.mul(tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(tf.div(g, safe)))))), m);
+    // Inf/Inf would be NaN: for non-finite entries the direct sum gives the right Infinity (or NaN).
+    const direct = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+    return tf.where(tf.isFinite(m), scaled, direct) as tf.Scalar;
+  });
 }
 
 /**
  * Clip gradients by global norm: when ‖g‖ > maxNorm, every gradient is multiplied by maxNorm/‖g‖,
  * so the direction is kept and the norm becomes maxNorm. (Comparing the *sum of squares* with the
  * threshold instead, as one slide's pseudo-code does, clips at √threshold — far too early.)
+ * The norm is the overflow-safe {@link globalNorm}, so gradients above ~1.8e19 are rescaled, not lost.
+ *
+ * @example
+ * ```ts
+ * const { grads, norm, clipped } = clipByGlobalNorm(computeGradients(model, x, y, { loss }).grads, 1);
+ * ```
  */
 export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number; clipped: boolean } {
+  if (grads === null || typeof grads !== 'object' || Array.isArray(grads) || Object.values(grads).some((g) => !(g instanceof tf.Tensor))) {
+    throw new TypeError('clipByGlobalNorm: grads must be an object { name: tf.Tensor } (as computeGradients returns)');
+  }
   if (!(maxNorm > 0)) throw new RangeError(`clipByGlobalNorm: maxNorm must be > 0; got ${maxNorm}`);
   const norm = globalNorm(Object.values(grads));
   const n = norm.dataSync()[0];
@@ -162,10 +208,17 @@ export interface GradientOptions {
  * The loss and its gradient with respect to every trainable weight, for one batch — the core of a
  * training step, exposed so that tests and lessons can inspect it. With `initialStates` the model
  * is run by hand from those states (they are constants: no gradient flows into them), and the final
- * states are returned for the next chunk.
+ * states are returned for the next chunk. Unknown option keys and a missing `loss` are errors.
+ *
+ * @example
+ * ```ts
+ * const { loss, grads } = computeGradients(model, x, y, { loss: lossFunction('mse') });   // grads: { [variable name]: tensor }
+ * ```
  */
 export function computeGradients(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions):
   { loss: tf.Scalar; grads: tf.NamedTensorMap; finalStates?: tf.Tensor[][] } {
+  checkOptions('computeGradients', options, ['loss', 'initialStates']);
+  if (typeof options?.loss !== 'function') throw new TypeError(`computeGradients: options.loss must be a function (yTrue, yPred) => scalar, e.g. lossFunction('mse'); got ${typeof options?.loss}`);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let finalStates: tf.Tensor[][] | undefined;
   const { value, grads } = tf.variableGrads(() => {
@@ -187,10 +240,22 @@ function restore(model: tf.LayersModel, weights: tf.Tensor[]): void {
   model.setWeights(weights);
 }
 
-function checkData(model: tf.LayersModel, data: TrainData, what: string): number {
-  if (!data || typeof data !== 'object' || !('x' in data) || !('y' in data)) {
-    throw new TypeError(`train: ${what} must be { x, y } with tensors; got ${data === null ? 'null' : typeof data}`);
+/** What model input `i` expects: `[batch, time, features]`, token ids `[batch, time]`, or `[batch, features]` (one-to-many). */
+function inputSpecOf(model: tf.LayersModel, i: number, tokens: boolean): InputSpec {
+  const shape = model.inputs[i].shape.slice(1);                                  // without the batch axis
+  return { shape, tokens: tokens && shape.length === 1 };            // builders refuse tokens for one-to-many
+}
+
+/**
+ * Check `{ x, y }` before anything runs: the keys, tensors, one x per model input with the model's
+ * layout, one batch size, and no NaN or Infinity in x (y's values are checked with its layout by
+ * {@link checkTargetValues}). Returns the number of sequences.
+ */
+function checkData(model: tf.LayersModel, data: TrainData, what: string, tokens: boolean): number {
+  if (!data || typeof data !== 'object' || Array.isArray(data) || !('x' in data) || !('y' in data)) {
+    throw new TypeError(`train: ${what} must be { x, y } with tensors; got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
+  checkOptions('train', data, ['x', 'y'], what);
   const xs = Array.isArray(data.x) ? data.x : [data.x];
   if (xs.some((t) => !(t instanceof tf.Tensor)) || !(data.y instanceof tf.Tensor)) {
     throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors`);
@@ -201,13 +266,32 @@ function checkData(model: tf.LayersModel, data: TrainData, what: string): number
   }
   const expected = model.inputs.length;
   if (xs.length !== expected) throw new Error(`train: ${what}.x must be ${expected === 1 ? 'one tensor' : `a list of ${expected} tensors`}; got ${xs.length}`);
-  for (const t of [...xs, data.y]) {
-    if (t.dtype === 'float32') {
-      const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(t))).dataSync()[0]);
-      if (bad) throw new Error(`train: ${what} contains NaN or Infinity (shape [${t.shape.join(', ')}])`);
+  xs.forEach((t, i) => {
+    const name = Array.isArray(data.x) ? `${what}.x[${i}]` : `${what}.x`;
+    const spec = inputSpecOf(model, i, tokens);
+    checkInputShape('train', name, t, spec);
+    checkFinite('train', name, t, layoutOf(spec));
+  });
+  return n;
+}
+
+/** crossEntropy's targets are class ids: an id outside [0, V) would make a one-hot row of zeros, a loss term of 0. */
+function checkClassIds(model: tf.LayersModel, y: tf.Tensor, what: string): void {
+  const V = model.outputs[0].shape.at(-1) as number;
+  const v = y.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= V) {
+      const idx = unravel(i, y.shape);
+      throw new RangeError(`train: ${what}.y holds class ids for loss 'crossEntropy' and must be integers in [0, ${V}); got ${v[i]} at [${idx.join(', ')}] (shape [${y.shape.join(', ')}], layout ${y.rank === 2 ? '[batch, time]' : '[batch]'} class ids)`);
     }
   }
-  return n;
+}
+
+/** The layout of the targets in words, from the model's output and the loss. */
+function targetLayout(model: tf.LayersModel, loss: LossSpec): string {
+  const out = model.outputs[0].shape;                                   // [null, …]
+  if (loss === 'crossEntropy') return out.length === 3 ? '[batch, time] class ids' : '[batch] class ids';
+  return out.length === 3 ? '[batch, time, outputs]' : '[batch, outputs]';
 }
 
 /**
@@ -226,6 +310,9 @@ function checkTargets(model: tf.LayersModel, y: tf.Tensor, loss: LossSpec, what:
   }
 }
 
+const TRAIN_KEYS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'loss', 'clipNorm', 'clipValue', 'tbptt', 'shuffle', 'seed',
+  'validation', 'earlyStopping', 'signal', 'verbose', 'live', 'recordParamNorms', 'onEpoch'] as const;
+
 /**
  * Train a builder model (or any tf.LayersModel) with full or truncated BPTT, gradient clipping,
  * validation, early stopping and abort; keep the last good weights if the loss turns NaN.
@@ -238,22 +325,31 @@ function checkTargets(model: tf.LayersModel, y: tf.Tensor, loss: LossSpec, what:
  */
 export async function train(model: tf.LayersModel, data: TrainData, options: TrainOptions): Promise<TrainResult> {
   if (!(model instanceof tf.LayersModel)) throw new TypeError(`train: model must be a tf.LayersModel (e.g. from buildLSTM); got ${typeof model}`);
+  checkOptions('train', options, TRAIN_KEYS);
   if (!Number.isInteger(options?.epochs) || options.epochs < 1) throw new RangeError(`train: options.epochs must be a positive integer; got ${options?.epochs}`);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`train: options.batchSize must be a positive integer; got ${batchSize}`);
   if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`train: options.clipNorm must be > 0; got ${options.clipNorm}`);
   if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`train: options.clipValue must be > 0; got ${options.clipValue}`);
   const es = options.earlyStopping;
+  if (es !== undefined && es !== null && typeof es === 'object') checkOptions('train', es, ['patience', 'minDelta'], 'options.earlyStopping');
   if (es !== undefined && (!Number.isInteger(es?.patience) || es.patience < 0 || !((es.minDelta ?? 0) >= 0))) {
     throw new RangeError(`train: options.earlyStopping must be { patience: an integer >= 0, minDelta?: a number >= 0 }; got ${JSON.stringify(es)}`);
   }
-  const N = checkData(model, data, 'data');
-  if (options.validation) checkData(model, options.validation, 'validation');
   let spec: ReturnType<typeof specOf> | undefined;
   try { spec = specOf(model); } catch { spec = undefined; }
+  const tokens = spec?.vocabSize !== undefined;
+  const N = checkData(model, data, 'data', tokens);
+  if (options.validation !== undefined) checkData(model, options.validation, 'validation', tokens);
   const lossName = options.loss ?? (spec?.outputActivation === 'softmax' ? 'crossEntropy' : 'mse');
   checkTargets(model, data.y, lossName, 'data');
-  if (options.validation) checkTargets(model, options.validation.y, lossName, 'validation');
+  checkFinite('train', 'data.y', data.y, targetLayout(model, lossName));
+  if (lossName === 'crossEntropy') checkClassIds(model, data.y, 'data');
+  if (options.validation !== undefined) {
+    checkTargets(model, options.validation.y, lossName, 'validation');
+    checkFinite('train', 'validation.y', options.validation.y, targetLayout(model, lossName));
+    if (lossName === 'crossEntropy') checkClassIds(model, options.validation.y, 'validation');
+  }
   const loss = lossFunction(lossName);
   const lr = options.learningRate ?? 0.01;
   if (!(lr > 0)) throw new RangeError(`train: options.learningRate must be > 0; got ${lr}`);
@@ -290,7 +386,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     let paramNorms: Record<string, number> | undefined;
     if (recordNorms) {
       paramNorms = {};
-      const norms = tf.tidy(() => tf.stack(values.map((g) => tf.norm(g))).dataSync());
+      const norms = tf.tidy(() => tf.stack(values.map((g) => globalNorm([g]))).dataSync());   // overflow-safe per parameter
       varNames.forEach((n, i) => { paramNorms![shortName.get(n) ?? n] = norms[i]; });
     }
     let g = grads;
@@ -326,14 +422,15 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
 
   const evaluate = (d: TrainData): number => tf.tidy(() => {
     const n = firstOf(d.x).shape[0];
-    let total = 0;
+    let total = 0, terms = 0;
     for (let i = 0; i < n; i += batchSize) {
       const idx = tf.range(i, Math.min(n, i + batchSize), 1, 'int32') as tf.Tensor1D;
       const xb = takeRows(d.x, idx);
       const yb = tf.gather(d.y, idx);
-      total += loss(yb, model.predict(xb) as tf.Tensor).dataSync()[0] * idx.shape[0];
+      total += loss(yb, model.predict(xb) as tf.Tensor).dataSync()[0] * yb.size;   // batch mean × its loss terms
+      terms += yb.size;
     }
-    return total / n;
+    return total / terms;
   });
 
   try {
@@ -341,7 +438,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     const t0 = performance.now();
     const order = options.shuffle === false ? Array.from({ length: N }, (_, i) => i) : rng.permutation(N);
-    let lossSum = 0, lossCount = 0, normSum = 0, clips = 0, stepsThisEpoch = 0;
+    let lossSum = 0, lossTerms = 0, normSum = 0, clips = 0, stepsThisEpoch = 0;
     for (let b = 0; b < N; b += batchSize) {
       if (options.signal?.aborted) {
         stopped = 'aborted';
@@ -379,7 +476,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
           message = `training stopped in epoch ${epoch} at step ${step}: the ${what} (loss ${lv}, ‖g‖ ${badNorm}); the last good weights were restored. Try a smaller learning rate or clipNorm.`;
           break;
         }
-        lossSum += lv; lossCount++;
+        lossSum += lv * yc.size; lossTerms += yc.size;             // weighted: a short batch or chunk counts for its terms only
         normSum += steps[steps.length - 1].gradNorm;
         clips += steps[steps.length - 1].clipped ? 1 : 0;
         stepsThisEpoch++;
@@ -392,7 +489,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     }
     const seconds = (performance.now() - t0) / 1000;
     const log: EpochLog = {
-      epoch, loss: lossSum / Math.max(1, lossCount), gradNorm: normSum / Math.max(1, stepsThisEpoch),
+      epoch, loss: lossTerms > 0 ? lossSum / lossTerms : NaN, gradNorm: normSum / Math.max(1, stepsThisEpoch),
       clipFraction: clips / Math.max(1, stepsThisEpoch), learningRate: lr, samplesPerSecond: N / seconds,
       tensors: tf.memory().numTensors, seconds,
     };

@@ -136,7 +136,7 @@ test('softmax: sums to 1, shift-invariant, matches the naive formula, and temper
   // -Infinity masks a class.
   assert.deepEqual([...softmax([0, -Infinity])], [1, 0]);
 
-  assert.throws(() => softmax(logits, 0), /temperature must be a finite number > 0, got 0/);
+  assert.throws(() => softmax(logits, 0), /^RangeError: softmax: temperature must be a number > 0 \(Infinity gives the uniform distribution\), got 0 \(T = 0 is the argmax/);
   assert.throws(() => softmax(logits, -1), /temperature .* got -1/);
   assert.throws(() => softmax(logits, NaN), /temperature .* got NaN/);
   assert.throws(() => softmax([]), /logits must not be empty/);
@@ -255,10 +255,102 @@ test('sampleText rejects bad inputs with informative messages', () => {
   assert.throws(() => sampleText(s, v, { prime: 'hx', length: 3, rng }), /unknown character "x" .* at position 1/);
   assert.throws(() => sampleText(s, v, { prime: 'h', length: -1, rng }), /length must be a non-negative integer, got -1/);
   assert.throws(() => sampleText(s, v, { prime: 'h', length: 2.5, rng }), /length must be a non-negative integer, got 2\.5/);
-  assert.throws(() => sampleText(s, v, { prime: 'h', length: 2, temperature: 0, rng }), /temperature must be a finite number > 0, got 0/);
+  assert.throws(() => sampleText(s, v, { prime: 'h', length: 2, temperature: 0, rng }), /sampleText: options\.temperature must be a number > 0 .*got 0 \(T = 0 is the argmax: use greedy: true\)/);
   assert.throws(() => sampleText(s, v, { prime: 'h', length: 2 }), /rng must be an Rng/);
   const wrong = { step: (_id, st) => ({ logits: [0, 0, 0], state: st }) };
   assert.throws(() => sampleText(wrong, v, { prime: 'h', length: 2, rng }), (e) => /returned 3 logits/.test(e.message) && /vocabulary has 4 characters/.test(e.message));
   assert.throws(() => sampleText({}, v, { prime: 'h', length: 2, rng }), /stepper must be an object with a step/);
   assert.throws(() => sampleText(s, ['h'], { prime: 'h', length: 2, rng }), /vocab must be a CharVocab/);
+});
+
+// ---------- issue 11, item 6: extreme but legal inputs ----------
+
+test('softmax at extreme temperatures: subtract the max before dividing by T (finite for every T > 0)', () => {
+  // The issue's cases: dividing first gave 2/1e-308 = Infinity and Infinity − Infinity = NaN.
+  const cases = [
+    [[2, 1], 1e-308, [1, 0]],
+    [[-1, -2], 1e-320, [1, 0]],                     // a denormal temperature
+    [[-1, -2], 5e-324, [1, 0]],                     // the smallest denormal
+    [[3, 3, 1], 1e-300, [0.5, 0.5, 0]],             // ties at tiny T split evenly
+    [[1, 2, 3], Infinity, [1 / 3, 1 / 3, 1 / 3]],   // T = Infinity: uniform
+    [[0, -Infinity, 5], Infinity, [0.5, 0, 0.5]],   // … over the classes that are not masked
+    [[0, -Infinity, 5], 1e-310, [0, 0, 1]],
+    // the second instance of the kind: x − max itself overflows (−1e308 − 1e308); the true value is softmax([1, −1])
+    [[1e308, -1e308], 1e308, naiveSoftmax([1, -1])],
+    [[1.7e308, -1.7e308], 1, [1, 0]],
+  ];
+  for (const [logits, T, want] of cases) {
+    const p = softmax(logits, T);
+    const d = maxAbsDiff(p, want);
+    console.log(`softmax([${logits}], ${T}) = [${Array.from(p)}] (want [${want}], max diff ${d.toExponential(2)}, tol 1e-15)`);
+    assert.ok(p.every(Number.isFinite), 'finite');
+    assert.ok(d <= 1e-15, `max diff ${d}`);
+  }
+  // and a grid: always finite, summing to 1
+  let worst = 0;
+  for (const logits of [[2, 1], [-1, -2], [1e308, -1e308, 0], [-1e-300, 1e-300], [5, 5, 5]]) {
+    for (const T of [5e-324, 1e-320, 1e-308, 1e-100, 1e-3, 1, 1e3, 1e100, 1e308, Infinity]) {
+      const p = softmax(logits, T);
+      assert.ok(p.every((v) => Number.isFinite(v) && v >= 0), `softmax([${logits}], ${T}) = [${Array.from(p)}]`);
+      worst = Math.max(worst, Math.abs(p.reduce((a, b) => a + b, 0) - 1));
+    }
+  }
+  console.log(`softmax over 5 logit sets × 10 temperatures: all finite, max |Σp − 1| ${worst.toExponential(2)} (tol 1e-15)`);
+  assert.ok(worst <= 1e-15);
+  for (const bad of [0, -1, -Infinity, NaN, '1']) {
+    assert.throws(() => softmax([1, 2], bad), (e) => e instanceof RangeError && /^softmax: temperature must be a number > 0/.test(e.message), `T = ${bad}`);
+  }
+});
+
+test('charCrossEntropy: exact for large logits and per character over several sequences; perplexity of that mean', () => {
+  // (max − x_y) + log Σ… keeps the small loss of a confidently right prediction that
+  // logsumexp(x) − x_y cancels to 0 at 1e17 (float64 spacing 16 there).
+  const got = charCrossEntropy([[1e17, 1e17 - 16]], [0]);
+  const want = Math.log1p(Math.exp(-16));
+  console.log(`charCrossEntropy([[1e17, 1e17 − 16]], [0]) = ${got} (want log1p(e^−16) = ${want}, rel tol 1e-9)`);
+  assert.ok(Math.abs(got - want) / want <= 1e-9);
+  // Two sequences of 1 and 3 characters: the mean is over the 4 characters, not the mean of the 2 means.
+  const rng = new Rng(3);
+  const seqs = [1, 3].map((T) => Array.from({ length: T }, () => Array.from({ length: 4 }, () => rng.normal(0, 2))));
+  const targets = [[2], [0, 3, 1]];
+  const perChar = seqs.flatMap((rows, s) => rows.map((row, t) => -Math.log(naiveSoftmax(row)[targets[s][t]])));
+  const wantMean = perChar.reduce((a, b) => a + b, 0) / 4;
+  const meanOfMeans = (perChar[0] + (perChar[1] + perChar[2] + perChar[3]) / 3) / 2;
+  const many = charCrossEntropy(seqs, targets);
+  console.log(`charCrossEntropy over sequences of 1 and 3 characters: ${many} (want per-character ${wantMean}; mean of means would be ${meanOfMeans}); perplexity ${perplexity(many)} vs ${Math.exp(wantMean)} (tol 1e-12)`);
+  assert.ok(Math.abs(many - meanOfMeans) > 0.05, 'the example discriminates');
+  assert.ok(Math.abs(many - wantMean) <= 1e-12);
+  assert.ok(Math.abs(perplexity(many) - Math.exp(wantMean)) <= 1e-12 * Math.exp(wantMean));
+  assert.throws(() => charCrossEntropy(seqs, [[2]]), /logits has 2 sequences but targets has 1/);
+  assert.throws(() => charCrossEntropy(seqs, [[2], [0, 3]]), /logits\[1\] has 3 time steps but targets\[1\] has 2/);
+  assert.throws(() => charCrossEntropy([[[0, 1]], [[0, 1, 2]]], [[0], [0]]), /logits\[1\]\[0\] has length 3 but logits\[0\]\[0\] has length 2/);
+  assert.equal(perplexity(800), Infinity, 'beyond ln(MAX_VALUE) the perplexity is Infinity (documented)');
+});
+
+test('sampleText: as T → 0 sampling gives the argmax every time; errors name the temperature; unknown keys are named', () => {
+  const v = CharVocab.fromText('hello');
+  // logits depend on the input id, with a unique maximum each step
+  const table = [[0.3, 1.2, -0.5, 0.9], [2.0, 0.1, 0.2, 1.9], [0.0, 0.5, 1.1, 1.0], [1.3, 1.4, 0.2, -2]];
+  const stepper = { step: (id, st) => ({ logits: table[id], state: st }) };
+  const greedy = sampleText(stepper, v, { prime: 'h', length: 12, greedy: true, rng: new Rng(0) });
+  let same = 0;
+  for (const T of [1e-300, 1e-320]) {
+    for (let seed = 0; seed < 20; seed++) {
+      const t = sampleText(stepper, v, { prime: 'h', length: 12, temperature: T, rng: new Rng(seed) });
+      assert.equal(t, greedy, `T ${T}, seed ${seed}`);
+      same++;
+    }
+  }
+  // T = Infinity samples uniformly: all 4 characters appear in 400 draws, each near 1/4
+  const hot = sampleText(stepper, v, { prime: 'h', length: 400, temperature: Infinity, rng: new Rng(5) }).slice(1);
+  const freq = v.chars.map((c) => Array.from(hot).filter((h) => h === c).length / 400);
+  console.log(`sampleText: ${same} runs at T = 1e-300 / 1e-320 all equal the greedy text "${greedy}"; T = Infinity frequencies ${freq.map((f) => f.toFixed(3)).join(' ')} (each within 0.25 ± 0.08)`);
+  assert.ok(freq.every((f) => Math.abs(f - 0.25) <= 0.08));
+  const rng = new Rng(0);
+  for (const bad of [-1, NaN, 0]) {
+    assert.throws(() => sampleText(stepper, v, { prime: 'h', length: 2, temperature: bad, rng }), new RegExp(`^RangeError: sampleText: options\\.temperature must be a number > 0 .*got ${bad}`));
+  }
+  assert.throws(() => sampleText(stepper, v, { prime: 'h', length: 2, temprature: 0.5, rng }), /^TypeError: sampleText: unknown options key 'temprature' — did you mean 'temperature'\?/);
+  assert.throws(() => sampleText(stepper, v, { prime: 'h', length: 2, greedy: true, temperature: 0.5, rng }), /sampleText: options\.temperature \(0\.5\) has no effect with greedy: true/);
+  assert.throws(() => CharVocab.fromText('ab', { extras: ['c'] }), /CharVocab\.fromText: unknown options key 'extras' — did you mean 'extra'\?/);
 });

@@ -544,11 +544,171 @@ for (const backend of ['wasm', 'cpu']) {
       m2.dispose();
     });
 
+    test('epoch and validation losses are weighted by loss terms: with frozen weights they equal the full-data loss (issue 11, item 3)', async () => {
+      // The issue's case: 5 samples, batch 4, lr 1e-12 (the weights do not move). One sample with a large
+      // target dominates the full-data loss; the old plain mean of the two batch means counted the lone
+      // fifth sample as much as the other four together.
+      const x = tf.tensor3d([[[0.1], [0.2]], [[0.3], [-0.1]], [[0.5], [0.4]], [[-0.2], [0.0]], [[0.7], [-0.6]]]);
+      const y = tf.tensor2d([[1], [2], [-1], [0], [100]]);
+      const model = L.buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1, seed: 3 });
+      const r = await L.train(model, { x, y }, { ...quiet, epochs: 1, batchSize: 4, learningRate: 1e-12, shuffle: false, validation: { x, y } });
+      const full = jsMse(model, x, y);                                   // model.predict + Σ(p − y)²/5 in float64
+      const plain = r.steps.reduce((s, st) => s + st.loss, 0) / r.steps.length;
+      const e = r.epochs[0];
+      console.log(`  ${backend}: 5 samples, batch 4: epoch loss ${e.loss.toFixed(4)}, val ${e.valLoss.toFixed(4)}, full-data (JS) ${full.toFixed(4)}; the unweighted mean of batch means would be ${plain.toFixed(4)}; rel ${rel(e.loss, full).toExponential(2)} / ${rel(e.valLoss, full).toExponential(2)} (tol 1e-5)`);
+      assert.equal(r.steps.length, 2);
+      assert.ok(rel(plain, full) > 0.5, `the example discriminates: plain mean ${plain} vs ${full}`);
+      assert.ok(rel(e.loss, full) <= 1e-5, `epoch loss ${e.loss} vs full-data ${full}`);
+      assert.ok(rel(e.valLoss, full) <= 1e-5, `validation loss ${e.valLoss} vs full-data ${full}`);
+      tf.dispose([x, y]);
+      model.dispose();
+    });
+
+    test('truncated BPTT\'s short last chunk and crossEntropy over [batch, time, vocab]: epoch loss = full-data per-token loss', async () => {
+      // Token ids, softmax head, T = 5 cut into chunks of 4 and 1 steps; 5 sequences in batches of 4. With
+      // frozen weights and the state carried between chunks, the chunks' outputs are the full run's, so the
+      // weighted epoch loss must equal the mean of −log p[target] over all 5·5 tokens.
+      const V = 4, N = 5, T = 5;
+      const rand = ref.seeded(41);
+      const ids = Array.from({ length: N }, () => Array.from({ length: T + 1 }, () => Math.floor(rand() * V)));
+      const x = tf.tensor2d(ids.map((s) => s.slice(0, T)));
+      // the last step's targets are all class 0 and the model is pushed to disfavour it below: a chunk
+      // of one step with a loss far from the others'
+      const y = tf.tensor2d(ids.map((s) => [...s.slice(1, T), 0]));
+      const model = L.buildGRU({ vocabSize: V, embeddingSize: 3, hiddenSize: 4, outputSize: V, topology: 'many-to-many', outputActivation: 'softmax', seed: 8 });
+      const head = model.getLayer('head');
+      const bias = tf.tensor1d([-3, 1, 1, 1]);
+      head.setWeights([head.getWeights()[0], bias]);                     // copies into the variables
+      bias.dispose();
+      const r = await L.train(model, { x, y }, { ...quiet, epochs: 1, batchSize: 4, tbptt: 4, learningRate: 1e-12, shuffle: false, validation: { x, y } });
+      const p = model.predict(x);
+      const pv = p.arraySync();
+      p.dispose();
+      const yv = y.arraySync();
+      let total = 0;
+      for (let i = 0; i < N; i++) for (let t = 0; t < T; t++) total -= Math.log(pv[i][t][yv[i][t]]);
+      const full = total / (N * T);
+      // the library's loss on the whole batch at once (no batching): crossEntropy averages over b·T
+      const lib1 = tf.tidy(() => L.lossFunction('crossEntropy')(y, model.predict(x)).dataSync()[0]);
+      const plain = r.steps.reduce((s, st) => s + st.loss, 0) / r.steps.length;
+      const e = r.epochs[0];
+      console.log(`  ${backend}: tbptt 4 on T = 5, batch 4 of 5: ${r.steps.length} steps (chunk lengths 4, 1, 4, 1); epoch loss ${e.loss.toFixed(6)}, val ${e.valLoss.toFixed(6)}, lossFunction on all ${lib1.toFixed(6)}, full-data −log p (JS) ${full.toFixed(6)}; unweighted mean of steps ${plain.toFixed(6)} (tol rel 1e-5)`);
+      assert.equal(r.steps.length, 4);
+      assert.ok(rel(plain, full) > 0.05, `the example discriminates: ${plain} vs ${full}`);
+      for (const [what, v] of [['epoch loss', e.loss], ['valLoss', e.valLoss], ['lossFunction', lib1]]) assert.ok(rel(v, full) <= 1e-5, `${what} ${v} vs ${full}`);
+      tf.dispose([x, y]);
+      model.dispose();
+    });
+
+    test('built-in losses average over all their terms ([batch, time, …]) and stay finite at extreme logits', () => {
+      const start = tf.memory().numTensors;
+      const rand = ref.seeded(42);
+      // crossEntropy from logits over [2, 3, 5] against a float64 log-sum-exp
+      const logits = ref.randArray(rand, [2, 3, 5], 3);
+      const ids = [[0, 4, 2], [1, 1, 3]];
+      let ce = 0;
+      for (let b = 0; b < 2; b++) for (let t = 0; t < 3; t++) {
+        const row = logits[b][t].map(Math.fround);
+        const m = Math.max(...row);
+        ce += m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) - row[ids[b][t]];
+      }
+      ce /= 6;
+      const lt = tf.tensor3d(logits), yt = tf.tensor2d(ids);
+      const got = tf.tidy(() => L.lossFunction('crossEntropy', true)(yt, lt).dataSync()[0]);
+      // mse over [2, 3, 2]
+      const a = ref.randArray(rand, [2, 3, 2]), bb = ref.randArray(rand, [2, 3, 2]);
+      const mseJs = a.flat(2).reduce((s, v, i) => s + (Math.fround(v) - Math.fround(bb.flat(2)[i])) ** 2, 0) / 12;
+      const mse = tf.tidy(() => L.lossFunction('mse')(tf.tensor3d(a), tf.tensor3d(bb)).dataSync()[0]);
+      // BCE from logits at ±200 (σ rounds to 0 or 1 in float32): true values 200, 0, 0, 200 → mean 100;
+      // and a moderate logit against log(1 + e^−z) in float64.
+      const z = tf.tensor1d([-200, 200, -200, 200, 0.5]), yb = tf.tensor1d([1, 1, 0, 0, 1]);
+      const bce = tf.tidy(() => L.lossFunction('binaryCrossEntropy', true)(yb, z).dataSync()[0]);
+      const bceJs = (200 + 0 + 0 + 200 + Math.log1p(Math.exp(-0.5))) / 5;
+      console.log(`  ${backend}: crossEntropy [2, 3, 5] ${got.toFixed(7)} vs JS ${ce.toFixed(7)}; mse [2, 3, 2] ${mse.toFixed(7)} vs ${mseJs.toFixed(7)}; BCE(logits ±200) ${bce} vs ${bceJs} (rel tol 1e-5)`);
+      assert.ok(rel(got, ce) <= 1e-5 && rel(mse, mseJs) <= 1e-5 && rel(bce, bceJs) <= 1e-5);
+      assert.throws(() => L.lossFunction('mse', true), /lossFunction: fromLogits applies to 'crossEntropy' and 'binaryCrossEntropy' only; got 'mse'/);
+      assert.throws(() => L.lossFunction((u, v) => u, true), /got a function with fromLogits = true/);
+      assert.throws(() => tf.tidy(() => L.lossFunction('binaryCrossEntropy')(tf.zeros([4]), tf.zeros([4, 1]))), /loss 'binaryCrossEntropy': targets must have the model's output shape \[4, 1\]; got \[4\]/);
+      tf.dispose([lt, yt, z, yb]);
+      assert.equal(tf.memory().numTensors, start);
+    });
+
+    test('globalNorm and clipping do not overflow: entries 3e19 and 4e19 have norm 5e19 (issue 11, item 6)', () => {
+      const start = tf.memory().numTensors;
+      for (const [vals, want] of [[[3e19, 4e19], 5e19], [[3e-25, -4e-25], 5e-25], [[0, 0], 0]]) {
+        const g = { a: tf.tensor1d([vals[0]]), b: tf.tensor2d([[vals[1]]]) };
+        const want32 = Math.hypot(Math.fround(vals[0]), Math.fround(vals[1]));
+        const n = L.globalNorm(Object.values(g));
+        const nv = n.dataSync()[0];
+        n.dispose();
+        const c = L.clipByGlobalNorm(g, 1);
+        const after = jsNorm([flat(c.grads.a), flat(c.grads.b)]);
+        console.log(`  ${backend}: entries ${vals.join(', ')}: globalNorm ${nv} (want ${want}), clipByGlobalNorm norm ${c.norm}, after clipping ${after} (rel tol 1e-6)`);
+        if (want === 0) assert.equal(nv, 0);
+        else {
+          assert.ok(rel(nv, want32) <= 1e-6 && rel(c.norm, want32) <= 1e-6, `norm ${nv} vs ${want}`);
+          assert.equal(c.clipped, want > 1);
+          assert.ok(rel(after, Math.min(1, want32)) <= 1e-6, `after clipping ${after}`);
+        }
+        tf.dispose([...Object.values(g), ...Object.values(c.grads)]);
+      }
+      // non-finite entries still read as non-finite (train stops on them)
+      for (const [v, isNaN] of [[Infinity, false], [NaN, true]]) {
+        const t = tf.tensor1d([1, v]);
+        const n = L.globalNorm([t]);
+        const nv = n.dataSync()[0];
+        assert.ok(isNaN ? Number.isNaN(nv) : nv === Infinity, `entry ${v}: norm ${nv}`);
+        tf.dispose([t, n]);
+      }
+      assert.equal(tf.memory().numTensors, start);
+    });
+
+    test('a step whose gradient exceeds 1.8e19 is rescaled by clipNorm and training goes on', async () => {
+      // y = 1.5e19: the loss (p − y)² ≈ 2.25e38 is still a float32, its gradient ≈ 3e19 per entry is too,
+      // but Σ g² ≈ 1e40 is not: a norm from squared entries is Infinity and stopped the loop as 'non-finite'.
+      const model = L.buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1, seed: 3 });
+      const x = tf.ones([4, 2, 1]), y = tf.fill([4, 1], 1.5e19);
+      const w0 = weightsOf(model);
+      const r = await L.train(model, { x, y }, { ...quiet, epochs: 1, batchSize: 1, optimizer: 'sgd', learningRate: 0.01, clipNorm: 1 });
+      const moved = jsNorm(weightsOf(model).map((w, i) => w.map((v, j) => v - w0[i][j])));
+      console.log(`  ${backend}: '${r.stopped}', ${r.steps.length} steps; ‖g‖ ${r.steps.map((s) => s.gradNorm.toExponential(3)).join(', ')} → clipped ${r.steps.map((s) => s.clippedNorm.toFixed(6)).join(', ')}; ‖Δθ‖ ${moved.toFixed(6)} (at most 4 · lr · c = 0.04)`);
+      assert.equal(r.stopped, 'completed', r.message);
+      assert.equal(r.steps.length, 4);
+      for (const s of r.steps) {
+        assert.ok(Number.isFinite(s.gradNorm) && s.gradNorm > 1.8e19, `‖g‖ ${s.gradNorm}`);
+        assert.ok(s.clipped && Math.abs(s.clippedNorm - 1) <= 1e-5, `clippedNorm ${s.clippedNorm}`);
+        for (const v of Object.values(s.paramNorms)) assert.ok(Number.isFinite(v), 'per-parameter norms are finite too');
+      }
+      assert.ok(moved > 0 && moved <= 0.04 * (1 + 1e-5), `the clipped steps were applied: ‖Δθ‖ ${moved}`);
+      tf.dispose([x, y]);
+      model.dispose();
+    });
+
+    test('computeGradients and token models: unknown keys, missing loss, bad ids and NaN tokens are named', async () => {
+      const model = L.buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1, seed: 3 });
+      const x = tf.zeros([2, 3, 1]), y = tf.zeros([2, 1]);
+      assert.throws(() => L.computeGradients(model, x, y, { loss: L.lossFunction('mse'), initialState: [] }), /^TypeError: computeGradients: unknown options key 'initialState' — did you mean 'initialStates'\?/);
+      assert.throws(() => L.computeGradients(model, x, y, {}), /computeGradients: options\.loss must be a function \(yTrue, yPred\) => scalar, e\.g\. lossFunction\('mse'\); got undefined/);
+      const lm = L.buildLSTM({ vocabSize: 4, hiddenSize: 3, outputSize: 4, topology: 'many-to-many', outputActivation: 'softmax', seed: 1 });
+      const ids = tf.tensor2d([[0, 1, 2], [3, 2, 1]]), ok = tf.tensor2d([[1, 2, 3], [2, 1, 0]]);
+      const idsNaN = tf.tensor2d([[0, 1, 2], [3, NaN, 1]]), bad = tf.tensor2d([[1, 2, 3], [2, 4, 0]]), x3 = tf.zeros([2, 3, 1]);
+      await L.train(lm, { x: ids, y: ok }, { ...quiet, epochs: 1 });        // warm-up
+      const start = tf.memory().numTensors;
+      await assert.rejects(() => L.train(lm, { x: idsNaN, y: ok }, { ...quiet, epochs: 1 }), /^Error: train: data\.x has NaN at \[1, 1\] .*layout \[batch, time\] token ids\)/);
+      await assert.rejects(() => L.train(lm, { x: ids, y: bad }, { ...quiet, epochs: 1 }), /^RangeError: train: data\.y holds class ids for loss 'crossEntropy' and must be integers in \[0, 4\); got 4 at \[1, 1\] \(shape \[2, 3\], layout \[batch, time\] class ids\)/);
+      await assert.rejects(() => L.train(lm, { x: x3, y: ok }, { ...quiet, epochs: 1 }), /^Error: train: data\.x must have rank 2, layout \[batch, time\] token ids; got shape \[2, 3, 1\]/);
+      assert.equal(tf.memory().numTensors, start, 'rejections leak nothing');
+      tf.dispose([x, y, ids, ok, idsNaN, bad, x3]);
+      model.dispose(); lm.dispose();
+    });
+
     test('bad input names the option or argument and what was given, and leaks nothing', async () => {
       const { x, y } = sumTask(8, 3, 19);
       const model = L.buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1, seed: 3 });
       const data = { x, y };
       const y7 = tf.zeros([7, 1]), yNaN = tf.tensor2d([[NaN], ...Array(7).fill([0])]), xInf = tf.tensor3d(Array(8).fill([[0], [Infinity], [0]]));
+      const xLate = tf.tensor3d(Array.from({ length: 8 }, (_, b) => [[0], [1], [b === 5 ? NaN : 2]]));   // the first bad entry is not at 0
+      const x2f = tf.zeros([8, 3, 2]), x2d = tf.zeros([8, 3]);
       const cases = [
         [{ epochs: 0 }, data, /options\.epochs must be a positive integer; got 0/],
         [{ epochs: 2.5 }, data, /options\.epochs must be a positive integer; got 2\.5/],
@@ -568,9 +728,17 @@ for (const backend of ['wasm', 'cpu']) {
         [{ epochs: 1, tbptt: 2 }, data, /options\.tbptt \(truncated BPTT\) needs a many-to-many builder model .*; got topology 'many-to-one'/],
         [{ epochs: 1 }, { x, y: y7 }, /data tensors must share the batch size: data\.x has 8 sequences but data\.y has 7/],
         [{ epochs: 1, validation: { x, y: y7 } }, data, /validation tensors must share the batch size: validation\.x has 8 sequences but validation\.y has 7/],
-        [{ epochs: 1 }, { x, y: yNaN }, /train: data contains NaN or Infinity \(shape \[8, 1\]\)/],
-        [{ epochs: 1 }, { x: xInf, y }, /train: data contains NaN or Infinity \(shape \[8, 3, 1\]\)/],
-        [{ epochs: 1, validation: { x, y: yNaN } }, data, /train: validation contains NaN or Infinity/],
+        [{ epochs: 1 }, { x, y: yNaN }, /^\w*Error: train: data\.y has NaN at \[0, 0\] \(the first of 1 non-finite value; shape \[8, 1\], layout \[batch, outputs\]\)/],
+        [{ epochs: 1 }, { x: xInf, y }, /^\w*Error: train: data\.x has Infinity at \[0, 1, 0\] \(the first of 8 non-finite values; shape \[8, 3, 1\], layout \[batch, time, features=1\]\)/],
+        [{ epochs: 1, validation: { x, y: yNaN } }, data, /^\w*Error: train: validation\.y has NaN at \[0, 0\]/],
+        [{ epochs: 1, validation: { x: xLate, y } }, data, /^\w*Error: train: validation\.x has NaN at \[5, 2, 0\] \(the first of 1 non-finite value; shape \[8, 3, 1\], layout \[batch, time, features=1\]\)/],
+        [{ epochs: 1 }, { x: x2f, y }, /^\w*Error: train: data\.x must have layout \[batch, time, features=1\]; got shape \[8, 3, 2\] \(axis 2 is 2, expected 1\)/],
+        [{ epochs: 1 }, { x: x2d, y }, /^\w*Error: train: data\.x must have rank 3, layout \[batch, time, features=1\]; got shape \[8, 3\]/],
+        [{ epochs: 1, batchSise: 4 }, data, /^\w*Error: train: unknown options key 'batchSise' — did you mean 'batchSize'\?/],
+        [{ epochs: 1, clipnorm: 1 }, data, /^\w*Error: train: unknown options key 'clipnorm' — did you mean 'clipNorm'\?/],
+        [{ epochs: 1, earlyStopping: { patience: 1, minDelt: 0 } }, data, /^\w*Error: train: unknown options\.earlyStopping key 'minDelt' — did you mean 'minDelta'\?/],
+        [{ epochs: 1 }, { x, y, z: y }, /^\w*Error: train: unknown data key 'z'/],
+        [{ epochs: 1, validation: { x, y, sampleWeights: y } }, data, /^\w*Error: train: unknown validation key 'sampleWeights'/],
         [{ epochs: 1 }, { x }, /train: data must be \{ x, y \} with tensors; got object/],
         [{ epochs: 1 }, { x: [[1]], y }, /data\.x and data\.y must be tf\.Tensors/],
       ];
@@ -589,7 +757,7 @@ for (const backend of ['wasm', 'cpu']) {
       const leaked = tf.memory().numTensors - start;
       console.log(`  ${backend}: ${cases.length + 4} bad inputs rejected with named options; tensors leaked by the rejections: ${leaked}`);
       assert.equal(leaked, 0);
-      tf.dispose([x, y, y7, yNaN, xInf, dm.x, dm.y]);
+      tf.dispose([x, y, y7, yNaN, xInf, xLate, x2f, x2d, dm.x, dm.y]);
       model.dispose(); m2m.dispose(); bi.dispose();
     });
 
