@@ -543,8 +543,8 @@ export interface SplitWindows {
   rows: { train: [number, number]; validation?: [number, number]; test: [number, number] };
   /** Dropped windows over all parts; `boundary` = windows crossing from one part into the next. */
   dropped: Dropped & { boundary: number };
-  /** Per column (name, or the index as text for a matrix), the training-rows standardizer, when `standardize` is set. Invert predictions with `scalers[target].invert`. */
-  scalers?: Record<string, Standardizer>;
+  /** Per column (name, or the index as text for a matrix), the training-rows standardizer when `standardize` is set (else empty). Invert predictions with `scalers[target].invert`. */
+  scalers: Record<string, Standardizer>;
 }
 
 interface Table { T: number; column(c: string | number, role: string): { values: ArrayLike<unknown>; label: (i: number) => string; name: string }; dates(c: unknown): unknown }
@@ -689,9 +689,8 @@ export function timeseriesWindows(data: unknown, options: TimeseriesWindowOption
   const rows: SplitWindows['rows'] = { train: [0, a], test: [b, T] };
   if (split.validation !== undefined) rows.validation = [a, b];
   let cols = read;
-  let scalers: Record<string, Standardizer> | undefined;
+  const scalers: Record<string, Standardizer> = {};
   if (o.standardize) {
-    scalers = {};
     cols = new Map();
     for (const [name, v] of read) {
       let s: Standardizer;
@@ -700,9 +699,8 @@ export function timeseriesWindows(data: unknown, options: TimeseriesWindowOption
       cols.set(name, v.map((u) => (u - s.mean) / s.std));
     }
   }
-  const out: SplitWindows = { train: make(0, a, 'train', cols), test: make(b, T, 'test', cols), rows, dropped: { missing: 0, gaps: 0, boundary: 0 } };
+  const out: SplitWindows = { train: make(0, a, 'train', cols), test: make(b, T, 'test', cols), rows, dropped: { missing: 0, gaps: 0, boundary: 0 }, scalers };
   if (split.validation !== undefined) out.validation = make(a, b, 'validation', cols);
-  if (scalers) out.scalers = scalers;
   let all = 0;
   for (let s = 0; lastRow(s, p) < T; s += p.stride) all++;
   const parts = [out.train, out.validation, out.test].filter((w): w is TimeseriesWindows => w !== undefined);
