@@ -193,9 +193,15 @@ function interruptedNote(dir: string): string {
     : '';
 }
 
-/** Read every shard of every group, checking that each group's bytes are exactly what its weights need. */
-function readShards(where: string, dir: string, manifest: tf.io.WeightsManifestConfig): ArrayBuffer[] {
-  const buffers: ArrayBuffer[] = [];
+/**
+ * Read every shard of every group, checking that each group's bytes are exactly what its weights
+ * need, and return all of them as one buffer in manifest order (the order of getWeightSpecs).
+ * One buffer, not a list: tf.js 4.22's CompositeArrayBuffer takes a list whose buffers before the
+ * last are of equal size as uniformly sized and then slices a longer last buffer from the wrong
+ * place (e.g. two one-shard groups, the second larger: its weights decode as zeros).
+ */
+function readShards(where: string, dir: string, manifest: tf.io.WeightsManifestConfig): ArrayBuffer {
+  const buffers: Buffer[] = [];
   manifest.forEach((group, g) => {
     const sizes: string[] = [];
     let total = 0;
@@ -206,7 +212,7 @@ function readShards(where: string, dir: string, manifest: tf.io.WeightsManifestC
           `listed in model.json is missing from ${dir}.${interruptedNote(dir)}`);
       }
       const buf = fs.readFileSync(file);
-      buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+      buffers.push(buf);
       sizes.push(`${p} ${buf.byteLength} B`);
       total += buf.byteLength;
     });
@@ -218,7 +224,8 @@ function readShards(where: string, dir: string, manifest: tf.io.WeightsManifestC
         `needs ${want} bytes but its files hold ${total} (${sizes.join(', ')}): a shard is ${total < want ? 'truncated or missing from paths' : 'too long or listed twice'}`);
     }
   });
-  return buffers;
+  const all = Buffer.concat(buffers);
+  return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
 }
 
 /** Check the manifest's structure, so a malformed model.json fails here with its name and not deep in tf.js. */
