@@ -1,58 +1,83 @@
 // `npm run course`: execute every lesson headless and write site/: one HTML page per notebook
 // (interactive plots, math, no network needed) and an index with summaries and runtimes.
+// Into the site folder it writes only index.html, <notebook>.html and mathjax/; a page of that name
+// that it did not write (no generator marker) stops the run before anything is executed or written.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT, copyMathJax } from './jupyter.mjs';
+import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT, copyMathJax, libFiles } from './jupyter.mjs';
 import { installKernel } from './kernel.mjs';
 
-const args = process.argv.slice(2);
-const siteAt = args.indexOf('--site');
-const SITE = siteAt >= 0 ? path.resolve(args.splice(siteAt, 2)[1] ?? '') : path.join(ROOT, 'site');
-const BUDGET_S = 60;
+/** Marks every page this script writes (the index here; notebook pages through scripts/nbconvert/rnnlab). */
+export const GENERATOR_META = '<meta name="generator" content="rnn-lab course">';
+/** What pages written before the marker existed carry: the index's title, the pages' MathJax copy. */
+const LEGACY = ['<title>RNN Lab — the course</title>', '<script src="mathjax/tex-chtml.js" async></script>'];
 
-function fail(msg) {
-  console.error(`rnn-lab course: ${msg}`);
-  process.exit(1);
+/** Pages in `site` that the course would replace but did not write (no generator marker). */
+export function foreignPages(site, names) {
+  return ['index', ...names].map((n) => path.join(site, `${n}.html`))
+    .filter((f) => fs.existsSync(f) && ![GENERATOR_META, ...LEGACY].some((m) => fs.readFileSync(f, 'utf8').includes(m)));
 }
 
-if (!libraryBuilt()) fail('the library is not built (dist/ is missing): run `npm install` or `npm run build`.');
-if (!findPython(['nbclient', 'nbconvert', 'ipykernel'])) fail(`Jupyter was not found. ${INSTALL_HINT}`);
-installKernel();
+/** Write site/index.html atomically (after checking with foreignPages). */
+export function writeIndex(site, html) {
+  fs.mkdirSync(site, { recursive: true });
+  libFiles().writeFileAtomic(path.join(site, 'index.html'), html);
+}
 
-const only = args;
-const notebooks = listNotebooks().filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
-if (notebooks.length === 0) fail(`no notebooks match ${only.join(' ')}`);
+function main() {
+  const args = process.argv.slice(2);
+  const siteAt = args.indexOf('--site');
+  const SITE = siteAt >= 0 ? path.resolve(args.splice(siteAt, 2)[1] ?? '') : path.join(ROOT, 'site');
+  const BUDGET_S = 60;
 
-fs.mkdirSync(SITE, { recursive: true });
-const t0 = Date.now();
-const reports = executeNotebooks(notebooks, { html: SITE });
-const total = (Date.now() - t0) / 1000;
+  function fail(msg) {
+    console.error(`rnn-lab course: ${msg}`);
+    process.exit(1);
+  }
 
-copyMathJax(SITE);
+  if (!libraryBuilt()) fail('the library is not built (dist/ is missing): run `npm install` or `npm run build`.');
+  if (!findPython(['nbclient', 'nbconvert', 'ipykernel'])) fail(`Jupyter was not found. ${INSTALL_HINT}`);
+  installKernel();
 
-const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const rows = reports.map((r) => {
-  const info = notebookInfo(r.path);
-  const status = r.ok ? 'ok' : `failed: ${esc([...r.errors, ...r.stderr.map((s) => s.text)].join(' | ').slice(0, 300))}`;
-  const over = r.seconds > BUDGET_S ? ' (over budget)' : '';
-  return `<tr><td><a href="${esc(info.name)}.html">${esc(info.title)}</a></td><td>${esc(info.summary)}</td>` +
-    `<td>${r.seconds.toFixed(1)} s${over}</td><td>${status}</td></tr>`;
-});
-const index = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>RNN Lab — the course</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}</style>
-</head><body>
-<h1>RNN Lab — the course</h1>
-<p>Every lesson below was executed headless on ${esc(new Date().toISOString().slice(0, 10))}; each page shows its
-outputs, with interactive plots, and works offline. Total run time ${total.toFixed(0)} s.</p>
-<table><thead><tr><th>lesson</th><th>what it shows</th><th>runtime (budget ${BUDGET_S} s)</th><th>status</th></tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody></table>
-</body></html>
-`;
-fs.writeFileSync(path.join(SITE, 'index.html'), index);
-for (const r of reports) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.seconds.toFixed(1).padStart(6)} s / ${BUDGET_S} s  ${path.relative(ROOT, r.path)}`);
-console.log(`rnn-lab course: ${reports.filter((r) => r.ok).length}/${reports.length} notebooks ok in ${total.toFixed(1)} s; open ${path.relative(process.cwd(), path.join(SITE, 'index.html'))}`);
-process.exit(reports.every((r) => r.ok) ? 0 : 1);
+  const only = args;
+  const notebooks = listNotebooks().filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+  if (notebooks.length === 0) fail(`no notebooks match ${only.join(' ')}`);
+  const foreign = foreignPages(SITE, notebooks.map((f) => path.basename(f, '.ipynb')));
+  if (foreign.length) fail(`${foreign.join(', ')} ${foreign.length === 1 ? 'was' : 'were'} not written by npm run course, so ${foreign.length === 1 ? 'it is' : 'they are'} not replaced: choose another folder with --site, or move ${foreign.length === 1 ? 'it' : 'them'} away`);
+
+  fs.mkdirSync(SITE, { recursive: true });
+  const t0 = Date.now();
+  const reports = executeNotebooks(notebooks, { html: SITE });
+  const total = (Date.now() - t0) / 1000;
+
+  copyMathJax(SITE);
+
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const rows = reports.map((r) => {
+    const info = notebookInfo(r.path);
+    const status = r.ok ? 'ok' : `failed: ${esc([...r.errors, ...r.stderr.map((s) => s.text)].join(' | ').slice(0, 300))}`;
+    const over = r.seconds > BUDGET_S ? ' (over budget)' : '';
+    return `<tr><td><a href="${esc(info.name)}.html">${esc(info.title)}</a></td><td>${esc(info.summary)}</td>` +
+      `<td>${r.seconds.toFixed(1)} s${over}</td><td>${status}</td></tr>`;
+  });
+  const index = `<!DOCTYPE html>
+  <html><head>${GENERATOR_META}<meta charset="utf-8"><title>RNN Lab — the course</title>
+  <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+  table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}</style>
+  </head><body>
+  <h1>RNN Lab — the course</h1>
+  <p>Every lesson below was executed headless on ${esc(new Date().toISOString().slice(0, 10))}; each page shows its
+  outputs, with interactive plots, and works offline. Total run time ${total.toFixed(0)} s.</p>
+  <table><thead><tr><th>lesson</th><th>what it shows</th><th>runtime (budget ${BUDGET_S} s)</th><th>status</th></tr></thead>
+  <tbody>
+  ${rows.join('\n')}
+  </tbody></table>
+  </body></html>
+  `;
+  writeIndex(SITE, index);
+  for (const r of reports) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.seconds.toFixed(1).padStart(6)} s / ${BUDGET_S} s  ${path.relative(ROOT, r.path)}`);
+  console.log(`rnn-lab course: ${reports.filter((r) => r.ok).length}/${reports.length} notebooks ok in ${total.toFixed(1)} s; open ${path.relative(process.cwd(), path.join(SITE, 'index.html'))}`);
+  process.exit(reports.every((r) => r.ok) ? 0 : 1);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();

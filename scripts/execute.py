@@ -81,9 +81,11 @@ def export_html(nb, out_html):
     here = os.path.dirname(os.path.abspath(__file__))
     exporter = HTMLExporter(extra_template_basedirs=[os.path.join(here, 'nbconvert')], template_name='rnnlab')
     body, _ = exporter.from_notebook_node(nb)
-    tmp = out_html + '.tmp'
+    tmp = '%s.%d.tmp' % (out_html, os.getpid())
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write(body)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, out_html)
 
 

@@ -10,7 +10,7 @@
 // what was obtained.
 //
 // Options:
-//   --out FILE          the JSON report (default grades.json)
+//   --out FILE          the JSON report (default grades.json); a file there that is not a report is never replaced
 //   --cell-timeout S    time limit per cell, seconds (default 60)
 //   --timeout S         time limit per submission, seconds (default 600)
 //   --memory MB         heap limit of the kernel's JavaScript, megabytes (default 2048)
@@ -18,12 +18,13 @@
 //   --seed N            seed of the hidden tests (default 20251)
 //   --homework ID       grade every submission as this homework (default: from the notebook)
 //   --max-kernels N     kernels one submission may use after hangs or crashes (default 4)
-//   --keep DIR          keep each submission's grading folder (kernel log, job, result) in DIR
+//   --keep DIR          keep each submission's grading files (kernel log, job, result) in DIR/<name>
+//                       (DIR/<name>-2, -3, … when taken: nothing there is overwritten)
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt } from './jupyter.mjs';
+import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from './jupyter.mjs';
 import { installKernel } from './kernel.mjs';
 import { loadManifest, exerciseTable } from './homework-release.mjs';
 
@@ -84,11 +85,35 @@ export function installGradingKernel(memoryMb) {
     display_name: `${KERNEL_DISPLAY_NAME} · grading`,
     env: { ...spec.env, RNN_LAB_GRADING: '1', NODE_OPTIONS: `--max-old-space-size=${memoryMb}` },
   };
-  const file = path.join(dir, 'kernel.json');
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(grading, null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  libFiles().writeFileAtomic(path.join(dir, 'kernel.json'), JSON.stringify(grading, null, 2) + '\n');
   return { name: GRADING_KERNEL, dir };
+}
+
+export const REPORT_BY = 'npm run grade (scripts/grade.mjs)';
+
+/**
+ * Why `out` must not be written, or null: a folder, or a file that is not a grades report (no
+ * generatedBy of ours; reports from before the marker have gradedAt and submissions) is never replaced.
+ */
+export function outProblem(out) {
+  if (!fs.existsSync(out)) return null;
+  if (fs.statSync(out).isDirectory()) return `--out ${out} is a folder; give a file path for the JSON report`;
+  let json;
+  try { json = JSON.parse(fs.readFileSync(out, 'utf8')); } catch { json = null; }
+  const ours = json?.generatedBy === REPORT_BY || (typeof json?.gradedAt === 'string' && Array.isArray(json?.submissions));
+  return ours ? null : `--out ${out} exists and is not a grades report from an earlier run, so it is not replaced; choose another file`;
+}
+
+/**
+ * A folder of its own for one submission's kept files: keep/<name>, or keep/<name>-2, -3, … when
+ * taken (two submissions with the same file name, or an earlier run): nothing there is overwritten.
+ */
+export function keepFolder(keep, name) {
+  fs.mkdirSync(keep, { recursive: true });
+  for (let k = 1; ; k++) {
+    const dest = path.join(keep, k === 1 ? name : `${name}-${k}`);
+    try { fs.mkdirSync(dest); return dest; } catch (e) { if (e.code !== 'EEXIST') throw e; }
+  }
 }
 
 function sourceText(cell) {
@@ -257,9 +282,9 @@ export async function gradeSubmission(file, o) {
   if (result?.events?.length) entry.events = result.events;
   entry.seconds = Math.round((Date.now() - t0) / 100) / 10;
   if (o.keep) {
-    const dest = path.join(o.keep, path.basename(file, '.ipynb'));
-    fs.mkdirSync(dest, { recursive: true });
-    for (const f of ['job.json', 'result.json', 'kernel.log']) if (fs.existsSync(path.join(work, f))) fs.copyFileSync(path.join(work, f), path.join(dest, f));
+    const dest = keepFolder(o.keep, path.basename(file, '.ipynb'));
+    for (const f of ['job.json', 'result.json', 'kernel.log']) if (fs.existsSync(path.join(work, f))) fs.copyFileSync(path.join(work, f), path.join(dest, f), fs.constants.COPYFILE_EXCL);
+    entry.kept = dest;
   }
   fs.rmSync(work, { recursive: true, force: true });
   return entry;
@@ -307,6 +332,11 @@ export async function main(argv) {
     console.error('grade: the library is not built (dist/ is missing): run `npm run build`');
     return 2;
   }
+  const bad = outProblem(o.out);
+  if (bad) {
+    console.error(`grade: ${bad}`);
+    return 2;
+  }
   const missing = o.files.filter((f) => !fs.existsSync(f));
   if (missing.length) {
     console.error(`grade: no such file: ${missing.join(', ')}`);
@@ -323,15 +353,16 @@ export async function main(argv) {
   const t0 = Date.now();
   const results = await gradeAll(o.files, { ...o, python, kernel, manifest });
   const report = {
+    generatedBy: REPORT_BY,
     gradedAt: new Date().toISOString(),
     options: { cellTimeout: o.cellTimeout, timeout: o.timeout, memoryMb: o.memory, seed: o.seed },
     seconds: Math.round((Date.now() - t0) / 100) / 10,
     submissions: results,
   };
-  const tmp = `${o.out}.${process.pid}.tmp`;
+  const again = outProblem(o.out);   // something may have appeared there while grading ran
+  if (again) throw new Error(again);
   fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
-  fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + '\n');
-  fs.renameSync(tmp, o.out);
+  libFiles().writeFileAtomic(o.out, JSON.stringify(report, null, 2) + '\n');
   console.log(`graded ${results.length} submission${results.length === 1 ? '' : 's'} in ${report.seconds.toFixed(1)} s; report: ${o.out}`);
   return results.some((r) => !r.homework) ? 1 : 0;
 }

@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT, listNotebooks, libraryBuilt } from './jupyter.mjs';
+import { ROOT, listNotebooks, libraryBuilt, libFiles } from './jupyter.mjs';
 
 export const HOMEWORK_DIR = path.join(ROOT, 'homework');
 export const RELEASE_DIR = path.join(HOMEWORK_DIR, 'release');
@@ -181,6 +181,48 @@ export function loadManifest() {
   return buildRelease().manifest;
 }
 
+/** Whether `file` is something this script wrote: a released notebook (metadata rnn-lab.release) or its manifest (generatedBy). */
+export function isReleaseOutput(file) {
+  let json;
+  try { json = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return false; }
+  return path.basename(file) === 'manifest.json'
+    ? typeof json?.generatedBy === 'string' && json.generatedBy.includes('homework-release.mjs')
+    : json?.metadata?.['rnn-lab']?.release === true;
+}
+
+/**
+ * Notebooks in `dir` that an earlier release wrote (listed in its manifest, and marked as released)
+ * and this release no longer has. Anything else in the folder — a teacher's own notebook or file —
+ * is not the release's and is never counted as stale.
+ */
+export function staleNotebooks(files, dir) {
+  const manifest = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(manifest) || !isReleaseOutput(manifest)) return [];
+  const listed = (JSON.parse(fs.readFileSync(manifest, 'utf8')).notebooks ?? []).map((n) => path.join(dir, path.basename(String(n.file ?? ''))));
+  const names = new Set([...files.keys()].map((f) => path.basename(f)));
+  return listed.filter((f) => f.endsWith('.ipynb') && !names.has(path.basename(f)) && fs.existsSync(f) && isReleaseOutput(f));
+}
+
+/**
+ * Write a release (Map of path → text; each written as dir/<basename>) into `dir`: every file
+ * atomically; a file already there is replaced only if an earlier release wrote it (else an error
+ * naming it, before anything is written); stale notebooks of the earlier release are removed after.
+ * Nothing else in `dir` is touched.
+ */
+export function writeRelease(files, dir) {
+  const { writeFileAtomic } = libFiles();
+  const targets = [...files].map(([f, text]) => [path.join(dir, path.basename(f)), text]);
+  const foreign = targets.map(([f]) => f).filter((f) => fs.existsSync(f) && !isReleaseOutput(f));
+  if (foreign.length) {
+    throw new Error(`${foreign.map((f) => path.relative(ROOT, f)).join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not from an earlier release (no rnn-lab release marker), so not replaced; move ${foreign.length === 1 ? 'it' : 'them'} away or rename the homework`);
+  }
+  const stale = staleNotebooks(files, dir);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [f, text] of targets) writeFileAtomic(f, text);
+  for (const f of stale) fs.rmSync(f);
+  return { written: targets.map(([f]) => f), removed: stale };
+}
+
 function main(argv) {
   const checkOnly = argv.includes('--check');
   const { files, manifest, leaks } = buildRelease();
@@ -188,9 +230,7 @@ function main(argv) {
     console.error(`homework:release: solution text would leak into the release:\n  ${leaks.join('\n  ')}`);
     return 1;
   }
-  const stale = fs.existsSync(RELEASE_DIR)
-    ? fs.readdirSync(RELEASE_DIR).filter((f) => f.endsWith('.ipynb') && !files.has(path.join(RELEASE_DIR, f))).map((f) => path.join(RELEASE_DIR, f))
-    : [];
+  const stale = staleNotebooks(files, RELEASE_DIR);
   if (checkOnly) {
     const outdated = [...files].filter(([f, text]) => !fs.existsSync(f) || fs.readFileSync(f, 'utf8') !== text).map(([f]) => f);
     const bad = [...outdated, ...stale].map((f) => path.relative(ROOT, f));
@@ -201,13 +241,7 @@ function main(argv) {
     console.log(`homework/release is up to date (${manifest.notebooks.length} notebooks)`);
     return 0;
   }
-  fs.mkdirSync(RELEASE_DIR, { recursive: true });
-  for (const [file, text] of files) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  }
-  for (const f of stale) fs.rmSync(f);
+  writeRelease(files, RELEASE_DIR);
   for (const nb of manifest.notebooks) {
     const list = nb.exercises.map((e) => `${e.exercise} ${e.points}`).join(', ');
     console.log(`${nb.file}: ${nb.exercises.length} exercises, ${nb.maxPoints} points (${list})`);

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const KERNEL_NAME = 'rnn-lab';
@@ -58,6 +59,15 @@ export const INSTALL_HINT =
 /** Whether the library has been built (dist/index.js and its types). */
 export function libraryBuilt() {
   return fs.existsSync(path.join(ROOT, 'dist', 'index.js')) && fs.existsSync(path.join(ROOT, 'dist', 'index.d.ts'));
+}
+
+/**
+ * The library's file helpers (dist/files.js: writeFileAtomic), loaded on first use so that scripts
+ * which only report "the library is not built" still start without dist/.
+ */
+export function libFiles() {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'files.js'))) throw new Error('the library is not built (dist/files.js is missing): run `npm run build` first');
+  return createRequire(import.meta.url)(path.join(ROOT, 'dist', 'files.js'));
 }
 
 /** Notebooks of a folder (NN-name.ipynb), in course order. */

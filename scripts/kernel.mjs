@@ -3,13 +3,27 @@
 // notebooks. Runs on `npm install`; it needs no Python, so installing never fails for want of Jupyter.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, KERNEL_DIR, KERNEL_NAME, KERNEL_DISPLAY_NAME } from './jupyter.mjs';
+import { ROOT, KERNEL_DIR, KERNEL_NAME, KERNEL_DISPLAY_NAME, libFiles } from './jupyter.mjs';
 
-/** Write `file` atomically: a half-written kernel.json would break every notebook. */
-function writeAtomic(file, text) {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+/**
+ * Make `link` a symlink to `target`. An existing symlink (ours from an earlier install, or a stale
+ * one) is replaced; a real file or folder there (an installed rnn-lab package, say) is not ours
+ * and is never removed: that is an error.
+ */
+export function ensureLink(link, target) {
+  let st = null;
+  try { st = fs.lstatSync(link); } catch { st = null; }
+  if (st && !st.isSymbolicLink()) {
+    throw new Error(`${link} is a real ${st.isDirectory() ? 'folder' : 'file'}, not the link rnn-lab makes; it is not removed. Move it away (or run npm uninstall rnn-lab there) and install again`);
+  }
+  let ok = false;
+  try { ok = st !== null && fs.realpathSync(link) === fs.realpathSync(path.resolve(path.dirname(link), target)); } catch { ok = false; }
+  if (ok) return false;
+  // A new link beside it, renamed over the old one: at no moment is there no link.
+  const tmp = `${link}.${process.pid}.tmp`;
+  fs.symlinkSync(target, tmp, 'dir');
+  fs.renameSync(tmp, link);
+  return true;
 }
 
 export function installKernel() {
@@ -24,17 +38,13 @@ export function installKernel() {
     env: { RNN_LAB_NOTEBOOK: '1', TF_CPP_MIN_LOG_LEVEL: '2' },
     metadata: { 'rnn-lab': { root: ROOT } },
   };
-  writeAtomic(path.join(KERNEL_DIR, 'kernel.json'), JSON.stringify(spec, null, 2) + '\n');
+  // Atomic: a half-written kernel.json would break every notebook.
+  libFiles().writeFileAtomic(path.join(KERNEL_DIR, 'kernel.json'), JSON.stringify(spec, null, 2) + '\n');
 
   // tslab resolves imports the Node 10 way from the notebook's folder, which cannot see a package's
   // own name; a link node_modules/rnn-lab -> .. makes `import … from 'rnn-lab'` resolve to dist/.
   const link = path.join(ROOT, 'node_modules', 'rnn-lab');
-  let ok = false;
-  try { ok = fs.realpathSync(link) === fs.realpathSync(ROOT); } catch { ok = false; }
-  if (!ok) {
-    fs.rmSync(link, { recursive: true, force: true });
-    fs.symlinkSync('..', link, 'dir');
-  }
+  ensureLink(link, '..');
   return { kernelDir: KERNEL_DIR, link };
 }
 

@@ -19,6 +19,8 @@ export type { NumArray } from './weights';
 export { buildRNN, buildLSTM, buildGRU, specOf, recurrentLayers, countParams, torchWeights, loadTorchWeights, torchWeightsShapes, decode, generate, checkTokens, LabEmbedding } from './builders';
 export type { DecodeOptions } from './builders';
 export { saveModel, loadModel } from './io';
+export type { SaveModelOptions } from './io';
+export { writeFileAtomic } from './files';
 export type { ModelSpec, StoredSpec, Topology } from './builders';
 export { MODEL_SPEC_KEYS } from './builders';
 export { RECURRENT_LAYER_KEYS } from './layers';

@@ -100,7 +100,7 @@ for (const backend of ['wasm', 'cpu']) {
       assert.throws(() => L.generate(model, tf.zeros([2, 3]), 4), /generate: x must have layout \[batch, features=2\]; got shape \[2, 3\]/);
     });
 
-    test('save → load gives identical predictions, replaces atomically, and a failed save keeps the old model', async () => {
+    test('save → load gives identical predictions and the same spec (saving rules and crashes: tests/unit/io.test.mjs)', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-save-'));
       const target = path.join(dir, 'model');
       try {
@@ -117,15 +117,7 @@ for (const backend of ['wasm', 'cpu']) {
           assert.equal(d, 0, `${cell}: loaded model differs by ${d}`);
           assert.deepEqual(L.specOf(again), { ...spec, cell });
         }
-        const before = fs.readFileSync(path.join(target, 'model.json'), 'utf8');
-        const m2 = L.buildRNN({ inputSize: 9, hiddenSize: 3, outputSize: 1 });
-        const fsMod = require('fs');
-        const orig = fsMod.writeFileSync;
-        fsMod.writeFileSync = (f, ...a) => { if (String(f).endsWith('model.json')) throw new Error('disk full'); return orig(f, ...a); };
-        try { await assert.rejects(() => L.saveModel(m2, target), /disk full/); } finally { fsMod.writeFileSync = orig; }
-        assert.equal(fs.readFileSync(path.join(target, 'model.json'), 'utf8'), before, 'the old model is intact');
-        assert.deepEqual(fs.readdirSync(dir), ['model'], 'no partial folder is left behind');
-        await assert.rejects(() => L.loadModel(path.join(dir, 'nothing')), /no model\.json in/);
+        await assert.rejects(() => L.loadModel(path.join(dir, 'nothing')), /the folder .*nothing does not exist/);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }

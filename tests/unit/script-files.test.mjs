@@ -1,0 +1,103 @@
+// The scripts write only what they create: homework release, course site, kernel link, grade report
+// and kept folders. Unit level: no notebook is executed, no Jupyter is needed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildRelease, writeRelease, staleNotebooks } from '../../scripts/homework-release.mjs';
+import { foreignPages, writeIndex, GENERATOR_META } from '../../scripts/course.mjs';
+import { ensureLink } from '../../scripts/kernel.mjs';
+import { outProblem, keepFolder, REPORT_BY } from '../../scripts/grade.mjs';
+
+function tmpdir(tag) { return fs.mkdtempSync(path.join(os.tmpdir(), `rnnlab-files-${tag}-`)); }
+
+test("homework release into a folder with a teacher's files keeps them; only the earlier release's stale notebook goes", () => {
+  const dir = tmpdir('release');
+  try {
+    const { files } = buildRelease();
+    fs.writeFileSync(path.join(dir, 'teacher-notes.md'), 'answers are elsewhere\n');
+    fs.writeFileSync(path.join(dir, 'extra-practice.ipynb'), '{"cells": [], "metadata": {}}\n');
+    // An earlier release that also had hw0 (now gone from homework/): its notebook is stale.
+    const old = { metadata: { 'rnn-lab': { release: true } }, cells: [] };
+    fs.writeFileSync(path.join(dir, 'hw0-old.ipynb'), JSON.stringify(old));
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ generatedBy: 'npm run homework:release (scripts/homework-release.mjs)', notebooks: [{ file: 'homework/release/hw0-old.ipynb' }] }));
+    assert.deepEqual(staleNotebooks(files, dir), [path.join(dir, 'hw0-old.ipynb')]);
+    const r = writeRelease(files, dir);
+    assert.equal(r.written.length, files.size, `wrote ${r.written.length} of ${files.size} files`);
+    assert.deepEqual(r.removed, [path.join(dir, 'hw0-old.ipynb')]);
+    assert.equal(fs.readFileSync(path.join(dir, 'teacher-notes.md'), 'utf8'), 'answers are elsewhere\n', 'the teacher\'s note is kept');
+    assert.equal(fs.readFileSync(path.join(dir, 'extra-practice.ipynb'), 'utf8'), '{"cells": [], "metadata": {}}\n', 'the teacher\'s notebook is kept');
+    for (const [f, text] of files) assert.equal(fs.readFileSync(path.join(dir, path.basename(f)), 'utf8'), text);
+    assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')).length, 0, 'no temp files');
+    // A second run replaces its own files and keeps the teacher's.
+    writeRelease(files, dir);
+    assert.ok(fs.existsSync(path.join(dir, 'extra-practice.ipynb')));
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('homework release: a notebook at a release name that no release wrote is an error, and nothing is written', () => {
+  const dir = tmpdir('release-foreign');
+  try {
+    const { files } = buildRelease();
+    const name = path.basename([...files.keys()][0]);
+    fs.writeFileSync(path.join(dir, name), '{"cells": ["the teacher\'s own"]}');
+    assert.throws(() => writeRelease(files, dir), new RegExp(`${name.replace('.', '\\.')} is not from an earlier release .*so not replaced`));
+    assert.deepEqual(fs.readdirSync(dir), [name], 'nothing else was written');
+    assert.equal(fs.readFileSync(path.join(dir, name), 'utf8'), '{"cells": ["the teacher\'s own"]}');
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('course site: unrelated files stay; a page of the same name that the course did not write is reported', () => {
+  const site = tmpdir('site');
+  try {
+    fs.writeFileSync(path.join(site, 'about.txt'), 'mine');
+    fs.writeFileSync(path.join(site, '00-welcome.html'), '<html>my own welcome page</html>');
+    assert.deepEqual(foreignPages(site, ['00-welcome', '01-rnn']), [path.join(site, '00-welcome.html')]);
+    writeIndex(site, `<html><head>${GENERATOR_META}</head></html>`);
+    assert.deepEqual(foreignPages(site, ['01-rnn']), [], 'the index the course wrote is its own');
+    fs.writeFileSync(path.join(site, '01-rnn.html'), '<head><script src="mathjax/tex-chtml.js" async></script></head>');
+    assert.deepEqual(foreignPages(site, ['01-rnn']), [], 'a page from before the marker is recognised as the course\'s');
+    assert.equal(fs.readFileSync(path.join(site, 'about.txt'), 'utf8'), 'mine');
+    fs.writeFileSync(path.join(site, 'index.html'), '<html>a portfolio</html>');
+    assert.deepEqual(foreignPages(site, []), [path.join(site, 'index.html')], 'a foreign index.html is reported');
+  } finally { fs.rmSync(site, { recursive: true, force: true }); }
+});
+
+test('kernel link: a real folder at node_modules/rnn-lab is never removed; a wrong symlink is replaced', () => {
+  const dir = tmpdir('link');
+  try {
+    fs.mkdirSync(path.join(dir, 'pkg'));
+    const link = path.join(dir, 'nm', 'rnn-lab');
+    fs.mkdirSync(link, { recursive: true });
+    fs.writeFileSync(path.join(link, 'package.json'), '{"name": "rnn-lab"}');
+    assert.throws(() => ensureLink(link, '../pkg'), /is a real folder, not the link rnn-lab makes; it is not removed/);
+    assert.equal(fs.readFileSync(path.join(link, 'package.json'), 'utf8'), '{"name": "rnn-lab"}');
+    fs.rmSync(link, { recursive: true });
+    fs.symlinkSync('../elsewhere', link, 'dir');
+    assert.equal(ensureLink(link, '../pkg'), true, 'a dangling link is replaced');
+    assert.equal(fs.realpathSync(link), fs.realpathSync(path.join(dir, 'pkg')));
+    assert.equal(ensureLink(link, '../pkg'), false, 'a correct link is left alone');
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('grade: --out never replaces a file that is not a report; --keep never overwrites a kept folder', () => {
+  const dir = tmpdir('grade');
+  try {
+    const notes = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notes, 'students');
+    assert.match(outProblem(notes), /--out .*notes\.txt exists and is not a grades report from an earlier run, so it is not replaced/);
+    assert.match(outProblem(dir), /is a folder/);
+    assert.equal(outProblem(path.join(dir, 'new.json')), null);
+    fs.writeFileSync(path.join(dir, 'g.json'), JSON.stringify({ generatedBy: REPORT_BY, submissions: [] }));
+    assert.equal(outProblem(path.join(dir, 'g.json')), null, 'a report of ours may be replaced');
+    fs.writeFileSync(path.join(dir, 'old.json'), JSON.stringify({ gradedAt: '2025-01-01', submissions: [] }));
+    assert.equal(outProblem(path.join(dir, 'old.json')), null, 'a report from before the marker may be replaced');
+    const keep = path.join(dir, 'keep');
+    const a = keepFolder(keep, 'hw1');
+    fs.writeFileSync(path.join(a, 'kernel.log'), 'first student');
+    const b = keepFolder(keep, 'hw1');   // another student's hw1.ipynb
+    assert.equal(b, path.join(keep, 'hw1-2'));
+    assert.equal(fs.readFileSync(path.join(a, 'kernel.log'), 'utf8'), 'first student');
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
