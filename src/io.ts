@@ -27,6 +27,8 @@ import { checkOptions } from './options';
 import { describe } from './describe';
 import { shapeText } from './inputs';
 import { writeFileAtomic, fsyncDir } from './files';
+import { guardModel } from './guard';
+import type { StoredSpec } from './builders';
 
 /** The key rnn-lab adds to model.json; tf.js ignores keys it does not know. */
 const MARKER_KEY = 'rnnLab';
@@ -65,12 +67,15 @@ function existingModel(jsonPath: string): { exists: boolean; ours: boolean; weig
   if (!fs.existsSync(jsonPath)) return { exists: false, ours: false, weights: [], referenced: new Set() };
   const json = readJson(jsonPath) as Record<string, any> | undefined;
   const marker = json?.[MARKER_KEY] as Marker | undefined;
-  const ours = marker?.savedBy === SAVED_BY && Array.isArray(marker.weights);
   const referenced = new Set<string>();
   if (Array.isArray(json?.weightsManifest)) {
     for (const g of json!.weightsManifest) for (const p of g?.paths ?? []) if (typeof p === 'string') referenced.add(path.normalize(p));
   }
-  return { exists: true, ours, weights: ours ? marker!.weights.filter(isBareName) : [], referenced };
+  if (marker?.savedBy === SAVED_BY && Array.isArray(marker.weights)) return { exists: true, ours: true, weights: marker.weights.filter(isBareName), referenced };
+  // A save by rnn-lab before the marker existed: a builder model (its spec in the metadata) with the
+  // one weights file that version always wrote. It is ours to replace, so re-saving an old model works.
+  const legacy = json?.userDefinedMetadata?.['rnn-lab'] !== undefined && referenced.size === 1 && referenced.has('weights.bin');
+  return { exists: true, ours: legacy, weights: legacy ? ['weights.bin'] : [], referenced };
 }
 
 /** Remove what an interrupted save listed in its journal and the current model.json does not use. */
@@ -351,5 +356,7 @@ export async function loadModel(modelPath: string): Promise<tf.LayersModel> {
   } finally {
     tf.dispose(Object.values(decoded));
   }
-  return model;
+  // A builder model checks its inputs at predict/fit/evaluate like a freshly built one.
+  const spec = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.['rnn-lab'];
+  return spec ? guardModel(model, spec as StoredSpec) : model;
 }
