@@ -4,7 +4,7 @@
  * `rnn_l{k}` (or `encoder_l{k}` / `decoder_l{k}`), `head` — so weights map to PyTorch keys.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CellKind, GruUpdate, RnnActivation } from './family';
+import { CellKind, GateActivation, GruUpdate, RnnActivation } from './family';
 import { FAMILIES, LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
 import { layerFromTorch, layerToTorch } from './weights';
 
@@ -41,6 +41,8 @@ export interface ModelSpec {
   resetAfter?: boolean;
   /** GRU update convention. Default 'z-keeps-old'. */
   update?: GruUpdate;
+  /** LSTM/GRU gate activation ('sigmoid' or tf.js's 'hardSigmoid'). Default 'sigmoid'. Not for buildRNN. */
+  recurrentActivation?: GateActivation;
   /** Initial state when none is given. Default 'zeros'. */
   initialState?: 'zeros' | 'learned';
   /** Seed of every initializer. Default 1. */
@@ -142,7 +144,7 @@ function build(cell: CellKind, spec: ModelSpec): tf.LayersModel {
   const T = spec.sequenceLength ?? null;
   const common = (name: string, l: number, extra: Partial<RecurrentLayerOptions>): RecurrentLayerOptions => ({
     units: spec.hiddenSize, name, seed: seed + 101 * l + (name.startsWith('decoder') ? 7 : 0),
-    activation: spec.activation, resetAfter: spec.resetAfter, update: spec.update, initialState: spec.initialState,
+    activation: spec.activation, resetAfter: spec.resetAfter, update: spec.update, recurrentActivation: spec.recurrentActivation, initialState: spec.initialState,
     checkInput: l === 0 && !tokens, ...extra,
   });
   const head = tf.layers.dense({ units: spec.outputSize, activation: outputActivation, name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 9001 }) });
