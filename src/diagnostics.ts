@@ -64,7 +64,10 @@ function toMatrix(W: unknown, what: string): Matrix {
 
 /**
  * The spectrum of a recurrent matrix and the lecture's bound λ₁γ. Given a layer, W is its W_hh
- * (for LSTM/GRU all gates' recurrent matrices stacked, [G·n, n]) and γ comes from its activation.
+ * (for LSTM/GRU all gates' recurrent matrices stacked, [G·n, n]) and γ comes from its activation;
+ * for LSTM/GRU layers `gateGamma` is the gate activation's γ (¼ for σ, 0.2 for tf.js's hardSigmoid),
+ * `gamma` and `bound` stay those of the candidate's tanh (γ = 1). `options.activation` may also be
+ * 'hardSigmoid' (γ = 0.2) for a plain matrix.
  *
  * @example
  * ```ts
