@@ -12,7 +12,9 @@
 //   Bx [G·n]          bias of the input projection;  Bh [G·n] GRU resetAfter's recurrent bias
 //   H  [(T+1)·b, n]   H[0] = h0 (written by the caller), H[t] = h_t
 //   C  [(T+1)·b, n]   LSTM: C[0] = c0, C[t] = c_t
-//   Gs [T·b, G·n]     saved gate activations: LSTM i f o g; GRU r z h̃ (RNN: pre-activations, unused)
+//   Gs [T·b, G·n]     saved gate activations: LSTM i f o g; GRU r z h̃ (RNN: pre-activations, unused);
+//                     with HARD_SIGMOID the σ-gate blocks hold the clip input u = 0.2·a + 0.5 instead,
+//                     read through gv() (clip to [0, 1]), so the backward can tell a kink from saturation
 //   S  [T·b, n]       LSTM tanh(c_t); GRU reset-before r⊙h_{t-1}; GRU reset-after W_hh h_{t-1} + b_hh (h block)
 // Backward:
 //   DH [(T+2)·b, n]   DH[t] (t = 1..T) = ∂L/∂h_t from the outputs (in), DH[T+1] = ∂L/∂c_T (LSTM, in),
@@ -27,12 +29,14 @@
 const RNN: i32 = 0;
 const LSTM: i32 = 1;
 const GRU: i32 = 2;
-// flags: bits 0-1 activation (0 tanh, 1 relu, 2 sigmoid, 3 linear); bit 2 resetAfter; bit 3 'z-takes-new'
+// flags: bits 0-1 activation (0 tanh, 1 relu, 2 sigmoid, 3 linear); bit 2 resetAfter; bit 3 'z-takes-new';
+// bit 4 LSTM/GRU gates use tf.js's hard sigmoid clip(0.2·a + 0.5, 0, 1) instead of σ
 const ACT_TANH: i32 = 0;
 const ACT_RELU: i32 = 1;
 const ACT_SIGMOID: i32 = 2;
 const RESET_AFTER: i32 = 4;
 const Z_TAKES_NEW: i32 = 8;
+const HARD_SIGMOID: i32 = 16;
 
 /** First byte of the arena the caller may use (64-byte aligned, after AssemblyScript's static data). */
 export function arenaBase(): usize {
@@ -104,6 +108,7 @@ const KT = memory.data<f32>([
   1.48572235717979e-05, 6.37261928875436e-04, 4.89352455891786e-03,                       // 6-8 p
   1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03, // 9-12 q
   0.5, 1.0, 0.0,                                                                           // 13-15
+  0.2,                                                                                     // 16 hard σ slope
 ]);
 
 @inline function kt(i: i32): v128 {
@@ -143,6 +148,37 @@ function tanhRow(p: usize, len: i32): void {
     const o = B4(j);
     stn(p + o, vtanh(ldn(p + o, len - j)), len - j);
   }
+}
+
+// ---- gate activations. `hard` is a literal at every call (forward/backward are instantiated once per
+// value), so the σ path carries no test of it.
+
+/** Hard-σ gates: store the clip input u = 0.2·a + 0.5 (mul then add, as tf.js: no FMA rounding). */
+function hardRow(p: usize, len: i32): void {
+  for (let j = 0; j < len; j += 4) {
+    const o = B4(j);
+    stn(p + o, f32x4.add(f32x4.mul(ldn(p + o, len - j), kt(16)), kt(13)), len - j);
+  }
+}
+
+@inline function gateRow(p: usize, len: i32, hard: bool): void {
+  if (hard) hardRow(p, len);
+  else sigmoidRow(p, len);
+}
+
+/** A gate's value from what Gs holds: σ(a) itself, or clip(u, 0, 1). */
+@inline function gv(u: v128, hard: bool): v128 {
+  if (hard) return f32x4.min(f32x4.max(u, kt(15)), kt(14));
+  return u;
+}
+
+/**
+ * A gate's derivative from what Gs holds: σ(1 − σ), or 0.2 where 0 ≤ u ≤ 1 (kinks included: tf.js
+ * differentiates clipByValue with x ≥ min && x ≤ max) and 0 outside.
+ */
+@inline function gd(u: v128, hard: bool): v128 {
+  if (hard) return v128.and(v128.and(f32x4.ge(u, kt(15)), f32x4.le(u, kt(14))), kt(16));
+  return f32x4.mul(u, f32x4.sub(kt(14), u));
 }
 
 @inline function vact(a: v128, act: i32): v128 {
@@ -371,8 +407,9 @@ export function unpackGrad(src: usize, hasC: i32, T: i32, b: i32, n: i32, DH: us
 /** 0 when kind/flags/sizes are supported, else a reason code (1 kind, 2 flags, 3 sizes). */
 export function check(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32): i32 {
   if (kind < 0 || kind > 2) return 1;
-  if (flags < 0 || flags > 15) return 2;
+  if (flags < 0 || flags > 31) return 2;
   if (kind != RNN && (flags & 3) != 0) return 2;
+  if (kind == RNN && (flags & HARD_SIGMOID) != 0) return 2;
   if (kind != GRU && (flags & (RESET_AFTER | Z_TAKES_NEW)) != 0) return 2;
   if (T < 1 || b < 1 || m < 1 || n < 1) return 3;
   return 0;
@@ -408,6 +445,12 @@ export function backwardWorkFloats(kind: i32, flags: i32, T: i32, b: i32, m: i32
 
 export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
   X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize): void {
+  if (flags & HARD_SIGMOID) forwardWith(kind, flags, T, b, m, n, X, K, U, Bx, Bh, H, C, Gs, S, W, true);
+  else forwardWith(kind, flags, T, b, m, n, X, K, U, Bx, Bh, H, C, Gs, S, W, false);
+}
+
+@inline function forwardWith(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
+  X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize, hard: bool): void {
   const G = gatesOf(kind);
   const Gn = G * n;
   const rows = T * b;
@@ -455,12 +498,12 @@ export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
       for (let i = 0; i < b; i++) {
         const a = A + B4(i * Gn), cp = Cp + B4(i * n), cc = Cc + B4(i * n), h = Hc + B4(i * n), s = St + B4(i * n);
         // Two tight passes (one transcendental per vector each) pipeline better than one fused pass.
-        sigmoidRow(a, 3 * n);
+        gateRow(a, 3 * n, hard);                                // i, f, o
         tanhRow(a + 3 * nB, n);
         for (let j = 0; j < n; j += 4) {
           const cnt = n - j;
           const o = B4(j);
-          const c = vfma(ldn(a + nB + o, cnt), ldn(cp + o, cnt), f32x4.mul(ldn(a + o, cnt), ldn(a + 3 * nB + o, cnt)));
+          const c = vfma(gv(ldn(a + nB + o, cnt), hard), ldn(cp + o, cnt), f32x4.mul(gv(ldn(a + o, cnt), hard), ldn(a + 3 * nB + o, cnt)));
           stn(cc + o, c, cnt);
         }
         for (let j = 0; j < n; j += 4) {
@@ -468,7 +511,7 @@ export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
           const o = B4(j);
           const tc = vtanh(ldn(cc + o, cnt));
           stn(s + o, tc, cnt);
-          stn(h + o, f32x4.mul(ldn(a + 2 * nB + o, cnt), tc), cnt);
+          stn(h + o, f32x4.mul(gv(ldn(a + 2 * nB + o, cnt), hard), tc), cnt);
         }
       }
     } else if (!resetAfter) {
@@ -476,15 +519,15 @@ export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
       gemm(b, 2 * n, n, Hp, n, 1, Urz, A, Gn, 1);
       for (let i = 0; i < b; i++) {
         const a = A + B4(i * Gn), hp = Hp + B4(i * n), s = St + B4(i * n);
-        sigmoidRow(a, 2 * n);                                   // r, z
+        gateRow(a, 2 * n, hard);                                // r, z
         for (let j = 0; j < n; j += 4) {
           const cnt = n - j;
           const o = B4(j);
-          stn(s + o, f32x4.mul(ldn(a + o, cnt), ldn(hp + o, cnt)), cnt);
+          stn(s + o, f32x4.mul(gv(ldn(a + o, cnt), hard), ldn(hp + o, cnt)), cnt);
         }
       }
       gemm(b, n, n, St, n, 1, Uh, A + 2 * nB, Gn, 1);
-      gruUpdate(A, Hp, Hc, b, n, takesNew);
+      gruUpdate(A, Hp, Hc, b, n, takesNew, hard);
     } else {
       // GRU, reset after: hp = h_{t-1}·U + b_hh; h̃ = tanh(xh + r⊙hp_h)
       for (let i = 0; i < b; i++) memory.copy(HP + B4(i * Gn), Bh, B4(Gn));
@@ -496,22 +539,22 @@ export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
           const o = B4(j);
           stn(a + o, f32x4.add(ldn(a + o, cnt), ldn(q + o, cnt)), cnt);
         }
-        sigmoidRow(a, 2 * n);                                   // r, z
+        gateRow(a, 2 * n, hard);                                // r, z
         for (let j = 0; j < n; j += 4) {
           const cnt = n - j;
           const o = B4(j);
           const hh = ldn(q + 2 * nB + o, cnt);
-          stn(a + 2 * nB + o, vfma(ldn(a + o, cnt), hh, ldn(a + 2 * nB + o, cnt)), cnt);
+          stn(a + 2 * nB + o, vfma(gv(ldn(a + o, cnt), hard), hh, ldn(a + 2 * nB + o, cnt)), cnt);
           stn(s + o, hh, cnt);
         }
       }
-      gruUpdate(A, Hp, Hc, b, n, takesNew);
+      gruUpdate(A, Hp, Hc, b, n, takesNew, hard);
     }
   }
 }
 
 /** h̃ = tanh(pre-activation in A's h block), saved there; h_t = keep⊙h_{t-1} + (1−keep)⊙h̃. */
-@inline function gruUpdate(A: usize, Hp: usize, Hc: usize, b: i32, n: i32, takesNew: bool): void {
+@inline function gruUpdate(A: usize, Hp: usize, Hc: usize, b: i32, n: i32, takesNew: bool, hard: bool): void {
   const Gn = 3 * n;
   const nB = B4(n);
   const one = kt(14);
@@ -522,7 +565,7 @@ export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
       const cnt = n - j;
       const o = B4(j);
       const ht = ldn(a + 2 * nB + o, cnt);
-      const z = ldn(a + nB + o, cnt);
+      const z = gv(ldn(a + nB + o, cnt), hard);
       const keep = takesNew ? f32x4.sub(one, z) : z;
       // keep·h_{t-1} + (1−keep)·h̃ = h̃ + keep·(h_{t-1} − h̃)
       stn(h + o, vfma(keep, f32x4.sub(ldn(hp + o, cnt), ht), ht), cnt);
@@ -535,6 +578,13 @@ export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
 export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
   X: usize, K: usize, U: usize, H: usize, C: usize, Gs: usize, S: usize,
   DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize): void {
+  if (flags & HARD_SIGMOID) backwardWith(kind, flags, T, b, m, n, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, true);
+  else backwardWith(kind, flags, T, b, m, n, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, false);
+}
+
+@inline function backwardWith(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
+  X: usize, K: usize, U: usize, H: usize, C: usize, Gs: usize, S: usize,
+  DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize, hard: bool): void {
   const G = gatesOf(kind);
   const Gn = G * n;
   const rows = T * b;
@@ -606,14 +656,15 @@ export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
         for (let j = 0; j < n; j += 4) {
           const cnt = n - j;
           const o = B4(j);
-          const ig = ldn(gi + o, cnt), fg = ldn(gi + nB + o, cnt), og = ldn(gi + 2 * nB + o, cnt), gg = ldn(gi + 3 * nB + o, cnt);
+          const ui = ldn(gi + o, cnt), uf = ldn(gi + nB + o, cnt), uo = ldn(gi + 2 * nB + o, cnt);  // Gs's gate blocks
+          const ig = gv(ui, hard), fg = gv(uf, hard), og = gv(uo, hard), gg = ldn(gi + 3 * nB + o, cnt);
           const tc = ldn(s + o, cnt);
           const dhv = ldn(dh_i + o, cnt);
           const dc_t = vfma(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc)), ldn(dc + o, cnt));
           stn(dc + o, f32x4.mul(dc_t, fg), cnt);                                          // ∂L/∂c_{t-1} (direct path)
-          const dao = f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og)));
-          const dai = f32x4.mul(f32x4.mul(dc_t, gg), f32x4.mul(ig, f32x4.sub(one, ig)));
-          const daf = f32x4.mul(f32x4.mul(dc_t, ldn(cp + o, cnt)), f32x4.mul(fg, f32x4.sub(one, fg)));
+          const dao = f32x4.mul(f32x4.mul(dhv, tc), gd(uo, hard));
+          const dai = f32x4.mul(f32x4.mul(dc_t, gg), gd(ui, hard));
+          const daf = f32x4.mul(f32x4.mul(dc_t, ldn(cp + o, cnt)), gd(uf, hard));
           const dag = f32x4.mul(f32x4.mul(dc_t, ig), f32x4.sub(one, f32x4.mul(gg, gg)));
           stn(da + o, dai, cnt);
           stn(da + nB + o, daf, cnt);
@@ -631,7 +682,8 @@ export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
         for (let j = 0; j < n; j += 4) {
           const cnt = n - j;
           const o = B4(j);
-          const r = ldn(gi + o, cnt), z = ldn(gi + nB + o, cnt), ht = ldn(gi + 2 * nB + o, cnt);
+          const ur = ldn(gi + o, cnt), uz = ldn(gi + nB + o, cnt), ht = ldn(gi + 2 * nB + o, cnt);
+          const r = gv(ur, hard), z = gv(uz, hard);
           const dhv = ldn(dh_i + o, cnt);
           const hpv = ldn(hp + o, cnt);
           const keep = takesNew ? f32x4.sub(one, z) : z;
@@ -640,12 +692,12 @@ export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
           const daH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, keep)), f32x4.sub(one, f32x4.mul(ht, ht)));
           let dz = f32x4.mul(dhv, f32x4.sub(hpv, ht));        // ∂L/∂keep
           if (takesNew) dz = f32x4.neg(dz);
-          const daZ = f32x4.mul(dz, f32x4.mul(z, f32x4.sub(one, z)));
+          const daZ = f32x4.mul(dz, gd(uz, hard));
           stn(da + nB + o, daZ, cnt);
           stn(da + 2 * nB + o, daH, cnt);
           if (resetAfter) {
             const e = ePtr + B4(i * Gn);
-            const daR = f32x4.mul(f32x4.mul(daH, ldn(s + o, cnt)), f32x4.mul(r, f32x4.sub(one, r)));
+            const daR = f32x4.mul(f32x4.mul(daH, ldn(s + o, cnt)), gd(ur, hard));
             stn(da + o, daR, cnt);
             stn(e + o, daR, cnt);
             stn(e + nB + o, daZ, cnt);
@@ -663,10 +715,10 @@ export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
           for (let j = 0; j < n; j += 4) {
             const cnt = n - j;
             const o = B4(j);
-            const r = ldn(gi + o, cnt);
+            const ur = ldn(gi + o, cnt);
             const dq = ldn(drh + o, cnt);
-            stn(dhp_i + o, vfma(dq, r, ldn(dhp_i + o, cnt)), cnt);
-            stn(da + o, f32x4.mul(f32x4.mul(dq, ldn(hp + o, cnt)), f32x4.mul(r, f32x4.sub(one, r))), cnt);
+            stn(dhp_i + o, vfma(dq, gv(ur, hard), ldn(dhp_i + o, cnt)), cnt);
+            stn(da + o, f32x4.mul(f32x4.mul(dq, ldn(hp + o, cnt)), gd(ur, hard)), cnt);
           }
         }
         gemm(b, n, 2 * n, d, Gn, 1, Utrz, dhp, n, 1);

@@ -4,7 +4,7 @@
  * `rnn_l{k}` (or `encoder_l{k}` / `decoder_l{k}`), `head` — so weights map to PyTorch keys.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CellKind, GruUpdate, RnnActivation } from './family';
+import { CellKind, GateActivation, GruUpdate, RnnActivation } from './family';
 import { FAMILIES, LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
 import { layerFromTorch, layerToTorch } from './weights';
 import { checkOptions } from './options';
@@ -43,6 +43,8 @@ export interface ModelSpec {
   resetAfter?: boolean;
   /** GRU update convention. Default 'z-keeps-old'. */
   update?: GruUpdate;
+  /** LSTM/GRU gate activation ('sigmoid' or tf.js's 'hardSigmoid'). Default 'sigmoid'. Not for buildRNN. */
+  recurrentActivation?: GateActivation;
   /** Initial state when none is given. Default 'zeros'. */
   initialState?: 'zeros' | 'learned';
   /** Seed of every initializer. Default 1. */
@@ -55,7 +57,7 @@ export interface ModelSpec {
 export const MODEL_SPEC_KEYS: readonly string[] = [
   'inputSize', 'hiddenSize', 'outputSize', 'numLayers', 'bidirectional', 'topology', 'outputActivation',
   'vocabSize', 'embeddingSize', 'sequenceLength', 'targetLength', 'activation', 'resetAfter', 'update',
-  'initialState', 'seed', 'impl',
+  'initialState', 'seed', 'impl', 'recurrentActivation',
 ];
 
 /** A spec with its cell family, as stored in the model's metadata. */
@@ -154,7 +156,7 @@ function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
   const T = spec.sequenceLength ?? null;
   const common = (name: string, l: number, extra: Partial<RecurrentLayerOptions>): RecurrentLayerOptions => ({
     units: spec.hiddenSize, name, seed: seed + 101 * l + (name.startsWith('decoder') ? 7 : 0),
-    activation: spec.activation, resetAfter: spec.resetAfter, update: spec.update, initialState: spec.initialState,
+    activation: spec.activation, resetAfter: spec.resetAfter, update: spec.update, recurrentActivation: spec.recurrentActivation, initialState: spec.initialState,
     // The model's inputs are checked once at its boundary (guardModel), not again inside.
     impl: spec.impl, checkInput: false, ...extra,
   });

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { recurrentLayers, specOf } from './builders';
-import { RnnActivation } from './family';
+import { GateActivation, RnnActivation } from './family';
 import { forwardModel } from './forward';
 import { RecurrentLayer } from './layers';
 import { LossSpec, lossFunction } from './losses';
@@ -28,8 +28,11 @@ function tidyValue<T>(fn: () => T): T {
   return out;
 }
 
-/** Largest derivative γ of each Elman activation (σ' ≤ ¼, tanh' ≤ 1, relu' ≤ 1). */
-export const ACTIVATION_GAMMA: Record<RnnActivation, number> = { tanh: 1, sigmoid: 0.25, relu: 1, linear: 1 };
+/**
+ * Largest derivative γ of each activation: the Elman ones (σ' ≤ ¼, tanh' ≤ 1, relu' ≤ 1) and the
+ * gates' hardSigmoid (tf.js's clip(0.2x + 0.5, 0, 1): slope 0.2).
+ */
+export const ACTIVATION_GAMMA: Record<RnnActivation | GateActivation, number> = { tanh: 1, sigmoid: 0.25, relu: 1, linear: 1, hardSigmoid: 0.2 };
 
 /** What {@link spectrum} returns. */
 export interface Spectrum {
@@ -43,6 +46,11 @@ export interface Spectrum {
   gamma: number;
   /** The lecture's bound on one step's Jacobian norm: λ₁·γ. */
   bound: number;
+  /**
+   * LSTM/GRU layers: the largest derivative of the gate activation (¼ for σ, 0.2 for hardSigmoid),
+   * which scales every gate's path through W_h. `gamma` stays the candidate's tanh (1).
+   */
+  gateGamma?: number;
 }
 
 function toMatrix(W: unknown, what: string): Matrix {
@@ -58,22 +66,27 @@ function toMatrix(W: unknown, what: string): Matrix {
 
 /**
  * The spectrum of a recurrent matrix and the lecture's bound λ₁γ. Given a layer, W is its W_hh
- * (for LSTM/GRU all gates' recurrent matrices stacked, [G·n, n]) and γ comes from its activation.
+ * (for LSTM/GRU all gates' recurrent matrices stacked, [G·n, n]) and γ comes from its activation;
+ * for LSTM/GRU layers `gateGamma` is the gate activation's γ (¼ for σ, 0.2 for tf.js's hardSigmoid),
+ * `gamma` and `bound` stay those of the candidate's tanh (γ = 1). `options.activation` may also be
+ * 'hardSigmoid' (γ = 0.2) for a plain matrix.
  *
  * @example
  * ```ts
  * const s = spectrum(layer);     // { sigmaMax: 0.93, spectralRadius: 0.88, gamma: 1, bound: 0.93, … }
  * ```
  */
-export function spectrum(W: tf.Tensor | number[][] | RecurrentLayer, options: { activation?: RnnActivation } = {}): Spectrum {
+export function spectrum(W: tf.Tensor | number[][] | RecurrentLayer, options: { activation?: RnnActivation | GateActivation } = {}): Spectrum {
   checkOptions('spectrum', options, ['activation']);
   let M: Matrix;
   let activation = options.activation ?? 'tanh';
+  let gateGamma: number | undefined;
   if (W instanceof RecurrentLayer) {
     const named = getLectureWeights(W) as Record<string, number[][]>;
     const gates = W.family.gates;
     M = gates.flatMap((g) => named[`Wh${g}`]);
     if (W.kind === 'rnn') activation = options.activation ?? W.cellOptions.activation;
+    else gateGamma = ACTIVATION_GAMMA[W.cellOptions.recurrentActivation];
   } else {
     M = toMatrix(W, 'spectrum');
   }
@@ -83,6 +96,7 @@ export function spectrum(W: tf.Tensor | number[][] | RecurrentLayer, options: { 
   if (gamma === undefined) throw new RangeError(`spectrum: options.activation must be one of ${Object.keys(ACTIVATION_GAMMA).join(', ')}; got '${activation}'`);
   return {
     sigmaMax, singularValues: singularValues(M), spectralRadius: square ? spectralRadius(M) : NaN, gamma, bound: sigmaMax * gamma,
+    ...(gateGamma !== undefined ? { gateGamma } : {}),
   };
 }
 

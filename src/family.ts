@@ -21,6 +21,18 @@ export type RnnActivation = 'tanh' | 'relu' | 'sigmoid' | 'linear';
  */
 export type GruUpdate = 'z-keeps-old' | 'z-takes-new';
 
+/**
+ * Activation of the LSTM's and GRU's gates (i, f, o; r, z):
+ * - 'sigmoid': σ(x) = 1/(1 + e^(−x)) (the lecture, PyTorch, Keras 2's default), σ' ≤ 1/4;
+ * - 'hardSigmoid': clip(0.2·x + 0.5, 0, 1), exactly as tf.js 4.22 defines it
+ *   (tfjs-layers backend `hardSigmoid`, the default `recurrentActivation` of tf.layers.lstm/gru and of
+ *   Keras 2.x); its derivative is 0.2 where 0 ≤ 0.2·x + 0.5 ≤ 1 (kinks included, as tf.js's autodiff
+ *   of clipByValue gives) and 0 outside.
+ * Keras 3 changed hard_sigmoid to relu6(x + 3)/6 (slope 1/6, kinks at ±3): that function is not
+ * supported; weights trained with it need a model that computes it.
+ */
+export type GateActivation = 'sigmoid' | 'hardSigmoid';
+
 /** Options that change a cell's equations. */
 export interface CellOptions {
   /** Elman cell activation. Default 'tanh'. */
@@ -29,6 +41,11 @@ export interface CellOptions {
   resetAfter?: boolean;
   /** GRU update convention. Default 'z-keeps-old'. */
   update?: GruUpdate;
+  /**
+   * LSTM and GRU: the gates' activation (see {@link GateActivation}). Default 'sigmoid' (the
+   * lecture's σ); 'hardSigmoid' reproduces tf.layers.lstm/gru, whose default it is.
+   */
+  recurrentActivation?: GateActivation;
 }
 
 /** The recurrent state: h, and c for the LSTM. */
@@ -76,5 +93,17 @@ export interface CellFamily {
 
 /** The defaults of {@link CellOptions}. */
 export function cellDefaults(o: CellOptions = {}): Required<CellOptions> {
-  return { activation: o.activation ?? 'tanh', resetAfter: o.resetAfter ?? false, update: o.update ?? 'z-keeps-old' };
+  return {
+    activation: o.activation ?? 'tanh', resetAfter: o.resetAfter ?? false, update: o.update ?? 'z-keeps-old',
+    recurrentActivation: o.recurrentActivation ?? 'sigmoid',
+  };
+}
+
+/**
+ * The gate activation, with the same ops (and so the same autodiff) as tf.js: σ, or
+ * clipByValue(0.5 + 0.2·x, 0, 1) as tfjs-layers' hardSigmoid computes it.
+ */
+export function gateActivate(a: tf.Tensor2D, act: GateActivation): tf.Tensor2D {
+  if (act === 'hardSigmoid') return tf.clipByValue(tf.add(0.5, tf.mul(0.2, a)), 0, 1) as tf.Tensor2D;
+  return tf.sigmoid(a);
 }

@@ -1,7 +1,7 @@
 /**
  * The GRU cell, gates r (reset) and z (update), candidate h̃:
  *
- *   r_t = σ(W_xr x_t + W_hr h_{t-1} + b_r)
+ *   r_t = σ(W_xr x_t + W_hr h_{t-1} + b_r)          (σ: options.recurrentActivation)
  *   z_t = σ(W_xz x_t + W_hz h_{t-1} + b_z)
  *   h̃_t = tanh(W_xh x_t + W_hh (r_t ⊙ h_{t-1}) + b_h)              reset before (lecture seed 000)
  *   h̃_t = tanh(W_xh x_t + r_t ⊙ (W_hh h_{t-1} + b_hh) + b_h)       reset after (seed 002, PyTorch, cuDNN)
@@ -14,7 +14,7 @@
  * Storage order of the gate blocks: r, z, h (Keras stores z, r, h; PyTorch r, z, n).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CellFamily, State, StepResult, StepWeights } from './family';
+import { CellFamily, State, StepResult, StepWeights, gateActivate } from './family';
 
 export const GRU_FAMILY: CellFamily = {
   kind: 'gru',
@@ -34,13 +34,13 @@ export const GRU_FAMILY: CellFamily = {
     if (w.recurrentBias) {
       const hp = tf.add(tf.matMul(h0, w.recurrentKernel), w.recurrentBias);      // [batch, 3n]  W_hh h + b_hh
       const [hr, hz, hh] = tf.split(hp, 3, 1) as tf.Tensor2D[];                 // [batch, n] each
-      r = tf.sigmoid(tf.add(xr, hr)) as tf.Tensor2D;                                            // [batch, n]
-      z = tf.sigmoid(tf.add(xz, hz)) as tf.Tensor2D;                                            // [batch, n]
+      r = gateActivate(tf.add(xr, hr) as tf.Tensor2D, o.recurrentActivation);  // [batch, n]
+      z = gateActivate(tf.add(xz, hz) as tf.Tensor2D, o.recurrentActivation);  // [batch, n]
       hTilde = tf.tanh(tf.add(xh, tf.mul(r, hh))) as tf.Tensor2D;                               // [batch, n]
     } else {
       const [hr, hz] = tf.split(tf.matMul(h0, w.recurrentRZ!), 2, 1) as tf.Tensor2D[];  // [batch, n] each
-      r = tf.sigmoid(tf.add(xr, hr)) as tf.Tensor2D;                                            // [batch, n]
-      z = tf.sigmoid(tf.add(xz, hz)) as tf.Tensor2D;                                            // [batch, n]
+      r = gateActivate(tf.add(xr, hr) as tf.Tensor2D, o.recurrentActivation);  // [batch, n]
+      z = gateActivate(tf.add(xz, hz) as tf.Tensor2D, o.recurrentActivation);  // [batch, n]
       hTilde = tf.tanh(tf.add(xh, tf.matMul(tf.mul(r, h0), w.recurrentH!))) as tf.Tensor2D;    // [batch, n]
     }
     const keep = o.update === 'z-keeps-old' ? z : tf.sub(1, z);                  // [batch, n]  share of h_{t-1}

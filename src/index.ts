@@ -10,12 +10,14 @@ export type { Figure, Trace, LiveFigure, TableOptions, DisplaySink } from './dis
 export { expectClaim, ClaimError } from './claims';
 export { rnnLayer, lstmLayer, gruLayer, RecurrentLayer, LabRNN, LabLSTM, LabGRU, FAMILIES } from './layers';
 export type { RecurrentLayerOptions, SequenceResult, DirectionTrace, ForwardOptions } from './layers';
-export type { CellKind, CellOptions, RnnActivation, GruUpdate, State, StepResult, StepWeights, CellFamily } from './family';
+export type { CellKind, CellOptions, RnnActivation, GateActivation, GruUpdate, State, StepResult, StepWeights, CellFamily } from './family';
 export { RNN_FAMILY, activate } from './rnn';
 export { LSTM_FAMILY } from './lstm';
 export { GRU_FAMILY } from './gru';
 export { lectureNames, getLectureWeights, setLectureWeights, toKerasWeights, fromKerasWeights } from './weights';
 export type { NumArray } from './weights';
+export { fromKerasLayer, importLayersModel } from './keras';
+export type { FromKerasOptions } from './keras';
 export { buildRNN, buildLSTM, buildGRU, specOf, recurrentLayers, countParams, torchWeights, loadTorchWeights, torchWeightsShapes, decode, generate, checkTokens, LabEmbedding } from './builders';
 export type { DecodeOptions } from './builders';
 export { saveModel, loadModel } from './io';

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
-import { CellFamily, CellKind, CellOptions, GruUpdate, RnnActivation, State, StepResult, StepWeights, cellDefaults } from './family';
+import { CellFamily, CellKind, CellOptions, GateActivation, GruUpdate, RnnActivation, State, StepResult, StepWeights, cellDefaults } from './family';
 import { RNN_FAMILY } from './rnn';
 import { LSTM_FAMILY } from './lstm';
 import { GRU_FAMILY } from './gru';
@@ -64,7 +64,7 @@ export interface RecurrentLayerOptions extends CellOptions {
 export const RECURRENT_LAYER_KEYS: readonly string[] = [
   'units', 'returnSequences', 'returnState', 'goBackwards', 'bidirectional', 'initialState', 'unitForgetBias',
   'seed', 'checkInput', 'impl', 'name', 'inputShape', 'trainable',
-  'activation', 'resetAfter', 'update',                                                  // CellOptions
+  'activation', 'resetAfter', 'update', 'recurrentActivation',                           // CellOptions
   'batchInputShape', 'batchSize', 'dtype', 'weights', 'inputDType', 'customObjects',    // tf.js LayerArgs; deserialization adds customObjects
 ];
 
@@ -150,6 +150,10 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     if (!updates.includes(this.cellOptions.update)) {
       throw new RangeError(`${who}: update must be one of ${updates.join(', ')}; got '${args.update}'`);
     }
+    const gateActs: GateActivation[] = ['sigmoid', 'hardSigmoid'];
+    if (!gateActs.includes(this.cellOptions.recurrentActivation)) {
+      throw new RangeError(`${who}: recurrentActivation must be one of ${gateActs.join(', ')} (Keras 3's relu6(x + 3)/6 hard sigmoid is not supported); got '${args.recurrentActivation}'`);
+    }
     this.unitForgetBias = args.unitForgetBias ?? true;
     this.seed = args.seed ?? 1;
     this.checkInput = args.checkInput ?? true;
@@ -157,6 +161,10 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     if (impl !== 'reference' && impl !== 'fused') throw new RangeError(`${who}: impl (or RNN_LAB_RECURRENT_IMPL) must be 'reference' or 'fused'; got '${impl}'`);
     this.impl = impl;
     this.supportsMasking = false;
+    // The Elman cell has no gates: a gate activation given to it would be silently ignored.
+    if (args.recurrentActivation !== undefined && (new.target === LabRNN || new.target.prototype instanceof LabRNN)) {
+      throw new RangeError(`${who}: recurrentActivation is the gates' activation of LSTM and GRU layers; the Elman RNN has no gates (use activation); got '${args.recurrentActivation}'`);
+    }
   }
 
   /** The cell family's equations. */
@@ -383,7 +391,8 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
    * its hand-written BPTT as the gradient. Returns null when the kernel does not support this layer.
    */
   private fusedCall(x: tf.Tensor, given?: tf.Tensor[]): tf.Tensor[] | null {
-    const options = { ...this.cellOptions };
+    const { recurrentActivation, ...rest } = this.cellOptions;
+    const options = this.kind === 'rnn' ? rest : { ...rest, recurrentActivation };  // the Elman cell has no gates
     if (fusedSupport(this.kind, options, x) !== null) return null;
     const [batch] = x.shape as [number, number, number];
     // Only what this layer returns is computed and copied out of the kernel.
@@ -458,6 +467,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       activation: this.cellOptions.activation,
       resetAfter: this.cellOptions.resetAfter,
       update: this.cellOptions.update,
+      ...(this.kind === 'rnn' ? {} : { recurrentActivation: this.cellOptions.recurrentActivation }),
       unitForgetBias: this.unitForgetBias,
       seed: this.seed,
       checkInput: this.checkInput,
@@ -482,7 +492,7 @@ export class LabRNN extends RecurrentLayer {
   static className = 'LabRNN';
   readonly kind = 'rnn' as const;
 }
-/** LSTM layer (σ gates, lecture order i, f, o, g). Serialized as 'LabLSTM'. */
+/** LSTM layer (σ gates by default, `recurrentActivation` for tf.js's hard sigmoid; lecture order i, f, o, g). Serialized as 'LabLSTM'. */
 export class LabLSTM extends RecurrentLayer {
   static className = 'LabLSTM';
   readonly kind = 'lstm' as const;
@@ -510,7 +520,9 @@ export function rnnLayer(options: RecurrentLayerOptions): LabRNN {
   return new LabRNN(options);
 }
 /**
- * An LSTM layer with σ gates (tf.layers.lstm defaults to hardSigmoid; the lecture uses σ).
+ * An LSTM layer with σ gates (tf.layers.lstm defaults to hardSigmoid; the lecture uses σ): pass
+ * `recurrentActivation: 'hardSigmoid'` to compute what a tf.layers.lstm computes, or use
+ * {@link fromKerasLayer}, which copies the activations with the weights.
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 /**
  * The LSTM cell, gates in the lecture's order i, f, o, g:
  *
- *   (i, f, o, g) = (σ, σ, σ, tanh)(W_x x_t + W_h h_{t-1} + b)
+ *   (i, f, o, g) = (σ, σ, σ, tanh)(W_x x_t + W_h h_{t-1} + b)     (σ: options.recurrentActivation)
  *   c_t = f ⊙ c_{t-1} + i ⊙ g
  *   h_t = o ⊙ tanh(c_t)
  *
@@ -11,19 +11,19 @@
  * Gate orders elsewhere: PyTorch i, f, g, o; Keras/tf.js i, f, c(=g), o (see weights.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CellFamily, State, StepResult, StepWeights } from './family';
+import { CellFamily, State, StepResult, StepWeights, gateActivate } from './family';
 
 export const LSTM_FAMILY: CellFamily = {
   kind: 'lstm',
   gates: ['i', 'f', 'o', 'g'],
   hasCell: true,
   prepare: (w: StepWeights) => w,
-  step(xp: tf.Tensor2D, prev: State, w: StepWeights, _o, cProbe?: tf.Tensor): StepResult {
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, opt, cProbe?: tf.Tensor): StepResult {
     const a = tf.add(xp, tf.matMul(prev.h, w.recurrentKernel)) as tf.Tensor2D;  // [batch, 4n]  all gates
     const [ai, af, ao, ag] = tf.split(a, 4, 1) as tf.Tensor2D[];               // [batch, n] each
-    const i = tf.sigmoid(ai);                                                    // [batch, n]  input gate
-    const f = tf.sigmoid(af);                                                    // [batch, n]  forget gate
-    const o = tf.sigmoid(ao);                                                    // [batch, n]  output gate
+    const i = gateActivate(ai, opt.recurrentActivation);  // [batch, n]  input gate
+    const f = gateActivate(af, opt.recurrentActivation);  // [batch, n]  forget gate
+    const o = gateActivate(ao, opt.recurrentActivation);  // [batch, n]  output gate
     const g = tf.tanh(ag);                                                       // [batch, n]  candidate
     let c = tf.add(tf.mul(f, prev.c!), tf.mul(i, g)) as tf.Tensor2D;            // [batch, n]  c_t
     if (cProbe) c = tf.add(c, cProbe) as tf.Tensor2D;                           // diagnostics only

@@ -141,8 +141,71 @@ export function toKerasWeights(layer: RecurrentLayer, direction = 0): tf.Tensor[
   });
 }
 
-/** Load weights in the Keras layout (see {@link toKerasWeights}); shapes are checked. */
-export function fromKerasWeights(layer: RecurrentLayer, weights: tf.Tensor[], direction = 0): void {
+const KERAS_CLASS: Record<CellKind, string> = { rnn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
+
+/** A tf.js activation as serialized in a config: 'tanh', 'hardSigmoid', … */
+function kerasActivation(a: unknown): string {
+  return typeof a === 'object' && a !== null && 'className' in a ? String((a as { className: unknown }).className) : String(a);
+}
+
+/**
+ * The weights of a tf.js recurrent layer (or of one direction of a Bidirectional), after checking
+ * that it computes what `layer` computes with them: same cell, activation and gate activation.
+ */
+function weightsOfKerasLayer(layer: RecurrentLayer, keras: tf.layers.Layer, direction: number): tf.Tensor[] {
+  let inner = keras;
+  if (keras.getClassName() === 'Bidirectional') {
+    const bi = keras as unknown as { forwardLayer: tf.layers.Layer; backwardLayer: tf.layers.Layer };
+    inner = direction === 0 ? bi.forwardLayer : bi.backwardLayer;
+  }
+  const cls = inner.getClassName();
+  const who = `fromKerasWeights: the tf.js layer '${keras.name}'`;
+  if (cls !== KERAS_CLASS[layer.kind]) throw new Error(`${who} is a ${cls}; '${layer.name}' is ${layer.kind.toUpperCase()} (expected a ${KERAS_CLASS[layer.kind]})`);
+  if (!keras.built && inner.weights.length === 0) throw new Error(`${who} is not built; apply it to an input first`);
+  const c = inner.getConfig();
+  const act = kerasActivation(c.activation ?? 'tanh');
+  const want = layer.kind === 'rnn' ? layer.cellOptions.activation : 'tanh';
+  const fix = 'the same weights would compute a different function. Use fromKerasLayer(kerasLayer), which copies the activations too';
+  if (act !== want) throw new Error(`${who} has activation '${act}' but '${layer.name}' computes '${want}': ${fix}`);
+  if (layer.kind !== 'rnn') {
+    const gate = kerasActivation(c.recurrentActivation ?? 'hardSigmoid');
+    if (gate !== layer.cellOptions.recurrentActivation) {
+      throw new Error(`${who} has recurrentActivation '${gate}' but '${layer.name}' has '${layer.cellOptions.recurrentActivation}': ${fix}, or build '${layer.name}' with recurrentActivation: '${gate}'`);
+    }
+  }
+  const w = inner.getWeights();
+  // useBias: false — tf.js keeps no bias; here it is zero.
+  return w.length === 2 ? [w[0], w[1], tf.zeros([layer.gateCount * layer.units])] : w;
+}
+
+/**
+ * Load weights in the Keras layout (see {@link toKerasWeights}); shapes are checked.
+ *
+ * Given a tf.js layer (tf.layers.simpleRNN / lstm / gru, or a bidirectional one: `direction` picks
+ * its forward (0) or backward (1) layer), its weights are read and its activations checked against
+ * `layer`'s: tf.layers.lstm and gru default to recurrentActivation 'hardSigmoid', rnn-lab to
+ * 'sigmoid', and the same weights then give different outputs, so a mismatch is an error. Given only
+ * arrays [kernel, recurrentKernel, bias], matching the activations is the caller's job; to convert a
+ * tf.js layer with everything that defines it, use {@link fromKerasLayer}.
+ *
+ * @example
+ * ```ts
+ * const lab = lstmLayer({ units: 8, recurrentActivation: 'hardSigmoid' });
+ * lab.build([null, null, 3]);
+ * fromKerasWeights(lab, kerasLstm);                  // checked: same gates
+ * fromKerasWeights(lab, kerasLstm.getWeights());     // unchecked arrays
+ * ```
+ */
+export function fromKerasWeights(layer: RecurrentLayer, weights: tf.Tensor[] | tf.layers.Layer, direction = 0): void {
+  if (weights instanceof tf.layers.Layer) {
+    const own = weightsOfKerasLayer(layer, weights, direction);
+    try {
+      fromKerasWeights(layer, own, direction);
+    } finally {
+      if (own.length === 3 && weights.getWeights().length === 2) own[2].dispose();
+    }
+    return;
+  }
   const v = layer.variablesOf(direction);
   const from = KERAS_ORDER[layer.kind];
   const to = LECTURE_GATES[layer.kind];
@@ -150,7 +213,7 @@ export function fromKerasWeights(layer: RecurrentLayer, weights: tf.Tensor[], di
   const G = to.length;
   const m = layer.inputSize!;
   if (!Array.isArray(weights) || weights.length !== 3) {
-    throw new Error(`fromKerasWeights: weights must be [kernel, recurrentKernel, bias]; got ${Array.isArray(weights) ? weights.length + ' tensors' : typeof weights}`);
+    throw new Error(`fromKerasWeights: weights must be [kernel, recurrentKernel, bias] or a tf.js recurrent layer; got ${Array.isArray(weights) ? weights.length + ' tensors' : typeof weights}`);
   }
   const biasShape = layer.hasRecurrentBias ? [2, G * n] : [G * n];
   const [k, r, b] = weights;
@@ -181,6 +244,9 @@ function checkTorchCompatible(layer: RecurrentLayer, verb: string): void {
   }
   if (layer.initialStateMode === 'learned') {
     throw new Error(`${layer.name}: a learned initial state (h0${layer.family.hasCell ? ', c0' : ''}) ${verb}: PyTorch's recurrent modules have no such parameter. Build with initialState: 'zeros' (or pass h0 explicitly in PyTorch)`);
+  }
+  if (layer.kind !== 'rnn' && layer.cellOptions.recurrentActivation !== 'sigmoid') {
+    throw new Error(`${layer.name}: gates with recurrentActivation '${layer.cellOptions.recurrentActivation}' ${verb}: PyTorch's LSTM and GRU use σ`);
   }
   if (layer.kind === 'rnn' && !['tanh', 'relu'].includes(layer.cellOptions.activation)) {
     throw new Error(`${layer.name}: an Elman RNN with activation '${layer.cellOptions.activation}' ${verb}: PyTorch's nn.RNN supports only tanh and relu`);

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CellKind, CellOptions } from '../family';
 import {
-  ACT_CODE, Arena, Call, Dims, FusedUnsupportedError, GATES, KIND_CODE, Module, RESET_AFTER, Z_TAKES_NEW, instantiate, nodeLoad, nodeWasmPath, outRows, RETURNS,
+  ACT_CODE, Arena, Call, Dims, FusedUnsupportedError, GATES, HARD_SIGMOID, KIND_CODE, Module, RESET_AFTER, Z_TAKES_NEW, instantiate, nodeLoad, nodeWasmPath, outRows, RETURNS,
 } from './kernels';
 import type { BackwardOut, ForwardIn } from './kernels';
 import { Helper } from './threads';
@@ -196,10 +196,14 @@ export function fusedInfo(): {
     ...(helperError ? { helperError } : {}) };
 }
 
+/** The kernels' flags for a configuration, or −1 when they cannot compute it. */
 function flagsOf(kind: CellKind, o: FusedOptions): number {
-  if (kind === 'rnn') return ACT_CODE[o.activation ?? 'tanh'] ?? -1;
-  if (kind === 'gru') return (o.resetAfter ? RESET_AFTER : 0) | ((o.update ?? 'z-keeps-old') === 'z-takes-new' ? Z_TAKES_NEW : 0);
-  return 0;
+  if (kind === 'rnn') return o.recurrentActivation !== undefined ? -1 : ACT_CODE[o.activation ?? 'tanh'] ?? -1;
+  const gate = o.recurrentActivation ?? 'sigmoid';
+  if (gate !== 'sigmoid' && gate !== 'hardSigmoid') return -1;
+  const hard = gate === 'hardSigmoid' ? HARD_SIGMOID : 0;
+  if (kind === 'gru') return hard | (o.resetAfter ? RESET_AFTER : 0) | ((o.update ?? 'z-keeps-old') === 'z-takes-new' ? Z_TAKES_NEW : 0);
+  return hard;
 }
 
 /** Nested gradient tapes: the hand-written backward is not itself differentiable. */
@@ -218,7 +222,11 @@ function shapeStr(t: tf.Tensor | undefined): string {
 export function fusedSupport(kind: CellKind, options: FusedOptions = {}, x?: tf.Tensor): string | null {
   if (!(kind in KIND_CODE)) return `fused: unknown cell kind '${kind}'`;
   const flags = flagsOf(kind, options);
-  if (flags < 0) return `fused: unsupported activation '${options.activation}'`;
+  if (flags < 0) {
+    return options.recurrentActivation !== undefined && (kind === 'rnn' || !['sigmoid', 'hardSigmoid'].includes(options.recurrentActivation))
+      ? `fused: unsupported recurrentActivation '${options.recurrentActivation}' for ${kind}`
+      : `fused: unsupported activation '${options.activation}'`;
+  }
   if (kind === 'gru' && options.update !== undefined && !['z-keeps-old', 'z-takes-new'].includes(options.update)) {
     return `fused: unsupported GRU update '${options.update}'`;
   }

@@ -35,6 +35,8 @@ export const GATES: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
 export const ACT_CODE: Record<string, number> = { tanh: 0, relu: 1, sigmoid: 2, linear: 3 };
 export const RESET_AFTER = 4;
 export const Z_TAKES_NEW = 8;
+/** LSTM/GRU gates: tf.js's hard sigmoid clip(0.2·a + 0.5, 0, 1) instead of σ. */
+export const HARD_SIGMOID = 16;
 const MAX_BYTES = 2 ** 31;   // stay well inside wasm32's 4 GiB
 
 /** Thrown for a configuration or size the kernels do not handle; fall back to the tf.js ops path. */

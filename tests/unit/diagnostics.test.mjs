@@ -127,7 +127,7 @@ for (const backend of ['wasm', 'cpu']) {
       assert.ok(Math.abs(rot.spectralRadius - 2) < 1e-6, `rotation ρ ${rot.spectralRadius}`);
       console.log(`  ${backend} spectrum: diag ${d.sigmaMax}, 0.7Q ${o.sigmaMax.toFixed(12)}, rank-one ${r1.sigmaMax.toFixed(9)} / ρ ${r1.spectralRadius.toFixed(9)}`);
       assert.throws(() => L.spectrum('W'), /W must be a tf\.Tensor2D, a RecurrentLayer or a non-empty array of equal-length rows/);
-      assert.throws(() => L.spectrum([[1]], { activation: 'swish' }), /options\.activation must be one of tanh, sigmoid, relu, linear; got 'swish'/);
+      assert.throws(() => L.spectrum([[1]], { activation: 'swish' }), /options\.activation must be one of tanh, sigmoid, relu, linear, hardSigmoid; got 'swish'/);
     });
 
     test('the verdict: geometric decay is vanishing, growth is exploding, flat is stable, with the fitted rate', () => {

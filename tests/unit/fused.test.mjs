@@ -36,6 +36,9 @@ const CASES = [
   ['rnn', {}], ['rnn', { activation: 'relu' }], ['rnn', { activation: 'sigmoid' }], ['rnn', { activation: 'linear' }],
   ['lstm', {}],
   ['gru', {}], ['gru', { resetAfter: true }], ['gru', { update: 'z-takes-new' }], ['gru', { resetAfter: true, update: 'z-takes-new' }],
+  // tf.js's hard-σ gates (flag bit 4): saturated gates (|a| > 2.5) occur at these weight scales.
+  ['lstm', { recurrentActivation: 'hardSigmoid' }], ['gru', { recurrentActivation: 'hardSigmoid' }],
+  ['gru', { resetAfter: true, update: 'z-takes-new', recurrentActivation: 'hardSigmoid' }],
 ];
 const SHAPES = [
   { name: 'b3 T5 m4 H6', b: 3, T: 5, m: 4, n: 6 },
@@ -300,6 +303,9 @@ for (const backend of BACKENDS) {
     test('unsupported or malformed configurations are reported, not miscomputed', () => {
       assert.match(F.fusedSupport('rnn', { activation: 'softsign' }), /activation/);
       assert.match(F.fusedSupport('gru', { update: 'sideways' }), /update/);
+      assert.match(F.fusedSupport('rnn', { recurrentActivation: 'hardSigmoid' }), /recurrentActivation 'hardSigmoid' for rnn/);
+      assert.match(F.fusedSupport('lstm', { recurrentActivation: 'relu6' }), /recurrentActivation 'relu6'/);
+      assert.equal(F.fusedSupport('gru', { recurrentActivation: 'hardSigmoid' }), null);
       assert.match(F.fusedSupport('lstm', {}, tf.zeros([2, 3, 4], 'int32')), /float32/);
       // Inside a gradient of a gradient the hand-written backward would be taken as a constant.
       tf.grads((x) => tf.sum(tf.grads((y) => {
