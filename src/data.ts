@@ -361,6 +361,12 @@ export interface Dropped {
 }
 
 /** Windows with the row of each one's first input. */
+/**
+ * Keys that the window helpers return beside x and y (what each window is, what was dropped):
+ * `train` accepts them in its data and validation arguments and reads only x and y.
+ */
+export const DATASET_METADATA_KEYS: readonly string[] = ['starts', 'dropped', 'features', 'targets'];
+
 export interface WindowDataset extends Dataset {
   /** Row of the first input of each window. */
   starts: number[];

@@ -17,6 +17,7 @@ import { LossSpec, lossFunction } from './losses';
 import { Rng } from './random';
 import { liveFigure } from './display';
 import { checkOptions } from './options';
+import { DATASET_METADATA_KEYS } from './data';
 import { checkFinite, checkInputShape, InputSpec, layoutOf, unravel } from './inputs';
 
 /** Inputs and targets; `x` is a list for seq2seq models ([source, target_in]). */
@@ -255,7 +256,7 @@ function checkData(model: tf.LayersModel, data: TrainData, what: string, tokens:
   if (!data || typeof data !== 'object' || Array.isArray(data) || !('x' in data) || !('y' in data)) {
     throw new TypeError(`train: ${what} must be { x, y } with tensors; got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
-  checkOptions('train', data, ['x', 'y'], what);
+  checkOptions('train', data, ['x', 'y', ...DATASET_METADATA_KEYS], what);
   const xs = Array.isArray(data.x) ? data.x : [data.x];
   if (xs.some((t) => !(t instanceof tf.Tensor)) || !(data.y instanceof tf.Tensor)) {
     throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors`);
