@@ -76,17 +76,26 @@ def run(path, cell_timeout, kernel):
                 'ok': not errors and not stderr}
 
 
+def write_atomic(path, text):
+    """Write text to path whole or not at all: a temp file in the same folder, fsync, rename."""
+    tmp = '%s.%d.tmp' % (path, os.getpid())
+    try:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def export_html(nb, out_html):
     from nbconvert import HTMLExporter
     here = os.path.dirname(os.path.abspath(__file__))
     exporter = HTMLExporter(extra_template_basedirs=[os.path.join(here, 'nbconvert')], template_name='rnnlab')
     body, _ = exporter.from_notebook_node(nb)
-    tmp = '%s.%d.tmp' % (out_html, os.getpid())
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(body)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, out_html)
+    write_atomic(out_html, body)
 
 
 def main():
@@ -104,7 +113,7 @@ def main():
         name = os.path.splitext(os.path.basename(path))[0]
         if a.out:
             os.makedirs(a.out, exist_ok=True)
-            nbformat.write(nb, os.path.join(a.out, name + '.ipynb'))
+            write_atomic(os.path.join(a.out, name + '.ipynb'), nbformat.writes(nb))
         if a.html:
             os.makedirs(a.html, exist_ok=True)
             export_html(nb, os.path.join(a.html, name + '.html'))
@@ -113,8 +122,7 @@ def main():
         reports.append(rep)
     text = json.dumps(reports)
     if a.report:
-        with open(a.report, 'w') as f:
-            f.write(text)
+        write_atomic(a.report, text)
     else:
         print(text)
     return 0 if all(r['ok'] for r in reports) else 1
