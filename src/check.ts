@@ -19,6 +19,7 @@
  * transpose at the edges.)
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions as checkOptionKeys } from './options';
 import { Rng } from './random';
 import { RNN_FAMILY } from './rnn';
 import { LSTM_FAMILY } from './lstm';
@@ -310,13 +311,8 @@ function makeCtx(rng: Rng, hidden: boolean, seed: number): Ctx {
 
 function checkOptions(exercise: string, options: unknown): { hidden: boolean; seed?: number; quiet: boolean } {
   if (options === undefined) return { hidden: false, quiet: false };
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`check.${exercise}: options must be an object { hidden?, seed?, quiet? }; got ${describe(options)}`);
-  }
+  checkOptionKeys(`check.${exercise}`, options, ['hidden', 'seed', 'quiet']);
   const o = options as CheckOptions;
-  const known = ['hidden', 'seed', 'quiet'];
-  const unknown = Object.keys(o).filter((k) => !known.includes(k));
-  if (unknown.length) throw new TypeError(`check.${exercise}: unknown option(s) ${unknown.join(', ')}; expected ${known.join(', ')}`);
   if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed))) {
     throw new TypeError(`check.${exercise}: options.seed must be an integer; got ${describe(o.seed)}`);
   }

@@ -97,6 +97,7 @@ export function copyTask(n: number, len: number, delay: number, symbols: number,
  * @returns x [n, T, 1], y [n, T, 1]
  */
 export function sineWaves(n: number, T: number, seed: number, options: { minFreq?: number; maxFreq?: number; noise?: number } = {}): Dataset {
+  checkOptions('sineWaves', options, ['minFreq', 'maxFreq', 'noise']);
   posInt(n, 'sineWaves: n'); posInt(T, 'sineWaves: T');
   const rng = new Rng(seed);
   const lo = options.minFreq ?? 0.02, hi = options.maxFreq ?? 0.1, noise = options.noise ?? 0;

@@ -21,6 +21,7 @@ import {
 import type { BackwardOut, ForwardIn } from './kernels';
 import { Helper } from './threads';
 import { gradientDepth, isTapeOn } from '../internals';
+import { checkOptions } from '../options';
 
 export { FusedUnsupportedError };
 
@@ -125,6 +126,7 @@ function stopHelpers(): void {
  * @example setFusedThreads(1)   // everything on the calling thread
  */
 export function setFusedThreads(threads: number, options: { minWork?: number; minRows?: number } = {}): void {
+  checkOptions('setFusedThreads', options, ['minWork', 'minRows']);
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`setFusedThreads: threads must be an integer in 1..64; got ${threads}`);
   if (options.minWork !== undefined && !(options.minWork >= 0)) throw new RangeError(`setFusedThreads: options.minWork must be a number ≥ 0; got ${options.minWork}`);
   if (options.minRows !== undefined && !(Number.isInteger(options.minRows) && options.minRows >= 1)) {
@@ -261,6 +263,7 @@ interface Shard {
  */
 export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, recurrentKernel: tf.Tensor, bias: tf.Tensor,
   h0?: tf.Tensor | null, c0?: tf.Tensor | null, options: FusedOptions = {}): FusedResult {
+  checkOptions('fusedSequence', options, ['activation', 'resetAfter', 'update', 'recurrentActivation', 'recurrentBias', 'returns']);
   const why = fusedSupport(kind, options, x);
   if (why) throw new FusedUnsupportedError(why);
   const a = getArena();

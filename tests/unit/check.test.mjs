@@ -289,7 +289,7 @@ describe('checks never throw because of the student; only on misuse', () => {
     assert.throws(() => check.rnnStepForward(undefined), /pass your function itself, e\.g\. check\.rnnStepForward\(rnnStepForward\)/);
     assert.throws(() => check.bptt(42), TypeError);
     assert.throws(() => check.perplexity(sol.perplexity, { seed: 1.5 }), /seed must be an integer/);
-    assert.throws(() => check.perplexity(sol.perplexity, { hiden: true }), /unknown option\(s\) hiden/);
+    assert.throws(() => check.perplexity(sol.perplexity, { hiden: true }), /unknown options key 'hiden' — did you mean 'hidden'\?/);
     assert.throws(() => check.perplexity(sol.perplexity, 'hidden'), /options must be an object/);
   });
   test('gradeExercise reports a missing function as 0 points instead of throwing', () => {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { ROOT, tf as getTf } from '../helpers.mjs';
+import { ROOT, tf as getTf, lib as await_lib } from '../helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { checkOptions, nearestKey, editDistance } = require(path.join(ROOT, 'dist', 'options.js'));
@@ -56,4 +56,17 @@ test('checkInputShape names the argument, the layout and what was given', () => 
   assert.throws(() => checkInputShape('predict', 'x', [[1]], { shape: [null, 1] }), /x must be a tf.Tensor with layout \[batch, time, features=1\]; got an array of length 1/);
   assert.throws(() => checkInputShape('predict', 'x', tf.ones([0, 3, 1]), { shape: [null, 1] }), /x is empty/);
   checkInputShape('predict', 'x', tf.ones([2, 3, 1]), { shape: [null, 1] });
+});
+
+test('option typos in the data generators, the fused-kernel settings and the homework checks name the nearest key', () => {
+  const lib = await_lib();
+  assert.throws(() => lib.sineWaves(2, 5, 1, { noize: 0.1 }), /sineWaves: unknown options key 'noize' — did you mean 'noise'\?/);
+  assert.throws(() => lib.setFusedThreads(1, { minRow: 2 }), /setFusedThreads: unknown options key 'minRow' — did you mean 'minRows'\?/);
+  const x = tf.ones([1, 2, 1]), k = tf.ones([1, 1]), r = tf.ones([1, 1]), b = tf.zeros([1]);
+  assert.throws(() => lib.fusedSequence('rnn', x, k, r, b, null, null, { return: 'last' }), /fusedSequence: unknown options key 'return' — did you mean 'returns'\?/);
+  tf.dispose([x, k, r, b]);
+  assert.throws(() => lib.check.rnnStepForward(() => 0, { hiden: true }), /check.rnnStepForward: unknown options key 'hiden' — did you mean 'hidden'\?/);
+  // valid keys still pass
+  const d = lib.sineWaves(2, 5, 1, { noise: 0.1, minFreq: 0.05 });
+  tf.dispose([d.x, d.y]);
 });
