@@ -43,6 +43,7 @@ let current: BackendInfo | undefined;
 
 // Also at import: a user who calls tf.setBackend('wasm') directly gets the same kernels.
 registerWasmKernels();
+silenceCpuBanner();   // also for scripts that never call initBackend
 
 /** The backend chosen by the last {@link initBackend} call, if any. */
 export function backendInfo(): BackendInfo | undefined {

@@ -8,6 +8,7 @@ import { CellKind, GateActivation, GruUpdate, RnnActivation } from './family';
 import { FAMILIES, LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
 import { layerFromTorch, layerToTorch } from './weights';
 import { checkOptions } from './options';
+import { unravel } from './inputs';
 import { checkModelInput, guardModel, inputSpecsOf } from './guard';
 
 /** The topologies of the lecture. */
@@ -99,7 +100,7 @@ export class LabEmbedding extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const ids = Array.isArray(inputs) ? inputs[0] : inputs;
-      checkTokens(ids, this.vocabSize, `${this.name}: token ids`);
+      checkTokens(ids, this.vocabSize, `${this.name}: the input`);
       const flat = tf.oneHot(tf.cast(tf.reshape(ids, [-1]), 'int32'), this.vocabSize);          // [N, V]
       const rows = tf.matMul(flat, this.table!.read());                                          // [N, E]
       return tf.reshape(rows, [...ids.shape, this.embeddingSize]);                               // [..., E]
@@ -507,7 +508,7 @@ export function checkTokens(ids: tf.Tensor, vocab: number, what: string): void {
   const v = ids.dataSync();
   for (let i = 0; i < v.length; i++) {
     if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= vocab) {
-      throw new RangeError(`${what}: token ids must be integers in [0, ${vocab}); got ${v[i]} at flat index ${i} (shape [${ids.shape.join(', ')}])`);
+      throw new RangeError(`${what} must be integer token ids in [0, ${vocab}); got ${v[i]} at [${unravel(i, ids.shape).join(', ')}] (shape [${ids.shape.join(', ')}], layout [batch, time] token ids)`);
     }
   }
 }

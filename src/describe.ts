@@ -7,5 +7,7 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return `a ${typeof value}`;
+  if (value instanceof Object && 'shape' in value && Array.isArray((value as { shape: unknown }).shape)) return `a tensor of shape [${(value as { shape: number[] }).shape.join(', ')}]`;
+  const t = typeof value;
+  return `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
 }

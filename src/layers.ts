@@ -152,7 +152,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     }
     const gateActs: GateActivation[] = ['sigmoid', 'hardSigmoid'];
     if (!gateActs.includes(this.cellOptions.recurrentActivation)) {
-      throw new RangeError(`${who}: recurrentActivation must be one of ${gateActs.join(', ')} (Keras 3's relu6(x + 3)/6 hard sigmoid is not supported); got '${args.recurrentActivation}'`);
+      throw new RangeError(`${who}: recurrentActivation must be one of ${gateActs.join(', ')} ('hardSigmoid' is tf.js's and Keras 2's hard_sigmoid, clip(0.2x + 0.5, 0, 1); Keras 3's hard_sigmoid, relu6(x + 3)/6, is a different function and not supported); got '${args.recurrentActivation}'`);
     }
     this.unitForgetBias = args.unitForgetBias ?? true;
     this.seed = args.seed ?? 1;

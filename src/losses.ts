@@ -71,3 +71,26 @@ export function lossFunction(spec: LossSpec, fromLogits = false): (yTrue: tf.Ten
       throw new RangeError(`loss must be 'mse', 'crossEntropy', 'binaryCrossEntropy' or a function (yTrue, yPred) => scalar; got '${spec}'`);
   }
 }
+
+/**
+ * The activation of a model's output layer ('linear', 'softmax', 'sigmoid', …), read from its config;
+ * undefined when the last layer has none (a custom layer).
+ */
+export function headActivation(model: tf.LayersModel): string | undefined {
+  const act = (model.layers.at(-1)?.getConfig() as { activation?: unknown } | undefined)?.activation;
+  return typeof act === 'string' ? act : undefined;
+}
+
+/**
+ * A named loss must fit the model's head: 'crossEntropy' reads its outputs as probabilities (a softmax
+ * head) and 'binaryCrossEntropy' as sigmoid probabilities. On logits they would clip every negative
+ * output to ~1e-7 and report (and minimise) the wrong loss, so this is an error that says both fixes.
+ */
+export function checkLossFitsHead(where: string, loss: LossSpec, model: tf.LayersModel): void {
+  if (typeof loss === 'function') return;
+  const want = loss === 'crossEntropy' ? 'softmax' : loss === 'binaryCrossEntropy' ? 'sigmoid' : undefined;
+  const act = headActivation(model);
+  if (!want || act === undefined || act === want) return;
+  throw new Error(`${where}: loss '${loss}' takes ${want} probabilities, but the model's output layer has activation '${act}'. ` +
+    `Build the model with outputActivation: '${want}', or, to treat the outputs as logits, pass loss: lossFunction('${loss}', true)`);
+}

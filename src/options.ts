@@ -53,6 +53,6 @@ export function checkOptions(where: string, options: unknown, valid: readonly st
   for (const key of Object.keys(options)) {
     if (valid.includes(key)) continue;
     const near = nearestKey(key, valid);
-    throw new TypeError(`${where}: unknown ${argName} key '${key}'${near ? ` — did you mean '${near}'?` : ''} Valid keys: ${valid.join(', ')}`);
+    throw new TypeError(`${where}: unknown ${argName} key '${key}'${near ? ` — did you mean '${near}'?` : '.'} Valid keys: ${valid.join(', ')}`);
   }
 }

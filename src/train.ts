@@ -13,10 +13,11 @@ import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend';
 import { recurrentLayers, specOf } from './builders';
 import { forwardModel } from './forward';
-import { LossSpec, lossFunction } from './losses';
+import { LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Rng } from './random';
 import { liveFigure } from './display';
 import { checkOptions } from './options';
+import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
 import { checkFinite, checkInputShape, InputSpec, layoutOf, unravel } from './inputs';
 
@@ -132,17 +133,24 @@ function makeOptimizer(name: string, lr: number): tf.Optimizer {
  * and underflows below ~1e−19, the very ranges exploding and vanishing gradients reach. An infinite
  * entry gives Infinity, a NaN entry NaN.
  *
- * @param grads gradients of any shapes
+ * @param given gradients of any shapes, as a list or as computeGradients' `{ name: tensor }`
  * @returns a scalar tensor (the caller disposes it)
  * @example
  * ```ts
  * globalNorm([tf.tensor1d([3e19]), tf.tensor1d([4e19])]).dataSync()[0];   // 5e19 (not Infinity)
  * ```
  */
-export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+export function globalNorm(given: tf.Tensor[] | tf.NamedTensorMap): tf.Scalar {
+  // The same value computeGradients returns (and clipByGlobalNorm takes) works here too.
+  const isMap = given !== null && typeof given === 'object' && !Array.isArray(given) && !(given instanceof tf.Tensor);
+  const grads: unknown = isMap ? Object.values(given) : given;
   if (!Array.isArray(grads) || grads.some((g) => !(g instanceof tf.Tensor))) {
-    throw new TypeError(`globalNorm: grads must be an array of tf.Tensors; got ${Array.isArray(grads) ? 'an array with a non-tensor entry' : typeof grads}`);
+    throw new TypeError(`globalNorm: grads must be an array of tf.Tensors or an object { name: tf.Tensor } (as computeGradients returns); got ${Array.isArray(grads) ? 'an array with a non-tensor entry' : describe(given)}`);
   }
+  return normOf(grads as tf.Tensor[]);
+}
+
+function normOf(grads: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (grads.length === 0) return tf.scalar(0);
     const m = tf.max(tf.stack(grads.map((g) => tf.max(tf.abs(g)))));              // scalar: the largest |entry|
@@ -306,7 +314,8 @@ function checkTargets(model: tf.LayersModel, y: tf.Tensor, loss: LossSpec, what:
   const got = y.shape.slice(1);
   const fits = want.length === got.length && want.every((d, i) => d === null || d === got[i]);
   if (!fits) {
-    const fmt = (a: (number | null)[]) => `[batch, ${a.map((d) => (d === null ? 'any' : d)).join(', ')}]`.replace(', ]', ']');
+    const names = ['time', 'outputs'];
+    const fmt = (a: (number | null)[]) => `[batch, ${a.map((d, i) => (d === null ? names[i] ?? 'any' : d)).join(', ')}]`.replace(', ]', ']');
     throw new Error(`train: ${what}.y must have shape ${fmt(want)} for loss '${loss}' (the model outputs ${fmt(out.slice(1))}${loss === 'crossEntropy' ? ': targets are class ids' : ''}); got [${y.shape.join(', ')}]`);
   }
 }
@@ -343,6 +352,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   const N = checkData(model, data, 'data', tokens);
   if (options.validation !== undefined) checkData(model, options.validation, 'validation', tokens);
   const lossName = options.loss ?? (spec?.outputActivation === 'softmax' ? 'crossEntropy' : 'mse');
+  checkLossFitsHead('train', lossName, model);
   checkTargets(model, data.y, lossName, 'data');
   checkFinite('train', 'data.y', data.y, targetLayout(model, lossName));
   if (lossName === 'crossEntropy') checkClassIds(model, data.y, 'data');

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ROOT, tf as getTf, lib as await_lib } from '../helpers.mjs';
 
@@ -69,4 +70,29 @@ test('option typos in the data generators, the fused-kernel settings and the hom
   // valid keys still pass
   const d = lib.sineWaves(2, 5, 1, { noise: 0.1, minFreq: 0.05 });
   tf.dispose([d.x, d.y]);
+});
+
+test('messages: a separator when no key is near, "an object", tensors by shape, token ids by [row, step]', () => {
+  const lib = await_lib();
+  assert.throws(() => checkOptions('f', { weights: 1 }, ['x', 'y'], 'data'), /unknown data key 'weights'\. Valid keys: x, y$/);
+  const { describe } = require(path.join(ROOT, 'dist', 'describe.js'));
+  assert.equal(describe({}), 'an object');
+  assert.equal(describe(() => 0), 'a function');
+  const t = tf.ones([2, 3]);
+  assert.equal(describe(t), 'a tensor of shape [2, 3]');
+  t.dispose();
+  const m = lib.buildGRU({ vocabSize: 6, hiddenSize: 4, outputSize: 2, seed: 1 });
+  const ids = tf.tensor2d([[0, 1, 2], [3, 9, 4]]);
+  assert.throws(() => m.predict(ids), /must be integer token ids in \[0, 6\); got 9 at \[1, 1\] \(shape \[2, 3\], layout \[batch, time\] token ids\)/);
+  ids.dispose();
+});
+
+test('importing the library silences tf.js\'s tfjs-node banner, also without initBackend', () => {
+  const script = `require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+    const tf = require(${JSON.stringify(path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs'))});
+    tf.setBackend('cpu'); tf.ones([2]).dataSync(); process.stdout.write(tf.getBackend());`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'cpu');
+  assert.doesNotMatch(r.stderr, /looks like you are running TensorFlow\.js in Node\.js/, `stderr: ${r.stderr}`);
 });
