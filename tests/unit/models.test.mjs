@@ -87,7 +87,7 @@ for (const backend of ['wasm', 'cpu']) {
       const tf_ids = tf.argMax(model.predict([src, tin]), -1).arraySync();
       assert.deepEqual(tf_ids, dec, 'the step-by-step decoder and the teacher-forced model agree');
       assert.throws(() => L.decode(model, src, { start: 9, maxLength: 3 }), /options\.start must be a token id in \[0, 7\); got 9/);
-      assert.throws(() => L.decode(model, tf.tensor2d([[1, 8]], [1, 2], 'int32'), { start: 0, maxLength: 3 }), /token ids must be integers in \[0, 7\); got 8 at flat index 1/);
+      assert.throws(() => L.decode(model, tf.tensor2d([[1, 8]], [1, 2], 'int32'), { start: 0, maxLength: 3 }), /decode: source must be integer token ids in \[0, 7\); got 8 at \[0, 1\] \(shape \[1, 2\], layout \[batch, time\] token ids\)/);
       tf.dispose([src, ids, tin]);
     });
 
@@ -175,8 +175,8 @@ for (const backend of ['wasm', 'cpu']) {
       assert.throws(() => L.loadTorchWeights(lstm, { ...sd, 'head.weight': [[1], [2]] }), /head\.weight must have shape \[1, 3\]; got \[2, 1\]/);
       assert.throws(() => L.loadTorchWeights(gruBefore, L.torchWeights(L.buildGRU({ inputSize: 2, hiddenSize: 3, outputSize: 1, resetAfter: true }))), /cannot load PyTorch weights: PyTorch's GRU applies r after the recurrent matmul\. Build with resetAfter: true/);
       const tok = L.buildLSTM({ vocabSize: 4, hiddenSize: 3, outputSize: 4, topology: 'many-to-many' });
-      assert.throws(() => tok.predict(tf.tensor2d([[0, 1.5]])), /token ids must be integers in \[0, 4\); got 1\.5 at flat index 1/);
-      assert.throws(() => tok.predict(tf.tensor2d([[0, 4]], [1, 2], 'int32')), /got 4 at flat index 1/);
+      assert.throws(() => tok.predict(tf.tensor2d([[0, 1.5]])), /embedding: the input must be integer token ids in \[0, 4\); got 1\.5 at \[0, 1\]/);
+      assert.throws(() => tok.predict(tf.tensor2d([[0, 4]], [1, 2], 'int32')), /got 4 at \[0, 1\]/);
     });
 
     test('torchWeights → loadTorchWeights round trip gives identical predictions', () => {

@@ -193,5 +193,5 @@ test('bad inputs are rejected with messages naming the argument and the value', 
   assert.throws(() => rng.choice([1, Infinity]), /probs\[1\] = Infinity/);
   assert.throws(() => rng.choice([0, 0, 0]), /probs must have a positive sum, got all 3 weights equal to 0/);
   assert.throws(() => rng.choice(undefined), /probs must be an array of weights, got undefined/);
-  assert.throws(() => tfSeed({}), /tfSeed: rng must be an Rng, got a object/);
+  assert.throws(() => tfSeed({}), /tfSeed: rng must be an Rng, got an object/);
 });
