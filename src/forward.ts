@@ -45,6 +45,12 @@ export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: Forwa
   if (spec.topology === 'seq2seq') throw new Error('forwardModel: seq2seq models are run with model.apply / decode; forwardModel takes many-to-one, many-to-many and one-to-many models');
   checkOptions('forwardModel', options, FORWARD_MODEL_KEYS);
   checkModelInput('forwardModel', 'x', x, inputSpecsOf(spec)[0]);
+  return runModel(model, x, options);
+}
+
+/** {@link forwardModel} without its checks, for callers that checked x once for many calls (train's chunks). */
+export function runModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}): ForwardModelResult {
+  const spec = specOf(model);
   let h: tf.Tensor = x;
   if (spec.vocabSize !== undefined) h = model.getLayer('embedding').apply(h) as tf.Tensor;
   if (spec.topology === 'one-to-many') h = model.getLayer('repeat').apply(h) as tf.Tensor;

@@ -68,6 +68,19 @@ function checkTargets(where: string, y: unknown): void {
 const GUARDED = Symbol.for('rnn-lab.guarded');
 
 /**
+ * `model.apply` without the boundary check, for callers that checked the whole data once before a
+ * loop of batches (train): the guard wraps the instance, the prototype keeps tf.js's method.
+ */
+export function applyUnchecked(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], kwargs?: tf.serialization.ConfigDict): tf.Tensor | tf.Tensor[] {
+  return Object.getPrototypeOf(model).apply.call(model, x, kwargs);
+}
+
+/** `model.predict` without the boundary check (see {@link applyUnchecked}). */
+export function predictUnchecked(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+  return Object.getPrototypeOf(model).predict.call(model, x);
+}
+
+/**
  * Make a builder model (or a model loaded with rnn-lab metadata) check its inputs at every entry
  * point: predict, predictOnBatch, evaluate, fit, trainOnBatch, and apply/call on tensors. Idempotent;
  * returns the model. Builders call it; `loadModel` calls it on models that carry a spec.

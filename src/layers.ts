@@ -18,6 +18,7 @@ import { glorotBlocks, orthogonalBlocks } from './init';
 import { Rng } from './random';
 import { FusedUnsupportedError, fusedSequence, fusedSupport } from './fused';
 import { checkOptions } from './options';
+import { checkFinite } from './inputs';
 
 export const FAMILIES: Record<CellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
 
@@ -259,10 +260,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     }
     if (x.shape[1] === 0) throw new Error(`${who}: input x has a zero-length sequence (shape ${shapeStr(x.shape)}); it needs at least one time step`);
     if (x.shape[0] === 0) throw new Error(`${who}: input x has an empty batch (shape ${shapeStr(x.shape)})`);
-    if (this.checkInput && x.dtype === 'float32') {
-      const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(x))).dataSync()[0]);
-      if (bad) throw new Error(`${who}: input x contains NaN or Infinity (shape ${shapeStr(x.shape)}); clean or normalise the data first`);
-    }
+    if (this.checkInput) checkFinite(who, 'input x', x, `[batch, time, features=${this.inputSize}]`);   // the same message as the model boundary's
   }
 
   /** The initial states of direction d, [batch, n] each: given, learned or zeros. */

@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend';
 import { recurrentLayers, specOf } from './builders';
-import { forwardModel } from './forward';
+import { forwardModel, runModel } from './forward';
+import { applyUnchecked, predictUnchecked } from './guard';
 import { LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Rng } from './random';
 import { liveFigure } from './display';
@@ -228,15 +229,25 @@ export function computeGradients(model: tf.LayersModel, x: tf.Tensor | tf.Tensor
   { loss: tf.Scalar; grads: tf.NamedTensorMap; finalStates?: tf.Tensor[][] } {
   checkOptions('computeGradients', options, ['loss', 'initialStates']);
   if (typeof options?.loss !== 'function') throw new TypeError(`computeGradients: options.loss must be a function (yTrue, yPred) => scalar, e.g. lossFunction('mse'); got ${typeof options?.loss}`);
+  return gradientsOf(model, x, y, options, false);
+}
+
+/**
+ * computeGradients' work. `checked`: train checked all of x once before its loop, so each batch skips
+ * the model's boundary check (a read-back per step otherwise).
+ */
+function gradientsOf(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions, checked: boolean):
+  { loss: tf.Scalar; grads: tf.NamedTensorMap; finalStates?: tf.Tensor[][] } {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let finalStates: tf.Tensor[][] | undefined;
   const { value, grads } = tf.variableGrads(() => {
     if (options.initialStates) {
-      const r = forwardModel(model, firstOf(x), { initialStates: options.initialStates });
+      const r = (checked ? runModel : forwardModel)(model, firstOf(x), { initialStates: options.initialStates });
       finalStates = r.finalStates.map((s) => s.map((t) => tf.keep(t)));
       return options.loss(y, r.output);
     }
-    return options.loss(y, model.apply(x, { training: true }) as tf.Tensor);
+    const out = checked ? applyUnchecked(model, x, { training: true }) : model.apply(x, { training: true });
+    return options.loss(y, out as tf.Tensor);
   }, vars);
   return { loss: value, grads, finalStates };
 }
@@ -438,7 +449,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
       const idx = tf.range(i, Math.min(n, i + batchSize), 1, 'int32') as tf.Tensor1D;
       const xb = takeRows(d.x, idx);
       const yb = tf.gather(d.y, idx);
-      total += loss(yb, model.predict(xb) as tf.Tensor).dataSync()[0] * yb.size;   // batch mean × its loss terms
+      total += loss(yb, predictUnchecked(model, xb) as tf.Tensor).dataSync()[0] * yb.size;   // batch mean × its loss terms
       terms += yb.size;
     }
     return total / terms;
@@ -474,7 +485,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
       let states: (tf.Tensor[] | undefined)[] | undefined = k === undefined ? undefined : recurrentLayers(model).map(() => undefined);
       let ok = true;
       for (const [xc, yc] of chunks) {
-        const r = computeGradients(model, xc, yc, { loss, initialStates: states });
+        const r = gradientsOf(model, xc, yc, { loss, initialStates: states }, true);   // x, y checked once above
         const lv = r.loss.dataSync()[0];
         ok = applyStep(r.grads, lv, epoch);
         tf.dispose([r.loss, ...Object.values(r.grads)]);

@@ -233,8 +233,8 @@ for (const backend of ['wasm', 'cpu']) {
       assert.throws(() => layer.apply(tf.zeros([2, 3])), /input x must have shape \[batch, time, features=3\]; got rank 2, shape \[2, 3\]/);
       assert.throws(() => layer.apply(tf.zeros([2, 5, 4])), /input x must have 3 features, shape \[batch, time, 3\]; got shape \[2, 5, 4\]/);
       assert.throws(() => layer.apply(tf.zeros([2, 0, 3])), /zero-length sequence \(shape \[2, 0, 3\]\)/);
-      assert.throws(() => layer.apply(tf.tensor3d([[[1, NaN, 0]]])), /input x contains NaN or Infinity/);
-      assert.throws(() => layer.apply(tf.tensor3d([[[1, Infinity, 0]]])), /input x contains NaN or Infinity/);
+      assert.throws(() => layer.apply(tf.tensor3d([[[1, NaN, 0]]])), /input x has NaN at \[0, 0, 1\] \(the first of 1 non-finite value; shape \[1, 1, 3\], layout \[batch, time, features=3\]\)/);
+      assert.throws(() => layer.apply(tf.tensor3d([[[1, Infinity, 0]]])), /input x has Infinity at \[0, 0, 1\]/);
       assert.throws(() => L.lstmLayer({ units: 0 }), /units \(the hidden size n\) must be a positive integer; got 0/);
       assert.throws(() => L.rnnLayer({ units: 3, activation: 'gelu' }), /activation must be one of tanh, relu, sigmoid, linear; got 'gelu'/);
       assert.throws(() => L.gruLayer({ units: 3, update: 'sideways' }), /update must be one of z-keeps-old, z-takes-new; got 'sideways'/);

@@ -60,3 +60,23 @@ test('globalNorm takes what computeGradients returns, like clipByGlobalNorm', ()
   assert.throws(() => lib.globalNorm(3), /globalNorm: grads must be an array of tf.Tensors or an object \{ name: tf.Tensor \}.*got 3/);
   tf.dispose(Object.values(g));
 });
+
+test("train checks its data once, not again per batch through the model's guarded apply/predict (full and truncated BPTT)", async () => {
+  for (const tbptt of [undefined, 2]) {
+    const m = lib.buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1, topology: tbptt ? 'many-to-many' : 'many-to-one', seed: 3 });
+    const x = tf.randomNormal([6, 4, 1], 0, 1, 'float32', 5);
+    const y = tbptt ? tf.zeros([6, 4, 1]) : tf.zeros([6, 1]);
+    let calls = 0;
+    for (const name of ['apply', 'predict']) {
+      const guarded = m[name];                        // the instance's checked method (guardModel)
+      m[name] = function (...a) { calls++; return guarded.apply(this, a); };
+    }
+    const r = await lib.train(m, { x, y }, { epochs: 2, batchSize: 2, tbptt, validation: { x, y }, verbose: false });
+    assert.equal(r.stopped, 'completed');
+    assert.equal(calls, 0, `train went through the checked model.apply/predict ${calls} times (tbptt ${tbptt})`);
+    // …while a bad x is still refused up front, naming it.
+    const nan = tf.tensor3d(Array.from({ length: 24 }, (_, i) => (i === 9 ? NaN : 0)), [6, 4, 1]);
+    await assert.rejects(lib.train(m, { x: nan, y }, { epochs: 1, verbose: false }), /train: data\.x has NaN at \[2, 1, 0\]/);
+    tf.dispose([x, y, nan]);
+  }
+});
