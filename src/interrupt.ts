@@ -1,0 +1,110 @@
+/**
+ * Interrupt: how the kernel's ■ button reaches a library call that is running.
+ *
+ * Jupyter interrupts a kernel with SIGINT. Node runs a SIGINT handler only when the event loop is free,
+ * so a synchronous loop (decode, sampleText) would never see it, and tslab's own answer (rejecting the
+ * cell's promise) leaves the awaited work running in the background. The course kernel
+ * (scripts/kernel/) therefore keeps a small shared counter: a relay thread bumps it the moment
+ * Interrupt is pressed, even while JavaScript is busy, and long library calls read it between steps
+ * with `Atomics.load` (a few nanoseconds). A call that sees it stops cleanly after the step it is in:
+ * `train` returns its result with `stopped: 'interrupted'`; calls whose result would be incomplete
+ * (`decode`, `generate`, `sampleText`, diagnostics) throw {@link KeyboardInterrupt}.
+ *
+ * Outside the course kernel (plain Node, tests, other kernels) there is no hub and only an
+ * `AbortSignal` stops a call.
+ *
+ * Semantics follow IPython's: an interrupted cell ends with a `KeyboardInterrupt` error, so "Run All"
+ * stops there; variables the cell assigned before the interrupt are kept.
+ */
+
+/** The `globalThis` key under which the course kernel publishes its {@link KernelHub}. */
+export const KERNEL_HUB_KEY = Symbol.for('rnn-lab.kernel');
+
+/** What the course kernel shares with the library (one per process; see scripts/kernel/). */
+export interface KernelHub {
+  /**
+   * `Int32Array` over a `SharedArrayBuffer`:
+   * - `[0]` interrupts requested so far: bumped by the kernel's relay thread when Interrupt is pressed;
+   * - `[1]` interruptible library calls running now: the relay thread reads it to decide between a
+   *   graceful stop (the library is running: only bump `[0]`) and tslab's own interrupt (it is not).
+   */
+  state: Int32Array;
+  /**
+   * Called when a call stopped because of an interrupt but returned normally (train), so the kernel can
+   * still report the cell as interrupted (`KeyboardInterrupt`) and abort the cells queued after it.
+   */
+  onInterrupted?(what: string, message: string): void;
+}
+
+/** Index of the interrupt counter in {@link KernelHub.state}. */
+export const INTERRUPTS = 0;
+/** Index of the running-calls counter in {@link KernelHub.state}. */
+export const RUNNING = 1;
+
+/** The hub of the course kernel this process runs in, or undefined outside it. */
+export function kernelHub(): KernelHub | undefined {
+  const hub = (globalThis as Record<symbol, unknown>)[KERNEL_HUB_KEY] as KernelHub | undefined;
+  return hub && hub.state instanceof Int32Array ? hub : undefined;
+}
+
+/**
+ * Thrown by a library call stopped by the kernel's Interrupt whose result would be incomplete
+ * (`decode`, `generate`, `sampleText`, multi-step diagnostics). Named as Python's, which Jupyter tools
+ * recognise; the course kernel reports it as the cell's `ename`.
+ */
+export class KeyboardInterrupt extends Error {
+  /** What the call had produced when it stopped (e.g. the text sampled so far), when that is useful. */
+  readonly partial?: unknown;
+  constructor(message: string, partial?: unknown) {
+    super(message);
+    this.name = 'KeyboardInterrupt';
+    if (partial !== undefined) this.partial = partial;
+  }
+}
+
+/** A running library call that can be stopped by Interrupt or by an `AbortSignal`. */
+export interface Interruptible {
+  /** Why the call should stop now: `'interrupt'` (the kernel's ■), `'signal'` (options.signal), or null. */
+  readonly reason: 'interrupt' | 'signal' | null;
+  /** Throw {@link KeyboardInterrupt} (or the signal's reason) when the call should stop; `done` says how far it got. */
+  throwIfStopped(done: string, partial?: unknown): void;
+  /** Tell the kernel the call ended early but returned normally (train): the cell is reported as interrupted. */
+  reportReturned(message: string): void;
+  /** Leave: must run in a `finally`. */
+  end(): void;
+}
+
+/**
+ * Enter an interruptible call named `what` (e.g. `'train'`). Only interrupts requested after this
+ * moment count. Use as
+ * ```ts
+ * const op = interruptible('decode', options.signal);
+ * try { for (…) { op.throwIfStopped(`${t}/${T} steps`); … } } finally { op.end(); }
+ * ```
+ */
+export function interruptible(what: string, signal?: AbortSignal): Interruptible {
+  const hub = kernelHub();
+  const start = hub ? Atomics.load(hub.state, INTERRUPTS) : 0;
+  if (hub) Atomics.add(hub.state, RUNNING, 1);
+  let ended = false;
+  return {
+    get reason() {
+      if (hub && Atomics.load(hub.state, INTERRUPTS) !== start) return 'interrupt';
+      if (signal?.aborted) return 'signal';
+      return null;
+    },
+    throwIfStopped(done: string, partial?: unknown) {
+      const r = this.reason;
+      if (r === 'interrupt') throw new KeyboardInterrupt(`${what} interrupted after ${done}`, partial);
+      if (r === 'signal') throw signal!.reason ?? new Error(`${what} aborted after ${done}`);
+    },
+    reportReturned(message: string) {
+      hub?.onInterrupted?.(what, message);
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      if (hub) Atomics.sub(hub.state, RUNNING, 1);
+    },
+  };
+}
