@@ -1,0 +1,330 @@
+// The course's Jupyter kernel: tslab's TypeScript kernel, made to behave as Jupyter tools expect.
+// Started by launch.cjs (`node kernel.cjs <connection_file>`). What it changes, and why:
+//
+// 1. Interrupt reaches the library. A relay thread watches launch.cjs's interrupt channel. When a
+//    library call is running it only bumps the shared counter of src/interrupt.ts, and the call stops
+//    cleanly after its current step (train returns with stopped: 'interrupted'; decode & co. throw
+//    KeyboardInterrupt). Otherwise, or on a second press, it sends this process a real SIGINT: tslab's
+//    own interrupt (it breaks a synchronous `while (true) {}`).
+// 2. Errors are errors: a failing cell publishes an `error` output and replies with ename/evalue/
+//    traceback (tslab 1.0.22 only writes to stderr), the traceback cut to the user's and the library's
+//    frames; TypeScript diagnostics are a `TypeScriptError`; an interrupted cell a `KeyboardInterrupt`.
+// 3. Queued cells are aborted after an error only when the failed request asked for it
+//    (`stop_on_error`, as in the messaging spec); nbconvert's allow_errors runs every later cell.
+// 4. Output goes to the cell that made it (AsyncLocalStorage): work left running by an interrupted cell
+//    cannot print into a later one.
+// 5. Notebooks in any folder resolve rnn-lab, @tensorflow/tfjs, danfojs-node and their types from this
+//    checkout (NODE_PATH for Node, set by launch.cjs; the same fallback for the TypeScript checker).
+// Every reach into tslab's internals is in tslab.cjs.
+'use strict';
+const { AsyncLocalStorage } = require('node:async_hooks');
+const fs = require('node:fs');
+const path = require('node:path');
+const util = require('node:util');
+const { Worker } = require('node:worker_threads');
+const T = require('./tslab.cjs');
+
+/** Must match src/interrupt.ts. */
+const HUB_KEY = Symbol.for('rnn-lab.kernel');
+const INTERRUPTS = 0, RUNNING = 1, CELL_START = 2;
+/** After an error with stop_on_error, requests arriving this soon are aborted too (Run All's queue, still in ZMQ). */
+const ABORT_WINDOW_MS = 200;
+
+const cells = new AsyncLocalStorage();
+/** The cell running now (or last): output made outside any cell's async context goes there. */
+let current = null;
+const ctx = () => cells.getStore() ?? current;
+
+// ---- 5. modules from anywhere -----------------------------------------------------------------------
+
+/**
+ * Let the TypeScript checker fall back to this checkout's node_modules after the notebook folder's own
+ * node_modules chain, as Node does with NODE_PATH: paths under `<fs root>/node_modules/<pkg>` that do
+ * not exist are read from `<ROOT>/node_modules/<pkg>`.
+ */
+function typesFromCheckout(cwd) {
+  const ts = T.tslabTypeScript();
+  const top = path.join(path.parse(cwd).root, 'node_modules');
+  const fallback = path.join(T.ROOT, 'node_modules');
+  if (path.resolve(cwd).startsWith(T.ROOT + path.sep) || path.resolve(cwd) === T.ROOT) return;   // found the usual way
+  const forward = (p) => {
+    if (typeof p !== 'string' || !(p === top || p.startsWith(top + '/'))) return p;
+    if (p === top) return fs.existsSync(top) ? p : fallback;
+    const parts = p.slice(top.length + 1).split('/');
+    const pkg = parts[0].startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+    return fs.existsSync(path.join(top, pkg)) ? p : path.join(fallback, p.slice(top.length + 1));
+  };
+  const sys = ts.sys;
+  for (const m of ['readFile', 'fileExists', 'realpath', 'readDirectory', 'getDirectories', 'watchFile', 'watchDirectory', 'getModifiedTime']) {
+    const orig = sys[m];
+    if (typeof orig !== 'function') continue;
+    sys[m] = function (p, ...rest) { return orig.call(this, forward(p), ...rest); };
+  }
+  const dirExists = sys.directoryExists;
+  sys.directoryExists = function (p) { return p === top || dirExists.call(this, forward(p)); };
+}
+
+// ---- 1. interrupt -----------------------------------------------------------------------------------
+
+function installHub() {
+  const state = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const hub = {
+    state,
+    onInterrupted(what, message) {
+      const c = ctx();
+      if (c && !c.interrupted) c.interrupted = { what, message };
+    },
+    /** Send a display_data / update_display_data to the cell that made it (for the library's figures). */
+    display(content, update = false) {
+      const c = ctx();
+      if (!c) throw new Error('rnn-lab kernel: display outside a cell');
+      c.writeDisplayData(content, update);
+    },
+  };
+  globalThis[HUB_KEY] = hub;
+  return hub;
+}
+
+// The relay thread: polls the channel file's size (launch.cjs appends a byte per SIGINT) and its
+// parent (launch.cjs killed: end the kernel too rather than linger holding the ports).
+const RELAY = `
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const state = new Int32Array(workerData.sab);
+const nap = new Int32Array(new SharedArrayBuffer(4));
+const parent = process.ppid;
+let seen = fs.fstatSync(workerData.fd).size;
+for (;;) {
+  Atomics.wait(nap, 0, 0, 10);
+  if (process.ppid !== parent) { process.kill(process.pid, 'SIGTERM'); break; }
+  const size = fs.fstatSync(workerData.fd).size;
+  for (; seen < size; seen++) {
+    const pending = Atomics.load(state, ${INTERRUPTS}) !== Atomics.load(state, ${CELL_START});
+    Atomics.add(state, ${INTERRUPTS}, 1);
+    // The library stops at its next step; a second press (or no library call running) is tslab's SIGINT.
+    if (Atomics.load(state, ${RUNNING}) === 0 || pending) process.kill(process.pid, 'SIGINT');
+  }
+}`;
+
+function startRelay(hub) {
+  const fd = Number(process.env.RNN_LAB_INTERRUPT_FD);
+  if (!Number.isInteger(fd) || fd < 0) return false;
+  try { fs.fstatSync(fd); } catch { return false; }
+  const w = new Worker(RELAY, { eval: true, workerData: { sab: hub.state.buffer, fd } });
+  w.unref();
+  w.on('error', (e) => process.stderr.write(`rnn-lab kernel: the interrupt relay stopped: ${e.message}\n`));
+  return true;
+}
+
+// ---- 2. errors as errors ----------------------------------------------------------------------------
+
+const NOT_USER_FRAME = [
+  /\(node:/, /^\s*at node:/, /\(<anonymous>\)/,
+  /node_modules[\\/](tslab|@tslab|commander|zeromq)[\\/]/, /scripts[\\/]kernel[\\/]/,
+];
+const red = (s) => `\u001b[0;31m${s}\u001b[0m`;
+
+function interruptedBySignal(e) {
+  return e && typeof e === 'object' &&
+    (e.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED' || e.message === 'Interrupted asynchronously');
+}
+
+/** Jupyter's error content for a thrown value: ename, evalue, traceback (the user's and library frames). */
+function errorContent(thrown, count, compiled) {
+  if (interruptedBySignal(thrown)) {
+    return { ename: 'KeyboardInterrupt', evalue: 'the cell was interrupted', traceback: [`${red('KeyboardInterrupt')}: the cell was interrupted`] };
+  }
+  if (!(thrown instanceof Error) && !(thrown && typeof thrown === 'object' && typeof thrown.message === 'string')) {
+    const evalue = util.inspect(thrown);
+    return { ename: thrown === null ? 'null' : typeof thrown, evalue, traceback: [`${red('Uncaught')} ${evalue}`] };
+  }
+  const ename = String(thrown.name || thrown.constructor?.name || 'Error');
+  const evalue = String(thrown.message);
+  const traceback = [`${red(ename)}: ${evalue}`];
+  const frames = String(thrown.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  for (const f of frames) {
+    if (NOT_USER_FRAME.some((re) => re.test(f))) continue;
+    // Cell positions are in the compiled JavaScript, not the cell's TypeScript: quote the statement instead.
+    const m = /evalmachine\.<anonymous>:(\d+):\d+/.exec(f);
+    let line = f.replace(/^\s+/, '    ');
+    if (m) {
+      const code = compiled?.[Number(m[1]) - 1]?.trim();
+      if (!code) continue;                               // the wrapper tslab puts around the cell
+      line = line.replace(/evalmachine\.<anonymous>:\d+:\d+/, `cell [${count}]`) + (code ? `   ${code.length > 100 ? code.slice(0, 97) + '...' : code}` : '');
+    }
+    traceback.push(line);
+  }
+  if (thrown.cause !== undefined) {
+    const c = errorContent(thrown.cause, count, compiled);
+    traceback.push('', 'Caused by:', ...c.traceback);
+  }
+  return { ename, evalue, traceback };
+}
+
+/** TypeScript diagnostics as one error: `1:7 - Type 'string' is not assignable to type 'number'.` per line. */
+function diagnosticsContent(lines) {
+  const evalue = lines.join('\n');
+  return { ename: 'TypeScriptError', evalue, traceback: [red('TypeScriptError'), ...lines] };
+}
+
+/** What a finished cell amounts to: null (ok) or Jupyter's error content. */
+function outcome(c, ok) {
+  const diags = c.errors.filter((a) => a.length > 1 && typeof a[0] === 'string' && a[0].startsWith('%s%d:%d'));
+  if (diags.length > 0) return diagnosticsContent(diags.map((a) => util.format(...a)));
+  const thrown = c.errors.find((a) => a.length === 1);
+  if (thrown) return errorContent(thrown[0], c.count, c.compiled);
+  if (!ok) return { ename: 'Error', evalue: 'the cell failed', traceback: [`${red('Error')}: the cell failed`] };
+  if (c.interrupted) {
+    const evalue = c.interrupted.message;
+    return { ename: 'KeyboardInterrupt', evalue, traceback: [`${red('KeyboardInterrupt')}: ${evalue}`] };
+  }
+  return null;
+}
+
+// ---- the kernel -------------------------------------------------------------------------------------
+
+class ConverterSet {
+  get node() { return this._node ??= remembering(T.createConverter({ isJS: false, isBrowser: false })); }
+  get browser() { return this._browser ??= T.createConverter({ isJS: false, isBrowser: true }); }
+  close() { this._node?.close(); this._browser?.close(); }
+}
+
+/** Keep each cell's compiled JavaScript: a traceback quotes the statement a cell frame points at. */
+function remembering(conv) {
+  const convert = conv.convert.bind(conv);
+  conv.convert = (prevDecl, src) => {
+    const r = convert(prevDecl, src);
+    const c = ctx();
+    if (c && r.output) c.compiled = r.output.split('\n');
+    return r;
+  };
+  return conv;
+}
+
+/** A failed cell whose request had stop_on_error: rejecting its task makes tslab's queue abort those behind it. */
+class CellFailed extends Error {
+  constructor(reply) { super('cell failed'); this.reply = reply; }
+}
+
+function makeHandler(hub) {
+  const { JupyterHandlerImpl } = T.jupyterModule();
+  const { TaskCanceledError } = T.util();
+  return class CourseHandler extends JupyterHandlerImpl {
+    async handleExecute(req, writeStream, writeDisplayData, publish) {
+      const stopOnError = req.stop_on_error !== false;      // the spec's default is true
+      try {
+        return await this.execQueue.add(() => this.runCell(req, writeStream, writeDisplayData, publish, stopOnError));
+      } catch (e) {
+        if (e instanceof CellFailed) {
+          this.execQueue.reset(ABORT_WINDOW_MS);
+          return e.reply;
+        }
+        if (e instanceof TaskCanceledError) return { status: 'aborted', execution_count: null };
+        const err = errorContent(e, this.execCount);
+        process.stderr.write(`rnn-lab kernel: unexpected error: ${e?.stack ?? e}\n`);
+        return { status: 'error', execution_count: this.execCount, ...err };
+      }
+    }
+
+    async runCell(req, writeStream, writeDisplayData, publish, stopOnError) {
+      const count = ++this.execCount;
+      if (!req.silent) publish('execute_input', { code: req.code, execution_count: count });
+      Atomics.store(hub.state, CELL_START, Atomics.load(hub.state, INTERRUPTS));
+      const c = { count, writeStream, writeDisplayData, errors: [], interrupted: null };
+      current = c;
+      const ok = await cells.run(c, () => this.executor.execute(req.code));
+      const err = outcome(c, ok);
+      if (!err) return { status: 'ok', execution_count: count, user_expressions: {}, payload: [] };
+      publish('error', err);
+      const reply = { status: 'error', execution_count: count, ...err, user_expressions: {}, payload: [] };
+      if (stopOnError) throw new CellFailed(reply);
+      return reply;
+    }
+  };
+}
+
+function makeServer() {
+  const { ZmqServer } = T.jupyterModule();
+  return class CourseServer extends ZmqServer {
+    async handleExecute(sock, msg) {
+      const publish = (type, content) => {
+        const m = msg.createReply();
+        m.header.msg_type = type;
+        m.content = content;
+        m.signAndSend(this.connInfo.key, this.iopub);
+      };
+      const writeStream = (name, text) => publish('stream', { name, text });
+      const writeDisplayData = (data, update) => publish(update ? 'update_display_data' : 'display_data', data);
+      const reply = msg.createReply();
+      reply.header.msg_type = 'execute_reply';
+      reply.content = await this.handler.handleExecute(msg.content, writeStream, writeDisplayData, publish);
+      reply.signAndSend(this.connInfo.key, sock);
+    }
+  };
+}
+
+/** Route stdout/stderr and tslab's display to the cell whose async context wrote them. */
+function routeOutput() {
+  const decoder = new util.TextDecoder();
+  for (const name of ['stdout', 'stderr']) {
+    const stream = process[name];
+    const original = stream.write.bind(stream);
+    stream.write = (chunk, encoding, cb) => {
+      const c = ctx();
+      if (!c) return original(chunk, encoding, cb);
+      c.writeStream(name, typeof chunk === 'string' ? chunk : decoder.decode(chunk));
+      const done = typeof encoding === 'function' ? encoding : cb;
+      if (typeof done === 'function') process.nextTick(done);
+      return true;
+    };
+  }
+  const jupyter = T.jupyterModule();
+  Object.defineProperty(jupyter, 'lastWriteDisplayData', {
+    configurable: true,
+    get: () => ctx()?.writeDisplayData ?? null,
+    set: () => {},                                       // tslab sets it per request; the cell's own wins
+  });
+}
+
+function main(argv) {
+  const configPath = argv[0] === '--config-path' ? argv[1] : argv[0];
+  if (!configPath) {
+    console.error('usage: node scripts/kernel/kernel.cjs <connection_file>   (start it through launch.cjs)');
+    process.exit(2);
+  }
+  const problems = T.checkInternals();
+  if (problems.length > 0) console.error(`rnn-lab kernel: tslab changed; some features may not work:\n  ${problems.join('\n  ')}`);
+  typesFromCheckout(process.cwd());
+  const hub = installHub();
+  const relay = startRelay(hub);
+  routeOutput();
+
+  const convs = new ConverterSet();
+  convs.node;                                            // warm the converter, as tslab does
+  const executor = T.createExecutor(process.cwd(), convs, {
+    log: (...a) => console.log(...a),
+    // tslab's executor reports a thrown value or compile diagnostics here and nowhere else.
+    error: (...a) => { const c = ctx(); if (c) c.errors.push(a); else console.error(...a); },
+  });
+  const Handler = makeHandler(hub);
+  const Server = makeServer();
+  const server = new Server(new Handler(executor, false), configPath);
+
+  process.on('SIGINT', () => {
+    // With the relay, a SIGINT arrives here only when no library call was running or on a second press.
+    // Without it (kernel.cjs started by hand), decide here: an async library call stops at its next step.
+    if (!relay) {
+      const pending = Atomics.load(hub.state, INTERRUPTS) !== Atomics.load(hub.state, CELL_START);
+      Atomics.add(hub.state, INTERRUPTS, 1);
+      if (Atomics.load(hub.state, RUNNING) > 0 && !pending) return;
+    }
+    executor.interrupt();
+  });
+  process.on('uncaughtException', (err) => { console.error('Uncaught exception (the kernel goes on):', err); });
+  process.on('unhandledRejection', (reason) => { console.error('Unhandled promise rejection (the kernel goes on):', reason); });
+  server.init();
+}
+
+if (require.main === module) main(process.argv.slice(2));
+
+module.exports = { errorContent, diagnosticsContent, typesFromCheckout, HUB_KEY, INTERRUPTS, RUNNING, CELL_START };

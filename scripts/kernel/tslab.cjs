@@ -1,0 +1,80 @@
+// Every reach of the course kernel into tslab's internals, in one place.
+//
+// tslab (https://github.com/yunabe/tslab) exposes only `display` publicly; the course kernel needs its
+// TypeScript converter, executor and Jupyter server to report errors the Jupyter way, stop library
+// calls on Interrupt and resolve modules from any folder. Everything used here is listed in
+// `TSLAB_INTERNALS` and checked by tests/unit/kernel-internals.test.mjs, which fails when an upgrade
+// of tslab (pinned at 1.0.22) changes any of it.
+'use strict';
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+/** tslab as the project installed it: the same module instances the notebook's `require('tslab')` gets. */
+const TSLAB_DIR = path.dirname(require.resolve('tslab/package.json', { paths: [ROOT] }));
+const TESTED_VERSION = '1.0.22';
+
+const load = (rel) => require(path.join(TSLAB_DIR, 'dist', rel));
+
+/** The internals used, by module: what each must export (functions/classes) and which methods. */
+const TSLAB_INTERNALS = {
+  'converter.js': { exports: ['createConverter'] },
+  'executor.js': { exports: ['createExecutor'], executorMethods: ['execute', 'inspect', 'complete', 'interrupt', 'reset', 'close', 'locals'] },
+  'jupyter.js': {
+    exports: ['ZmqServer', 'JupyterHandlerImpl'],
+    module: ['lastWriteDisplayData'],
+    JupyterHandlerImpl: ['handleKernel', 'handleExecute', 'handleIsComplete', 'handleInspect', 'handleComplete', 'handleShutdown', 'close'],
+    ZmqServer: ['handleShellMessage', 'handleExecute', 'publishStatus', 'init', 'close'],
+  },
+  'util.js': { exports: ['TaskQueue', 'TaskCanceledError', 'getVersion'] },
+  typescript: { sys: ['readFile', 'fileExists', 'directoryExists', 'realpath', 'readDirectory', 'getDirectories', 'watchFile', 'watchDirectory'] },
+};
+
+function tslabVersion() {
+  return require(path.join(TSLAB_DIR, 'package.json')).version;
+}
+
+/** The TypeScript instance tslab compiles cells with (its own fork, `@tslab/typescript-for-tslab`). */
+function tslabTypeScript() {
+  return require(require.resolve('@tslab/typescript-for-tslab', { paths: [TSLAB_DIR] }));
+}
+
+/**
+ * List what is missing or changed among the internals the kernel uses (empty when all is as in tslab
+ * 1.0.22). The test calls it; the kernel calls it at start and says so on stderr when it is not empty.
+ */
+function checkInternals() {
+  const problems = [];
+  const version = tslabVersion();
+  if (version !== TESTED_VERSION) problems.push(`tslab is ${version}; the course kernel was written against ${TESTED_VERSION}`);
+  for (const [file, spec] of Object.entries(TSLAB_INTERNALS)) {
+    if (file === 'typescript') {
+      const ts = tslabTypeScript();
+      for (const m of spec.sys) if (typeof ts.sys[m] !== 'function') problems.push(`@tslab/typescript-for-tslab: ts.sys.${m} is not a function`);
+      continue;
+    }
+    let mod;
+    try { mod = load(file); } catch (e) { problems.push(`tslab/dist/${file} cannot be loaded: ${e.message}`); continue; }
+    for (const name of spec.exports ?? []) if (typeof mod[name] !== 'function') problems.push(`tslab/dist/${file} no longer exports ${name}`);
+    for (const name of spec.module ?? []) if (!(name in mod)) problems.push(`tslab/dist/${file} no longer has ${name}`);
+    for (const cls of ['JupyterHandlerImpl', 'ZmqServer']) {
+      for (const m of spec[cls] ?? []) {
+        if (typeof mod[cls]?.prototype?.[m] !== 'function') problems.push(`tslab/dist/${file}: ${cls}.prototype.${m} is gone`);
+      }
+    }
+  }
+  return problems;
+}
+
+module.exports = {
+  ROOT,
+  TSLAB_DIR,
+  TESTED_VERSION,
+  TSLAB_INTERNALS,
+  tslabVersion,
+  tslabTypeScript,
+  checkInternals,
+  createConverter: (...a) => load('converter.js').createConverter(...a),
+  createExecutor: (...a) => load('executor.js').createExecutor(...a),
+  jupyterModule: () => load('jupyter.js'),
+  util: () => load('util.js'),
+};

@@ -1,0 +1,261 @@
+"""The course kernel seen through jupyter_client and nbclient, as Jupyter, VS Code and graders see it.
+
+Run by tests/kernel.test.mjs: `python3 tests/kernel_protocol.py <scenario> [kernel_name]` with JUPYTER_PATH
+set so the kernel is found. Each scenario starts its own kernel, asserts, and prints what it measured;
+the exit status is the verdict.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import nbformat
+from jupyter_client.manager import start_new_kernel
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+KERNEL = sys.argv[2] if len(sys.argv) > 2 else 'rnn-lab'
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Kernel:
+    """A started kernel and a blocking client; `run` returns (reply content, iopub messages of the request)."""
+
+    def __init__(self, cwd):
+        self.km, self.kc = start_new_kernel(kernel_name=KERNEL, cwd=cwd, startup_timeout=60)
+
+    def send(self, code, stop_on_error=True):
+        return self.kc.execute(code, stop_on_error=stop_on_error)
+
+    def collect(self, msg_id, timeout=60):
+        outs = []
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if m['parent_header'].get('msg_id') != msg_id:
+                continue
+            if m['msg_type'] == 'status' and m['content']['execution_state'] == 'idle':
+                break
+            if m['msg_type'] != 'status':
+                outs.append(m)
+        while True:
+            rep = self.kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if rep['parent_header'].get('msg_id') == msg_id:
+                return rep['content'], outs
+
+    def run(self, code, timeout=60, stop_on_error=True):
+        return self.collect(self.send(code, stop_on_error), timeout)
+
+    def ok(self, code, timeout=60):
+        rep, outs = self.run(code, timeout)
+        assert rep['status'] == 'ok', f'cell failed: {code!r}: {rep} {text(outs)}'
+        return text(outs)
+
+    def close(self):
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def text(outs, name=None):
+    return ''.join(m['content'].get('text', '') for m in outs
+                   if m['msg_type'] == 'stream' and (name is None or m['content']['name'] == name))
+
+
+def errors(outs):
+    return [m['content'] for m in outs if m['msg_type'] == 'error']
+
+
+def check_error(rep, outs, ename, evalue_part):
+    """The reply and exactly one `error` output carry the same ename/evalue; no tslab/node frames."""
+    assert rep['status'] == 'error', rep
+    assert rep.get('ename') == ename, f"reply ename {rep.get('ename')!r}, want {ename!r}: {rep}"
+    assert evalue_part in rep.get('evalue', ''), f"reply evalue {rep.get('evalue')!r} lacks {evalue_part!r}"
+    errs = errors(outs)
+    assert len(errs) == 1, f'want one error output, got {len(errs)}: {errs}'
+    assert errs[0]['ename'] == ename and errs[0]['evalue'] == rep['evalue'], errs[0]
+    tb = '\n'.join(errs[0]['traceback'])
+    for bad in ('node_modules/tslab', 'node_modules/@tslab', 'node_modules/commander', 'node:internal', 'scripts/kernel/'):
+        assert bad not in tb, f'traceback shows {bad}: {tb}'
+    return errs[0]
+
+
+def scenario_errors():
+    k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
+    try:
+        rep, outs = k.run("throw new RangeError('bad hidden size')")
+        check_error(rep, outs, 'RangeError', 'bad hidden size')
+        time.sleep(0.5)     # past the abort window that follows an error with stop_on_error
+        # A library error: the traceback shows the user's cell and rnn-lab's frame, not tslab's.
+        rep, outs = k.run("import { buildLSTM } from 'rnn-lab';\nconst m = buildLSTM({ inputSize: 1, hiddenSize: -3, outputSize: 1 });")
+        e = check_error(rep, outs, 'RangeError', 'hiddenSize')
+        tb = '\n'.join(e['traceback'])
+        assert 'cell [' in tb and 'dist/' in tb, f'want a cell frame and a library frame: {tb}'
+        time.sleep(0.5)
+        rep, outs = k.run("const n: number = 'three';")
+        check_error(rep, outs, 'TypeScriptError', "Type 'string' is not assignable to type 'number'")
+        time.sleep(0.5)
+        rep, outs = k.run("import { expectClaim } from 'rnn-lab';\nconst lstm = 0.31, rnn = 0.29;\nexpectClaim(lstm < rnn, `LSTM beats RNN: ${lstm} vs ${rnn}`);")
+        check_error(rep, outs, 'ClaimError', '0.31 vs 0.29')
+        assert 'ClaimError' not in text(outs, 'stderr'), 'the claim failure is an error output, not stderr text'
+        time.sleep(0.5)
+        # The kernel goes on, with the variables of earlier cells.
+        assert k.ok('1 + 2').strip() == '3'
+        print('errors: RangeError, library RangeError, TypeScriptError, ClaimError reported with ename/evalue/traceback')
+    finally:
+        k.close()
+
+    # nbclient (papermill, nbgrader and VS Code read the same fields): CellExecutionError carries them.
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('const x = 2;'),
+                                         nbformat.v4.new_code_cell("throw new TypeError('x must be a tensor');")])
+    client = NotebookClient(nb, kernel_name=KERNEL, timeout=60, resources={'metadata': {'path': tempfile.mkdtemp()}})
+    try:
+        client.execute()
+        raise AssertionError('nbclient did not raise')
+    except CellExecutionError as e:
+        assert e.ename == 'TypeError' and e.evalue == 'x must be a tensor', (e.ename, e.evalue)
+        print(f'nbclient CellExecutionError: {e.ename}: {e.evalue}')
+
+
+def scenario_abort():
+    # allow_errors: nbconvert sends stop_on_error false; every later cell runs and has its outputs.
+    cells = ["console.log('one')", "throw new Error('two fails')", "console.log('three')", "console.log('four')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, kernel_name=KERNEL, timeout=60, allow_errors=True,
+                   resources={'metadata': {'path': tempfile.mkdtemp()}}).execute()
+    got = [''.join(o.get('text', '') for o in c.outputs if o['output_type'] == 'stream').strip() for c in nb.cells]
+    assert got[0] == 'one' and got[2] == 'three' and got[3] == 'four', f'later cells skipped: {got}'
+    assert nb.cells[1].outputs[0]['output_type'] == 'error' and nb.cells[1].outputs[0]['ename'] == 'Error', nb.cells[1].outputs
+    print(f'allow_errors: cells after the failing one ran: {got}')
+
+    # stop_on_error (Run All in Jupyter): requests queued behind the failing one are aborted, not run.
+    k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
+    try:
+        ids = [k.send("await new Promise((r) => setTimeout(r, 300)); throw new Error('first fails')"),
+               k.send("console.log('queued 1')"), k.send("console.log('queued 2')")]
+        results = [k.collect(i) for i in ids]
+        assert results[0][0]['status'] == 'error', results[0][0]
+        for rep, outs in results[1:]:
+            assert rep['status'] == 'aborted', f'a queued cell ran after an error with stop_on_error: {rep} {text(outs)}'
+            assert 'queued' not in text(outs)
+        # The same queue with stop_on_error false runs everything.
+        time.sleep(0.5)
+        ids = [k.send("throw new Error('fails, but go on')", stop_on_error=False),
+               k.send("console.log('after 1')", stop_on_error=False)]
+        results = [k.collect(i) for i in ids]
+        assert results[0][0]['status'] == 'error' and results[1][0]['status'] == 'ok', results
+        assert text(results[1][1]).strip() == 'after 1'
+        print('stop_on_error: queued cells aborted; stop_on_error false: queued cells ran')
+    finally:
+        k.close()
+
+
+def wait_idle_after_interrupt(k, msg_id, limit):
+    t0 = time.monotonic()
+    k.km.interrupt_kernel()
+    rep, outs = k.collect(msg_id, timeout=limit + 30)
+    return rep, outs, time.monotonic() - t0
+
+
+SETUP = """import * as tf from '@tensorflow/tfjs';
+import { initBackend, buildLSTM, buildGRU, addingProblem, train, decode } from 'rnn-lab';
+await initBackend();
+"""
+
+
+def scenario_interrupt_train():
+    k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
+    try:
+        k.ok(SETUP + "const m = buildLSTM({ inputSize: 2, hiddenSize: 32, outputSize: 1, seed: 1 });\n"
+             "const data = addingProblem(512, 50, 1);\nlet r: any;")
+        mid = k.send("r = await train(m, data, { epochs: 200, batchSize: 32 });")
+        time.sleep(3)
+        rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
+        assert secs < 2, f'the kernel took {secs:.2f} s to be idle after Interrupt (limit 2 s)'
+        check_error(rep, outs, 'KeyboardInterrupt', 'interrupted')
+        lines = [l for l in text(outs, 'stdout').splitlines() if 'interrupted' in l]
+        assert len(lines) == 1, f'want one printed line saying train was interrupted: {text(outs)}'
+        epochs = [l for l in text(outs, 'stdout').splitlines() if l.startswith('epoch')]
+        # After the interrupt: same weights 3 s apart, nothing from the interrupted cell printed.
+        rep, outs = k.run("const w0 = Array.from(m.trainableWeights[0].read().dataSync());\n"
+                          "await new Promise((res) => setTimeout(res, 3000));\n"
+                          "const w1 = Array.from(m.trainableWeights[0].read().dataSync());\n"
+                          "console.log(w0.every((v, i) => v === w1[i]) ? 'same weights' : 'weights changed');", timeout=30)
+        assert rep['status'] == 'ok', rep
+        out = text(outs)
+        assert 'same weights' in out and 'epoch' not in out, f'training went on after Interrupt: {out!r}'
+        assert k.ok("console.log(r.stopped, r.epochs.length)").split()[0] == 'interrupted'
+        # Interrupt when nothing of the library runs: tslab's own interrupt (a synchronous loop is broken).
+        mid = k.send("let spins = 0; while (true) { spins++; }")
+        time.sleep(1)
+        rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
+        assert rep['status'] == 'error' and rep['ename'] == 'KeyboardInterrupt', rep
+        # A second train on the same model starts from the kept weights and is not mixed with the first.
+        time.sleep(0.5)
+        out = k.ok("const r2 = await train(m, data, { epochs: 1, batchSize: 32 }); console.log(r2.stopped);", timeout=60)
+        assert out.strip().endswith('completed') and out.count('epoch 1/1') == 1, out
+        print(f'train interrupted after {len(epochs)} printed epochs; idle {secs:.2f} s after the interrupt; weights unchanged over 3 s')
+    finally:
+        k.close()
+
+
+def scenario_interrupt_decode():
+    k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
+    try:
+        k.ok(SETUP + "const s2s = buildGRU({ topology: 'seq2seq', vocabSize: 12, embeddingSize: 8, hiddenSize: 64, outputSize: 12, seed: 3 });\n"
+             "const src = tf.tensor2d([[3, 4, 5, 6]], [1, 4], 'int32');\n"
+             "decode(s2s, src, { start: 1, maxLength: 5 }).dispose();\n"
+             "const before = tf.memory().numTensors;")
+        # No top-level await: a synchronous cell, the hard case for an event-loop SIGINT handler.
+        mid = k.send("const long = decode(s2s, src, { start: 1, maxLength: 1000000 });")
+        time.sleep(3)
+        rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
+        assert secs < 2, f'the kernel took {secs:.2f} s to be idle after Interrupt (limit 2 s)'
+        check_error(rep, outs, 'KeyboardInterrupt', 'decode')
+        out = k.ok("console.log(tf.memory().numTensors - before)")
+        assert out.strip() == '0', f'decode left {out.strip()} tensors after Interrupt'
+        assert k.ok("console.log(decode(s2s, src, { start: 1, maxLength: 3 }).shape.join('x'))").strip() == '1x3'
+        print(f'decode interrupted; idle {secs:.2f} s after the interrupt; no tensor left; kernel usable')
+    finally:
+        k.close()
+
+
+def scenario_anywhere():
+    """A lesson and a notebook with a local module, copied outside the project, run to the end."""
+    tmp = tempfile.mkdtemp(prefix='rnn-lab-elsewhere-')
+    try:
+        src = os.path.join(ROOT, 'notebooks', '00-welcome.ipynb')
+        dst = os.path.join(tmp, 'welcome.ipynb')
+        shutil.copy(src, dst)
+        nb = nbformat.read(dst, as_version=4)
+        t0 = time.monotonic()
+        NotebookClient(nb, kernel_name=KERNEL, timeout=120, resources={'metadata': {'path': tmp}}).execute()
+        print(f'00-welcome ran in {tmp} in {time.monotonic() - t0:.1f} s')
+        with open(os.path.join(tmp, 'helper.ts'), 'w') as f:
+            f.write("import * as tf from '@tensorflow/tfjs';\nexport function twice(x: tf.Tensor): tf.Tensor { return tf.mul(x, 2); }\n")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+            "import * as tf from '@tensorflow/tfjs';\nimport * as dfd from 'danfojs-node';\n"
+            "import { buildRNN, type ModelSpec } from 'rnn-lab';\nimport { twice } from './helper';",
+            "const spec: ModelSpec = { inputSize: 1, hiddenSize: 4, outputSize: 1 };\nconst m = buildRNN(spec);\n"
+            "console.log(twice(tf.tensor1d([1, 2])).dataSync().join(','), new dfd.DataFrame([{ a: 1 }]).shape.join('x'), m.countParams());",
+        ]])
+        NotebookClient(nb, kernel_name=KERNEL, timeout=120, resources={'metadata': {'path': tmp}}).execute()
+        out = ''.join(o.get('text', '') for o in nb.cells[1].outputs)
+        assert out.split()[:2] == ['2,4', '1x1'], out
+        # Types come from the checkout too: a type error in a library call is caught before running.
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import { buildRNN } from 'rnn-lab';\nbuildRNN({ inputSize: 'one' });")])
+        try:
+            NotebookClient(nb, kernel_name=KERNEL, timeout=120, resources={'metadata': {'path': tmp}}).execute()
+            raise AssertionError('a type error in a call to rnn-lab was not reported')
+        except CellExecutionError as e:
+            assert e.ename == 'TypeScriptError' and 'inputSize' in e.evalue, (e.ename, e.evalue)
+        print(f'a notebook importing rnn-lab, tfjs, danfojs-node and ./helper ran in {tmp}: {out.strip()}')
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    name = sys.argv[1]
+    globals()[f'scenario_{name}']()
+    print(json.dumps({'scenario': name, 'ok': True}))
