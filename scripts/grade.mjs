@@ -24,7 +24,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from './jupyter.mjs';
+import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from './jupyter.mjs';
 import { installKernel } from './kernel.mjs';
 import { loadManifest, exerciseTable } from './homework-release.mjs';
 
@@ -181,11 +181,13 @@ export function exerciseResult(ex, cell, cellTimeout) {
   return { ...base, points: 0, passed: false, message };
 }
 
-/** Whether `pid` is still one of our tslab kernels (a finished kernel's pid may have been reused). */
+/** Whether `pid` is still one of our kernels (a finished kernel's pid may have been reused). */
 function isOurKernel(pid) {
   try { process.kill(pid, 0); } catch { return false; }
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('tslab');
+    // The kernelspec runs KERNEL_LAUNCHER; 'tslab' matches kernels started from an older kernelspec.
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(KERNEL_LAUNCHER) || cmdline.includes('tslab');
   } catch {
     return true;   // no /proc (macOS): the pid is alive and was ours a moment ago
   }

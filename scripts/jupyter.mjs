@@ -12,6 +12,8 @@ export const KERNEL_DISPLAY_NAME = 'TypeScript (rnn-lab)';
 /** JUPYTER_PATH entry holding kernels/rnn-lab/kernel.json, written by `npm install`. */
 export const JUPYTER_DATA = path.join(ROOT, '.jupyter');
 export const KERNEL_DIR = path.join(JUPYTER_DATA, 'kernels', KERNEL_NAME);
+/** The course kernel's entry point: every kernelspec runs `node KERNEL_LAUNCHER {connection_file}`. */
+export const KERNEL_LAUNCHER = path.join(ROOT, 'scripts', 'kernel', 'launch.cjs');
 
 /** The environment for Jupyter processes: the project's kernel first on JUPYTER_PATH. */
 export function jupyterEnv(extra = {}) {
