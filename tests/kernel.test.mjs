@@ -1,0 +1,25 @@
+// The course kernel through jupyter_client and nbclient (tests/kernel_protocol.py): errors reported the
+// Jupyter way, stop_on_error honoured, Interrupt stopping train and decode, notebooks run from any folder.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ROOT, needs } from './helpers.mjs';
+import { findPython, jupyterEnv } from '../scripts/jupyter.mjs';
+
+const python = findPython(['jupyter_client', 'nbclient', 'nbformat']);
+
+function scenario(t, name) {
+  if (!needs(t, 'Python with jupyter_client and nbclient', python, 'apt-get install python3-nbclient python3-ipykernel')) return;
+  const r = spawnSync(python, [path.join(ROOT, 'tests', 'kernel_protocol.py'), name], {
+    env: jupyterEnv(), encoding: 'utf8', timeout: 240000,
+  });
+  t.diagnostic(r.stdout.trim());
+  assert.equal(r.status, 0, `scenario ${name} failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}):\n${r.stdout}\n${r.stderr}`);
+}
+
+test('a failing cell gives ename/evalue/traceback in the reply and an error output; nbclient sees them', (t) => scenario(t, 'errors'));
+test('after an error, queued cells are aborted only when the request asked (stop_on_error); allow_errors runs the rest', (t) => scenario(t, 'abort'));
+test('Interrupt stops train within a batch: idle within 2 s, weights kept, nothing printed later, stopped = interrupted', (t) => scenario(t, 'interrupt_train'));
+test('Interrupt stops a synchronous decode cleanly: idle within 2 s, no tensor left, kernel usable', (t) => scenario(t, 'interrupt_decode'));
+test('a lesson and a notebook with a local module run from a folder outside the project', (t) => scenario(t, 'anywhere'));
