@@ -5,8 +5,8 @@ nbconvert); the caller sets JUPYTER_PATH so the project's kernel is found.
 
     python3 execute.py [--out DIR] [--html DIR] [--report FILE] [--cell-timeout S] NOTEBOOK...
 
-A notebook fails when a cell's execution reply is an error, when a cell writes to stderr (tslab
-reports errors there, and stderr noise confuses students and graders), or when not every code cell ran.
+A notebook fails when a cell's execution reply is an error, when a cell writes to stderr (stderr noise
+confuses students and graders), or when not every code cell ran.
 """
 import argparse
 import json
@@ -52,7 +52,7 @@ def run(path, cell_timeout, kernel):
             errors.append(f'{type(e).__name__}: {str(e)[-2000:]}')
     seconds = time.time() - t0
     for f in client.failed_cells:
-        # tslab sends an empty ename/evalue and writes the message to the cell's stderr instead.
+        # Plain tslab kernels send an empty ename/evalue and write the message to stderr instead.
         detail = f"{f['ename']}: {f['evalue']}" if f['ename'] or f['evalue'] else ''
         if not detail:
             outs = nb.cells[f['cell']].get('outputs', [])

@@ -5,7 +5,8 @@ grader's hidden-check cells, in the grading kernel, with a time limit per cell a
 
 The job (written by grade.mjs) lists the cells, each {"source", "role": "student"|"grader", ...}, and
 the limits. Student cells run with errors allowed: a crashing cell is recorded and the next cell runs
-(tslab cancels requests that arrive within 200 ms of a failure, so the grader waits a little after one).
+(a kernel may abort requests that arrive just after a failure, so the grader waits a little after one;
+the course kernel aborts only when asked to, with stop_on_error, which the grader never sends).
 
 A cell that runs past its limit is interrupted (SIGINT stops a synchronous `while (true) {}` in tslab).
 If the kernel then answers a probe, grading goes on in the same kernel. If it does not (e.g. a loop in a
@@ -29,7 +30,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from jupyter_client.utils import ensure_async
 
-ERROR_PAUSE_S = 0.4     # tslab aborts requests that arrive within 200 ms of a failed one
+ERROR_PAUSE_S = 0.4     # plain tslab aborts requests that arrive within 200 ms of a failed one
 PROBE_S = 5.0           # how long an interrupted kernel may take to answer
 
 
@@ -52,7 +53,7 @@ def error_of(outputs):
     for o in outputs:
         if o.get('output_type') == 'error':
             return f"{o.get('ename', '')}: {o.get('evalue', '')}".strip(': ')
-    # tslab reports compile and runtime errors on stderr with an empty error reply.
+    # Plain tslab kernels report errors on stderr with an empty error reply.
     return text_of(outputs, 'stderr').strip()
 
 
@@ -144,10 +145,10 @@ class Grader:
                     try:
                         client.last_status = None
                         await client.async_execute_cell(cell, pos)
-                        if client.last_status == 'abort':     # arrived too soon after an error: once more
+                        if client.last_status in ('abort', 'aborted'):     # aborted after an error (other kernels): once more
                             await asyncio.sleep(ERROR_PAUSE_S)
                             await client.async_execute_cell(cell, pos)
-                        status = 'error' if client.last_status in ('error', 'abort') else 'ok'
+                        status = 'error' if client.last_status in ('error', 'abort', 'aborted') else 'ok'
                         self.record(i, status, cell, time.monotonic() - t0)
                         if role == 'grader':
                             self.done.add(i)
