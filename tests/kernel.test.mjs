@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs } from './helpers.mjs';
 import { findPython, jupyterEnv } from '../scripts/jupyter.mjs';
@@ -23,3 +25,24 @@ test('after an error, queued cells are aborted only when the request asked (stop
 test('Interrupt stops train within a batch: idle within 2 s, weights kept, nothing printed later, stopped = interrupted', (t) => scenario(t, 'interrupt_train'));
 test('Interrupt stops a synchronous decode cleanly: idle within 2 s, no tensor left, kernel usable', (t) => scenario(t, 'interrupt_decode'));
 test('a lesson and a notebook with a local module run from a folder outside the project', (t) => scenario(t, 'anywhere'));
+
+test('kernel:install --user: a notebook in $HOME runs with it without JUPYTER_PATH; kernel:uninstall removes it', (t) => {
+  if (!needs(t, 'Python with jupyter_client and nbclient', python, 'apt-get install python3-nbclient python3-ipykernel')) return;
+  const home = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-lab-home-')));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JUPYTER_') && k !== 'XDG_DATA_HOME'));
+  Object.assign(env, { HOME: home, RNN_LAB_PYTHON: python, PYDEVD_DISABLE_FILE_VALIDATION: '1' });
+  const cli = (...a) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'kernel.mjs'), ...a], { env, encoding: 'utf8', cwd: home });
+  try {
+    const inst = cli('install', '--user');
+    assert.equal(inst.status, 0, inst.stderr);
+    const r = spawnSync(python, [path.join(ROOT, 'tests', 'kernel_protocol.py'), 'home'], { env, encoding: 'utf8', cwd: home, timeout: 240000 });
+    t.diagnostic(r.stdout.trim());
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    const un = cli('uninstall', '--user');
+    assert.equal(un.status, 0, un.stderr);
+    const list = spawnSync(python, ['-m', 'jupyter_client.kernelspecapp', 'list', '--json'], { env, encoding: 'utf8' });
+    assert.ok(!('rnn-lab' in JSON.parse(list.stdout).kernelspecs), 'uninstall left the kernel listed');
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});

@@ -255,6 +255,22 @@ def scenario_anywhere():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def scenario_home():
+    """Run with HOME a temporary folder, no JUPYTER_PATH, the kernel installed with --user (by the caller)."""
+    assert 'JUPYTER_PATH' not in os.environ
+    home = os.environ['HOME']
+    with open(os.path.join(home, 'hw.ipynb'), 'w') as f:
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            "import { initBackend, buildGRU } from 'rnn-lab';\nawait initBackend();\n"
+            "console.log(buildGRU({ inputSize: 3, hiddenSize: 5, outputSize: 2 }).countParams());")]), f)
+    nb = nbformat.read(os.path.join(home, 'hw.ipynb'), as_version=4)
+    NotebookClient(nb, kernel_name=KERNEL, timeout=120, resources={'metadata': {'path': home}}).execute()
+    out = ''.join(o.get('text', '') for o in nb.cells[0].outputs).strip().splitlines()[-1]
+    # The lecture's GRU: gates r, z and candidate, each Wx [3, 5], Wh [5, 5], b [5] = 3 × 45; head 5·2 + 2.
+    assert out == str(3 * (3 * 5 + 5 * 5 + 5) + 5 * 2 + 2), out
+    print(f'a notebook in $HOME={home} ran with the --user kernel: {out} parameters')
+
+
 if __name__ == '__main__':
     name = sys.argv[1]
     globals()[f'scenario_{name}']()
