@@ -13,13 +13,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { recurrentLayers, specOf } from './builders';
 import { GateActivation, RnnActivation } from './family';
-import { forwardModel } from './forward';
+import { checkForwardModel, runModel } from './forward';
+import { dropAbandonedTape } from './internals';
+import { interruptible, stepProgress } from './interrupt';
 import { RecurrentLayer } from './layers';
 import { LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Matrix, identity, matmul, sigmaMaxPower, singularValues, spectralRadius, symmetricEigenvalues, transpose } from './linalg';
 import { getLectureWeights } from './weights';
 import { checkOptions } from './options';
 import { checkFinite } from './inputs';
+import { describe } from './describe';
 
 /** Run `fn` in a tf.tidy scope and return its plain (non-tensor) result; every tensor is freed. */
 function tidyValue<T>(fn: () => T): T {
@@ -133,6 +136,9 @@ export interface GradientFlow {
  * added to every state, and the gradient of the loss with respect to that probe is ∂L/∂h_t.
  * Norms are taken over the whole batch (Frobenius).
  *
+ * Interrupt (the course kernel's ■) stops it between the forward pass's time steps (or after the
+ * backward pass, which cannot be cut) with a `KeyboardInterrupt`; no tensor is left behind.
+ *
  * @example
  * ```ts
  * const flow = gradientFlow(model, x, y);                 // loss on the last step
@@ -151,47 +157,57 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
   const lossFn = lossFunction(lossSpec);
   const tokens = spec.vocabSize !== undefined;
   const layers = recurrentLayers(model);
+  checkForwardModel(model, x, {});
   const batch = x.shape[0];
   const T = (spec.topology === 'one-to-many' ? spec.sequenceLength : x.shape[1]) as number;
-  return tidyValue(() => {
-    // Zero probes: one per layer, direction, state and step. Their gradients are the ∂L/∂h_t.
-    const flat: tf.Tensor[] = [];
-    const probes = layers.map((layer) => Array.from({ length: layer.directions }, () => {
-      const h = Array.from({ length: T }, () => tf.zeros([batch, layer.units]));
-      const c = layer.family.hasCell ? Array.from({ length: T }, () => tf.zeros([batch, layer.units])) : undefined;
-      flat.push(...h, ...(c ?? []));
-      return { h, c };
-    }));
-    const withX = !tokens && x.dtype === 'float32';
-    const f = (...args: tf.Tensor[]): tf.Scalar => {
-      const xin = withX ? args[0] : x;
-      let i = withX ? 1 : 0;
-      const rebuilt = probes.map((dirs) => dirs.map((p) => ({
-        h: p.h.map(() => args[i++]),
-        c: p.c?.map(() => args[i++]),
-      })));
-      const { output } = forwardModel(model, xin, { probes: rebuilt });
-      if (lossAt === 'last' && spec.topology !== 'many-to-one') {
-        const last = (t: tf.Tensor) => tf.squeeze(tf.slice(t, [0, t.shape[1]! - 1], [-1, 1]), [1]);
-        return lossFn(last(y), last(output));
-      }
-      return lossFn(y, output);
-    };
-    const args = withX ? [x, ...flat] : flat;
-    const { value, grads } = tf.valueAndGrads(f)(args);
-    const norms = tf.stack(grads.map((g) => scaledNorm(g))).dataSync();
-    let i = 0;
-    const dx = withX ? perStepNorms(grads[i++]) : undefined;
-    const out: LayerFlow[] = layers.map((layer, l) => ({
-      name: layer.name,
-      directions: probes[l].map((p) => {
-        const dh = p.h.map(() => norms[i++]);
-        const dc = p.c?.map(() => norms[i++]);
-        return { dh, dc };
-      }),
-    }));
-    return { loss: value.dataSync()[0], layers: out, dx, verdict: verdictOf(out[0].directions[0].dh) };
-  });
+  const op = interruptible('gradientFlow');
+  try {
+    return tidyValue(() => {
+      // Zero probes: one per layer, direction, state and step. Their gradients are the ∂L/∂h_t.
+      const flat: tf.Tensor[] = [];
+      const probes = layers.map((layer) => Array.from({ length: layer.directions }, () => {
+        const h = Array.from({ length: T }, () => tf.zeros([batch, layer.units]));
+        const c = layer.family.hasCell ? Array.from({ length: T }, () => tf.zeros([batch, layer.units])) : undefined;
+        flat.push(...h, ...(c ?? []));
+        return { h, c };
+      }));
+      const withX = !tokens && x.dtype === 'float32';
+      const f = (...args: tf.Tensor[]): tf.Scalar => {
+        const xin = withX ? args[0] : x;
+        let i = withX ? 1 : 0;
+        const rebuilt = probes.map((dirs) => dirs.map((p) => ({
+          h: p.h.map(() => args[i++]),
+          c: p.c?.map(() => args[i++]),
+        })));
+        const { output } = runModel(model, xin, { probes: rebuilt }, (done) => op.throwIfStopped(`${done} of the forward pass`));
+        if (lossAt === 'last' && spec.topology !== 'many-to-one') {
+          const last = (t: tf.Tensor) => tf.squeeze(tf.slice(t, [0, t.shape[1]! - 1], [-1, 1]), [1]);
+          return lossFn(last(y), last(output));
+        }
+        return lossFn(y, output);
+      };
+      const args = withX ? [x, ...flat] : flat;
+      const { value, grads } = tf.valueAndGrads(f)(args);
+      op.throwIfStopped('the forward and backward passes');          // an interrupt during the backward pass
+      const norms = tf.stack(grads.map((g) => scaledNorm(g))).dataSync();
+      let i = 0;
+      const dx = withX ? perStepNorms(grads[i++]) : undefined;
+      const out: LayerFlow[] = layers.map((layer, l) => ({
+        name: layer.name,
+        directions: probes[l].map((p) => {
+          const dh = p.h.map(() => norms[i++]);
+          const dc = p.c?.map(() => norms[i++]);
+          return { dh, dc };
+        }),
+      }));
+      return { loss: value.dataSync()[0], layers: out, dx, verdict: verdictOf(out[0].directions[0].dh) };
+    });
+  } catch (e) {
+    dropAbandonedTape();
+    throw e;
+  } finally {
+    op.end();
+  }
 }
 
 /**
@@ -260,7 +276,11 @@ export interface JacobianNorms {
  * The spectral norms ‖∂h_T/∂h_k‖ of the product of step Jacobians, for one input sequence, through
  * one layer's forward direction (for an LSTM the state is (h, c) and the h→h block is reported).
  *
+ * Interrupt (the course kernel's ■) stops it between steps (of the forward pass, of the per-step
+ * Jacobians, or of their products) with a `KeyboardInterrupt`; no tensor is left behind.
+ *
  * @param x one sequence [T, m] or [1, T, m]
+ * @throws KeyboardInterrupt when interrupted
  * @example
  * ```ts
  * const { norms, factors } = jacobianNorms(layer, xOne);    // norms[k-1] = ‖∂h_T/∂h_k‖
@@ -268,48 +288,60 @@ export interface JacobianNorms {
  */
 export function jacobianNorms(layer: RecurrentLayer, x: tf.Tensor): JacobianNorms {
   if (!(layer instanceof RecurrentLayer)) throw new TypeError('jacobianNorms: layer must be a recurrent layer (rnnLayer, lstmLayer, gruLayer, or recurrentLayers(model)[i])');
-  const x3 = x.rank === 2 ? x.expandDims(0) : x;
-  if (x3.rank !== 3 || x3.shape[0] !== 1) throw new Error(`jacobianNorms: x must be one sequence [T, m] or [1, T, m]; got [${x.shape.join(', ')}]`);
+  if (!(x instanceof tf.Tensor) || !(x.rank === 2 || (x.rank === 3 && x.shape[0] === 1))) throw new Error(`jacobianNorms: x must be one sequence [T, m] or [1, T, m]; got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : describe(x)}`);
   checkFinite('jacobianNorms', 'x', x, '[time, features]');
   const n = layer.units;
   const cell = layer.family.hasCell;
   const S = cell ? 2 * n : n;
   const Js: Matrix[] = [];
-  tf.tidy(() => {
-    const { directions } = layer.forwardSequence(x3);
-    const trace = directions[0];
-    const T = trace.h.length;
-    const v = layer.variablesOf(0);
-    const xs = layer.goBackwards ? tf.reverse(x3, 1) : x3;
-    const xp = tf.add(tf.matMul(tf.squeeze(xs, [0]), v.kernel.read()), v.bias.read());   // [T, G·n]
-    const w = layer.stepWeights(0);
-    const eye = tf.eye(S);                                                                    // [S, S] cotangents
-    for (let t = 1; t < T; t++) {
-      const xpt = tf.tile(tf.slice(xp, [t, 0], [1, -1]), [S, 1]) as tf.Tensor2D;             // [S, G·n]
-      const h0 = tf.tile(trace.h[t - 1], [S, 1]) as tf.Tensor2D;                              // [S, n]
-      const c0 = cell ? (tf.tile(trace.c![t - 1], [S, 1]) as tf.Tensor2D) : undefined;
-      // Row i of the batch carries cotangent e_i, so row i of the gradient is row i of J_t.
-      const f = (hIn: tf.Tensor, cIn?: tf.Tensor) => {
-        const r = layer.family.step(xpt, { h: hIn as tf.Tensor2D, c: cIn as tf.Tensor2D | undefined }, w, layer.cellOptions);
-        const out = cell ? tf.concat([r.h, r.c!], 1) : r.h;                                  // [S, S]
-        return tf.sum(tf.mul(out, eye)) as tf.Scalar;
-      };
-      const grads = cell ? tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a, b))([h0, c0!]) : tf.grads((a: tf.Tensor) => f(a))([h0]);
-      const J = (cell ? tf.concat(grads, 1) : grads[0]).arraySync() as Matrix;              // J[i][j] = ∂s_t[i]/∂s_{t−1}[j]
-      Js.push(J);
+  const op = interruptible('jacobianNorms');
+  try {
+    tf.tidy(() => {
+      const x3 = x.rank === 2 ? tf.expandDims(x, 0) : x;                                      // [1, T, m]
+      const { directions } = layer.forwardSequence(x3, {}, (t, T) => op.throwIfStopped(`${t}/${T} steps of the forward pass`));
+      const trace = directions[0];
+      const T = trace.h.length;
+      const v = layer.variablesOf(0);
+      const xs = layer.goBackwards ? tf.reverse(x3, 1) : x3;
+      const xp = tf.add(tf.matMul(tf.squeeze(xs, [0]), v.kernel.read()), v.bias.read());   // [T, G·n]
+      const w = layer.stepWeights(0);
+      const eye = tf.eye(S);                                                                    // [S, S] cotangents
+      for (let t = 1; t < T; t++) {
+        op.throwIfStopped(`${t - 1}/${T - 1} step Jacobians`);
+        const xpt = tf.tile(tf.slice(xp, [t, 0], [1, -1]), [S, 1]) as tf.Tensor2D;             // [S, G·n]
+        const h0 = tf.tile(trace.h[t - 1], [S, 1]) as tf.Tensor2D;                              // [S, n]
+        const c0 = cell ? (tf.tile(trace.c![t - 1], [S, 1]) as tf.Tensor2D) : undefined;
+        // Row i of the batch carries cotangent e_i, so row i of the gradient is row i of J_t.
+        const f = (hIn: tf.Tensor, cIn?: tf.Tensor) => {
+          const r = layer.family.step(xpt, { h: hIn as tf.Tensor2D, c: cIn as tf.Tensor2D | undefined }, w, layer.cellOptions);
+          const out = cell ? tf.concat([r.h, r.c!], 1) : r.h;                                  // [S, S]
+          return tf.sum(tf.mul(out, eye)) as tf.Scalar;
+        };
+        const grads = cell ? tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a, b))([h0, c0!]) : tf.grads((a: tf.Tensor) => f(a))([h0]);
+        const J = (cell ? tf.concat(grads, 1) : grads[0]).arraySync() as Matrix;              // J[i][j] = ∂s_t[i]/∂s_{t−1}[j]
+        Js.push(J);
+      }
+    });
+    const hBlock = (M: Matrix) => (cell ? M.slice(0, n).map((r) => r.slice(0, n)) : M);
+    const norm2 = (M: Matrix) => (M.length <= 160 ? Math.sqrt(Math.max(0, symmetricEigenvalues(matmul(transpose(M), M))[0])) : sigmaMaxPower(M));
+    const T = Js.length + 1;
+    const norms = new Array<number>(T);
+    let P = identity(S);                                         // ∂s_T/∂s_k, starting at k = T
+    norms[T - 1] = 1;
+    for (let k = T - 1; k >= 1; k--) {
+      op.throwIfStopped(`${T - 1 - k}/${T - 1} products ∂h_T/∂h_k`);
+      P = matmul(P, Js[k - 1]);                                  // ∂s_T/∂s_k = ∂s_T/∂s_{k+1} · J_{k+1}
+      norms[k - 1] = norm2(hBlock(P));
     }
-  });
-  const hBlock = (M: Matrix) => (cell ? M.slice(0, n).map((r) => r.slice(0, n)) : M);
-  const norm2 = (M: Matrix) => (M.length <= 160 ? Math.sqrt(Math.max(0, symmetricEigenvalues(matmul(transpose(M), M))[0])) : sigmaMaxPower(M));
-  const T = Js.length + 1;
-  const norms = new Array<number>(T);
-  let P = identity(S);                                         // ∂s_T/∂s_k, starting at k = T
-  norms[T - 1] = 1;
-  for (let k = T - 1; k >= 1; k--) {
-    P = matmul(P, Js[k - 1]);                                  // ∂s_T/∂s_k = ∂s_T/∂s_{k+1} · J_{k+1}
-    norms[k - 1] = norm2(hBlock(P));
+    const factors: number[] = [];
+    for (const [t, J] of Js.entries()) {
+      op.throwIfStopped(`${t}/${Js.length} per-step factors`);
+      factors.push(norm2(hBlock(J)));
+    }
+    return { norms, factors };
+  } finally {
+    op.end();
   }
-  return { norms, factors: Js.map((J) => norm2(hBlock(J))) };
 }
 
 /** Mean activation and saturation of one gate. */
@@ -325,6 +357,9 @@ export interface GateStat {
  * Gate statistics over a batch: mean activation and saturation fractions of each gate of one
  * recurrent layer of a model (a saturated forget gate near 1 is what lets an LSTM remember).
  *
+ * Interrupt (the course kernel's ■) stops it between time steps with a `KeyboardInterrupt`; no tensor
+ * is left behind.
+ *
  * @example
  * ```ts
  * gateStats(model, x);       // { f: { mean: 0.83, nearZero: 0.01, nearOne: 0.42 }, … }
@@ -333,21 +368,27 @@ export interface GateStat {
 export function gateStats(model: tf.LayersModel, x: tf.Tensor, layerIndex = 0): Record<string, GateStat> {
   const layers = recurrentLayers(model);
   if (!(Number.isInteger(layerIndex) && layerIndex >= 0 && layerIndex < layers.length)) throw new RangeError(`gateStats: layerIndex must be in [0, ${layers.length}); got ${layerIndex}`);
-  return tidyValue(() => {
-    const r = forwardModel(model, x, { collectGates: true });
-    const gates = r.layers[layerIndex].directions[0].gates ?? {};
-    const out: Record<string, GateStat> = {};
-    for (const [name, steps] of Object.entries(gates)) {
-      const all = tf.stack(steps);                                         // [T, batch, n]
-      const tanhLike = name === 'g' || name === 'hTilde';
-      const lo = tanhLike ? -0.95 : 0.05;
-      out[name] = {
-        mean: tf.mean(all).dataSync()[0],
-        nearZero: tf.mean(tf.cast(tf.less(all, lo), 'float32')).dataSync()[0],
-        nearOne: tf.mean(tf.cast(tf.greater(all, 0.95), 'float32')).dataSync()[0],
-      };
-    }
-    if (Object.keys(out).length === 0) throw new Error(`gateStats: layer ${layers[layerIndex].name} is a vanilla RNN; it has no gates`);
-    return out;
-  });
+  checkForwardModel(model, x, { collectGates: true });
+  const op = interruptible('gateStats');
+  try {
+    return tidyValue(() => {
+      const r = runModel(model, x, { collectGates: true }, (done) => op.throwIfStopped(done));
+      const gates = r.layers[layerIndex].directions[0].gates ?? {};
+      const out: Record<string, GateStat> = {};
+      for (const [name, steps] of Object.entries(gates)) {
+        const all = tf.stack(steps);                                         // [T, batch, n]
+        const tanhLike = name === 'g' || name === 'hTilde';
+        const lo = tanhLike ? -0.95 : 0.05;
+        out[name] = {
+          mean: tf.mean(all).dataSync()[0],
+          nearZero: tf.mean(tf.cast(tf.less(all, lo), 'float32')).dataSync()[0],
+          nearOne: tf.mean(tf.cast(tf.greater(all, 0.95), 'float32')).dataSync()[0],
+        };
+      }
+      if (Object.keys(out).length === 0) throw new Error(`gateStats: layer ${layers[layerIndex].name} is a vanilla RNN; it has no gates`);
+      return out;
+    });
+  } finally {
+    op.end();
+  }
 }

@@ -8,6 +8,7 @@
  */
 import * as fs from 'fs';
 import { checkOptions } from './options';
+import { interruptWatch } from './interrupt';
 
 /** One plotly trace: `{ x, y, type, mode, name, … }` as in plotly.js. */
 export type Trace = Record<string, unknown>;
@@ -212,6 +213,11 @@ export interface LiveFigure {
  * A figure that updates in place while a model trains; `close()` leaves the final figure in the
  * output, so the saved notebook and its HTML export show the finished curve.
  *
+ * Interrupt (the course kernel's ■) ends it: once Interrupt has been pressed after the figure was
+ * made, `update` and `close` draw nothing more. tslab does not stop a cell's awaited work, so a loop
+ * that drives the figure may go on in the background; its redraws would otherwise land in the page
+ * (as update_display_data) while later cells run.
+ *
  * @example
  * ```ts
  * const live = liveFigure();
@@ -226,7 +232,20 @@ export function liveFigure(options: { minIntervalMs?: number } = {}): LiveFigure
   checkOptions('liveFigure', options, ['minIntervalMs']);
   const minInterval = options.minIntervalMs ?? 250;
   if (!(minInterval >= 0)) throw new RangeError(`liveFigure: options.minIntervalMs must be a number ≥ 0; got ${minInterval}`);
+  return makeLiveFigure(minInterval, true);
+}
+
+/**
+ * The live figure of a library call that closes it itself before it returns, also when it stops
+ * because of an interrupt (train): its final `close` must still draw.
+ */
+export function ownedLiveFigure(): LiveFigure {
+  return makeLiveFigure(250, false);
+}
+
+function makeLiveFigure(minInterval: number, endsAtInterrupt: boolean): LiveFigure {
   const s = currentSink();
+  const interrupted = endsAtInterrupt ? interruptWatch() : () => false;
   let handle: { html(h: string): void } | undefined;
   let last: Figure | undefined;
   let lastDraw = -Infinity;
@@ -240,11 +259,13 @@ export function liveFigure(options: { minIntervalMs?: number } = {}): LiveFigure
   };
   return {
     update(figure: Figure) {
+      if (interrupted()) return;
       if (closed) throw new Error('liveFigure.update: this live figure was closed; make a new one with liveFigure()');
       last = checkFigure(figure, 'liveFigure.update');
       if (Date.now() - lastDraw >= minInterval) draw(last);
     },
     close(figure?: Figure) {
+      if (interrupted()) { closed = true; return; }
       if (figure !== undefined) last = checkFigure(figure, 'liveFigure.close');
       closed = true;
       if (!last) return;

@@ -9,6 +9,11 @@ import { recurrentLayers, specOf } from './builders';
 import { DirectionTrace, RecurrentLayer } from './layers';
 import { checkOptions } from './options';
 import { checkModelInput, inputSpecsOf } from './guard';
+import { interruptible, stepProgress } from './interrupt';
+import { gradientDepth } from './internals';
+
+/** Called before each time step of each recurrent layer with how far the run got, in words; it stops the run by throwing. */
+export type ModelStepCheck = (done: string) => void;
 
 /** Options of {@link forwardModel}. */
 export interface ForwardModelOptions {
@@ -34,6 +39,10 @@ export interface ForwardModelResult {
 /**
  * Forward a many-to-one, many-to-many or one-to-many builder model by hand (not seq2seq).
  *
+ * Interrupt (the course kernel's ■) stops it between time steps with a `KeyboardInterrupt` naming the
+ * step it reached; the tensors it made are freed. Not inside a gradient tape (`tf.grads`), where it runs
+ * to the end.
+ *
  * @example
  * ```ts
  * const { output, layers } = forwardModel(model, x, { collectGates: true });
@@ -41,25 +50,49 @@ export interface ForwardModelResult {
  * ```
  */
 export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}): ForwardModelResult {
+  checkForwardModel(model, x, options);
+  // Inside a gradient tape (computeGradients, a lesson's tf.grads) a throw would strand the tape's saved
+  // tensors where only its owner can free them: there the run is not cut, and the tape's owner decides.
+  if (gradientDepth() > 0) return runModel(model, x, options);
+  const op = interruptible('forwardModel');
+  try {
+    // Tidied, so that an interrupt between steps leaves nothing behind; every tensor of the result is kept.
+    const kept = tf.tidy(() => {
+      const r = runModel(model, x, options, (done) => op.throwIfStopped(done));
+      return { output: r.output, directions: r.layers.map((l) => l.directions), finalStates: r.finalStates } as unknown as tf.TensorContainer;
+    }) as unknown as { output: tf.Tensor; directions: DirectionTrace[][]; finalStates: tf.Tensor[][] };
+    const layers = recurrentLayers(model).map((layer, l) => ({ name: layer.name, layer, directions: kept.directions[l] }));
+    return { output: kept.output, layers, finalStates: kept.finalStates };
+  } finally {
+    op.end();
+  }
+}
+
+/** forwardModel's checks, for callers that run {@link runModel} themselves (gradientFlow, gateStats). */
+export function checkForwardModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions): void {
   const spec = specOf(model);
   if (spec.topology === 'seq2seq') throw new Error('forwardModel: seq2seq models are run with model.apply / decode; forwardModel takes many-to-one, many-to-many and one-to-many models');
   checkOptions('forwardModel', options, FORWARD_MODEL_KEYS);
   checkModelInput('forwardModel', 'x', x, inputSpecsOf(spec)[0]);
-  return runModel(model, x, options);
 }
 
-/** {@link forwardModel} without its checks, for callers that checked x once for many calls (train's chunks). */
-export function runModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}): ForwardModelResult {
+/**
+ * {@link forwardModel} without its checks, for callers that checked x once for many calls (train's
+ * chunks). `check` runs before every time step of every layer (interruptible callers stop there).
+ */
+export function runModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}, check?: ModelStepCheck): ForwardModelResult {
   const spec = specOf(model);
   let h: tf.Tensor = x;
   if (spec.vocabSize !== undefined) h = model.getLayer('embedding').apply(h) as tf.Tensor;
   if (spec.topology === 'one-to-many') h = model.getLayer('repeat').apply(h) as tf.Tensor;
   const layers: ForwardModelResult['layers'] = [];
   const finalStates: tf.Tensor[][] = [];
-  recurrentLayers(model).forEach((layer, l) => {
+  const recurrent = recurrentLayers(model);
+  recurrent.forEach((layer, l) => {
+    const where = { name: layer.name, index: l, count: recurrent.length };
     const r = layer.forwardSequence(h, {
       initialState: options.initialStates?.[l], probes: options.probes?.[l], collectGates: options.collectGates,
-    });
+    }, check && ((t, T, d) => check(stepProgress(t, T, d, where))));
     layers.push({ name: layer.name, layer, directions: r.directions });
     const fin: tf.Tensor[] = [];
     for (const d of r.directions) {

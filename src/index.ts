@@ -37,6 +37,8 @@ export { lossFunction } from './losses';
 export type { LossSpec } from './losses';
 export { train, computeGradients, clipByGlobalNorm, clipByValue, globalNorm } from './train';
 export type { TrainData, TrainOptions, TrainResult, StepLog, EpochLog, GradientOptions } from './train';
+export { KeyboardInterrupt, interruptible, kernelHub } from './interrupt';
+export type { Interruptible, KernelHub } from './interrupt';
 export { spectrum, gradientFlow, jacobianNorms, gateStats, verdictOf, ACTIVATION_GAMMA } from './diagnostics';
 export type { Spectrum, GradientFlow, GradientFlowOptions, LayerFlow, Verdict, JacobianNorms, GateStat } from './diagnostics';
 export { gradientFlowFigure, trainingFigure, heatmapFigure, singularValuesFigure, textActivationHtml } from './plot';

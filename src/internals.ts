@@ -44,6 +44,20 @@ export function resetEngineTape(): boolean {
   return true;
 }
 
+/**
+ * Free what a gradient tape saved for a backward pass that will never run. tf.js keeps a clone of the
+ * tensors each recorded op needs for its gradient and disposes them only at the end of the backward
+ * pass: when the forward function throws (an interrupt between steps), they would leak. Only at
+ * gradient depth 0, i.e. when no enclosing tape's backward pass still needs them.
+ */
+export function dropAbandonedTape(): void {
+  const state = engineState();
+  const tape = state?.activeTape as { saved?: tf.Tensor[] }[] | null | undefined;
+  if (!state || state.gradientDepth !== 0 || !Array.isArray(tape)) return;
+  for (const node of tape) tf.dispose(node.saved ?? []);
+  state.activeTape = null;
+}
+
 // --- Kernels the WASM backend lacks ------------------------------------------------------------
 
 /** The part of tfjs-backend-wasm's BackendWasm (src/backend_wasm.ts) the kernels below use. */

@@ -32,6 +32,9 @@ export interface KernelHub {
   /**
    * Called when a call stopped because of an interrupt but returned normally (train), so the kernel can
    * still report the cell as interrupted (`KeyboardInterrupt`) and abort the cells queued after it.
+   * Also called, once, when Interrupt was pressed while a call ran but the call ended without acting
+   * on it (it was in its last step, or it failed with another error): the ■ must not be lost.
+   * Never called for a call that threw {@link KeyboardInterrupt} (the kernel sees that error).
    */
   onInterrupted?(what: string, message: string): void;
 }
@@ -70,7 +73,10 @@ export interface Interruptible {
   throwIfStopped(done: string, partial?: unknown): void;
   /** Tell the kernel the call ended early but returned normally (train): the cell is reported as interrupted. */
   reportReturned(message: string): void;
-  /** Leave: must run in a `finally`. */
+  /**
+   * Leave: must run in a `finally`. An interrupt that came while the call ran and was neither thrown
+   * nor reported is reported here (`onInterrupted`), so the kernel still stops the cell.
+   */
   end(): void;
 }
 
@@ -87,24 +93,64 @@ export function interruptible(what: string, signal?: AbortSignal): Interruptible
   const start = hub ? Atomics.load(hub.state, INTERRUPTS) : 0;
   if (hub) Atomics.add(hub.state, RUNNING, 1);
   let ended = false;
+  const interrupted = () => hub !== undefined && Atomics.load(hub.state, INTERRUPTS) !== start;
+  /** Mark the current interrupt as made known to the kernel; false if it already was (by this call or one inside it). */
+  const tell = () => {
+    const now = Atomics.load(hub!.state, INTERRUPTS);
+    if (toldAt.get(hub!.state) === now) return false;
+    toldAt.set(hub!.state, now);
+    return true;
+  };
   return {
     get reason() {
-      if (hub && Atomics.load(hub.state, INTERRUPTS) !== start) return 'interrupt';
+      if (interrupted()) return 'interrupt';
       if (signal?.aborted) return 'signal';
       return null;
     },
     throwIfStopped(done: string, partial?: unknown) {
       const r = this.reason;
-      if (r === 'interrupt') throw new KeyboardInterrupt(`${what} interrupted after ${done}`, partial);
+      if (r === 'interrupt') {
+        tell();
+        throw new KeyboardInterrupt(`${what} interrupted after ${done}`, partial);
+      }
       if (r === 'signal') throw signal!.reason ?? new Error(`${what} aborted after ${done}`);
     },
     reportReturned(message: string) {
-      hub?.onInterrupted?.(what, message);
+      if (interrupted() && tell()) hub!.onInterrupted?.(what, message);
     },
     end() {
       if (ended) return;
       ended = true;
-      if (hub) Atomics.sub(hub.state, RUNNING, 1);
+      if (!hub) return;
+      Atomics.sub(hub.state, RUNNING, 1);
+      if (interrupted() && tell()) hub.onInterrupted?.(what, `${what} ended before the interrupt could stop it`);
     },
   };
+}
+
+/**
+ * The interrupt count at which the kernel was last told of an interrupt (a KeyboardInterrupt thrown or
+ * onInterrupted called), so that calls nested in one another tell it once per press.
+ */
+const toldAt = new WeakMap<Int32Array, number>();
+
+/**
+ * A test of whether Interrupt has been pressed since this moment, for something that outlives the call
+ * that made it (a live figure). Unlike {@link interruptible} it does not count as a running call, so
+ * the kernel still interrupts the cell its own way when no library call is running.
+ */
+export function interruptWatch(): () => boolean {
+  const hub = kernelHub();
+  if (!hub) return () => false;
+  const start = Atomics.load(hub.state, INTERRUPTS);
+  return () => Atomics.load(hub.state, INTERRUPTS) !== start;
+}
+
+/**
+ * How far a run through a model's recurrent layers got, for an interrupt's message: `37/500 steps`,
+ * with the layer (`of layer rnn_l1 (2/2)`) when there are several and the direction when it runs backward.
+ */
+export function stepProgress(t: number, T: number, d: number, layer?: { name: string; index: number; count: number }): string {
+  const where = layer && layer.count > 1 ? ` of layer ${layer.name} (${layer.index + 1}/${layer.count})` : '';
+  return `${t}/${T} steps${where}${d === 1 ? ' (backward direction)' : ''}`;
 }

@@ -98,6 +98,12 @@ export interface ForwardOptions {
 }
 const FORWARD_KEYS = ['initialState', 'probes', 'collectGates'] as const;
 
+/**
+ * Called before time step t (t of T steps done) of direction d, so a long run can be stopped between
+ * steps (see interrupt.ts): it stops the run by throwing.
+ */
+export type StepCheck = (t: number, T: number, d: number) => void;
+
 /** The call kwargs a recurrent layer reads ('training' is passed by model.fit; a non-null 'mask' is an error). */
 const CALL_KWARGS = ['initialState', 'training', 'mask'] as const;
 
@@ -333,16 +339,18 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
    * const { output, directions } = layer.forwardSequence(x, { collectGates: true });
    * const f = directions[0].gates!.f;      // T × [batch, n]: forget gate at each step
    * ```
+   * @param check run before every step; the library's interruptible calls stop a long run with it
+   *   (it throws, and the tensors made so far belong to the caller's tf.tidy scope)
    */
-  forwardSequence(x: tf.Tensor, options: ForwardOptions = {}): SequenceResult {
+  forwardSequence(x: tf.Tensor, options: ForwardOptions = {}, check?: StepCheck): SequenceResult {
     checkOptions(`${this.name}.forwardSequence`, options, FORWARD_KEYS);
     if (!this.built) this.build(x.shape);
     this.checkX(x);
-    return this.runSequence(x, options);
+    return this.runSequence(x, options, check);
   }
 
   /** {@link forwardSequence} without the input check, for callers that already made it. */
-  private runSequence(x: tf.Tensor, options: ForwardOptions): SequenceResult {
+  private runSequence(x: tf.Tensor, options: ForwardOptions, check?: StepCheck): SequenceResult {
     const [batch, T, m] = x.shape as [number, number, number];
     const n = this.units;
     const G = this.gateCount;
@@ -360,6 +368,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       const probe = options.probes?.[d];
       const trace: DirectionTrace = { h: [], c: this.family.hasCell ? [] : undefined, gates: options.collectGates ? {} : undefined };
       for (let t = 0; t < T; t++) {
+        check?.(t, T, d);
         const r = this.family.step(xps[t], state, w, this.cellOptions, probe?.c?.[t]);  // c probe acts inside, before h_t
         let h = r.h;
         const c = r.c;

@@ -9,6 +9,7 @@
 import { Rng } from './random';
 import { describe } from './describe';
 import { checkOptions } from './options';
+import { interruptible } from './interrupt';
 
 
 /** A character and its code point, e.g. `"é" (U+00E9)`, so invisible characters are identifiable. */
@@ -496,6 +497,11 @@ function argmax(x: ArrayLike<number>): number {
  * (sampled from softmax(logits / temperature), or the argmax if `greedy`) and feed that character
  * back in as the next input. Returns `prime` followed by the `length` generated characters.
  *
+ * Interrupt (the course kernel's ■) stops it between model steps with a `KeyboardInterrupt` whose
+ * message says how many characters were generated and whose `partial` is the text so far (prime
+ * included); the stepper's last state is disposed either way.
+ *
+ * @throws KeyboardInterrupt when interrupted (see above)
  * @example
  * ```ts
  * const text = sampleText(stepper, vocab, { prime: 'h', length: 4, temperature: 0.5, rng: new Rng(1) });
@@ -550,14 +556,27 @@ export function sampleText<S>(stepper: CharStepper<S>, vocab: CharVocab, options
     stepCount++;
   };
 
-  for (const id of primeIds) feed(id);
   const generated: number[] = [];
-  for (let i = 0; i < length; i++) {
-    const next = greedy ? argmax(logits) : rng.choice(softmax(logits, temperature));
-    generated.push(next);
-    // The last character's logits would never be used, so it is not fed (saves one model step).
-    if (i < length - 1) feed(next);
+  const op = interruptible('sampleText');
+  try {
+    for (const [i, id] of primeIds.entries()) {
+      if (op.reason) op.throwIfStopped(`reading ${i}/${primeIds.length} characters of the prime`, prime);
+      feed(id);
+    }
+    for (let i = 0; i < length; i++) {
+      const next = greedy ? argmax(logits) : rng.choice(softmax(logits, temperature));
+      generated.push(next);
+      // The last character's logits would never be used, so it is not fed (saves one model step).
+      if (i < length - 1) {
+        // The partial text is spelled only when stopping: spelling it every step would cost O(length²).
+        if (op.reason) op.throwIfStopped(`${i + 1}/${length} characters`, prime + vocab.decode(generated));
+        feed(next);
+      }
+    }
+  } finally {
+    // Also when stopped or when the stepper throws: its last state (tensors, for modelStepper) is freed.
+    stepper.dispose?.(state);
+    op.end();
   }
-  stepper.dispose?.(state);
   return prime + vocab.decode(generated);
 }

@@ -16,7 +16,8 @@ import { forwardModel, runModel } from './forward';
 import { applyUnchecked, predictUnchecked } from './guard';
 import { LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Rng } from './random';
-import { liveFigure } from './display';
+import { ownedLiveFigure } from './display';
+import { interruptible } from './interrupt';
 import { checkOptions } from './options';
 import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
@@ -58,7 +59,10 @@ export interface TrainOptions {
   validation?: TrainData;
   /** Stop when the validation loss (else the training loss) has not improved by minDelta for `patience` epochs, and restore the best weights. */
   earlyStopping?: { patience: number; minDelta?: number };
-  /** Abort between batches; the weights of the last finished step are kept. */
+  /**
+   * Abort between batches; the weights of the last finished step are kept (`stopped: 'aborted'`).
+   * The course kernel's Interrupt (■) stops training the same way, whichever comes first (`stopped: 'interrupted'`).
+   */
   signal?: AbortSignal;
   /** Print one line per epoch (epoch, loss, samples/s, backend). Default true. */
   verbose?: boolean;
@@ -110,8 +114,17 @@ export interface EpochLog {
 export interface TrainResult {
   steps: StepLog[];
   epochs: EpochLog[];
-  /** Why training ended. */
-  stopped: 'completed' | 'early-stopping' | 'aborted' | 'non-finite';
+  /**
+   * Why training ended:
+   * - `'completed'`: every epoch ran;
+   * - `'early-stopping'`: no improvement for `earlyStopping.patience` epochs; the best weights were restored;
+   * - `'aborted'`: `options.signal` was aborted; the weights of the last finished step are kept;
+   * - `'interrupted'`: the course kernel's Interrupt (■) was pressed; training stopped at the next batch
+   *   (or truncated-BPTT chunk) boundary, the weights of the last finished step are kept, the epoch it
+   *   stopped in is not logged (no validation, no `onEpoch`), and the kernel reports the cell as interrupted;
+   * - `'non-finite'`: the loss or gradient norm became NaN or infinite; the last good weights were restored.
+   */
+  stopped: 'completed' | 'early-stopping' | 'aborted' | 'interrupted' | 'non-finite';
   /** A sentence saying so, with numbers. */
   message: string;
   /** The history as a danfo DataFrame (per epoch, or per step). */
@@ -338,6 +351,11 @@ const TRAIN_KEYS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'loss', 
  * Train a builder model (or any tf.LayersModel) with full or truncated BPTT, gradient clipping,
  * validation, early stopping and abort; keep the last good weights if the loss turns NaN.
  *
+ * Interrupt (the course kernel's ■) stops it cleanly: it returns with `stopped: 'interrupted'` and
+ * the weights of the last finished step, prints its message (when `verbose`) and tells the kernel,
+ * which reports the cell as interrupted. Between batches it yields to the event loop, so the kernel
+ * (and an `AbortSignal`) can get a word in.
+ *
  * @example
  * ```ts
  * const result = await train(model, { x, y }, { epochs: 30, optimizer: 'adam', learningRate: 0.01, clipNorm: 1 });
@@ -387,7 +405,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   const recordNorms = options.recordParamNorms ?? true;
   const steps: StepLog[] = [];
   const epochs: EpochLog[] = [];
-  const live = options.live ? liveFigure() : undefined;
+  const live = options.live ? ownedLiveFigure() : undefined;     // closed below, also after an interrupt
   const varNames = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
   const shortName = new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.originalName ?? w.name]));
   let stopped: TrainResult['stopped'] = 'completed';
@@ -455,6 +473,11 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     return total / terms;
   });
 
+  const op = interruptible('train', options.signal);
+  const interruptedIn = (epoch: number) => {
+    stopped = 'interrupted';
+    message = `train interrupted in epoch ${epoch}/${options.epochs} after ${step} steps; the weights of the last finished step are kept`;
+  };
   try {
   outer:
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -462,7 +485,9 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     const order = options.shuffle === false ? Array.from({ length: N }, (_, i) => i) : rng.permutation(N);
     let lossSum = 0, lossTerms = 0, normSum = 0, clips = 0, stepsThisEpoch = 0;
     for (let b = 0; b < N; b += batchSize) {
-      if (options.signal?.aborted) {
+      const why = op.reason;                                     // interrupt or signal, whichever came
+      if (why === 'interrupt') { interruptedIn(epoch); break outer; }
+      if (why === 'signal') {
         stopped = 'aborted';
         message = `training aborted in epoch ${epoch} after ${step} steps; the weights of the last finished step are kept`;
         break outer;
@@ -484,7 +509,10 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
       }
       let states: (tf.Tensor[] | undefined)[] | undefined = k === undefined ? undefined : recurrentLayers(model).map(() => undefined);
       let ok = true;
-      for (const [xc, yc] of chunks) {
+      let interrupted = false;
+      for (const [c, [xc, yc]] of chunks.entries()) {
+        // Each truncated-BPTT chunk is a step of its own: a long batch stops between them.
+        if (c > 0 && op.reason === 'interrupt') { interrupted = true; break; }
         const r = gradientsOf(model, xc, yc, { loss, initialStates: states }, true);   // x, y checked once above
         const lv = r.loss.dataSync()[0];
         ok = applyStep(r.grads, lv, epoch);
@@ -507,8 +535,12 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
       tf.dispose([idx, ...(Array.isArray(xb) ? xb : [xb]), yb]);
       for (const [xc, yc] of chunks) if (xc !== xb) tf.dispose([...(Array.isArray(xc) ? xc : [xc]), yc]);
       if (!ok) break outer;
-      await new Promise((r) => setImmediate(r));                 // let an abort (or the kernel) get a word in
+      if (interrupted) { interruptedIn(epoch); break outer; }
+      // Let an abort, the kernel's SIGINT handler and its messages get a word in: keep this yield.
+      await new Promise((r) => setImmediate(r));
     }
+    // Interrupted during the epoch's last batch: nothing more runs or prints (no validation, no onEpoch).
+    if (op.reason === 'interrupt') { interruptedIn(epoch); break; }
     const seconds = (performance.now() - t0) / 1000;
     const log: EpochLog = {
       epoch, loss: lossTerms > 0 ? lossSum / lossTerms : NaN, gradNorm: normSum / Math.max(1, stepsThisEpoch),
@@ -538,8 +570,15 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
       }
     }
   }
+  // Interrupted during the last epoch's validation or onEpoch: still an interrupted run for the kernel.
+  if (stopped === 'completed' && op.reason === 'interrupt') interruptedIn(options.epochs);
   live?.close(curvesFigure(epochs));
+  if ((stopped as TrainResult['stopped']) === 'interrupted') {     // set inside interruptedIn: TS does not see it
+    if (verbose) console.log(message);
+    op.reportReturned(message);                                  // before op.end(): told once, as interrupted
+  }
   } finally {
+    op.end();
     // Also when a step throws (e.g. a custom loss failing): nothing this call made may outlive it.
     tf.dispose(lastGood);
     tf.dispose(bestWeights ?? []);
@@ -549,7 +588,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     tf.dispose((optimizer as unknown as { c?: tf.Tensor }).c ?? []);
   }
   if (stopped === 'completed') message = `trained ${epochs.length} epochs, ${step} steps; final loss ${epochs.at(-1)?.loss.toFixed(4)}`;
-  if (stopped !== 'completed' && verbose) console.log(message);
+  if (stopped !== 'completed' && (stopped as TrainResult['stopped']) !== 'interrupted' && verbose) console.log(message);
   return {
     steps, epochs, stopped, message,
     frame(which: 'epochs' | 'steps' = 'epochs') {
