@@ -27,6 +27,9 @@ export interface KernelHub {
    * - `[0]` interrupts requested so far: bumped by the kernel's relay thread when Interrupt is pressed;
    * - `[1]` interruptible library calls running now: the relay thread reads it to decide between a
    *   graceful stop (the library is running: only bump `[0]`) and tslab's own interrupt (it is not).
+   * - `[2]` the value of `[0]` when the cell now running began (the kernel sets it per cell). A press
+   *   during a cell stops every library call of that cell, also those started after it, so a loop of
+   *   calls (`for (const seed of seeds) await train(…)`) stops too; presses from earlier cells do not count.
    */
   state: Int32Array;
   /**
@@ -43,6 +46,8 @@ export interface KernelHub {
 export const INTERRUPTS = 0;
 /** Index of the running-calls counter in {@link KernelHub.state}. */
 export const RUNNING = 1;
+/** Index of the interrupt count at which the current cell began, in {@link KernelHub.state}. */
+export const CELL_START = 2;
 
 /** The hub of the course kernel this process runs in, or undefined outside it. */
 export function kernelHub(): KernelHub | undefined {
@@ -81,8 +86,8 @@ export interface Interruptible {
 }
 
 /**
- * Enter an interruptible call named `what` (e.g. `'train'`). Only interrupts requested after this
- * moment count. Use as
+ * Enter an interruptible call named `what` (e.g. `'train'`). Interrupts requested since the current cell
+ * began count (`state[2]`; with a hub too short to hold it, those since this moment). Use as
  * ```ts
  * const op = interruptible('decode', options.signal);
  * try { for (…) { op.throwIfStopped(`${t}/${T} steps`); … } } finally { op.end(); }
@@ -90,7 +95,7 @@ export interface Interruptible {
  */
 export function interruptible(what: string, signal?: AbortSignal): Interruptible {
   const hub = kernelHub();
-  const start = hub ? Atomics.load(hub.state, INTERRUPTS) : 0;
+  const start = !hub ? 0 : Atomics.load(hub.state, hub.state.length > CELL_START ? CELL_START : INTERRUPTS);
   if (hub) Atomics.add(hub.state, RUNNING, 1);
   let ended = false;
   const interrupted = () => hub !== undefined && Atomics.load(hub.state, INTERRUPTS) !== start;

@@ -12,12 +12,20 @@ const L = lib();
 const tf = getTf();
 const HUB_KEY = Symbol.for('rnn-lab.kernel');
 
-/** A fake kernel hub: [0] interrupts, [1] running calls, [2] what the relay saw in [1] when it pressed. */
+/**
+ * A fake kernel hub: [0] interrupts, [1] running calls, [2] [0] when the current cell began (0: the test
+ * is one cell), [4] what the relay saw in [1] when it pressed ([3] is the relay's sleeping word).
+ */
 function installHub() {
-  const state = new Int32Array(new SharedArrayBuffer(16));
+  const state = new Int32Array(new SharedArrayBuffer(20));
   const reports = [];
   globalThis[HUB_KEY] = { state, onInterrupted: (what, message) => reports.push({ what, message }) };
   return { state, reports };
+}
+
+/** What the kernel does when the next cell begins: presses so far no longer count. */
+function newCell(state) {
+  Atomics.store(state, 2, Atomics.load(state, 0));
 }
 
 /**
@@ -30,13 +38,14 @@ function relay(state, ms) {
     const s = new Int32Array(workerData.buf);
     while (Atomics.load(s, 1) === 0) Atomics.wait(s, 3, 0, 1);
     Atomics.wait(s, 3, 0, workerData.ms);
-    Atomics.store(s, 2, Atomics.load(s, 1));
+    Atomics.store(s, 4, Atomics.load(s, 1));
     Atomics.add(s, 0, 1);`;
   return new Worker(code, { eval: true, workerData: { buf: state.buffer, ms } });
 }
 
 /** Run `fn` (synchronous) while the relay presses ■ after `ms`; returns the error it threw. */
 async function interruptedSync(state, ms, fn) {
+  newCell(state);                                    // each call is its own cell
   const w = relay(state, ms);
   const t0 = performance.now();
   let err;
@@ -121,6 +130,7 @@ describe('interrupt', () => {
 
     // Reference: the same run stopped by an AbortSignal after the same number of steps (aborted during
     // step `steps`, seen before the next batch) ends with the same weights and losses.
+    newCell(state);
     const ref = addingModel();
     const ac = new AbortController();
     const refCounter = countingMse((n) => { if (n === steps) ac.abort(); });
@@ -186,7 +196,7 @@ describe('interrupt', () => {
     const done = Number(m[1]);
     console.log(`  ${err.message} in ${seconds.toFixed(2)} s; the full run: ~${(perStep * total / 1000).toFixed(1)} s (${perStep.toFixed(2)} ms/step)`);
     assert.ok(done >= 1 && done < total, `done ${done}`);
-    assert.equal(Atomics.load(state, 2), 1, 'the relay saw one call running when it pressed');
+    assert.equal(Atomics.load(state, 4), 1, 'the relay saw one call running when it pressed');
     assert.equal(Atomics.load(state, 1), 0, 'running count back to 0');
     assert.equal(tf.memory().numTensors, start, 'tensors flat');
     assert.deepEqual(reports, [], 'a thrown KeyboardInterrupt is not reported again');
@@ -252,6 +262,7 @@ describe('interrupt', () => {
     assert.match(a.err.message, /^gradientFlow interrupted after (\d+)\/2000 steps of the forward pass$/);
     console.log(`  ${a.err.message} in ${a.seconds.toFixed(2)} s`);
     assert.equal(tf.memory().numTensors, start, 'tensors flat (the tape\'s saved tensors freed too)');
+    newCell(state);
     const after = L.gradientFlow(model, xs, ys);
     assert.deepEqual(after, before, 'gradientFlow gives the same result after an interrupted one');
 
@@ -276,9 +287,10 @@ describe('interrupt', () => {
     tf.dispose([xs, ys, xl, yl, x1]);
   });
 
-  test('an interrupt pressed before a call starts does not stop it', async () => {
+  test('presses from earlier cells do not stop a call; a press earlier in the same cell stops every later call at once', async () => {
     const { state, reports } = installHub();
-    Atomics.store(state, 0, 3);                     // three earlier presses
+    Atomics.store(state, 0, 3);                     // three presses in earlier cells…
+    Atomics.store(state, 2, 3);                     // …then the kernel began this cell
     const s2s = L.buildGRU({ vocabSize: 6, hiddenSize: 8, outputSize: 6, topology: 'seq2seq', outputActivation: 'softmax' });
     const src = tf.tensor2d([[1, 2, 3]]);
     const out = L.decode(s2s, src, { start: 0, maxLength: 30 });
@@ -290,6 +302,16 @@ describe('interrupt', () => {
     assert.equal(r.stopped, 'completed');
     assert.equal(r.epochs.length, 3);
     assert.deepEqual(reports, [], 'nothing reported');
+    assert.equal(Atomics.load(state, 1), 0);
+
+    // A press in this cell (the first train of a loop stopped): the calls after it stop before any step.
+    Atomics.add(state, 0, 1);
+    assert.throws(() => L.decode(s2s, src, { start: 0, maxLength: 30 }), (e) => e.name === 'KeyboardInterrupt' && /after encoding the source: 0\/3 steps/.test(e.message));
+    const before = tf.memory().numTensors;
+    const r2 = await L.train(addingModel(), data, { epochs: 3, batchSize: 32, verbose: false });
+    assert.equal(r2.stopped, 'interrupted');
+    assert.equal(r2.steps.length, 0);
+    assert.equal(reports.length, 0, 'the press was made known once, by decode\'s KeyboardInterrupt; train does not report it again');
     assert.equal(Atomics.load(state, 1), 0);
     tf.dispose([out, src, data.x, data.y]);
   });
@@ -326,12 +348,13 @@ describe('interrupt', () => {
     tf.dispose([data.x, data.y]);
   });
 
-  test('interruptible: only presses after entry count; end() tells the kernel of a press it did not act on, once, also when nested', () => {
+  test('interruptible: presses of earlier cells do not count; end() tells the kernel of a press it did not act on, once, also when nested', () => {
     const { state, reports } = installHub();
     Atomics.add(state, 0, 1);
+    Atomics.store(state, 2, Atomics.load(state, 0));   // a new cell: the press above was in an earlier one
     const op = L.interruptible('myLoop');
     assert.equal(Atomics.load(state, 1), 1, 'counted as running');
-    assert.equal(op.reason, null, 'a press before entry does not count');
+    assert.equal(op.reason, null, 'a press in an earlier cell does not count');
     op.throwIfStopped('0/1 steps');                 // does not throw
     Atomics.add(state, 0, 1);
     assert.equal(op.reason, 'interrupt');
@@ -343,6 +366,7 @@ describe('interrupt', () => {
 
     // Nested: the inner call throws KeyboardInterrupt; the outer one does not report the same press again.
     reports.length = 0;
+    Atomics.store(state, 2, Atomics.load(state, 0));   // the next cell
     const outer = L.interruptible('outer');
     const inner = L.interruptible('inner');
     Atomics.add(state, 0, 1);
