@@ -168,8 +168,9 @@ def scenario_interrupt_train():
     k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
     try:
         k.ok(SETUP + "const m = buildLSTM({ inputSize: 2, hiddenSize: 32, outputSize: 1, seed: 1 });\n"
-             "const data = addingProblem(512, 50, 1);\nlet r: any;")
-        mid = k.send("r = await train(m, data, { epochs: 200, batchSize: 32 });")
+             "const data = addingProblem(512, 50, 1);")
+        # A declaration, as students write it: the cell is interrupted, yet `r` exists in the next cell.
+        mid = k.send("const r = await train(m, data, { epochs: 200, batchSize: 32 });")
         time.sleep(3)
         rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
         assert secs < 2, f'the kernel took {secs:.2f} s to be idle after Interrupt (limit 2 s)'
@@ -177,6 +178,7 @@ def scenario_interrupt_train():
         lines = [l for l in text(outs, 'stdout').splitlines() if 'interrupted' in l]
         assert len(lines) == 1, f'want one printed line saying train was interrupted: {text(outs)}'
         epochs = [l for l in text(outs, 'stdout').splitlines() if l.startswith('epoch')]
+        time.sleep(0.5)     # past the abort window after an error
         # After the interrupt: same weights 3 s apart, nothing from the interrupted cell printed.
         rep, outs = k.run("const w0 = Array.from(m.trainableWeights[0].read().dataSync());\n"
                           "await new Promise((res) => setTimeout(res, 3000));\n"
@@ -213,6 +215,7 @@ def scenario_interrupt_decode():
         rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
         assert secs < 2, f'the kernel took {secs:.2f} s to be idle after Interrupt (limit 2 s)'
         check_error(rep, outs, 'KeyboardInterrupt', 'decode')
+        time.sleep(0.5)     # past the abort window after an error (Run All's queued cells are aborted)
         out = k.ok("console.log(tf.memory().numTensors - before)")
         assert out.strip() == '0', f'decode left {out.strip()} tensors after Interrupt'
         assert k.ok("console.log(decode(s2s, src, { start: 1, maxLength: 3 }).shape.join('x'))").strip() == '1x3'
