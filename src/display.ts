@@ -8,7 +8,7 @@
  */
 import * as fs from 'fs';
 import { checkOptions } from './options';
-import { interruptWatch } from './interrupt';
+import { interruptWatch, kernelHub } from './interrupt';
 
 /** One plotly trace: `{ x, y, type, mode, name, … }` as in plotly.js. */
 export type Trace = Record<string, unknown>;
@@ -52,26 +52,28 @@ const TEXT_SINK: DisplaySink = {
   text: (t) => console.log(t),
 };
 
-/** The sink in use: tslab's display inside a kernel, else text on stdout. */
+/** The sink in use: the course kernel's display channel inside it, else text on stdout. */
 function currentSink(): DisplaySink {
   if (sink) return sink;
-  // tslab keeps the kernel's output channel in its module state; it is the kernel's own instance
-  // because the course's kernelspec starts this project's tslab.
-  try {
-    const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData?: unknown };
-    if (jupyter.lastWriteDisplayData == null) return TEXT_SINK;
-    const t = require('tslab') as typeof import('tslab');
-    sink = {
-      kind: 'notebook',
-      html: (h) => t.display.html(h),
-      newDisplay: () => { const d = t.newDisplay(); return { html: (h: string) => d.html(h) }; },
-      text: (s) => t.display.text(s),
-    };
-    return sink;
-  } catch {
-    return TEXT_SINK;
-  }
+  // The course kernel (scripts/kernel/) publishes display_data for the cell that asks; outside it
+  // (plain Node, tests, another kernel) figures become one-line text summaries.
+  const hub = kernelHub();
+  if (!hub?.display) return TEXT_SINK;
+  const send = (mime: string, body: string, displayId?: string, update = false) =>
+    hub.display!({ data: { [mime]: body }, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
+  sink = {
+    kind: 'notebook',
+    html: (h) => send('text/html', h),
+    newDisplay: () => {
+      const id = `rnn-lab-${process.pid}-${++nextDisplayId}`;
+      let shown = false;
+      return { html: (h: string) => { send('text/html', h, id, shown); shown = true; } };
+    },
+    text: (t) => send('text/plain', t),
+  };
+  return sink;
 }
+let nextDisplayId = 0;
 
 /**
  * Replace where display output goes (tests record it; `undefined` restores the default).

@@ -40,6 +40,11 @@ export interface KernelHub {
    * Never called for a call that threw {@link KeyboardInterrupt} (the kernel sees that error).
    */
   onInterrupted?(what: string, message: string): void;
+  /**
+   * Publish a Jupyter `display_data` (or, with `update`, an `update_display_data` for
+   * `transient.display_id`) to the cell whose code called it: the library's figures and tables go here.
+   */
+  display?(content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } }, update?: boolean): void;
 }
 
 /** Index of the interrupt counter in {@link KernelHub.state}. */
