@@ -103,6 +103,10 @@ export function writeKernelSpec(dir) {
   const file = path.join(dir, 'kernel.json');
   const before = specState(file);
   if (before.state === 'foreign') throw foreignError(file, 'replaced');
+  // A kernelspec whose launcher is missing would only fail later, in Jupyter, with a dead kernel.
+  if (!fs.existsSync(KERNEL_LAUNCHER)) throw new Error(`the course kernel's launcher ${KERNEL_LAUNCHER} is missing: this checkout is incomplete (git status)`);
+  const tslab = path.join(ROOT, 'node_modules', 'tslab', 'package.json');
+  if (!fs.existsSync(tslab)) throw new Error(`tslab is not installed (${tslab} is missing): run npm install`);
   const { writeFileAtomic } = libFiles();
   try {
     fs.mkdirSync(dir, { recursive: true });

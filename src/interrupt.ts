@@ -14,7 +14,9 @@
  * `AbortSignal` stops a call.
  *
  * Semantics follow IPython's: an interrupted cell ends with a `KeyboardInterrupt` error, so "Run All"
- * stops there; variables the cell assigned before the interrupt are kept.
+ * stops there. When `train` was what stopped, the cell's declarations are kept (`const r = await
+ * train(…)` gives `r` to the next cell); a cell that ends by a thrown error loses its declarations, as
+ * every failing cell does in tslab.
  */
 
 /** The `globalThis` key under which the course kernel publishes its {@link KernelHub}. */
