@@ -193,6 +193,15 @@ def scenario_interrupt_train():
         time.sleep(1)
         rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
         assert rep['status'] == 'error' and rep['ename'] == 'KeyboardInterrupt', rep
+        # tslab's interrupt leaves awaited user code running; what it prints goes to its own cell, not this one.
+        time.sleep(0.5)
+        mid = k.send("await new Promise((res) => setTimeout(res, 1500)); console.log('late output');")
+        time.sleep(0.5)
+        rep, outs, _ = wait_idle_after_interrupt(k, mid, 2)
+        assert rep['status'] == 'error' and rep['ename'] == 'KeyboardInterrupt', rep
+        time.sleep(0.5)
+        rep, outs = k.run("await new Promise((res) => setTimeout(res, 2500)); console.log('next cell');")
+        assert text(outs).strip() == 'next cell', f'output of the interrupted cell leaked into the next one: {text(outs)!r}'
         # A second train on the same model starts from the kept weights and is not mixed with the first.
         time.sleep(0.5)
         out = k.ok("const r2 = await train(m, data, { epochs: 1, batchSize: 32 }); console.log(r2.stopped);", timeout=60)
