@@ -211,6 +211,8 @@ test('in the Notebook UI: errors show, Run All stops at an error, the Interrupt 
 
     if (consoleErrors.length) console.log(`console errors (not asserted): ${consoleErrors.join(' | ')}`);
     assert.deepEqual(pageErrors, [], 'JavaScript errors in the Notebook page');
+    // The widgets extension opens a comm at load; the kernel ignores it quietly, as ipykernel does.
+    assert.doesNotMatch(log, /unknown msg_type/, 'the kernel logged messages it does not handle in the server terminal');
   } catch (e) {
     t.diagnostic(`Jupyter server log (last 3000 characters):\n${log.slice(-3000)}`);
     throw e;

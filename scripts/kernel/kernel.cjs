@@ -31,8 +31,9 @@ const INTERRUPTS = 0, RUNNING = 1, CELL_START = 2;
 const ABORT_WINDOW_MS = 200;
 
 const cells = new AsyncLocalStorage();
-/** The cell running now (or last): output made outside any cell's async context goes there. */
+/** The cell running now: output made outside any cell's async context while it runs goes there. */
 let current = null;
+/** Between cells, output with no cell context (the kernel's own messages) goes to the server's log. */
 const ctx = () => cells.getStore() ?? current;
 
 // ---- 5. modules from anywhere -----------------------------------------------------------------------
@@ -210,6 +211,10 @@ function makeHandler(hub) {
   const { JupyterHandlerImpl } = T.jupyterModule();
   const { TaskCanceledError } = T.util();
   return class CourseHandler extends JupyterHandlerImpl {
+    handleKernel() {
+      return { status: 'ok', ...super.handleKernel() };   // the spec's reply has a status; tslab's lacks it
+    }
+
     async handleExecute(req, writeStream, writeDisplayData, publish) {
       const stopOnError = req.stop_on_error !== false;      // the spec's default is true
       try {
@@ -232,7 +237,12 @@ function makeHandler(hub) {
       Atomics.store(hub.state, CELL_START, Atomics.load(hub.state, INTERRUPTS));
       const c = { count, writeStream, writeDisplayData, errors: [], interrupted: null };
       current = c;
-      const ok = await cells.run(c, () => this.executor.execute(req.code));
+      let ok;
+      try {
+        ok = await cells.run(c, () => this.executor.execute(req.code));
+      } finally {
+        if (current === c) current = null;
+      }
       const err = outcome(c, ok);
       if (!err) return { status: 'ok', execution_count: count, user_expressions: {}, payload: [] };
       publish('error', err);
@@ -246,6 +256,13 @@ function makeHandler(hub) {
 function makeServer() {
   const { ZmqServer } = T.jupyterModule();
   return class CourseServer extends ZmqServer {
+    handleShellMessage(sock, ...frames) {
+      // Comms (ipywidgets opens one when a notebook loads): tslab has none and logs each as an
+      // "unknown msg_type"; ipykernel ignores a comm it has no target for, and so does this kernel.
+      if (/^comm_(open|msg|close)$/.test(msgType(frames))) return Promise.resolve();
+      return super.handleShellMessage(sock, ...frames);
+    }
+
     async handleExecute(sock, msg) {
       const publish = (type, content) => {
         const m = msg.createReply();
@@ -261,6 +278,12 @@ function makeServer() {
       reply.signAndSend(this.connInfo.key, sock);
     }
   };
+}
+
+/** The msg_type of a raw Jupyter message (identities, '<IDS|MSG>', signature, header, …); '' if unreadable. */
+function msgType(frames) {
+  const i = frames.findIndex((f) => Buffer.isBuffer(f) && f.toString() === '<IDS|MSG>');
+  try { return i < 0 ? '' : String(JSON.parse(frames[i + 2].toString()).msg_type ?? ''); } catch { return ''; }
 }
 
 /** Route stdout/stderr and tslab's display to the cell whose async context wrote them. */
