@@ -158,6 +158,17 @@ def wait_idle_after_interrupt(k, msg_id, limit):
     return rep, outs, time.monotonic() - t0
 
 
+def interrupted(k, code, evalue_part, after=3, limit=2):
+    """Run `code`, press Interrupt after `after` s: idle within `limit` s, a KeyboardInterrupt error."""
+    mid = k.send(code)
+    time.sleep(after)
+    rep, outs, secs = wait_idle_after_interrupt(k, mid, limit)
+    assert secs < limit, f'the kernel took {secs:.2f} s to be idle after Interrupt (limit {limit} s)'
+    check_error(rep, outs, 'KeyboardInterrupt', evalue_part)
+    time.sleep(0.5)     # past the abort window after an error (Run All's queued cells are aborted)
+    return outs, secs
+
+
 SETUP = """import * as tf from '@tensorflow/tfjs';
 import { initBackend, buildLSTM, buildGRU, addingProblem, train, decode } from 'rnn-lab';
 await initBackend();
@@ -170,15 +181,10 @@ def scenario_interrupt_train():
         k.ok(SETUP + "const m = buildLSTM({ inputSize: 2, hiddenSize: 32, outputSize: 1, seed: 1 });\n"
              "const data = addingProblem(512, 50, 1);")
         # A declaration, as students write it: the cell is interrupted, yet `r` exists in the next cell.
-        mid = k.send("const r = await train(m, data, { epochs: 200, batchSize: 32 });")
-        time.sleep(3)
-        rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
-        assert secs < 2, f'the kernel took {secs:.2f} s to be idle after Interrupt (limit 2 s)'
-        check_error(rep, outs, 'KeyboardInterrupt', 'interrupted')
+        outs, train_secs = interrupted(k, "const r = await train(m, data, { epochs: 200, batchSize: 32 });", 'interrupted')
         lines = [l for l in text(outs, 'stdout').splitlines() if 'interrupted' in l]
         assert len(lines) == 1, f'want one printed line saying train was interrupted: {text(outs)}'
         epochs = [l for l in text(outs, 'stdout').splitlines() if l.startswith('epoch')]
-        time.sleep(0.5)     # past the abort window after an error
         # After the interrupt: same weights 3 s apart, nothing from the interrupted cell printed.
         rep, outs = k.run("const w0 = Array.from(m.trainableWeights[0].read().dataSync());\n"
                           "await new Promise((res) => setTimeout(res, 3000));\n"
@@ -189,24 +195,15 @@ def scenario_interrupt_train():
         assert 'same weights' in out and 'epoch' not in out, f'training went on after Interrupt: {out!r}'
         assert k.ok("console.log(r.stopped, r.epochs.length)").split()[0] == 'interrupted'
         # Interrupt when nothing of the library runs: tslab's own interrupt (a synchronous loop is broken).
-        mid = k.send("let spins = 0; while (true) { spins++; }")
-        time.sleep(1)
-        rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
-        assert rep['status'] == 'error' and rep['ename'] == 'KeyboardInterrupt', rep
+        interrupted(k, "let spins = 0; while (true) { spins++; }", 'interrupted', after=1)
         # tslab's interrupt leaves awaited user code running; what it prints goes to its own cell, not this one.
-        time.sleep(0.5)
-        mid = k.send("await new Promise((res) => setTimeout(res, 1500)); console.log('late output');")
-        time.sleep(0.5)
-        rep, outs, _ = wait_idle_after_interrupt(k, mid, 2)
-        assert rep['status'] == 'error' and rep['ename'] == 'KeyboardInterrupt', rep
-        time.sleep(0.5)
+        interrupted(k, "await new Promise((res) => setTimeout(res, 1500)); console.log('late output');", 'interrupted', after=0.5)
         rep, outs = k.run("await new Promise((res) => setTimeout(res, 2500)); console.log('next cell');")
         assert text(outs).strip() == 'next cell', f'output of the interrupted cell leaked into the next one: {text(outs)!r}'
         # A second train on the same model starts from the kept weights and is not mixed with the first.
-        time.sleep(0.5)
         out = k.ok("const r2 = await train(m, data, { epochs: 1, batchSize: 32 }); console.log(r2.stopped);", timeout=60)
         assert out.strip().endswith('completed') and out.count('epoch 1/1') == 1, out
-        print(f'train interrupted after {len(epochs)} printed epochs; idle {secs:.2f} s after the interrupt; weights unchanged over 3 s')
+        print(f'train interrupted after {len(epochs)} printed epochs; idle {train_secs:.2f} s after the interrupt; weights unchanged over 3 s')
     finally:
         k.close()
 
@@ -219,12 +216,7 @@ def scenario_interrupt_decode():
              "decode(s2s, src, { start: 1, maxLength: 5 }).dispose();\n"
              "const before = tf.memory().numTensors;")
         # No top-level await: a synchronous cell, the hard case for an event-loop SIGINT handler.
-        mid = k.send("const long = decode(s2s, src, { start: 1, maxLength: 1000000 });")
-        time.sleep(3)
-        rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
-        assert secs < 2, f'the kernel took {secs:.2f} s to be idle after Interrupt (limit 2 s)'
-        check_error(rep, outs, 'KeyboardInterrupt', 'decode')
-        time.sleep(0.5)     # past the abort window after an error (Run All's queued cells are aborted)
+        outs, secs = interrupted(k, "const long = decode(s2s, src, { start: 1, maxLength: 1000000 });", 'decode')
         out = k.ok("console.log(tf.memory().numTensors - before)")
         assert out.strip() == '0', f'decode left {out.strip()} tensors after Interrupt'
         assert k.ok("console.log(decode(s2s, src, { start: 1, maxLength: 3 }).shape.join('x'))").strip() == '1x3'
