@@ -113,6 +113,35 @@ function shapeStr(s: readonly (number | null)[]): string {
   return `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
 }
 
+/** Steps per unstacked block of a long sequence's inputs (see {@link stepInputs}). */
+const STEP_BLOCK = 1024;
+
+/**
+ * The inputs of each step, `t → [batch, G·n]`, from all steps' `[batch, T, G·n]`. Up to STEP_BLOCK
+ * steps are unstacked at once (one op, whose gradient is one stack); a longer sequence is unstacked a
+ * block at a time as the loop reaches it, so a 100 000-step `generate` starts its first step (and sees
+ * an Interrupt) at once instead of after splitting every step up front.
+ */
+function stepInputs(xp: tf.Tensor): (t: number) => tf.Tensor2D {
+  const [batch, T, width] = xp.shape as [number, number, number];
+  // tf.js cannot differentiate unstack over an axis of length 1, so a single step is a reshape.
+  const split = (part: tf.Tensor, len: number) => (len === 1 ? [tf.reshape(part, [batch, width])] : tf.unstack(part, 1)) as tf.Tensor2D[];
+  if (T <= STEP_BLOCK) {
+    const all = split(xp, T);                                                         // T × [batch, G·n]
+    return (t) => all[t];
+  }
+  let block: tf.Tensor2D[] = [];
+  let start = -STEP_BLOCK;
+  return (t) => {
+    if (t < start || t >= start + block.length) {
+      start = t - (t % STEP_BLOCK);
+      const len = Math.min(STEP_BLOCK, T - start);
+      block = split(tf.slice(xp, [0, start, 0], [batch, len, width]), len);         // len × [batch, G·n]
+    }
+    return block[t - start];
+  };
+}
+
 /** A recurrent layer over one cell family; use {@link rnnLayer}, {@link lstmLayer} or {@link gruLayer}. */
 export abstract class RecurrentLayer extends tf.layers.Layer {
   abstract readonly kind: CellKind;
@@ -361,15 +390,14 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       const xs = backwards ? tf.reverse(x, 1) : x;                                   // [batch, T, m]
       const xp = tf.reshape(tf.add(tf.matMul(tf.reshape(xs, [batch * T, m]), v.kernel.read()), v.bias.read()),
         [batch, T, G * n]);                                                            // [batch, T, G·n] all steps' x_t·W_x + b
-      // tf.js cannot differentiate unstack over an axis of length 1, so one step is a reshape.
-      const xps = (T === 1 ? [tf.reshape(xp, [batch, G * n])] : tf.unstack(xp, 1)) as tf.Tensor2D[];  // T × [batch, G·n]
+      const xAt = stepInputs(xp);                                                      // t → [batch, G·n]
       const w = this.stepWeights(d);
       let state = this.initialStates(d, batch, options.initialState);
       const probe = options.probes?.[d];
       const trace: DirectionTrace = { h: [], c: this.family.hasCell ? [] : undefined, gates: options.collectGates ? {} : undefined };
       for (let t = 0; t < T; t++) {
         check?.(t, T, d);
-        const r = this.family.step(xps[t], state, w, this.cellOptions, probe?.c?.[t]);  // c probe acts inside, before h_t
+        const r = this.family.step(xAt(t), state, w, this.cellOptions, probe?.c?.[t]);  // c probe acts inside, before h_t
         let h = r.h;
         const c = r.c;
         if (probe?.h?.[t]) h = tf.add(h, probe.h[t]) as tf.Tensor2D;                 // [batch, n]

@@ -59,6 +59,30 @@ for (const backend of ['wasm', 'cpu']) {
       });
     }
 
+    test('a sequence longer than one block of step inputs (T = 2500 > 1024): reference equals fused, outputs and gradients', () => {
+      const [b, T, m, n] = [2, 2500, 2, 4];
+      const [ra, fu] = pair('gru', { units: n, returnSequences: true }, m);
+      const x = tf.tensor3d(ref.randArray(ref.seeded(6), [b, T, m]));
+      const run = (layer) => {
+        const vars = layer.trainableWeights.map((w) => w.read());
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x), tf.sin(tf.range(0, T).reshape([1, T, 1])))), vars);
+        const out = tf.tidy(() => layer.apply(x).arraySync());
+        const g = vars.map((v) => grads[v.name].arraySync());
+        tf.dispose([value, ...Object.values(grads)]);
+        return { out, g };
+      };
+      const before = tf.memory().numTensors;
+      const A = run(ra), B = run(fu);
+      assert.equal(tf.memory().numTensors, before, 'tensors flat');
+      const dOut = ref.maxDiff(A.out, B.out);
+      let dGrad = 0;
+      A.g.forEach((ga, i) => { const scale = Math.max(1, ...[ga].flat(3).map(Math.abs)); dGrad = Math.max(dGrad, ref.maxDiff(ga, B.g[i]) / scale); });
+      console.log(`  ${backend} gru T=${T}: outputs max |Δ| ${dOut.toExponential(2)}, gradients max relative ${dGrad.toExponential(2)}`);
+      assert.ok(dOut <= 1e-5, `outputs ${dOut}`);
+      assert.ok(dGrad <= 1e-4, `gradients ${dGrad}`);
+      x.dispose();
+    });
+
     test('a stacked fused model trains with train() like the reference one, without leaks', async () => {
       const spec = { inputSize: 2, hiddenSize: 8, outputSize: 1, numLayers: 2, seed: 5 };
       const { x, y } = L.addingProblem(64, 10, 3);
