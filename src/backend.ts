@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions } from './options';
-import { registerWasmKernels } from './internals';
+import { registerWasmKernels, recoverEngine } from './internals';
+import { kernelHub } from './interrupt';
 
 /** The tf.js backend names rnn-lab can pick, in order of preference. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -44,6 +45,8 @@ let current: BackendInfo | undefined;
 // Also at import: a user who calls tf.setBackend('wasm') directly gets the same kernels.
 registerWasmKernels();
 silenceCpuBanner();   // also for scripts that never call initBackend
+// In the course kernel: how to put tf.js back in order after a cell was stopped inside a tf.js call.
+{ const hub = kernelHub(); if (hub) hub.recover = recoverEngine; }
 
 /** The backend chosen by the last {@link initBackend} call, if any. */
 export function backendInfo(): BackendInfo | undefined {

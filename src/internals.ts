@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 // --- Engine state ------------------------------------------------------------------------------
 
 /** The fields of tf.js's engine state read or reset here (tfjs-core/src/engine.ts, EngineState). */
-interface EngineState { gradientDepth: number; kernelDepth: number; activeTape: unknown; numDataMovesStack: unknown[] }
+interface EngineState { gradientDepth: number; kernelDepth: number; activeTape: unknown; numDataMovesStack: unknown[]; scopeStack: unknown[] }
 
 function engineState(): EngineState | undefined {
   return (tf.engine() as unknown as { state?: EngineState }).state;
@@ -42,6 +42,27 @@ export function resetEngineTape(): boolean {
   state.activeTape = null;
   state.numDataMovesStack = [];
   return true;
+}
+
+/**
+ * Put the engine back in order after JavaScript was stopped in the middle of a tf.js call (the course
+ * kernel's second Interrupt, or tslab's, terminates a synchronous cell without running `finally`):
+ * close the `tf.tidy` scopes left open, freeing the tensors they tracked, and the gradient tapes. Left
+ * as it is, every later tensor would be tracked by a scope that never ends and every later gradient
+ * would be taken on a stale tape ("Cannot find a connection between any variable and the result of
+ * the loss function"). Returns what was repaired, or undefined when nothing was out of order.
+ */
+export function recoverEngine(): string | undefined {
+  const state = engineState();
+  if (!state) return undefined;
+  const scopes = Array.isArray(state.scopeStack) ? state.scopeStack.length : 0;
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < scopes; i++) tf.engine().endScope();
+  const freed = before - tf.memory().numTensors;
+  const tapes = resetEngineTape();
+  if (scopes === 0 && !tapes) return undefined;
+  const what = [scopes > 0 ? `${scopes} tf.tidy scope${scopes === 1 ? '' : 's'}` : '', tapes ? 'a gradient tape' : ''].filter(Boolean).join(' and ');
+  return `tf.js was stopped with ${what} open, now closed (${freed} tensor${freed === 1 ? '' : 's'} of the unfinished step freed)`;
 }
 
 /**

@@ -46,6 +46,11 @@ export interface KernelHub {
    * Publish a Jupyter `display_data` (or, with `update`, an `update_display_data` for
    * `transient.display_id`) to the cell whose code called it: the library's figures and tables go here.
    */
+  /**
+   * Set by the library when it loads: repair tf.js's engine after a cell was stopped in the middle of a
+   * tf.js call (see src/internals.ts `recoverEngine`); returns what it repaired, if anything.
+   */
+  recover?(): string | undefined;
   display?(content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } }, update?: boolean): void;
 }
 
@@ -134,7 +139,11 @@ export function interruptible(what: string, signal?: AbortSignal): Interruptible
       if (ended) return;
       ended = true;
       if (!hub) return;
-      Atomics.sub(hub.state, RUNNING, 1);
+      // Never below 0: the kernel resets the count when a cell begins (a call stopped by tslab's own
+      // interrupt never ends), and a call of an earlier cell may end after that.
+      for (let v = Atomics.load(hub.state, RUNNING); v > 0; v = Atomics.load(hub.state, RUNNING)) {
+        if (Atomics.compareExchange(hub.state, RUNNING, v, v - 1) === v) break;
+      }
       if (interrupted() && tell()) hub.onInterrupted?.(what, `${what} ended before the interrupt could stop it`);
     },
   };

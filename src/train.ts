@@ -479,6 +479,9 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     message = `train interrupted in epoch ${epoch}/${options.epochs} after ${step} steps; the weights of the last finished step are kept`;
   };
   try {
+  // Interrupt already pressed in this cell (a loop of train calls whose first one stopped): start
+  // nothing, and end the cell, rather than return an untrained result the loop would go on with.
+  if (op.reason === 'interrupt') op.throwIfStopped('0 steps: Interrupt was pressed earlier in this cell, so it did not start');
   outer:
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     const t0 = performance.now();

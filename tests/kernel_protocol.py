@@ -4,6 +4,7 @@ Run by tests/kernel.test.mjs: `python3 tests/kernel_protocol.py <scenario> [kern
 set so the kernel is found. Each scenario starts its own kernel, asserts, and prints what it measured;
 the exit status is the verdict.
 """
+import atexit
 import json
 import os
 import shutil
@@ -18,6 +19,9 @@ from nbclient.exceptions import CellExecutionError
 
 KERNEL = sys.argv[2] if len(sys.argv) > 2 else 'rnn-lab'
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The kernels' working folder, outside the project; removed when the scenario ends.
+WORK = tempfile.mkdtemp(prefix='rnn-lab-kernel-')
+atexit.register(shutil.rmtree, WORK, True)
 
 
 class Kernel:
@@ -82,7 +86,7 @@ def check_error(rep, outs, ename, evalue_part):
 
 
 def scenario_errors():
-    k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
+    k = Kernel(WORK)
     try:
         rep, outs = k.run("throw new RangeError('bad hidden size')")
         check_error(rep, outs, 'RangeError', 'bad hidden size')
@@ -100,7 +104,18 @@ def scenario_errors():
         check_error(rep, outs, 'ClaimError', '0.31 vs 0.29')
         assert 'ClaimError' not in text(outs, 'stderr'), 'the claim failure is an error output, not stderr text'
         time.sleep(0.5)
+        # Errors nobody awaited, once tf.js's WebAssembly backend (which rethrows them) is loaded: a
+        # forgotten `await` fails its cell; a timer throwing after its cell ended leaves the kernel running.
+        k.ok(SETUP + "const kept = 7;")
+        rep, outs = k.run("const m = buildLSTM({ inputSize: 2, hiddenSize: 8, outputSize: 1 });\n"
+                          "train(m, { x: tf.zeros([4, 10, 3]), y: tf.zeros([4, 1]) }, { epochs: 1 });")
+        check_error(rep, outs, 'Error', 'data.x must have layout')
+        time.sleep(0.5)
+        k.ok("setTimeout(() => { throw new Error('thrown later'); }, 50);")
+        time.sleep(0.5)
+        assert k.km.is_alive(), 'an error thrown by a timer killed the kernel'
         # The kernel goes on, with the variables of earlier cells.
+        assert k.ok('kept + 1').strip() == '8'
         assert k.ok('1 + 2').strip() == '3'
         print('errors: RangeError, library RangeError, TypeScriptError, ClaimError reported with ename/evalue/traceback')
     finally:
@@ -109,7 +124,7 @@ def scenario_errors():
     # nbclient (papermill, nbgrader and VS Code read the same fields): CellExecutionError carries them.
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('const x = 2;'),
                                          nbformat.v4.new_code_cell("throw new TypeError('x must be a tensor');")])
-    client = NotebookClient(nb, kernel_name=KERNEL, timeout=60, resources={'metadata': {'path': tempfile.mkdtemp()}})
+    client = NotebookClient(nb, kernel_name=KERNEL, timeout=60, resources={'metadata': {'path': WORK}})
     try:
         client.execute()
         raise AssertionError('nbclient did not raise')
@@ -123,14 +138,14 @@ def scenario_abort():
     cells = ["console.log('one')", "throw new Error('two fails')", "console.log('three')", "console.log('four')"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(nb, kernel_name=KERNEL, timeout=60, allow_errors=True,
-                   resources={'metadata': {'path': tempfile.mkdtemp()}}).execute()
+                   resources={'metadata': {'path': WORK}}).execute()
     got = [''.join(o.get('text', '') for o in c.outputs if o['output_type'] == 'stream').strip() for c in nb.cells]
     assert got[0] == 'one' and got[2] == 'three' and got[3] == 'four', f'later cells skipped: {got}'
     assert nb.cells[1].outputs[0]['output_type'] == 'error' and nb.cells[1].outputs[0]['ename'] == 'Error', nb.cells[1].outputs
     print(f'allow_errors: cells after the failing one ran: {got}')
 
     # stop_on_error (Run All in Jupyter): requests queued behind the failing one are aborted, not run.
-    k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
+    k = Kernel(WORK)
     try:
         ids = [k.send("await new Promise((r) => setTimeout(r, 300)); throw new Error('first fails')"),
                k.send("console.log('queued 1')"), k.send("console.log('queued 2')")]
@@ -139,6 +154,11 @@ def scenario_abort():
         for rep, outs in results[1:]:
             assert rep['status'] == 'aborted', f'a queued cell ran after an error with stop_on_error: {rep} {text(outs)}'
             assert 'queued' not in text(outs)
+        # Only what was already queued is aborted: a request sent after the error reply runs.
+        rep, outs = k.run("throw new Error('fails again')")
+        assert rep['status'] == 'error'
+        rep, outs = k.run("console.log('sent right after')")
+        assert rep['status'] == 'ok' and text(outs).strip() == 'sent right after', (rep, text(outs))
         # The same queue with stop_on_error false runs everything.
         time.sleep(0.5)
         ids = [k.send("throw new Error('fails, but go on')", stop_on_error=False),
@@ -176,7 +196,7 @@ await initBackend();
 
 
 def scenario_interrupt_train():
-    k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
+    k = Kernel(WORK)
     try:
         k.ok(SETUP + "const m = buildLSTM({ inputSize: 2, hiddenSize: 32, outputSize: 1, seed: 1 });\n"
              "const data = addingProblem(512, 50, 1);")
@@ -200,6 +220,22 @@ def scenario_interrupt_train():
         interrupted(k, "await new Promise((res) => setTimeout(res, 1500)); console.log('late output');", 'interrupted', after=0.5)
         rep, outs = k.run("await new Promise((res) => setTimeout(res, 2500)); console.log('next cell');")
         assert text(outs).strip() == 'next cell', f'output of the interrupted cell leaked into the next one: {text(outs)!r}'
+        # A loop of train calls stops as a whole: the running one returns, the next one does not start.
+        outs, _ = interrupted(k, "for (const s of [1, 2, 3]) {\n  await train(m, data, { epochs: 200, batchSize: 32, seed: s, verbose: false });\n"
+                                 "  console.log('done seed', s);\n}", 'did not start', after=2)
+        out = text(outs)
+        assert out.count('done seed') == 1 and 'done seed 2' not in out, f'the loop went on after Interrupt: {out!r}'
+        # A second press while one long step runs (the first batch of a big model, in the cell's synchronous
+        # start) stops it where it is; tf.js is put back in order, and the session goes on.
+        k.ok("const big = buildLSTM({ inputSize: 2, hiddenSize: 256, outputSize: 1, seed: 2 });\nconst bigData = addingProblem(1024, 200, 2);")
+        mid = k.send("const rb = await train(big, bigData, { epochs: 5, batchSize: 1024 });")
+        time.sleep(2)
+        k.km.interrupt_kernel()
+        rep, outs, secs = wait_idle_after_interrupt(k, mid, 2)
+        assert rep.get('ename') == 'KeyboardInterrupt', rep
+        print(f"second press during a long step: {rep['evalue']}")
+        time.sleep(0.5)
+        interrupted(k, "let spins2 = 0; while (true) { spins2++; }", 'interrupted', after=1)
         # A second train on the same model starts from the kept weights and is not mixed with the first.
         out = k.ok("const r2 = await train(m, data, { epochs: 1, batchSize: 32 }); console.log(r2.stopped);", timeout=60)
         assert out.strip().endswith('completed') and out.count('epoch 1/1') == 1, out
@@ -209,7 +245,7 @@ def scenario_interrupt_train():
 
 
 def scenario_interrupt_decode():
-    k = Kernel(tempfile.mkdtemp(prefix='rnn-lab-kernel-'))
+    k = Kernel(WORK)
     try:
         k.ok(SETUP + "const s2s = buildGRU({ topology: 'seq2seq', vocabSize: 12, embeddingSize: 8, hiddenSize: 64, outputSize: 12, seed: 3 });\n"
              "const src = tf.tensor2d([[3, 4, 5, 6]], [1, 4], 'int32');\n"
@@ -220,7 +256,11 @@ def scenario_interrupt_decode():
         out = k.ok("console.log(tf.memory().numTensors - before)")
         assert out.strip() == '0', f'decode left {out.strip()} tensors after Interrupt'
         assert k.ok("console.log(decode(s2s, src, { start: 1, maxLength: 3 }).shape.join('x'))").strip() == '1x3'
-        print(f'decode interrupted; idle {secs:.2f} s after the interrupt; no tensor left; kernel usable')
+        # generate splits a long input a block of steps at a time: Interrupt reaches its first steps.
+        k.ok("import { buildRNN, generate } from 'rnn-lab';\n"
+             "const o2m = buildRNN({ inputSize: 1, hiddenSize: 32, outputSize: 1, topology: 'one-to-many', sequenceLength: 20, seed: 1 });")
+        _, gsecs = interrupted(k, "const g = generate(o2m, tf.tensor2d([[0.5]]), 200000);", 'generate interrupted after', after=1)
+        print(f'decode interrupted; idle {secs:.2f} s after the interrupt; no tensor left; kernel usable; generate idle {gsecs:.2f} s')
     finally:
         k.close()
 

@@ -27,7 +27,7 @@ const T = require('./tslab.cjs');
 /** Must match src/interrupt.ts. */
 const HUB_KEY = Symbol.for('rnn-lab.kernel');
 const INTERRUPTS = 0, RUNNING = 1, CELL_START = 2;
-/** After an error with stop_on_error, requests arriving this soon are aborted too (Run All's queue, still in ZMQ). */
+/** The longest an error with stop_on_error keeps aborting while the shell socket still holds requests. */
 const ABORT_WINDOW_MS = 200;
 
 const cells = new AsyncLocalStorage();
@@ -119,10 +119,18 @@ function startRelay(hub) {
 
 // ---- 2. errors as errors ----------------------------------------------------------------------------
 
+/** Frames a student has no use for: Node's, tslab's, the kernel's, and other packages' (tf.js's engine). */
 const NOT_USER_FRAME = [
-  /\(node:/, /^\s*at node:/, /\(<anonymous>\)/,
-  /node_modules[\\/](tslab|@tslab|commander|zeromq)[\\/]/, /scripts[\\/]kernel[\\/]/,
+  /\(node:/, /^\s*at node:/, /\(<anonymous>\)/, /scripts[\\/]kernel[\\/]/,
+  /node_modules[\\/](?!rnn-lab[\\/])/,
+  /dist[\\/]interrupt\.js/,                              // where the library raises KeyboardInterrupt
 ];
+
+/** A compiled cell statement as the student wrote it: tslab's `exports.` bookkeeping taken out. */
+function readable(code) {
+  return code.replace(/^exports\.tsLastExpr = /, '').replace(/\bexports\.(\w+) = \1 = /g, '$1 = ')
+    .replace(/^exports\.(\w+) = \1;$/, '').replace(/\bexports\./g, '');
+}
 const red = (s) => `\u001b[0;31m${s}\u001b[0m`;
 
 function interruptedBySignal(e) {
@@ -149,7 +157,7 @@ function errorContent(thrown, count, compiled) {
     const m = /evalmachine\.<anonymous>:(\d+):\d+/.exec(f);
     let line = f.replace(/^\s+/, '    ');
     if (m) {
-      const code = compiled?.[Number(m[1]) - 1]?.trim();
+      const code = readable(compiled?.[Number(m[1]) - 1]?.trim() ?? '');
       if (!code) continue;                               // the wrapper tslab puts around the cell
       line = line.replace(/evalmachine\.<anonymous>:\d+:\d+/, `cell [${count}]`) + (code ? `   ${code.length > 100 ? code.slice(0, 97) + '...' : code}` : '');
     }
@@ -221,7 +229,7 @@ function makeHandler(hub) {
         return await this.execQueue.add(() => this.runCell(req, writeStream, writeDisplayData, publish, stopOnError));
       } catch (e) {
         if (e instanceof CellFailed) {
-          this.execQueue.reset(ABORT_WINDOW_MS);
+          this.abortReceived();
           return e.reply;
         }
         if (e instanceof TaskCanceledError) return { status: 'aborted', execution_count: null };
@@ -231,19 +239,46 @@ function makeHandler(hub) {
       }
     }
 
+    /**
+     * After an error with stop_on_error, abort the requests already sent to this kernel (Run All's
+     * queue), as ipykernel does by flushing its shell socket, and nothing sent later: the queue stays
+     * rejected until the shell socket holds no more received messages, then a moment more.
+     */
+    abortReceived() {
+      const deadline = Date.now() + ABORT_WINDOW_MS;
+      const shell = this.server?.shell;
+      const drain = () => {
+        if (shell?.readable && Date.now() < deadline) setImmediate(drain);
+        else setImmediate(() => this.execQueue.reset());
+      };
+      setImmediate(drain);
+    }
+
     async runCell(req, writeStream, writeDisplayData, publish, stopOnError) {
       const count = ++this.execCount;
       if (!req.silent) publish('execute_input', { code: req.code, execution_count: count });
       Atomics.store(hub.state, CELL_START, Atomics.load(hub.state, INTERRUPTS));
-      const c = { count, writeStream, writeDisplayData, errors: [], interrupted: null };
+      Atomics.store(hub.state, RUNNING, 0);               // a call cut short by tslab's interrupt never ended
+      const c = { count, writeStream, writeDisplayData, errors: [], interrupted: null, done: false };
       current = c;
       let ok;
       try {
         ok = await cells.run(c, () => this.executor.execute(req.code));
+        // A promise the cell did not await (a forgotten `await train(…)`) rejects on the next turn: count it.
+        await new Promise((resolve) => setImmediate(resolve));
       } finally {
+        c.done = true;
         if (current === c) current = null;
       }
       const err = outcome(c, ok);
+      if (err?.ename === 'KeyboardInterrupt' && c.errors.some((a) => interruptedBySignal(a[0]))) {
+        // JavaScript was stopped wherever it was, maybe inside tf.js: put the engine back in order.
+        const repaired = hub.recover?.();
+        if (repaired) {
+          err.evalue += `; ${repaired}. A model trained by the stopped cell may hold a partly applied step.`;
+          err.traceback[0] = `${red('KeyboardInterrupt')}: ${err.evalue}`;
+        }
+      }
       if (!err) return { status: 'ok', execution_count: count, user_expressions: {}, payload: [] };
       publish('error', err);
       const reply = { status: 'error', execution_count: count, ...err, user_expressions: {}, payload: [] };
@@ -309,6 +344,38 @@ function routeOutput() {
   });
 }
 
+/**
+ * An error nobody caught (a forgotten `await`, a throwing timer) must not end the session: it fails the
+ * cell it came from while that cell runs, and is logged otherwise. The kernel alone handles these two
+ * process events: tf.js's WebAssembly backend (emscripten) adds handlers that rethrow, which would
+ * kill the kernel, so other handlers are not installed (the server log says so once).
+ */
+function ownErrorEvents() {
+  const report = (what) => (e) => {
+    const c = cells.getStore();
+    if (c && !c.done) c.errors.push([e]);
+    else console.error(`${what} (the kernel goes on):`, e);
+  };
+  const own = new Map([['uncaughtException', report('Uncaught exception')], ['unhandledRejection', report('Unhandled promise rejection')]]);
+  for (const [event, handler] of own) process.on(event, handler);
+  const told = new Set();
+  for (const method of ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener']) {
+    const original = process[method];
+    process[method] = function (event, listener) {
+      if (own.has(event) && listener !== own.get(event)) {
+        if (!told.has(event)) {
+          told.add(event);
+          const from = (new Error().stack ?? '').split('\n').slice(2, 3).join('').trim();
+          // To the server's log, not to the cell that loaded the library (fd 2 is not routed).
+          fs.writeSync(2, `rnn-lab kernel: a '${event}' handler was not installed (${from}); the kernel reports such errors in the cell\n`);
+        }
+        return this;
+      }
+      return original.call(this, event, listener);
+    };
+  }
+}
+
 function main(argv) {
   const configPath = argv[0] === '--config-path' ? argv[1] : argv[0];
   if (!configPath) {
@@ -318,6 +385,8 @@ function main(argv) {
   const problems = T.checkInternals();
   if (problems.length > 0) console.error(`rnn-lab kernel: tslab changed; some features may not work:\n  ${problems.join('\n  ')}`);
   typesFromCheckout(process.cwd());
+  // tf.js's engine adds several frames per op; keep enough to reach the student's cell in a traceback.
+  Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 50);
   const hub = installHub();
   const relay = startRelay(hub);
   routeOutput();
@@ -331,7 +400,9 @@ function main(argv) {
   });
   const Handler = makeHandler(hub);
   const Server = makeServer();
-  const server = new Server(new Handler(executor, false), configPath);
+  const handler = new Handler(executor, false);
+  const server = new Server(handler, configPath);
+  handler.server = server;                               // to see whether the shell socket holds requests
 
   process.on('SIGINT', () => {
     // With the relay, a SIGINT arrives here only when no library call was running or on a second press.
@@ -343,8 +414,7 @@ function main(argv) {
     }
     executor.interrupt();
   });
-  process.on('uncaughtException', (err) => { console.error('Uncaught exception (the kernel goes on):', err); });
-  process.on('unhandledRejection', (reason) => { console.error('Unhandled promise rejection (the kernel goes on):', reason); });
+  ownErrorEvents();
   server.init();
 }
 

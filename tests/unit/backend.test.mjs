@@ -107,6 +107,31 @@ test('tf.js internals rnn-lab relies on still exist (fails when a tf.js upgrade 
   }
 });
 
+test('recoverEngine closes the tf.tidy scopes and the tape a stopped cell left open, freeing their tensors', () => {
+  const T = tf();
+  const { recoverEngine } = internals();
+  assert.equal(recoverEngine(), undefined, 'nothing to repair in a healthy engine');
+  const state = T.engine().state;
+  assert.ok(Array.isArray(state.scopeStack), 'tf.engine().state.scopeStack is gone');
+  const before = T.memory().numTensors;
+  const kept = T.scalar(1);                                 // made outside: must survive
+  // What a cell stopped in the middle of tf.tidy(() => … tf.tidy(() => …)) leaves behind.
+  T.engine().startScope('outer');
+  T.ones([3]);
+  T.engine().startScope('inner');
+  T.zeros([2]); T.zeros([4]);
+  state.gradientDepth = 1;                                  // and a tape that was recording
+  const msg = recoverEngine();
+  assert.equal(state.scopeStack.length, 0);
+  assert.equal(state.gradientDepth, 0);
+  assert.equal(T.memory().numTensors, before + 1, 'the three tensors of the open scopes freed, the outside one kept');
+  assert.match(msg, /2 tf\.tidy scopes and a gradient tape open, now closed \(3 tensors of the unfinished step freed\)/);
+  // tf.js works as before: a gradient and a tidy.
+  const g = T.grad((x) => x.square())(T.scalar(3));
+  assert.equal(g.dataSync()[0], 6);
+  tf().dispose([g, kept]);
+});
+
 test('UnsortedSegmentSum on wasm equals the cpu backend on random cases, incl. negative and out-of-range ids (ignored)', async () => {
   const cases = [];
   let seed = 7;

@@ -307,10 +307,13 @@ describe('interrupt', () => {
     // A press in this cell (the first train of a loop stopped): the calls after it stop before any step.
     Atomics.add(state, 0, 1);
     assert.throws(() => L.decode(s2s, src, { start: 0, maxLength: 30 }), (e) => e.name === 'KeyboardInterrupt' && /after encoding the source: 0\/3 steps/.test(e.message));
+    const m2 = addingModel();
+    const w0 = weightsOf(m2);
     const before = tf.memory().numTensors;
-    const r2 = await L.train(addingModel(), data, { epochs: 3, batchSize: 32, verbose: false });
-    assert.equal(r2.stopped, 'interrupted');
-    assert.equal(r2.steps.length, 0);
+    await assert.rejects(L.train(m2, data, { epochs: 3, batchSize: 32, verbose: false }),
+      (e) => e.name === 'KeyboardInterrupt' && /train interrupted after 0 steps: Interrupt was pressed earlier in this cell/.test(e.message));
+    assert.equal(maxDiffLists(w0, weightsOf(m2)), 0, 'a train that did not start leaves the weights');
+    assert.equal(tf.memory().numTensors, before, 'nothing left by the train that did not start');
     assert.equal(reports.length, 0, 'the press was made known once, by decode\'s KeyboardInterrupt; train does not report it again');
     assert.equal(Atomics.load(state, 1), 0);
     tf.dispose([out, src, data.x, data.y]);
