@@ -62,6 +62,21 @@ function checkInternals() {
       }
     }
   }
+  // Fields and message methods the kernel's subclasses use (kernel.cjs makeHandler / makeServer).
+  try {
+    const { JupyterHandlerImpl, ZmqServer } = load('jupyter.js');
+    const h = new JupyterHandlerImpl({}, false);
+    if (typeof h.execQueue?.add !== 'function' || typeof h.execQueue?.reset !== 'function') problems.push('JupyterHandlerImpl.execQueue (a TaskQueue with add/reset) is gone');
+    if (typeof h.execCount !== 'number') problems.push('JupyterHandlerImpl.execCount is gone');
+    if (h.executor === undefined) problems.push('JupyterHandlerImpl.executor is gone');
+    if (new ZmqServer(h, 'x').handler !== h) problems.push('ZmqServer.handler is gone');
+    const src = require('node:fs').readFileSync(path.join(TSLAB_DIR, 'dist', 'jupyter.js'), 'utf8');
+    for (const used of ['createReply()', 'signAndSend(key, sock)', 'this.connInfo = cinfo', 'this.iopub = ', 'this.shell = ']) {
+      if (!src.includes(used)) problems.push(`tslab/dist/jupyter.js no longer has \`${used}\` (ZmqMessage / ZmqServer internals the kernel uses)`);
+    }
+  } catch (e) {
+    problems.push(`tslab's Jupyter classes cannot be constructed: ${e.message}`);
+  }
   return problems;
 }
 
