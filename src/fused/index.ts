@@ -140,6 +140,17 @@ export function setFusedThreads(threads: number, options: { minWork?: number; mi
   }
 }
 
+/**
+ * After JavaScript was stopped in the middle of a fused call (the course kernel's second Interrupt), a
+ * helper thread may still hold the request it was sent, and would refuse the next one: wait out each
+ * such request. Returns what was done, or undefined when no helper was mid-call.
+ */
+export function settleFusedHelpers(): string | undefined {
+  const pending = helpers.filter((h) => h.pending);
+  for (const h of pending) h.settle();
+  return pending.length > 0 ? `${pending.length} fused-kernel helper thread${pending.length === 1 ? '' : 's'} left mid-call, now settled` : undefined;
+}
+
 /** The helper threads for `k` shards (k − 1 of them), started on first need; fewer if they cannot start. */
 function helpersFor(k: number): Helper[] {
   while (helpers.length < k - 1 && !helperError) {

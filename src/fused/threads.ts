@@ -229,6 +229,11 @@ export class Helper {
     return this.ctl[C.VALUE] * 65536;
   }
 
+  /** Whether a request is out and not yet answered. */
+  get pending(): boolean {
+    return this.busy;
+  }
+
   /** Wait out a request still out (after an error on the caller's side), ignoring its result. */
   settle(): void {
     if (!this.busy) return;
