@@ -89,8 +89,13 @@ test('tf.js internals rnn-lab relies on still exist (fails when a tf.js upgrade 
   assert.equal(typeof T.engine().isTapeOn, 'function', 'tf.engine().isTapeOn is gone');
   // The reads must see a tape opened by tf.grad: depth 1 and tape on inside, 0 and off outside.
   let inside;
-  T.grad((x) => { inside = [gradientDepth(), isTapeOn(), Array.isArray(state.activeTape)]; return x.square(); })(T.scalar(2)).dispose();
-  assert.deepEqual(inside, [1, true, true], 'inside tf.grad: [gradientDepth, isTapeOn, state.activeTape is the tape array]');
+  T.grad((x) => {
+    const y = x.square();
+    // dropAbandonedTape frees each tape node's `saved` tensors (what its gradient needs).
+    inside = [gradientDepth(), isTapeOn(), Array.isArray(state.activeTape), state.activeTape.every((node) => Array.isArray(node.saved))];
+    return y;
+  })(T.scalar(2)).dispose();
+  assert.deepEqual(inside, [1, true, true, true], 'inside tf.grad: [gradientDepth, isTapeOn, state.activeTape is the tape array, its nodes have saved]');
   assert.deepEqual([gradientDepth(), isTapeOn(), resetEngineTape()], [0, false, false]);
   // The WASM backend's private data API the kernels use.
   await initBackend({ backend: 'wasm', quiet: true });
