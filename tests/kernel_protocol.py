@@ -97,6 +97,15 @@ def scenario_errors():
         tb = '\n'.join(e['traceback'])
         assert 'cell [' in tb and 'dist/' in tb, f'want a cell frame and a library frame: {tb}'
         time.sleep(0.5)
+        # A function defined in one cell and called from a later one: each frame names its own cell.
+        k.ok("function stepForward(x: number[]) {\n  if (x.length !== 2) {\n    throw new RangeError(`x must have 2 entries; got ${x.length}`);\n  }\n  return x;\n}")
+        rep, outs = k.run("const a1 = 1;\nconst a2 = 2;\nconst res = stepForward([5]);")
+        e = check_error(rep, outs, 'RangeError', 'x must have 2 entries; got 1')
+        tb = '\n'.join(e['traceback'])
+        n = rep['execution_count']
+        assert f'at stepForward (cell [{n - 1}])' in tb and 'throw new RangeError' in tb, tb
+        assert f'at cell [{n}]' in tb and 'res = stepForward([5])' in tb, tb
+        time.sleep(0.5)
         rep, outs = k.run("const n: number = 'three';")
         check_error(rep, outs, 'TypeScriptError', "Type 'string' is not assignable to type 'number'")
         time.sleep(0.5)

@@ -132,6 +132,8 @@ function readable(code) {
     .replace(/^exports\.(\w+) = \1;$/, '').replace(/\bexports\./g, '');
 }
 const red = (s) => `\u001b[0;31m${s}\u001b[0m`;
+/** How a WebAssembly trap of tf.js's wasm backend reads (out of memory, or memory corrupted by it). */
+const WASM_BROKEN = /^RuntimeError: (memory access out of bounds|table index is out of bounds|Aborted\(|unreachable|index out of bounds)/;
 
 function interruptedBySignal(e) {
   return e && typeof e === 'object' &&
@@ -139,7 +141,7 @@ function interruptedBySignal(e) {
 }
 
 /** Jupyter's error content for a thrown value: ename, evalue, traceback (the user's and library frames). */
-function errorContent(thrown, count, compiled) {
+function errorContent(thrown) {
   if (interruptedBySignal(thrown)) {
     return { ename: 'KeyboardInterrupt', evalue: 'the cell was interrupted', traceback: [`${red('KeyboardInterrupt')}: the cell was interrupted`] };
   }
@@ -154,17 +156,17 @@ function errorContent(thrown, count, compiled) {
   for (const f of frames) {
     if (NOT_USER_FRAME.some((re) => re.test(f))) continue;
     // Cell positions are in the compiled JavaScript, not the cell's TypeScript: quote the statement instead.
-    const m = /evalmachine\.<anonymous>:(\d+):\d+/.exec(f);
-    let line = f.replace(/^\s+/, '    ');
+    const m = /cell-(\d+)\.ts:(\d+):\d+/.exec(f);
+    let line = f.replace(/^\s+/, '    ').replace(/^(\s+at )Proxy\./, '$1');   // tslab keeps cell functions on a Proxy
     if (m) {
-      const code = readable(compiled?.[Number(m[1]) - 1]?.trim() ?? '');
+      const code = readable(compiledCells.get(Number(m[1]))?.[Number(m[2]) - 1]?.trim() ?? '');
       if (!code) continue;                               // the wrapper tslab puts around the cell
-      line = line.replace(/evalmachine\.<anonymous>:\d+:\d+/, `cell [${count}]`) + (code ? `   ${code.length > 100 ? code.slice(0, 97) + '...' : code}` : '');
+      line = line.replace(/cell-(\d+)\.ts:\d+:\d+/, 'cell [$1]') + `   ${code.length > 100 ? code.slice(0, 97) + '...' : code}`;
     }
     traceback.push(line);
   }
   if (thrown.cause !== undefined) {
-    const c = errorContent(thrown.cause, count, compiled);
+    const c = errorContent(thrown.cause);
     traceback.push('', 'Caused by:', ...c.traceback);
   }
   return { ename, evalue, traceback };
@@ -181,7 +183,19 @@ function outcome(c, ok) {
   const diags = c.errors.filter((a) => a.length > 1 && typeof a[0] === 'string' && a[0].startsWith('%s%d:%d'));
   if (diags.length > 0) return diagnosticsContent(diags.map((a) => util.format(...a)));
   const thrown = c.errors.find((a) => a.length === 1);
-  if (thrown) return errorContent(thrown[0], c.count, c.compiled);
+  if (thrown) {
+    const err = errorContent(thrown[0]);
+    if (err.ename === 'KeyboardInterrupt' && c.interrupted) {
+      // A loop of calls: the headline is the call the press stopped, then why the cell ended.
+      err.evalue = `${c.interrupted.message}; then ${err.evalue}`;
+      err.traceback[0] = `${red('KeyboardInterrupt')}: ${err.evalue}`;
+    }
+    if (WASM_BROKEN.test(`${err.ename}: ${err.evalue}`)) {
+      err.traceback.push('', `${red('The WebAssembly backend of tf.js failed')} (most often an operation too large for its 4 GB memory).`,
+        'Its memory is now in an unknown state and later tf.js calls may fail: restart the kernel (Kernel → Restart) and use smaller tensors.');
+    }
+    return err;
+  }
   if (!ok) return { ename: 'Error', evalue: 'the cell failed', traceback: [`${red('Error')}: the cell failed`] };
   if (c.interrupted) {
     const evalue = c.interrupted.message;
@@ -198,13 +212,19 @@ class ConverterSet {
   close() { this._node?.close(); this._browser?.close(); }
 }
 
-/** Keep each cell's compiled JavaScript: a traceback quotes the statement a cell frame points at. */
+/** The compiled JavaScript of recent cells by execution count: a traceback quotes the statement a frame points at. */
+const compiledCells = new Map();
+const KEEP_COMPILED = 500;
+
 function remembering(conv) {
   const convert = conv.convert.bind(conv);
   conv.convert = (prevDecl, src) => {
     const r = convert(prevDecl, src);
     const c = ctx();
-    if (c && r.output) c.compiled = r.output.split('\n');
+    if (c && r.output) {
+      compiledCells.set(c.count, r.output.split('\n'));
+      if (compiledCells.size > KEEP_COMPILED) compiledCells.delete(compiledCells.keys().next().value);
+    }
     return r;
   };
   return conv;
@@ -233,7 +253,7 @@ function makeHandler(hub) {
           return e.reply;
         }
         if (e instanceof TaskCanceledError) return { status: 'aborted', execution_count: null };
-        const err = errorContent(e, this.execCount);
+        const err = errorContent(e);
         process.stderr.write(`rnn-lab kernel: unexpected error: ${e?.stack ?? e}\n`);
         return { status: 'error', execution_count: this.execCount, ...err };
       }
@@ -352,9 +372,12 @@ function routeOutput() {
  */
 function ownErrorEvents() {
   const report = (what) => (e) => {
-    const c = cells.getStore();
-    if (c && !c.done) c.errors.push([e]);
-    else console.error(`${what} (the kernel goes on):`, e);
+    // Node reports an uncaught error outside the async context it came from: the cell running now is
+    // its most likely origin; between cells, its own (finished) cell gets a readable note.
+    const c = cells.getStore() ?? current;
+    if (c && !c.done) { c.errors.push([e]); return; }
+    const { traceback } = errorContent(e);
+    process.stderr.write(`${what} after its cell had finished (the kernel goes on):\n${traceback.join('\n')}\n`);
   };
   const own = new Map([['uncaughtException', report('Uncaught exception')], ['unhandledRejection', report('Unhandled promise rejection')]]);
   for (const [event, handler] of own) process.on(event, handler);
@@ -385,6 +408,7 @@ function main(argv) {
   const problems = T.checkInternals();
   if (problems.length > 0) console.error(`rnn-lab kernel: tslab changed; some features may not work:\n  ${problems.join('\n  ')}`);
   typesFromCheckout(process.cwd());
+  T.nameCellScripts(() => { const c = ctx(); return c ? `cell-${c.count}.ts` : undefined; });
   // tf.js's engine adds several frames per op; keep enough to reach the student's cell in a traceback.
   Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 50);
   const hub = installHub();
@@ -420,4 +444,4 @@ function main(argv) {
 
 if (require.main === module) main(process.argv.slice(2));
 
-module.exports = { errorContent, diagnosticsContent, typesFromCheckout, HUB_KEY, INTERRUPTS, RUNNING, CELL_START };
+module.exports = { errorContent, diagnosticsContent, typesFromCheckout, compiledCells, outcome, HUB_KEY, INTERRUPTS, RUNNING, CELL_START };

@@ -74,13 +74,35 @@ function checkInternals() {
     for (const used of ['createReply()', 'signAndSend(key, sock)', 'this.connInfo = cinfo', 'this.iopub = ', 'this.shell = ']) {
       if (!src.includes(used)) problems.push(`tslab/dist/jupyter.js no longer has \`${used}\` (ZmqMessage / ZmqServer internals the kernel uses)`);
     }
+    const exe = require('node:fs').readFileSync(path.join(TSLAB_DIR, 'dist', 'executor.js'), 'utf8');
+    for (const used of ['vm_1.default.runInThisContext(wrapped', '"(async function(exports, require) { "', '"(function(exports, require) { "']) {
+      if (!exe.includes(used)) problems.push(`tslab/dist/executor.js no longer has \`${used}\` (how cells are run, which nameCellScripts relies on)`);
+    }
   } catch (e) {
     problems.push(`tslab's Jupyter classes cannot be constructed: ${e.message}`);
   }
   return problems;
 }
 
+/**
+ * Give each cell's script its own file name (`cell-7.ts`) instead of `evalmachine.<anonymous>`, so a
+ * stack frame says which cell it is in, also for a function defined in an earlier cell. tslab's
+ * executor runs a cell as `vm.runInThisContext(wrapped, { breakOnSigint: true })` with `wrapped`
+ * starting with its `(function(exports, require) {` wrapper; other scripts keep their name.
+ * @param {() => string | undefined} nameFor the file name for the cell being run now
+ */
+function nameCellScripts(nameFor) {
+  const vm = require('node:vm');
+  const run = vm.runInThisContext;
+  vm.runInThisContext = function (code, options) {
+    const name = typeof code === 'string' && /^\((async )?function\(exports, require\) \{ /.test(code) ? nameFor() : undefined;
+    if (!name || (options && typeof options === 'object' && options.filename)) return run.call(this, code, options);
+    return run.call(this, code, { ...(typeof options === 'object' ? options : {}), filename: name });
+  };
+}
+
 module.exports = {
+  nameCellScripts,
   ROOT,
   TSLAB_DIR,
   TESTED_VERSION,
