@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions } from './options';
 import { registerWasmKernels, recoverEngine } from './internals';
-import { kernelHub } from './interrupt';
+import { abandonRunningCalls, kernelHub } from './interrupt';
 import { settleFusedHelpers } from './fused';
 
 /** The tf.js backend names rnn-lab can pick, in order of preference. */
@@ -49,7 +49,10 @@ silenceCpuBanner();   // also for scripts that never call initBackend
 // In the course kernel: how to put tf.js back in order after a cell was stopped inside a tf.js call.
 {
   const hub = kernelHub();
-  if (hub) hub.recover = () => [recoverEngine(), settleFusedHelpers()].filter(Boolean).join('; ') || undefined;
+  if (hub) {
+    hub.recover = (terminated) =>
+      [...(terminated ? abandonRunningCalls() : []), recoverEngine(), settleFusedHelpers()].filter(Boolean).join('; ') || undefined;
+  }
 }
 
 /** The backend chosen by the last {@link initBackend} call, if any. */

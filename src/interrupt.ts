@@ -48,9 +48,11 @@ export interface KernelHub {
    */
   /**
    * Set by the library when it loads: repair tf.js's engine after a cell was stopped in the middle of a
-   * tf.js call (see src/internals.ts `recoverEngine`); returns what it repaired, if anything.
+   * tf.js call (see src/internals.ts `recoverEngine`) and, when JavaScript was `terminated` there (not
+   * only the cell's promise rejected: then the calls go on and end by themselves), free what the calls
+   * cut short had made ({@link abandonRunningCalls}); returns what it did, if anything.
    */
-  recover?(): string | undefined;
+  recover?(terminated: boolean): string | undefined;
   display?(content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } }, update?: boolean): void;
 }
 
@@ -91,6 +93,12 @@ export interface Interruptible {
   /** Tell the kernel the call ended early but returned normally (train): the cell is reported as interrupted. */
   reportReturned(message: string): void;
   /**
+   * What to free if JavaScript is stopped in the middle of this call (the kernel's second Interrupt
+   * terminates a synchronous cell; no `finally` runs then), and what the user should know about the
+   * state it leaves (`note`, e.g. 'the model may hold a partly applied step').
+   */
+  onAbandon(release: () => void, note?: string): void;
+  /**
    * Leave: must run in a `finally`. An interrupt that came while the call ran and was neither thrown
    * nor reported is reported here (`onInterrupted`), so the kernel still stops the cell.
    */
@@ -110,6 +118,8 @@ export function interruptible(what: string, signal?: AbortSignal): Interruptible
   const start = !hub ? 0 : Atomics.load(hub.state, hub.state.length > CELL_START ? CELL_START : INTERRUPTS);
   if (hub) Atomics.add(hub.state, RUNNING, 1);
   let ended = false;
+  const call: LiveCall = { what };
+  live.add(call);
   const interrupted = () => hub !== undefined && Atomics.load(hub.state, INTERRUPTS) !== start;
   /** Mark the current interrupt as made known to the kernel; false if it already was (by this call or one inside it). */
   const tell = () => {
@@ -135,9 +145,14 @@ export function interruptible(what: string, signal?: AbortSignal): Interruptible
     reportReturned(message: string) {
       if (interrupted() && tell()) hub!.onInterrupted?.(what, message);
     },
+    onAbandon(release: () => void, note?: string) {
+      call.release = release;
+      call.note = note;
+    },
     end() {
       if (ended) return;
       ended = true;
+      live.delete(call);
       if (!hub) return;
       // Never below 0: the kernel resets the count when a cell begins (a call stopped by tslab's own
       // interrupt never ends), and a call of an earlier cell may end after that.
@@ -147,6 +162,25 @@ export function interruptible(what: string, signal?: AbortSignal): Interruptible
       if (interrupted() && tell()) hub.onInterrupted?.(what, `${what} ended before the interrupt could stop it`);
     },
   };
+}
+
+/** A call between {@link interruptible} and its `end()`. */
+interface LiveCall { what: string; release?: () => void; note?: string }
+const live = new Set<LiveCall>();
+
+/**
+ * For the kernel, after it stopped JavaScript in the middle of a cell: the calls that were running
+ * will never reach their `finally`; free what each registered with `onAbandon` and forget them.
+ * Returns one line per call cut, e.g. `train was cut mid-step: the model may hold a partly applied step`.
+ */
+export function abandonRunningCalls(): string[] {
+  const lines: string[] = [];
+  for (const call of [...live].reverse()) {              // innermost first
+    try { call.release?.(); } catch { /* it was half-made: free what can be freed */ }
+    lines.push(`${call.what} was cut mid-step${call.note ? `: ${call.note}` : ''}`);
+  }
+  live.clear();
+  return lines;
 }
 
 /**

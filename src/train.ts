@@ -474,6 +474,22 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   });
 
   const op = interruptible('train', options.signal);
+  // Also when a step throws (e.g. a custom loss failing), and when the kernel stopped JavaScript in the
+  // middle of a step (no `finally` runs then; the kernel calls this): nothing this call made may outlive it.
+  /** The batch being worked on and its carried truncated-BPTT states: freed here if a step is cut short. */
+  let batchTensors: tf.Tensor[] = [];
+  let states: (tf.Tensor[] | undefined)[] | undefined;
+  const release = () => {
+    tf.dispose(batchTensors);
+    if (states) tf.dispose(states.flat().filter((t): t is tf.Tensor => !!t));
+    tf.dispose(lastGood);
+    tf.dispose(bestWeights ?? []);
+    optimizer.dispose();
+    // tf.js 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar `c` of its SGD base class
+    // (one tensor leaked per train call); disposing it again is harmless for the other optimizers.
+    tf.dispose((optimizer as unknown as { c?: tf.Tensor }).c ?? []);
+  };
+  op.onAbandon(release, 'the model may hold a partly applied step');
   const interruptedIn = (epoch: number) => {
     stopped = 'interrupted';
     message = `train interrupted in epoch ${epoch}/${options.epochs} after ${step} steps; the weights of the last finished step are kept`;
@@ -510,7 +526,9 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
           chunks.push([xc, yc]);
         }
       }
-      let states: (tf.Tensor[] | undefined)[] | undefined = k === undefined ? undefined : recurrentLayers(model).map(() => undefined);
+      states = k === undefined ? undefined : recurrentLayers(model).map(() => undefined);
+      batchTensors = [idx, ...(Array.isArray(xb) ? xb : [xb]), yb,
+        ...chunks.flatMap(([xc, yc]) => (xc === xb ? [] : [...(Array.isArray(xc) ? xc : [xc]), yc]))];
       let ok = true;
       let interrupted = false;
       for (const [c, [xc, yc]] of chunks.entries()) {
@@ -535,8 +553,9 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
         stepsThisEpoch++;
       }
       if (states) tf.dispose(states.flat().filter((t): t is tf.Tensor => !!t));
-      tf.dispose([idx, ...(Array.isArray(xb) ? xb : [xb]), yb]);
-      for (const [xc, yc] of chunks) if (xc !== xb) tf.dispose([...(Array.isArray(xc) ? xc : [xc]), yc]);
+      states = undefined;
+      tf.dispose(batchTensors);                                  // the batch, and its truncated-BPTT chunks
+      batchTensors = [];
       if (!ok) break outer;
       if (interrupted) { interruptedIn(epoch); break outer; }
       // Let an abort, the kernel's SIGINT handler and its messages get a word in: keep this yield.
@@ -582,13 +601,7 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   }
   } finally {
     op.end();
-    // Also when a step throws (e.g. a custom loss failing): nothing this call made may outlive it.
-    tf.dispose(lastGood);
-    tf.dispose(bestWeights ?? []);
-    optimizer.dispose();
-    // tf.js 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar `c` of its SGD base class
-    // (one tensor leaked per train call); disposing it again is harmless for the other optimizers.
-    tf.dispose((optimizer as unknown as { c?: tf.Tensor }).c ?? []);
+    release();
   }
   if (stopped === 'completed') message = `trained ${epochs.length} epochs, ${step} steps; final loss ${epochs.at(-1)?.loss.toFixed(4)}`;
   if (stopped !== 'completed' && (stopped as TrainResult['stopped']) !== 'interrupted' && verbose) console.log(message);

@@ -236,7 +236,8 @@ def scenario_interrupt_train():
         assert out.count('done seed') == 1 and 'done seed 2' not in out, f'the loop went on after Interrupt: {out!r}'
         # A second press while one long step runs (the first batch of a big model, in the cell's synchronous
         # start) stops it where it is; tf.js is put back in order, and the session goes on.
-        k.ok("const big = buildLSTM({ inputSize: 2, hiddenSize: 256, outputSize: 1, seed: 2 });\nconst bigData = addingProblem(1024, 200, 2);")
+        k.ok("const big = buildLSTM({ inputSize: 2, hiddenSize: 256, outputSize: 1, seed: 2 });\nconst bigData = addingProblem(1024, 200, 2);\n"
+             "const tensorsBefore = tf.memory().numTensors;")
         mid = k.send("const rb = await train(big, bigData, { epochs: 5, batchSize: 1024 });")
         time.sleep(2)
         k.km.interrupt_kernel()
@@ -244,6 +245,8 @@ def scenario_interrupt_train():
         assert rep.get('ename') == 'KeyboardInterrupt', rep
         print(f"second press during a long step: {rep['evalue']}")
         time.sleep(0.5)
+        left = k.ok("console.log(tf.memory().numTensors - tensorsBefore)").strip()
+        assert left == '0', f'the train cut mid-step left {left} tensors (optimizer, snapshots)'
         interrupted(k, "let spins2 = 0; while (true) { spins2++; }", 'interrupted', after=1)
         # A second train on the same model starts from the kept weights and is not mixed with the first.
         out = k.ok("const r2 = await train(m, data, { epochs: 1, batchSize: 32 }); console.log(r2.stopped);", timeout=60)

@@ -293,9 +293,10 @@ function makeHandler(hub) {
       const err = outcome(c, ok);
       if (err?.ename === 'KeyboardInterrupt' && c.errors.some((a) => interruptedBySignal(a[0]))) {
         // JavaScript was stopped wherever it was, maybe inside tf.js: put the engine back in order.
-        const repaired = hub.recover?.();
+        const terminated = c.errors.some((a) => a[0]?.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED');
+        const repaired = hub.recover?.(terminated);
         if (repaired) {
-          err.evalue += `; ${repaired}. A model trained by the stopped cell may hold a partly applied step.`;
+          err.evalue += `; ${repaired}`;
           err.traceback[0] = `${red('KeyboardInterrupt')}: ${err.evalue}`;
         }
       }

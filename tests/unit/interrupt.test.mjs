@@ -414,3 +414,20 @@ describe('interrupt', () => {
     }
   });
 });
+
+test('abandonRunningCalls frees what the calls cut short registered, innermost first, and forgets them', async () => {
+  const { createRequire } = await import('node:module');
+  const I = createRequire(import.meta.url)('../../dist/interrupt.js');
+  const freed = [];
+  const outer = I.interruptible('train');
+  outer.onAbandon(() => freed.push('train'), 'the model may hold a partly applied step');
+  const inner = I.interruptible('decode');
+  inner.onAbandon(() => freed.push('decode'));
+  const done = I.interruptible('finished');
+  done.onAbandon(() => freed.push('finished'));
+  done.end();                                           // ended normally: not cut, not freed again
+  assert.deepEqual(I.abandonRunningCalls(), ['decode was cut mid-step', 'train was cut mid-step: the model may hold a partly applied step']);
+  assert.deepEqual(freed, ['decode', 'train']);
+  assert.deepEqual(I.abandonRunningCalls(), [], 'forgotten once abandoned');
+  outer.end(); inner.end();                             // harmless if they ever end after all
+});
