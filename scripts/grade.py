@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 
@@ -47,6 +48,11 @@ class GradingClient(NotebookClient):
 
 def text_of(outputs, name):
     return ''.join(o.get('text', '') for o in outputs if o.get('output_type') == 'stream' and o.get('name') == name)
+
+
+# A WebAssembly trap of tf.js's wasm backend (an op too large for its memory): the kernel lives on, but
+# its tf.js does not; every later check would fail for a reason that is not the student's answer.
+WASM_BROKEN = re.compile(r'^RuntimeError: (memory access out of bounds|table index is out of bounds|Aborted\(|unreachable|index out of bounds)')
 
 
 def error_of(outputs):
@@ -87,6 +93,13 @@ class Grader:
 
     def left(self):
         return self.deadline - time.monotonic()
+
+    def where(self, i):
+        """A cell as the teacher knows it: the student's notebook cell number, or the hidden check of an exercise."""
+        c = self.cells[i]
+        if c['role'] == 'student':
+            return f"cell {c.get('origIndex', i)}"
+        return f"the hidden check of {c['exercise']}" if c.get('exercise') else 'a hidden check'
 
     def record(self, i, status, cell=None, seconds=0.0, note=''):
         outs = cell.get('outputs', []) if cell is not None else []
@@ -152,6 +165,10 @@ class Grader:
                         self.record(i, status, cell, time.monotonic() - t0)
                         if role == 'grader':
                             self.done.add(i)
+                        if status == 'error' and WASM_BROKEN.match(error_of(cell.get('outputs', []))):
+                            (self.skip if role == 'student' else self.done).add(i)
+                            self.events.append(f'{self.where(i)} broke tf.js (its WebAssembly memory); restarting without it')
+                            return 'restart'
                         if status == 'error':
                             await asyncio.sleep(ERROR_PAUSE_S)
                     except CellTimeoutError:
@@ -160,14 +177,14 @@ class Grader:
                         (self.skip if role == 'student' else self.done).add(i)
                         await ensure_async(client.km.interrupt_kernel())
                         if not await probe(client, min(PROBE_S, max(self.left(), 0.1))):
-                            self.events.append(f'cell {self.cells[i].get("origIndex", i)} hung the kernel; restarting without it')
+                            self.events.append(f'{self.where(i)} hung the kernel; restarting without it')
                             return 'restart'
-                        self.events.append(f'cell {self.cells[i].get("origIndex", i)} timed out; the interrupt stopped it')
+                        self.events.append(f'{self.where(i)} timed out; the interrupt stopped it')
                         await asyncio.sleep(ERROR_PAUSE_S)
                     except DeadKernelError:
                         self.record(i, 'died', cell, time.monotonic() - t0, 'the kernel died while running this cell' + self.death_cause())
                         (self.skip if role == 'student' else self.done).add(i)
-                        self.events.append(f'cell {self.cells[i].get("origIndex", i)} killed the kernel; restarting without it')
+                        self.events.append(f'{self.where(i)} killed the kernel; restarting without it')
                         return 'restart'
             return 'done'
         finally:

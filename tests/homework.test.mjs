@@ -241,7 +241,7 @@ test('the grader: solutions score full points, released notebooks 0, a wrong sol
   }
 });
 
-test('the grader: hanging, throwing, looping and memory-hungry submissions are scored within their limits', async (t) => {
+test('the grader: hanging, throwing, looping, memory-hungry and tf.js-breaking submissions are scored within their limits', async (t) => {
   if (!needs(t, 'Jupyter (nbclient)', hasJupyter(), INSTALL_HINT)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-hw-test-'));
   const limit = 20;
@@ -257,6 +257,9 @@ test('the grader: hanging, throwing, looping and memory-hungry submissions are s
       }),
       // a cell that exhausts the kernel's heap: the kernel dies and a fresh one re-runs the other cells
       memory: variant(dir, 'hw1-rnn-step', 'hw1-memory', { insert: [[after, 'const hog: number[][] = [];\nwhile (true) hog.push(new Array(1e6).fill(1.5));']] }),
+      // an op too large for tf.js's WebAssembly memory: the kernel lives, its tf.js does not; a fresh
+      // kernel re-runs the checks, which would otherwise all fail whatever the answers
+      wasm: variant(dir, 'hw3-char-lm', 'hw3-wasm-trap', { insert: [['check.clipByGlobalNorm(clipByGlobalNorm);', "import * as tfw from '@tensorflow/tfjs';\nconst pairs = tfw.matMul(tfw.ones([40000, 8]), tfw.ones([8, 40000]));"]] }),
     };
     const out = path.join(dir, 'grades.json');
     // Three at a time: two of them spend most of their time waiting for a limit to pass.
@@ -290,7 +293,12 @@ test('the grader: hanging, throwing, looping and memory-hungry submissions are s
     assert.match(memory.cells.timedOut[0].note, /ran out of memory/);
     assert.equal(memory.kernels, 2, 'a fresh kernel re-ran the other cells');
     assert.ok(memory.seconds < 3 * normal + 30, `a kernel killed by memory: ${memory.seconds} s (normal run ${normal} s)`);
-    console.log(`  grader wall time ${r.seconds.toFixed(1)} s; per submission: hangs ${hangs.seconds} s, loops ${loops.seconds} s, memory ${memory.seconds} s`);
+    const wasm = entries[files.wasm];
+    assert.equal(wasm.points, wasm.maxPoints, `a trap in tf.js's WebAssembly memory cost points: ${JSON.stringify(wasm.exercises)}`);
+    assert.equal(wasm.cells.errors.length, 1, JSON.stringify(wasm.cells));
+    assert.match(wasm.cells.errors[0].error, /^RuntimeError: /);
+    assert.equal(wasm.kernels, 2, 'a fresh kernel re-ran the other cells and the checks');
+    console.log(`  grader wall time ${r.seconds.toFixed(1)} s; per submission: hangs ${hangs.seconds} s, loops ${loops.seconds} s, memory ${memory.seconds} s, wasm ${wasm.seconds} s`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
