@@ -387,9 +387,10 @@ function ownErrorEvents() {
     const original = process[method];
     process[method] = function (event, listener) {
       if (own.has(event) && listener !== own.get(event)) {
-        if (!told.has(event)) {
+        const from = (new Error().stack ?? '').split('\n').slice(2, 3).join('').trim();
+        // tf.js's WebAssembly backend always adds them (known, expected: not worth a line in the log).
+        if (!told.has(event) && !/tfjs-backend-wasm/.test(from)) {
           told.add(event);
-          const from = (new Error().stack ?? '').split('\n').slice(2, 3).join('').trim();
           // To the server's log, not to the cell that loaded the library (fd 2 is not routed).
           fs.writeSync(2, `rnn-lab kernel: a '${event}' handler was not installed (${from}); the kernel reports such errors in the cell\n`);
         }
