@@ -2,9 +2,12 @@
  * Display in the notebook: plotly figures (offline, plotly.js inlined once per kernel session),
  * figures that update in place while a model trains, and tables.
  *
- * Everything goes out as text/html: it is the one output type that JupyterLab, the classic Notebook
- * and nbconvert's HTML export all render, with no extension to install. Outside a notebook (tests,
- * scripts) the same calls print a one-line text summary instead.
+ * Tables go out as text/html: the one output type that JupyterLab, the classic Notebook and
+ * nbconvert's HTML export all render, with no extension to install. A figure goes out as one MIME
+ * bundle with every form a viewer may use ({@link figureBundle}): plotly's own JSON for renderers that
+ * have one (JupyterLab, VS Code), HTML that draws it with the inlined plotly.js (and shows a visible line
+ * where scripts do not run), and plain text. Outside a notebook (tests, scripts) the same calls print a
+ * one-line text summary instead.
  */
 import * as fs from 'fs';
 import { checkOptions } from './options';
@@ -29,10 +32,27 @@ export interface DisplaySink {
   kind: 'notebook' | 'text';
   /** Show `html` as a new output. */
   html(html: string): void;
-  /** A handle whose `html` replaces the same output each time it is called. */
-  newDisplay(): { html(html: string): void };
+  /**
+   * Show one output carrying several forms, keyed by MIME type (`text/html`, `text/plain`,
+   * `application/vnd.plotly.v1+json`…); the viewer picks the richest it renders. Optional: a sink
+   * without it gets the bundle's `text/html` through `html`.
+   */
+  bundle?(data: Record<string, unknown>): void;
+  /**
+   * A handle whose `html` (or `bundle`, optional as above) replaces the same output each time it
+   * is called.
+   */
+  newDisplay(): DisplayHandle;
   /** Plain text (used when `kind` is 'text'). */
   text(text: string): void;
+}
+
+/** One output that can be replaced in place; see {@link DisplaySink.newDisplay}. */
+export interface DisplayHandle {
+  /** Replace the output with `html`. */
+  html(html: string): void;
+  /** Replace the output with a MIME bundle (optional; falls back to its `text/html` through `html`). */
+  bundle?(data: Record<string, unknown>): void;
 }
 
 let sink: DisplaySink | undefined;
@@ -59,17 +79,19 @@ function currentSink(): DisplaySink {
   // (plain Node, tests, another kernel) figures become one-line text summaries.
   const hub = kernelHub();
   if (!hub?.display) return TEXT_SINK;
-  const send = (mime: string, body: string, displayId?: string, update = false) =>
-    hub.display!({ data: { [mime]: body }, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
+  const send = (data: Record<string, unknown>, displayId?: string, update = false) =>
+    hub.display!({ data, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
   sink = {
     kind: 'notebook',
-    html: (h) => send('text/html', h),
+    html: (h) => send({ 'text/html': h }),
+    bundle: (data) => send(data),
     newDisplay: () => {
       const id = `rnn-lab-${process.pid}-${++nextDisplayId}`;
       let shown = false;
-      return { html: (h: string) => { send('text/html', h, id, shown); shown = true; } };
+      const put = (data: Record<string, unknown>) => { send(data, id, shown); shown = true; };
+      return { html: (h: string) => put({ 'text/html': h }), bundle: put };
     },
-    text: (t) => send('text/plain', t),
+    text: (t) => send({ 'text/plain': t }),
   };
   return sink;
 }
@@ -153,28 +175,119 @@ function toJson(v: unknown): string {
     ArrayBuffer.isView(x) && !(x instanceof DataView) ? Array.from(x as unknown as ArrayLike<number>) : x);
 }
 
-/** The HTML of one figure: a div and the script that draws it (plotly.js must be on the page). */
+/** The figure with the defaults every form draws with, JSON-safe (typed arrays as arrays, NaN as null). */
+function plotlyJson(fig: Figure): { data: Trace[]; layout: Record<string, unknown>; config: Record<string, unknown> } {
+  return JSON.parse(toJson({
+    data: fig.data,
+    layout: { autosize: true, ...(fig.layout ?? {}) },
+    config: { responsive: true, displaylogo: false, ...(fig.config ?? {}) },
+  }));
+}
+
+function titleOf(fig: Figure): string | undefined {
+  const title = fig.layout?.title as { text?: string } | string | undefined;
+  const t = typeof title === 'string' ? title : title?.text;
+  return t ? String(t) : undefined;
+}
+
+/**
+ * The line shown in a figure's area until plotly.js draws it: it is in the HTML itself, so it is seen
+ * where scripts never run (an untrusted notebook, GitHub, nbviewer without JS); the script replaces it.
+ */
+function placeholderLine(fig: Figure): string {
+  const t = titleOf(fig);
+  return `Interactive plotly figure${t ? ` “${t}”` : ''}, not drawn in this view: run the cell, trust the notebook ` +
+    '(File → Trust Notebook), or export it with the course\'s exporter (npm run export -- NOTEBOOK.ipynb).';
+}
+
+/**
+ * The HTML of one figure: a div and the script that draws it (plotly.js must be on the page). Until
+ * the script draws, the div shows one line saying it is an interactive figure and how to see it.
+ */
 export function figureHtml(figure: Figure): string {
   const fig = checkFigure(figure, 'figureHtml');
   const id = `rnnlab-plot-${process.pid}-${Date.now().toString(36)}-${nextId++}`;
-  const layout: Record<string, unknown> = { autosize: true, ...(fig.layout ?? {}) };
+  const { data, layout, config } = plotlyJson(fig);
   const height = typeof layout.height === 'number' ? layout.height : 420;
-  const config = { responsive: true, displaylogo: false, ...(fig.config ?? {}) };
-  return `<div id="${id}" class="rnnlab-plot" style="width:100%;height:${height}px"></div>\n` +
+  const missing = 'Interactive plotly figure: plotly.js is not loaded in this page. Call loadPlotly(true) and run this cell again, ' +
+    'or export the notebook with the course\'s exporter (npm run export -- NOTEBOOK.ipynb).';
+  return `<div id="${id}" class="rnnlab-plot" style="width:100%;height:${height}px">` +
+    '<div class="rnnlab-plot-placeholder" style="padding:12px;color:#555;font-style:italic;border:1px dashed #bbb">' +
+    `${escapeHtml(placeholderLine(fig))}</div></div>\n` +
     '<script type="text/javascript">(function(){' +
-    `var el=document.getElementById(${JSON.stringify(id)});` +
-    'if(!window.Plotly){el.textContent="plotly.js is not loaded in this page: call loadPlotly(true), or restart the kernel and run all cells.";return;}' +
-    `window.Plotly.newPlot(el,${scriptSafe(toJson(fig.data))},${scriptSafe(toJson(layout))},${scriptSafe(toJson(config))});` +
+    `var el=document.getElementById(${JSON.stringify(id)});if(!el)return;` +
+    'var note=el.querySelector(".rnnlab-plot-placeholder");' +
+    `if(!window.Plotly){if(note)note.textContent=${JSON.stringify(missing)};return;}` +
+    'if(note)el.removeChild(note);' +
+    `window.Plotly.newPlot(el,${scriptSafe(JSON.stringify(data))},${scriptSafe(JSON.stringify(layout))},${scriptSafe(JSON.stringify(config))});` +
     '})();</script>';
 }
 
 /** One line describing a figure, for terminals. */
 export function figureSummary(figure: Figure): string {
   const fig = checkFigure(figure, 'figureSummary');
-  const title = fig.layout?.title as { text?: string } | string | undefined;
-  const t = typeof title === 'string' ? title : title?.text;
+  const t = titleOf(fig);
   const n = fig.data.length;
   return `[figure${t ? ` "${t}"` : ''}: ${n} trace${n === 1 ? '' : 's'}]`;
+}
+
+function lengthOf(v: unknown): number | undefined {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView)) ? (v as ArrayLike<unknown>).length : undefined;
+}
+
+/** The figure as text: {@link figureSummary}, then one line per trace with its name, type and size. */
+function figureText(fig: Figure): string {
+  const lines = fig.data.map((trace, i) => {
+    const name = trace.name !== undefined && trace.name !== '' ? String(trace.name) : `trace ${i + 1}`;
+    const type = typeof trace.type === 'string' ? trace.type : 'scatter'; // plotly's default type
+    const z = trace.z;
+    const rows = lengthOf(z);
+    let size = '';
+    if (rows !== undefined) {
+      const cols = rows > 0 ? lengthOf((z as ArrayLike<unknown>)[0]) : undefined;
+      size = cols !== undefined ? `, ${rows}×${cols} values` : `, ${rows} values`;
+    } else {
+      const n = lengthOf(trace.y) ?? lengthOf(trace.x) ?? lengthOf(trace.values);
+      if (n !== undefined) size = `, ${n} point${n === 1 ? '' : 's'}`;
+    }
+    return `  ${name} (${type}${size})`;
+  });
+  return [figureSummary(fig), ...lines].join('\n');
+}
+
+/** The MIME bundle of one figure; see {@link figureBundle}. */
+export interface FigureBundle {
+  /** `{ data, layout, config }` for plotly's own renderers (JupyterLab, VS Code), JSON-safe. */
+  'application/vnd.plotly.v1+json': { data: Trace[]; layout: Record<string, unknown>; config: Record<string, unknown> };
+  /** {@link figureHtml}: draws with plotly.js on the page, else shows a line saying how to see it. */
+  'text/html': string;
+  /** The title and one line per trace (name, type, number of points). */
+  'text/plain': string;
+}
+
+/**
+ * Every form of a figure a notebook viewer may use, keyed by MIME type: what {@link show} and
+ * {@link liveFigure} send as one output. The plotly JSON is the figure with the defaults the HTML
+ * draws with (`layout.autosize`, `config.responsive`, `config.displaylogo: false`), typed arrays
+ * as arrays and NaN/±Infinity as null (a gap, as plotly draws them). Follows the MIME type of
+ * plotly.py's notebook renderers (`application/vnd.plotly.v1+json`).
+ *
+ * @example
+ * ```ts
+ * const b = figureBundle({ data: [{ y: [1, 4, 9], name: 'squares' }], layout: { title: { text: 'n²' } } });
+ * b['text/plain']; // '[figure "n²": 1 trace]\n  squares (scatter, 3 points)'
+ * ```
+ */
+export function figureBundle(figure: Figure): FigureBundle {
+  const fig = checkFigure(figure, 'figureBundle');
+  return { 'application/vnd.plotly.v1+json': plotlyJson(fig), 'text/html': figureHtml(fig), 'text/plain': figureText(fig) };
+}
+
+/** Send a figure's bundle to a sink or display handle; one without `bundle` gets its HTML. */
+function sendFigure(to: { html(h: string): void; bundle?(data: Record<string, unknown>): void }, fig: Figure): void {
+  const b = figureBundle(fig);
+  if (to.bundle) to.bundle(b as unknown as Record<string, unknown>);
+  else to.html(b['text/html']);
 }
 
 /**
@@ -191,7 +304,7 @@ export function show(figure: Figure): void {
   const s = currentSink();
   if (s.kind === 'text') { s.text(figureSummary(fig)); return; }
   loadPlotly();
-  s.html(figureHtml(fig));
+  sendFigure(s, fig);
   stats.figures++;
 }
 
@@ -203,7 +316,7 @@ export function showHtml(html: string, fallback?: string): void {
   s.html(html);
 }
 
-/** A figure that redraws in place; see {@link liveFigure}. */
+/** A figure that redraws in place (each draw replaces the whole MIME bundle); see {@link liveFigure}. */
 export interface LiveFigure {
   /** Redraw with `figure` (at most every `minIntervalMs`, so a fast loop does not flood the page). */
   update(figure: Figure): void;
@@ -248,7 +361,7 @@ export function ownedLiveFigure(): LiveFigure {
 function makeLiveFigure(minInterval: number, endsAtInterrupt: boolean): LiveFigure {
   const s = currentSink();
   const interrupted = endsAtInterrupt ? interruptWatch() : () => false;
-  let handle: { html(h: string): void } | undefined;
+  let handle: DisplayHandle | undefined;
   let last: Figure | undefined;
   let lastDraw = -Infinity;
   let closed = false;
@@ -256,7 +369,7 @@ function makeLiveFigure(minInterval: number, endsAtInterrupt: boolean): LiveFigu
     if (s.kind === 'text') return;
     loadPlotly();
     if (!handle) { handle = s.newDisplay(); stats.liveFigures++; }
-    handle.html(figureHtml(fig));
+    sendFigure(handle, fig);
     lastDraw = Date.now();
   };
   return {

@@ -5,8 +5,8 @@
  */
 export { initBackend, backendInfo } from './backend';
 export type { BackendName, BackendInfo, InitBackendOptions } from './backend';
-export { show, liveFigure, table, loadPlotly, figureHtml, figureSummary, tableHtml, plotlyScript, setDisplaySink, inNotebook, displayStats } from './display';
-export type { Figure, Trace, LiveFigure, TableOptions, DisplaySink } from './display';
+export { show, liveFigure, table, loadPlotly, figureHtml, figureSummary, figureBundle, tableHtml, plotlyScript, setDisplaySink, inNotebook, displayStats } from './display';
+export type { Figure, Trace, LiveFigure, TableOptions, DisplaySink, DisplayHandle, FigureBundle } from './display';
 export { expectClaim, ClaimError } from './claims';
 export { rnnLayer, lstmLayer, gruLayer, RecurrentLayer, LabRNN, LabLSTM, LabGRU, FAMILIES } from './layers';
 export type { RecurrentLayerOptions, SequenceResult, DirectionTrace, ForwardOptions } from './layers';
