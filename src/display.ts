@@ -55,6 +55,32 @@ export interface DisplayHandle {
   bundle?(data: Record<string, unknown>): void;
 }
 
+/**
+ * The npm package whose plotly.js bundle is inlined into notebooks: plotly's official `cartesian`
+ * partial bundle (1.4 MB minified, against 4.6 MB for the full `plotly.js-dist-min`). It is the
+ * smallest official bundle that has every trace type the lessons draw (scatter, bar, heatmap) and
+ * the usual analyst plots (histogram, box); `basic` (1.1 MB) lacks heatmap. See
+ * {@link PLOTLY_TRACE_TYPES} for what it draws.
+ */
+export const PLOTLY_BUNDLE = 'plotly.js-cartesian-dist-min';
+
+/**
+ * The trace `type`s the inlined plotly.js bundle ({@link PLOTLY_BUNDLE}) can draw: the keys of its
+ * `Plotly.PlotSchema.get().traces`. A trace without `type` is a scatter (plotly's default). {@link show},
+ * {@link figureHtml} and live figures reject any other type with a TypeError, because plotly.js
+ * draws an unknown type as nothing at all, without an error.
+ *
+ * @example
+ * ```ts
+ * PLOTLY_TRACE_TYPES.includes('histogram'); // true
+ * PLOTLY_TRACE_TYPES.includes('surface');   // false: 3-D traces are not in the bundle
+ * ```
+ */
+export const PLOTLY_TRACE_TYPES: readonly string[] = Object.freeze([
+  'bar', 'box', 'contour', 'heatmap', 'histogram', 'histogram2d', 'histogram2dcontour', 'image', 'pie',
+  'scatter', 'scatterternary', 'violin',
+]);
+
 let sink: DisplaySink | undefined;
 let plotlyLoaded = false;
 let nextId = 0;
@@ -122,7 +148,13 @@ function scriptSafe(json: string): string {
  * with `define`, `module` and `exports` shadowed, which makes it take its global branch everywhere.
  */
 export function plotlyScript(): string {
-  const code = fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8');
+  let file: string;
+  try {
+    file = require.resolve(PLOTLY_BUNDLE);
+  } catch {
+    throw new Error(`plotlyScript: the plotly.js bundle '${PLOTLY_BUNDLE}' is not installed; run \`npm install\` in the rnn-lab folder`);
+  }
+  const code = fs.readFileSync(file, 'utf8');
   return '<script type="text/javascript">(function(define, module, exports){\n' +
     scriptSafe(code) + '\n}).call(window);</script>';
 }
@@ -158,6 +190,12 @@ function checkFigure(fig: unknown, fn: string): Figure {
   f.data.forEach((t, i) => {
     if (typeof t !== 'object' || t === null || Array.isArray(t)) {
       throw new TypeError(`${fn}(figure): figure.data[${i}] must be a trace object like { x, y, type }; got ${describe(t)}`);
+    }
+    const type = (t as Trace).type;
+    // plotly.js gives a trace of a type its bundle lacks `visible: false` and draws an empty figure.
+    if (type !== undefined && (typeof type !== 'string' || !PLOTLY_TRACE_TYPES.includes(type))) {
+      throw new TypeError(`${fn}(figure): figure.data[${i}].type is ${typeof type === 'string' ? `'${type}'` : describe(type)}, ` +
+        `which the plotly.js bundle in use (${PLOTLY_BUNDLE}) does not draw; supported types: ${PLOTLY_TRACE_TYPES.join(', ')}`);
     }
   });
   for (const key of ['layout', 'config'] as const) {
@@ -196,8 +234,9 @@ function titleOf(fig: Figure): string | undefined {
  */
 function placeholderLine(fig: Figure): string {
   const t = titleOf(fig);
-  return `Interactive plotly figure${t ? ` “${t}”` : ''}, not drawn in this view: run the cell, trust the notebook ` +
-    '(File → Trust Notebook), or export it with the course\'s exporter (npm run export -- NOTEBOOK.ipynb).';
+  // (Issue 13 adds an exporter for any notebook; until then the ways that work today are named.)
+  return `Interactive plotly figure${t ? ` “${t}”` : ''}, not drawn in this view: run the cell, or trust the notebook ` +
+    '(File → Trust Notebook) in the session that ran it.';
 }
 
 /**
@@ -209,8 +248,7 @@ export function figureHtml(figure: Figure): string {
   const id = `rnnlab-plot-${process.pid}-${Date.now().toString(36)}-${nextId++}`;
   const { data, layout, config } = plotlyJson(fig);
   const height = typeof layout.height === 'number' ? layout.height : 420;
-  const missing = 'Interactive plotly figure: plotly.js is not loaded in this page. Call loadPlotly(true) and run this cell again, ' +
-    'or export the notebook with the course\'s exporter (npm run export -- NOTEBOOK.ipynb).';
+  const missing = 'Interactive plotly figure: plotly.js is not loaded in this page. Call loadPlotly(true) and run this cell again.';
   return `<div id="${id}" class="rnnlab-plot" style="width:100%;height:${height}px">` +
     '<div class="rnnlab-plot-placeholder" style="padding:12px;color:#555;font-style:italic;border:1px dashed #bbb">' +
     `${escapeHtml(placeholderLine(fig))}</div></div>\n` +
@@ -293,6 +331,10 @@ function sendFigure(to: { html(h: string): void; bundle?(data: Record<string, un
 /**
  * Show a plotly figure in the notebook, offline (plotly.js is inlined on first use). Outside a
  * notebook it prints a one-line summary.
+ *
+ * Throws a TypeError naming the trace (`figure.data[i].type is 'surface', …`) when a trace's `type`
+ * is not one of {@link PLOTLY_TRACE_TYPES}, the types the inlined bundle draws, also outside a
+ * notebook (the same figure would be blank in one).
  *
  * @example
  * ```ts

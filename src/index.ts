@@ -5,7 +5,7 @@
  */
 export { initBackend, backendInfo } from './backend';
 export type { BackendName, BackendInfo, InitBackendOptions } from './backend';
-export { show, liveFigure, table, loadPlotly, figureHtml, figureSummary, figureBundle, tableHtml, plotlyScript, setDisplaySink, inNotebook, displayStats } from './display';
+export { show, liveFigure, table, loadPlotly, figureHtml, figureSummary, figureBundle, tableHtml, plotlyScript, PLOTLY_BUNDLE, PLOTLY_TRACE_TYPES, setDisplaySink, inNotebook, displayStats } from './display';
 export type { Figure, Trace, LiveFigure, TableOptions, DisplaySink, DisplayHandle, FigureBundle } from './display';
 export { expectClaim, ClaimError } from './claims';
 export { rnnLayer, lstmLayer, gruLayer, RecurrentLayer, LabRNN, LabLSTM, LabGRU, FAMILIES } from './layers';

@@ -31,9 +31,9 @@ test('show inlines plotly.js once, then one div+script per figure, with data int
   show(fig);
   show(fig);
   assert.equal(rec.out.length, 3, 'plotly once + two figures');
-  assert.match(rec.out[0], /plotly\.js v2/);
+  assert.match(rec.out[0], /plotly\.js \(cartesian - minified\) v2\./);
   assert.match(rec.out[0], /^<script type="text\/javascript">\(function\(define, module, exports\)\{/);
-  assert.equal(rec.out.filter((h) => /plotly\.js v2/.test(h)).length, 1);
+  assert.equal(rec.out.filter((h) => /plotly\.js \(cartesian - minified\) v2\./.test(h)).length, 1);
   for (const h of rec.out.slice(1)) {
     assert.match(h, /<div id="rnnlab-plot-[^"]+" class="rnnlab-plot"/);
     assert.equal((h.match(/<\/script>/g) || []).length, 1, 'the trace name must not close the script early');
