@@ -462,7 +462,7 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
       const states: { h: tf.Tensor2D; c?: tf.Tensor2D }[] = [];
       for (const [l, layer] of enc.entries()) {
         const where = { name: layer.name, index: l, count: enc.length };
-        const { output, directions } = layer.forwardSequence(x, {}, (t, T, d) => op.throwIfStopped(`encoding the source: ${stepProgress(t, T, d, where)}`));
+        const { output, directions } = layer.forwardSequence(x, {}, (t, T, d) => op.throwIfStopped(() => `encoding the source: ${stepProgress(t, T, d, where)}`));
         const d = directions[0];
         states.push({ h: d.h[d.h.length - 1], c: d.c?.[d.c.length - 1] });
         x = output;
@@ -521,7 +521,7 @@ export function generate(model: tf.LayersModel, x: tf.Tensor, length: number): t
       const layers = recurrentLayers(model);
       layers.forEach((layer, l) => {
         const where = { name: layer.name, index: l, count: layers.length };
-        h = layer.forwardSequence(h, {}, (t, T, d) => op.throwIfStopped(stepProgress(t, T, d, where))).output;
+        h = layer.forwardSequence(h, {}, (t, T, d) => op.throwIfStopped(() => stepProgress(t, T, d, where))).output;
       });
       return model.getLayer('head').apply(h) as tf.Tensor;
     });

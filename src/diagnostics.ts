@@ -179,7 +179,7 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
           h: p.h.map(() => args[i++]),
           c: p.c?.map(() => args[i++]),
         })));
-        const { output } = runModel(model, xin, { probes: rebuilt }, (done) => op.throwIfStopped(`${done} of the forward pass`));
+        const { output } = runModel(model, xin, { probes: rebuilt }, (done) => op.throwIfStopped(() => `${done()} of the forward pass`));
         if (lossAt === 'last' && spec.topology !== 'many-to-one') {
           const last = (t: tf.Tensor) => tf.squeeze(tf.slice(t, [0, t.shape[1]! - 1], [-1, 1]), [1]);
           return lossFn(last(y), last(output));
@@ -298,7 +298,7 @@ export function jacobianNorms(layer: RecurrentLayer, x: tf.Tensor): JacobianNorm
   try {
     tf.tidy(() => {
       const x3 = x.rank === 2 ? tf.expandDims(x, 0) : x;                                      // [1, T, m]
-      const { directions } = layer.forwardSequence(x3, {}, (t, T) => op.throwIfStopped(`${t}/${T} steps of the forward pass`));
+      const { directions } = layer.forwardSequence(x3, {}, (t, T) => op.throwIfStopped(() => `${t}/${T} steps of the forward pass`));
       const trace = directions[0];
       const T = trace.h.length;
       const v = layer.variablesOf(0);
@@ -307,7 +307,7 @@ export function jacobianNorms(layer: RecurrentLayer, x: tf.Tensor): JacobianNorm
       const w = layer.stepWeights(0);
       const eye = tf.eye(S);                                                                    // [S, S] cotangents
       for (let t = 1; t < T; t++) {
-        op.throwIfStopped(`${t - 1}/${T - 1} step Jacobians`);
+        op.throwIfStopped(() => `${t - 1}/${T - 1} step Jacobians`);
         const xpt = tf.tile(tf.slice(xp, [t, 0], [1, -1]), [S, 1]) as tf.Tensor2D;             // [S, G·n]
         const h0 = tf.tile(trace.h[t - 1], [S, 1]) as tf.Tensor2D;                              // [S, n]
         const c0 = cell ? (tf.tile(trace.c![t - 1], [S, 1]) as tf.Tensor2D) : undefined;
@@ -329,13 +329,13 @@ export function jacobianNorms(layer: RecurrentLayer, x: tf.Tensor): JacobianNorm
     let P = identity(S);                                         // ∂s_T/∂s_k, starting at k = T
     norms[T - 1] = 1;
     for (let k = T - 1; k >= 1; k--) {
-      op.throwIfStopped(`${T - 1 - k}/${T - 1} products ∂h_T/∂h_k`);
+      op.throwIfStopped(() => `${T - 1 - k}/${T - 1} products ∂h_T/∂h_k`);
       P = matmul(P, Js[k - 1]);                                  // ∂s_T/∂s_k = ∂s_T/∂s_{k+1} · J_{k+1}
       norms[k - 1] = norm2(hBlock(P));
     }
     const factors: number[] = [];
     for (const [t, J] of Js.entries()) {
-      op.throwIfStopped(`${t}/${Js.length} per-step factors`);
+      op.throwIfStopped(() => `${t}/${Js.length} per-step factors`);
       factors.push(norm2(hBlock(J)));
     }
     return { norms, factors };

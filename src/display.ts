@@ -245,8 +245,12 @@ function placeholderLine(fig: Figure): string {
  */
 export function figureHtml(figure: Figure): string {
   const fig = checkFigure(figure, 'figureHtml');
+  return htmlOf(fig, plotlyJson(fig));
+}
+
+/** figureHtml of a checked figure whose plotly JSON is already made (figureBundle makes it once for both). */
+function htmlOf(fig: Figure, { data, layout, config }: ReturnType<typeof plotlyJson>): string {
   const id = `rnnlab-plot-${process.pid}-${Date.now().toString(36)}-${nextId++}`;
-  const { data, layout, config } = plotlyJson(fig);
   const height = typeof layout.height === 'number' ? layout.height : 420;
   const missing = 'Interactive plotly figure: plotly.js is not loaded in this page. Call loadPlotly(true) and run this cell again.';
   return `<div id="${id}" class="rnnlab-plot" style="width:100%;height:${height}px">` +
@@ -318,7 +322,8 @@ export interface FigureBundle {
  */
 export function figureBundle(figure: Figure): FigureBundle {
   const fig = checkFigure(figure, 'figureBundle');
-  return { 'application/vnd.plotly.v1+json': plotlyJson(fig), 'text/html': figureHtml(fig), 'text/plain': figureText(fig) };
+  const json = plotlyJson(fig);
+  return { 'application/vnd.plotly.v1+json': json, 'text/html': htmlOf(fig, json), 'text/plain': figureText(fig) };
 }
 
 /** Send a figure's bundle to a sink or display handle; one without `bundle` gets its HTML. */

@@ -12,8 +12,11 @@ import { checkModelInput, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 import { gradientDepth } from './internals';
 
-/** Called before each time step of each recurrent layer with how far the run got, in words; it stops the run by throwing. */
-export type ModelStepCheck = (done: string) => void;
+/**
+ * Called before each time step of each recurrent layer with how far the run got, in words (a function,
+ * called only when stopping); it stops the run by throwing.
+ */
+export type ModelStepCheck = (done: () => string) => void;
 
 /** Options of {@link forwardModel}. */
 export interface ForwardModelOptions {
@@ -92,7 +95,7 @@ export function runModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardMo
     const where = { name: layer.name, index: l, count: recurrent.length };
     const r = layer.forwardSequence(h, {
       initialState: options.initialStates?.[l], probes: options.probes?.[l], collectGates: options.collectGates,
-    }, check && ((t, T, d) => check(stepProgress(t, T, d, where))));
+    }, check && ((t, T, d) => check(() => stepProgress(t, T, d, where))));
     layers.push({ name: layer.name, layer, directions: r.directions });
     const fin: tf.Tensor[] = [];
     for (const d of r.directions) {

@@ -88,8 +88,11 @@ export class KeyboardInterrupt extends Error {
 export interface Interruptible {
   /** Why the call should stop now: `'interrupt'` (the kernel's ■), `'signal'` (options.signal), or null. */
   readonly reason: 'interrupt' | 'signal' | null;
-  /** Throw {@link KeyboardInterrupt} (or the signal's reason) when the call should stop; `done` says how far it got. */
-  throwIfStopped(done: string, partial?: unknown): void;
+  /**
+   * Throw {@link KeyboardInterrupt} (or the signal's reason) when the call should stop; `done` says how
+   * far it got (a function: it is called only when stopping, so a per-step check builds no string).
+   */
+  throwIfStopped(done: string | (() => string), partial?: unknown): void;
   /** Tell the kernel the call ended early but returned normally (train): the cell is reported as interrupted. */
   reportReturned(message: string): void;
   /**
@@ -134,13 +137,15 @@ export function interruptible(what: string, signal?: AbortSignal): Interruptible
       if (signal?.aborted) return 'signal';
       return null;
     },
-    throwIfStopped(done: string, partial?: unknown) {
+    throwIfStopped(done: string | (() => string), partial?: unknown) {
       const r = this.reason;
+      if (r === null) return;
+      const text = typeof done === 'function' ? done() : done;
       if (r === 'interrupt') {
         tell();
-        throw new KeyboardInterrupt(`${what} interrupted after ${done}`, partial);
+        throw new KeyboardInterrupt(`${what} interrupted after ${text}`, partial);
       }
-      if (r === 'signal') throw signal!.reason ?? new Error(`${what} aborted after ${done}`);
+      throw signal!.reason ?? new Error(`${what} aborted after ${text}`);
     },
     reportReturned(message: string) {
       if (interrupted() && tell()) hub!.onInterrupted?.(what, message);

@@ -474,11 +474,11 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
   });
 
   const op = interruptible('train', options.signal);
-  // Also when a step throws (e.g. a custom loss failing), and when the kernel stopped JavaScript in the
-  // middle of a step (no `finally` runs then; the kernel calls this): nothing this call made may outlive it.
-  /** The batch being worked on and its carried truncated-BPTT states: freed here if a step is cut short. */
+  /** The batch being worked on and its carried truncated-BPTT states: freed by release if a step is cut short. */
   let batchTensors: tf.Tensor[] = [];
   let states: (tf.Tensor[] | undefined)[] | undefined;
+  // Also when a step throws (e.g. a custom loss failing), and when the kernel stopped JavaScript in the
+  // middle of a step (no `finally` runs then; the kernel calls this): nothing this call made may outlive it.
   const release = () => {
     tf.dispose(batchTensors);
     if (states) tf.dispose(states.flat().filter((t): t is tf.Tensor => !!t));

@@ -24,9 +24,9 @@ const util = require('node:util');
 const { Worker } = require('node:worker_threads');
 const T = require('./tslab.cjs');
 
-/** Must match src/interrupt.ts. */
-const HUB_KEY = Symbol.for('rnn-lab.kernel');
-const INTERRUPTS = 0, RUNNING = 1, CELL_START = 2;
+// The hub's key and layout, from the library itself (dist/interrupt.js has no dependencies: loading it
+// does not load tf.js).
+const { KERNEL_HUB_KEY: HUB_KEY, INTERRUPTS, RUNNING, CELL_START } = require(path.join(T.ROOT, 'dist', 'interrupt.js'));
 /** The longest an error with stop_on_error keeps aborting while the shell socket still holds requests. */
 const ABORT_WINDOW_MS = 200;
 
@@ -446,4 +446,4 @@ function main(argv) {
 
 if (require.main === module) main(process.argv.slice(2));
 
-module.exports = { errorContent, diagnosticsContent, typesFromCheckout, compiledCells, outcome, HUB_KEY, INTERRUPTS, RUNNING, CELL_START };
+module.exports = { errorContent, typesFromCheckout, compiledCells, outcome };
