@@ -117,6 +117,10 @@ export interface Interruptible {
  * ```
  */
 export function interruptible(what: string, signal?: AbortSignal): Interruptible {
+  if (typeof what !== 'string' || what === '') throw new TypeError(`interruptible: what must be the call's name, a non-empty string (e.g. 'myLoop'); got ${what === '' ? "''" : typeof what}`);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`interruptible(${JSON.stringify(what)}): signal must be an AbortSignal (new AbortController().signal) or undefined; got ${signal === null ? 'null' : typeof signal}`);
+  }
   const hub = kernelHub();
   const start = !hub ? 0 : Atomics.load(hub.state, hub.state.length > CELL_START ? CELL_START : INTERRUPTS);
   if (hub) Atomics.add(hub.state, RUNNING, 1);

@@ -200,3 +200,8 @@ test('the plotly JSON of the library\'s figures draws with plotly.js alone in Ch
     }
   } finally { await browser.close(); }
 });
+
+test('figureBundle refuses what is not a figure, and a trace type the bundle cannot draw, naming them', () => {
+  assert.throws(() => L.figureBundle({ layout: {} }), /figureBundle\(figure\): figure must be a plotly figure \{ data: Trace\[\], layout\?, config\? \}/);
+  assert.throws(() => L.figureBundle({ data: [{ type: 'surface', z: [[1]] }] }), /figureBundle\(figure\): figure\.data\[0\]\.type is 'surface'/);
+});

@@ -431,3 +431,12 @@ test('abandonRunningCalls frees what the calls cut short registered, innermost f
   assert.deepEqual(I.abandonRunningCalls(), [], 'forgotten once abandoned');
   outer.end(); inner.end();                             // harmless if they ever end after all
 });
+
+test('interruptible refuses a missing name and a signal that is not an AbortSignal, naming what it got', () => {
+  const L = lib();
+  assert.throws(() => L.interruptible(''), /interruptible: what must be the call's name, a non-empty string.*got ''/);
+  assert.throws(() => L.interruptible(undefined), /got undefined/);
+  assert.throws(() => L.interruptible('myLoop', { aborted: true }), /interruptible\("myLoop"\): signal must be an AbortSignal.*got object/);
+  const op = L.interruptible('myLoop', new AbortController().signal);   // fine
+  op.end();
+});
