@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions as checkOptionKeys } from './options';
+import { describe } from './describe';
 import { Rng } from './random';
 import { RNN_FAMILY } from './rnn';
 import { LSTM_FAMILY } from './lstm';
@@ -98,17 +99,6 @@ function failWith(problems: string[], hints: string[]): never {
   fail(problems.join(' — ') + (unique.length ? ` Hint: ${unique.join(' ')}` : ''));
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
-  if (isTensor(v)) return `a tensor of shape [${v.shape.join(', ')}]`;
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'function') return 'a function';
-  if (typeof (v as { then?: unknown }).then === 'function') return 'a Promise';
-  return `an object with keys {${Object.keys(v as object).slice(0, 8).join(', ')}}`;
-}
 
 /** A number for a message: 4 decimals, or exponent notation when small or large. */
 function fmt(x: number): string {

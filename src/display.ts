@@ -11,6 +11,7 @@
  */
 import * as fs from 'fs';
 import { checkOptions } from './options';
+import { describe } from './describe';
 import { interruptWatch, kernelHub } from './interrupt';
 
 /** One plotly trace: `{ x, y, type, mode, name, … }` as in plotly.js. */
@@ -171,12 +172,6 @@ export function loadPlotly(force = false): void {
   plotlyLoaded = true;
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'object') return `an object with keys [${Object.keys(v as object).slice(0, 6).join(', ')}]`;
-  return `${typeof v} ${String(v).slice(0, 40)}`;
-}
 
 function checkFigure(fig: unknown, fn: string): Figure {
   if (typeof fig !== 'object' || fig === null || Array.isArray(fig)) {

@@ -61,7 +61,7 @@ test('the inlined plotly.js really defines window.Plotly even where an AMD defin
 });
 
 test('bad figures are rejected with what was expected and what was given', () => {
-  assert.throws(() => show(42), /show\(figure\): figure must be a plotly figure \{ data: Trace\[\], layout\?, config\? \}; got number 42/);
+  assert.throws(() => show(42), /show\(figure\): figure must be a plotly figure \{ data: Trace\[\], layout\?, config\? \}; got 42$/);
   assert.throws(() => show([1, 2]), /got an array of length 2/);
   assert.throws(() => show({ x: [1] }), /figure\.data must be an array of traces .*got undefined/);
   assert.throws(() => show({ data: [1] }), /figure\.data\[0\] must be a trace object/);
@@ -92,7 +92,7 @@ test('table renders danfo frames, row objects and row arrays, escaped, with clea
   assert.match(tableHtml([{ a: 1, b: 0.123456789 }]), /<td>1<\/td><td>0\.123457<\/td>/);
   assert.match(tableHtml([[1, 2]], { columns: ['x', 'y'] }), /<th>x<\/th><th>y<\/th>.*<td>1<\/td><td>2<\/td>/s);
   assert.match(tableHtml(Array.from({ length: 60 }, (_, i) => ({ i })), { maxRows: 5 }), /… 55 more rows/);
-  assert.throws(() => table('abc'), /table\(data\): data must be a danfo DataFrame, an array of row objects or an array of row arrays; got string abc/);
+  assert.throws(() => table('abc'), /table\(data\): data must be a danfo DataFrame, an array of row objects or an array of row arrays; got "abc"$/);
   assert.throws(() => table([[1, 2]], { columns: ['x'] }), /columns has 1 names but the rows have 2 values/);
   assert.throws(() => table([{ a: 1 }, 7]), /data\[1\] must be a row object/);
   table(df);

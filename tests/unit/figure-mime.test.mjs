@@ -202,6 +202,8 @@ test('the plotly JSON of the library\'s figures draws with plotly.js alone in Ch
 });
 
 test('figureBundle refuses what is not a figure, and a trace type the bundle cannot draw, naming them', () => {
-  assert.throws(() => L.figureBundle({ layout: {} }), /figureBundle\(figure\): figure must be a plotly figure \{ data: Trace\[\], layout\?, config\? \}/);
+  assert.throws(() => L.figureBundle(42), /figureBundle\(figure\): figure must be a plotly figure \{ data: Trace\[\], layout\?, config\? \}; got 42$/);
+  // (the shared describe: before, this said 'got undefined undefined')
+  assert.throws(() => L.figureBundle({ layout: {} }), /figureBundle\(figure\): figure\.data must be an array of traces like \{ x, y, type \}; got undefined$/);
   assert.throws(() => L.figureBundle({ data: [{ type: 'surface', z: [[1]] }] }), /figureBundle\(figure\): figure\.data\[0\]\.type is 'surface'/);
 });

@@ -70,7 +70,7 @@ test('show/figureHtml/liveFigure reject a trace type the bundle lacks, naming th
     assert.throws(() => L.liveFigure().update(fig), msg('liveFigure.update'));
     assert.throws(() => L.show({ data: [{ y: [1], type: 'scattergl' }] }), /figure\.data\[0\]\.type is 'scattergl'/);
     assert.throws(() => L.show({ data: [{ y: [1], type: 'Bar' }] }), /figure\.data\[0\]\.type is 'Bar'/, 'plotly type names are lower case');
-    assert.throws(() => L.show({ data: [{ y: [1], type: 7 }] }), /figure\.data\[0\]\.type is number 7, which the plotly\.js bundle/);
+    assert.throws(() => L.show({ data: [{ y: [1], type: 7 }] }), /figure\.data\[0\]\.type is 7, which the plotly\.js bundle/);
     assert.throws(() => L.show({ data: [{ y: [1], type: null }] }), /figure\.data\[0\]\.type is null/);
     assert.equal(out.length, 0, 'nothing is displayed for a rejected figure');
     // Outside a notebook too: the same figure would be blank in one.
