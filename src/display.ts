@@ -1,6 +1,6 @@
 /**
- * Display in the notebook: plotly figures (offline, plotly.js inlined once per kernel session),
- * figures that update in place while a model trains, and tables.
+ * Display in the notebook: plotly figures (offline, plotly.js inlined once per notebook), figures
+ * that update in place while a model trains, and tables.
  *
  * Tables go out as text/html: the one output type that JupyterLab, the classic Notebook and
  * nbconvert's HTML export all render, with no extension to install. A figure goes out as one MIME
@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import { checkOptions } from './options';
 import { describe } from './describe';
-import { interruptWatch, kernelHub } from './interrupt';
+import { interruptWatch, kernelHub, type CellRef } from './interrupt';
 
 /** One plotly trace: `{ x, y, type, mode, name, … }` as in plotly.js. */
 export type Trace = Record<string, unknown>;
@@ -46,14 +46,25 @@ export interface DisplaySink {
   newDisplay(): DisplayHandle;
   /** Plain text (used when `kind` is 'text'). */
   text(text: string): void;
+  /**
+   * The cell execution the calling code belongs to (optional; the course kernel's sink has it). With
+   * it, plotly.js is kept in one output that still exists rather than sent once per session; see
+   * {@link loadPlotly}.
+   */
+  cell?(): CellRef | undefined;
+  /** Whether the cell `cellId` ran again after execution `since`, or was deleted (optional). */
+  cellGone?(cellId: string, since: number): boolean;
 }
 
 /** One output that can be replaced in place; see {@link DisplaySink.newDisplay}. */
 export interface DisplayHandle {
   /** Replace the output with `html`. */
   html(html: string): void;
-  /** Replace the output with a MIME bundle (optional; falls back to its `text/html` through `html`). */
-  bundle?(data: Record<string, unknown>): void;
+  /**
+   * Replace the output with a MIME bundle and, optionally, its output metadata (optional; falls back
+   * to its `text/html` through `html`).
+   */
+  bundle?(data: Record<string, unknown>, metadata?: Record<string, unknown>): void;
 }
 
 /**
@@ -83,7 +94,11 @@ export const PLOTLY_TRACE_TYPES: readonly string[] = Object.freeze([
 ]);
 
 let sink: DisplaySink | undefined;
-let plotlyLoaded = false;
+/**
+ * The output that holds plotly.js: the execution that sent it and, with a cell-aware sink, the handle
+ * that can empty it. Undefined until the first figure (and after setDisplaySink).
+ */
+let carrier: { cell?: CellRef; handle?: DisplayHandle } | undefined;
 let nextId = 0;
 const stats = { figures: 0, liveFigures: 0, tables: 0 };
 
@@ -106,8 +121,8 @@ function currentSink(): DisplaySink {
   // (plain Node, tests, another kernel) figures become one-line text summaries.
   const hub = kernelHub();
   if (!hub?.display) return TEXT_SINK;
-  const send = (data: Record<string, unknown>, displayId?: string, update = false) =>
-    hub.display!({ data, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
+  const send = (data: Record<string, unknown>, displayId?: string, update = false, metadata: Record<string, unknown> = {}) =>
+    hub.display!({ data, metadata, transient: displayId ? { display_id: displayId } : {} }, update);
   sink = {
     kind: 'notebook',
     html: (h) => send({ 'text/html': h }),
@@ -115,10 +130,12 @@ function currentSink(): DisplaySink {
     newDisplay: () => {
       const id = `rnn-lab-${process.pid}-${++nextDisplayId}`;
       let shown = false;
-      const put = (data: Record<string, unknown>) => { send(data, id, shown); shown = true; };
+      const put = (data: Record<string, unknown>, metadata?: Record<string, unknown>) => { send(data, id, shown, metadata); shown = true; };
       return { html: (h: string) => put({ 'text/html': h }), bundle: put };
     },
     text: (t) => send({ 'text/plain': t }),
+    ...(hub.cell ? { cell: () => hub.cell!() } : {}),
+    ...(hub.cellGone ? { cellGone: (id: string, since: number) => hub.cellGone!(id, since) } : {}),
   };
   return sink;
 }
@@ -126,11 +143,11 @@ let nextDisplayId = 0;
 
 /**
  * Replace where display output goes (tests record it; `undefined` restores the default).
- * Also forgets whether plotly.js was sent, so the next figure sends it again.
+ * Also forgets where plotly.js was sent, so the next figure sends it again.
  */
 export function setDisplaySink(s: DisplaySink | undefined): void {
   sink = s;
-  plotlyLoaded = false;
+  carrier = undefined;
 }
 
 /** Whether output goes to a notebook (HTML) rather than to a terminal (text). */
@@ -144,32 +161,96 @@ function scriptSafe(json: string): string {
 }
 
 /**
- * The plotly.js bundle as one <script>. The bundle is UMD: under the classic Notebook's
- * require.js it would register as an anonymous AMD module and never set window.Plotly, so it runs
- * with `define`, `module` and `exports` shadowed, which makes it take its global branch everywhere.
+ * The global where a figure whose HTML runs before plotly.js is on the page leaves its drawing
+ * function; {@link plotlyScript} draws them once plotly.js is defined. So a figure draws wherever the
+ * output holding plotly.js is: above it, below it, or in a cell run later.
+ */
+const PLOT_QUEUE = 'rnnlabPlotQueue';
+
+let plotlyCode: string | undefined;
+
+/**
+ * The plotly.js bundle as one <script>, which then draws the figures that were waiting for it. The
+ * bundle is UMD: under the classic Notebook's require.js it would register as an anonymous AMD module
+ * and never set window.Plotly, so it runs with `define`, `module` and `exports` shadowed, which makes
+ * it take its global branch everywhere.
  */
 export function plotlyScript(): string {
-  let file: string;
-  try {
-    file = require.resolve(PLOTLY_BUNDLE);
-  } catch {
-    throw new Error(`plotlyScript: the plotly.js bundle '${PLOTLY_BUNDLE}' is not installed; run \`npm install\` in the rnn-lab folder`);
+  if (plotlyCode === undefined) {
+    let file: string;
+    try {
+      file = require.resolve(PLOTLY_BUNDLE);
+    } catch {
+      throw new Error(`plotlyScript: the plotly.js bundle '${PLOTLY_BUNDLE}' is not installed; run \`npm install\` in the rnn-lab folder`);
+    }
+    plotlyCode = fs.readFileSync(file, 'utf8');
   }
-  const code = fs.readFileSync(file, 'utf8');
   return '<script type="text/javascript">(function(define, module, exports){\n' +
-    scriptSafe(code) + '\n}).call(window);</script>';
+    scriptSafe(plotlyCode) + '\n}).call(window);\n' +
+    `(function(){var q=window.${PLOT_QUEUE}||[];window.${PLOT_QUEUE}=[];` +
+    'for(var i=0;i<q.length;i++){try{q[i]();}catch(e){console.error(e);}}})();</script>';
+}
+
+/** The version of the plotly.js bundle in use (from its package.json). */
+function plotlyVersion(): string {
+  try {
+    return String((require(`${PLOTLY_BUNDLE}/package.json`) as { version?: unknown }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**
- * Send plotly.js to the notebook (once per kernel session; `force` sends it again, e.g. after the
- * output that carried it was cleared). {@link show} calls it.
+ * Output metadata of the output that holds plotly.js (`rnn_lab.plotly_js`: the bundle's version) and of
+ * one that held it before (`rnn_lab.plotly_js_moved`). The course's exporter (`npm run export`) drops
+ * both and puts plotly.js in its page itself.
+ */
+export const PLOTLY_OUTPUT_METADATA = 'rnn_lab';
+
+/** Whether the output that holds plotly.js (from `had`) no longer exists, seen from execution `here`. */
+function carrierGone(s: DisplaySink, had: CellRef | undefined, here: CellRef | undefined): boolean {
+  if (!had || !here) return false;                     // no cell information: once per session, as before
+  if (had.cellId !== undefined && here.cellId !== undefined) return s.cellGone?.(had.cellId, had.execution) ?? false;
+  // Without cell ids the kernel cannot tell a re-run of that cell from another cell: plotly.js follows
+  // the newest execution that draws a figure, and the output that held it before is emptied.
+  return here.execution > had.execution;
+}
+
+/**
+ * Make sure the notebook holds plotly.js, in exactly one output that still exists; {@link show} and
+ * live figures call it before each figure. `force` sends it again in the cell running now.
+ *
+ * In the course kernel plotly.js goes out as its own output (metadata `rnn_lab.plotly_js`) in the cell
+ * that draws a figure, and moves when that output is gone: where the frontend sends cell ids
+ * (JupyterLab, Notebook 7), when the cell that held it runs again or is deleted; elsewhere (classic
+ * Notebook, VS Code, nbclient), to each newer execution that draws a figure. The output that held it
+ * before is then emptied, so a saved notebook carries one copy (1.4 MB) however often its cells ran,
+ * and every figure draws (a figure above the copy waits for it). It is lost only when its output is
+ * cleared or deleted by hand and no figure is drawn afterwards: then run a figure cell again, or export
+ * with `npm run export`, which draws from each figure's own plotly JSON.
  */
 export function loadPlotly(force = false): void {
+  if (typeof force !== 'boolean') throw new TypeError(`loadPlotly(force): force must be true or false; got ${describe(force)}`);
   const s = currentSink();
-  if (s.kind !== 'notebook' || (plotlyLoaded && !force)) return;
-  // Its own output, never a live display's: a display updated later would drop the library.
-  s.html(plotlyScript());
-  plotlyLoaded = true;
+  if (s.kind !== 'notebook') return;
+  const here = s.cell?.();
+  if (carrier && !force && !carrierGone(s, carrier.cell, here)) return;
+  const previous = carrier;
+  if (here) {
+    // Its own output, never a figure's: a live figure's updates would drop it.
+    const handle = s.newDisplay();
+    const meta = { [PLOTLY_OUTPUT_METADATA]: { plotly_js: plotlyVersion() } };
+    if (handle.bundle) handle.bundle({ 'text/html': plotlyScript() }, meta);
+    else handle.html(plotlyScript());
+    carrier = { cell: here, handle };
+  } else {
+    s.html(plotlyScript());
+    carrier = {};
+  }
+  // Emptied, not left: one copy per saved notebook. (A no-op where its cell ran again: that output is gone.)
+  const old = previous?.handle;
+  if (old?.bundle) old.bundle({ 'text/plain': '' }, { [PLOTLY_OUTPUT_METADATA]: { plotly_js_moved: true } });
+  else old?.html('');
 }
 
 
@@ -229,14 +310,15 @@ function titleOf(fig: Figure): string | undefined {
  */
 function placeholderLine(fig: Figure): string {
   const t = titleOf(fig);
-  // (Issue 13 adds an exporter for any notebook; until then the ways that work today are named.)
-  return `Interactive plotly figure${t ? ` “${t}”` : ''}, not drawn in this view: run the cell, or trust the notebook ` +
-    '(File → Trust Notebook) in the session that ran it.';
+  return `Interactive plotly figure${t ? ` “${t}”` : ''}, not drawn in this view: run the cell, trust the notebook ` +
+    '(File → Trust Notebook), or export it with `npm run export -- NOTEBOOK.ipynb` in the rnn-lab folder.';
 }
 
 /**
- * The HTML of one figure: a div and the script that draws it (plotly.js must be on the page). Until
- * the script draws, the div shows one line saying it is an interactive figure and how to see it.
+ * The HTML of one figure: a div and the script that draws it with plotly.js, at once if it is on the
+ * page, else as soon as {@link plotlyScript} runs (later in the page, or from a cell run later). Until
+ * then, and wherever scripts do not run, the div shows one line saying it is an interactive figure and
+ * how to see it.
  */
 export function figureHtml(figure: Figure): string {
   const fig = checkFigure(figure, 'figureHtml');
@@ -247,16 +329,15 @@ export function figureHtml(figure: Figure): string {
 function htmlOf(fig: Figure, { data, layout, config }: ReturnType<typeof plotlyJson>): string {
   const id = `rnnlab-plot-${process.pid}-${Date.now().toString(36)}-${nextId++}`;
   const height = typeof layout.height === 'number' ? layout.height : 420;
-  const missing = 'Interactive plotly figure: plotly.js is not loaded in this page. Call loadPlotly(true) and run this cell again.';
   return `<div id="${id}" class="rnnlab-plot" style="width:100%;height:${height}px">` +
     '<div class="rnnlab-plot-placeholder" style="padding:12px;color:#555;font-style:italic;border:1px dashed #bbb">' +
     `${escapeHtml(placeholderLine(fig))}</div></div>\n` +
     '<script type="text/javascript">(function(){' +
     `var el=document.getElementById(${JSON.stringify(id)});if(!el)return;` +
-    'var note=el.querySelector(".rnnlab-plot-placeholder");' +
-    `if(!window.Plotly){if(note)note.textContent=${JSON.stringify(missing)};return;}` +
-    'if(note)el.removeChild(note);' +
-    `window.Plotly.newPlot(el,${scriptSafe(JSON.stringify(data))},${scriptSafe(JSON.stringify(layout))},${scriptSafe(JSON.stringify(config))});` +
+    'function draw(){var note=el.querySelector(".rnnlab-plot-placeholder");if(note)el.removeChild(note);' +
+    `window.Plotly.newPlot(el,${scriptSafe(JSON.stringify(data))},${scriptSafe(JSON.stringify(layout))},${scriptSafe(JSON.stringify(config))});}` +
+    // plotly.js not on the page yet (its output is further down, or in a cell not yet run): wait for it.
+    `if(window.Plotly)draw();else(window.${PLOT_QUEUE}=window.${PLOT_QUEUE}||[]).push(draw);` +
     '})();</script>';
 }
 

@@ -5,7 +5,7 @@
  */
 export { initBackend, backendInfo } from './backend';
 export type { BackendName, BackendInfo, InitBackendOptions } from './backend';
-export { show, liveFigure, table, loadPlotly, figureHtml, figureSummary, figureBundle, tableHtml, plotlyScript, PLOTLY_BUNDLE, PLOTLY_TRACE_TYPES, setDisplaySink, inNotebook, displayStats } from './display';
+export { show, liveFigure, table, loadPlotly, figureHtml, figureSummary, figureBundle, tableHtml, plotlyScript, PLOTLY_BUNDLE, PLOTLY_OUTPUT_METADATA, PLOTLY_TRACE_TYPES, setDisplaySink, inNotebook, displayStats } from './display';
 export type { Figure, Trace, LiveFigure, TableOptions, DisplaySink, DisplayHandle, FigureBundle } from './display';
 export { expectClaim, ClaimError } from './claims';
 export { rnnLayer, lstmLayer, gruLayer, RecurrentLayer, LabRNN, LabLSTM, LabGRU, FAMILIES } from './layers';
@@ -38,7 +38,7 @@ export type { LossSpec } from './losses';
 export { train, computeGradients, clipByGlobalNorm, clipByValue, globalNorm } from './train';
 export type { TrainData, TrainOptions, TrainResult, StepLog, EpochLog, GradientOptions } from './train';
 export { KeyboardInterrupt, interruptible, kernelHub } from './interrupt';
-export type { Interruptible, KernelHub } from './interrupt';
+export type { Interruptible, KernelHub, CellRef } from './interrupt';
 export { spectrum, gradientFlow, jacobianNorms, gateStats, verdictOf, ACTIVATION_GAMMA } from './diagnostics';
 export type { Spectrum, GradientFlow, GradientFlowOptions, LayerFlow, Verdict, JacobianNorms, GateStat } from './diagnostics';
 export { gradientFlowFigure, trainingFigure, heatmapFigure, singularValuesFigure, textActivationHtml } from './plot';

@@ -43,17 +43,36 @@ export interface KernelHub {
    */
   onInterrupted?(what: string, message: string): void;
   /**
-   * Publish a Jupyter `display_data` (or, with `update`, an `update_display_data` for
-   * `transient.display_id`) to the cell whose code called it: the library's figures and tables go here.
-   */
-  /**
    * Set by the library when it loads: repair tf.js's engine after a cell was stopped in the middle of a
    * tf.js call (see src/internals.ts `recoverEngine`) and, when JavaScript was `terminated` there (not
    * only the cell's promise rejected: then the calls go on and end by themselves), free what the calls
    * cut short had made ({@link abandonRunningCalls}); returns what it did, if anything.
    */
   recover?(terminated: boolean): string | undefined;
+  /**
+   * Publish a Jupyter `display_data` (or, with `update`, an `update_display_data` for
+   * `transient.display_id`) to the cell whose code called it: the library's figures and tables go here.
+   */
   display?(content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } }, update?: boolean): void;
+  /**
+   * The execution the calling code belongs to (its async context: work an earlier cell left running
+   * reports that cell's), with the frontend's cell id where the execute request carried one
+   * (`metadata.cellId`, sent by JupyterLab and Notebook 7; not by the classic Notebook or nbclient).
+   */
+  cell?(): CellRef | undefined;
+  /**
+   * Whether the cell `cellId` ran again after execution `since` (its outputs were replaced) or the
+   * frontend reported it deleted (`metadata.deletedCells`).
+   */
+  cellGone?(cellId: string, since: number): boolean;
+}
+
+/** One execution of a cell, as the course kernel knows it; see {@link KernelHub.cell}. */
+export interface CellRef {
+  /** The execution count of the request whose code is running. */
+  execution: number;
+  /** The frontend's id of the cell, when the request carried one. */
+  cellId?: string;
 }
 
 /** Index of the interrupt counter in {@link KernelHub.state}. */

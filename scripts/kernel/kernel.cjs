@@ -15,6 +15,9 @@
 //    cannot print into a later one.
 // 5. Notebooks in any folder resolve rnn-lab, @tensorflow/tfjs, danfojs-node and their types from this
 //    checkout (NODE_PATH for Node, set by launch.cjs; the same fallback for the TypeScript checker).
+// 6. The library can ask which execution (and, where the frontend sends one, which cell id) its code
+//    belongs to, and whether a cell has run again or was deleted since: it keeps plotly.js in exactly
+//    one output that still exists (src/display.ts).
 // Every reach into tslab's internals is in tslab.cjs.
 'use strict';
 const { AsyncLocalStorage } = require('node:async_hooks');
@@ -31,6 +34,14 @@ const { KERNEL_HUB_KEY: HUB_KEY, INTERRUPTS, RUNNING, CELL_START } = require(pat
 const ABORT_WINDOW_MS = 200;
 
 const cells = new AsyncLocalStorage();
+/**
+ * What frontends that send cell ids (JupyterLab, Notebook 7: `cellId` and `deletedCells` in an
+ * execute_request's metadata) told about their cells: the last execution of each id, and deleted ids.
+ * The library asks (hub.cellGone) whether the output that carries plotly.js still exists.
+ */
+const lastRunOf = new Map();
+const deletedCells = new Set();
+const MAX_CELL_IDS = 10000;
 /** The cell running now: output made outside any cell's async context while it runs goes there. */
 let current = null;
 /** Between cells, output with no cell context (the kernel's own messages) goes to the server's log. */
@@ -80,6 +91,15 @@ function installHub() {
       const c = ctx();
       if (!c) throw new Error('rnn-lab kernel: display outside a cell');
       c.writeDisplayData(content, update);
+    },
+    /** The execution the calling code belongs to, and its cell's id where the frontend sends one. */
+    cell() {
+      const c = ctx();
+      return c ? { execution: c.count, cellId: c.cellId } : undefined;
+    },
+    /** Whether the cell `cellId` ran again after execution `since`, or the frontend reported it deleted. */
+    cellGone(cellId, since) {
+      return deletedCells.has(cellId) || (lastRunOf.get(cellId) ?? 0) > since;
     },
   };
   globalThis[HUB_KEY] = hub;
@@ -243,10 +263,15 @@ function makeHandler(hub) {
       return { status: 'ok', ...super.handleKernel() };   // the spec's reply has a status; tslab's lacks it
     }
 
-    async handleExecute(req, writeStream, writeDisplayData, publish) {
+    async handleExecute(req, writeStream, writeDisplayData, publish, metadata = {}) {
+      // Deletions count when they are reported, not when the request's turn in the queue comes.
+      if (Array.isArray(metadata.deletedCells)) {
+        for (const id of metadata.deletedCells) if (typeof id === 'string' && deletedCells.size < MAX_CELL_IDS) deletedCells.add(id);
+      }
+      const cellId = typeof metadata.cellId === 'string' ? metadata.cellId : undefined;
       const stopOnError = req.stop_on_error !== false;      // the spec's default is true
       try {
-        return await this.execQueue.add(() => this.runCell(req, writeStream, writeDisplayData, publish, stopOnError));
+        return await this.execQueue.add(() => this.runCell(req, writeStream, writeDisplayData, publish, stopOnError, cellId));
       } catch (e) {
         if (e instanceof CellFailed) {
           this.abortReceived();
@@ -274,12 +299,17 @@ function makeHandler(hub) {
       setImmediate(drain);
     }
 
-    async runCell(req, writeStream, writeDisplayData, publish, stopOnError) {
+    async runCell(req, writeStream, writeDisplayData, publish, stopOnError, cellId) {
       const count = ++this.execCount;
+      if (cellId !== undefined) {
+        lastRunOf.delete(cellId);                          // re-inserted last: the map stays in run order
+        lastRunOf.set(cellId, count);
+        if (lastRunOf.size > MAX_CELL_IDS) lastRunOf.delete(lastRunOf.keys().next().value);
+      }
       if (!req.silent) publish('execute_input', { code: req.code, execution_count: count });
       Atomics.store(hub.state, CELL_START, Atomics.load(hub.state, INTERRUPTS));
       Atomics.store(hub.state, RUNNING, 0);               // a call cut short by tslab's interrupt never ended
-      const c = { count, writeStream, writeDisplayData, errors: [], interrupted: null, done: false };
+      const c = { count, cellId, writeStream, writeDisplayData, errors: [], interrupted: null, done: false };
       current = c;
       let ok;
       try {
@@ -330,7 +360,7 @@ function makeServer() {
       const writeDisplayData = (data, update) => publish(update ? 'update_display_data' : 'display_data', data);
       const reply = msg.createReply();
       reply.header.msg_type = 'execute_reply';
-      reply.content = await this.handler.handleExecute(msg.content, writeStream, writeDisplayData, publish);
+      reply.content = await this.handler.handleExecute(msg.content, writeStream, writeDisplayData, publish, msg.metadata ?? {});
       reply.signAndSend(this.connInfo.key, sock);
     }
   };

@@ -58,6 +58,7 @@ function checkForms(data, expected, title) {
   assert.match(line, new RegExp(`^Interactive plotly figure “${title.replace(/&/g, '&amp;')}”`));
   assert.match(line, /run the cell/);
   assert.match(line, /trust the notebook/);
+  assert.match(line, /npm run export -- NOTEBOOK\.ipynb/);
 }
 
 test('show() sends one display_data with the plotly JSON, the HTML (placeholder inside the div) and the text', () => {
@@ -111,7 +112,7 @@ test('a sink without bundle (the DisplaySink of before) still gets each figure a
   live.forEach(placeholderOf);
 });
 
-test('in Chromium the placeholder line is visible inside the figure area without scripts, says plotly.js is missing with scripts, and is gone once drawn', async (t) => {
+test('in Chromium the placeholder line is visible inside the figure area without scripts and without plotly.js, and the figure draws once plotly.js comes, above or below it', async (t) => {
   if (!needs(t, 'Chromium', CHROMIUM, 'install it (Debian: apt-get install chromium)')) return;
   const { chromium } = require('playwright-core');
   const html = L.figureBundle(fig)['text/html'];
@@ -122,6 +123,7 @@ test('in Chromium the placeholder line is visible inside the figure area without
     return { div: box(div), note: note && box(note), text: note?.innerText, svg: div.querySelectorAll('.main-svg').length };
   });
   const inside = (a, b) => a.x0 >= b.x0 && a.x1 <= b.x1 && a.y0 >= b.y0 && a.y1 <= b.y1 && a.y1 - a.y0 > 5 && a.x1 - a.x0 > 50;
+  const line = /^Interactive plotly figure “growth & decay”, not drawn in this view: run the cell, trust the notebook \(File → Trust Notebook\), or export it with `npm run export -- NOTEBOOK\.ipynb`/;
   try {
     // Untrusted notebook / GitHub: scripts never run.
     const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 900, height: 600 } });
@@ -130,21 +132,28 @@ test('in Chromium the placeholder line is visible inside the figure area without
     const noJs = await look(p1);
     console.log(`no scripts: ${JSON.stringify(noJs)}`);
     assert.ok(noJs.note && inside(noJs.note, noJs.div), 'placeholder visible inside the figure div');
-    assert.match(noJs.text, /^Interactive plotly figure “growth & decay”, not drawn in this view: run the cell, or trust the notebook/);
-    // Scripts run, plotly.js absent (its output was cleared).
+    assert.match(noJs.text, line);
+    // Scripts run, plotly.js nowhere on the page (its output was cleared): the line stays, nothing drawn.
     const p2 = await browser.newPage({ viewport: { width: 900, height: 600 } });
     await p2.setContent(`<!doctype html><meta charset="utf-8"><body>${html}</body>`);
     const noPlotly = await look(p2);
     console.log(`no plotly.js: ${JSON.stringify(noPlotly)}`);
     assert.ok(noPlotly.note && inside(noPlotly.note, noPlotly.div));
-    assert.match(noPlotly.text, /plotly\.js is not loaded in this page\. Call loadPlotly\(true\)/);
-    // plotly.js on the page: drawn, the line gone.
-    const p3 = await browser.newPage({ viewport: { width: 900, height: 600 } });
-    await p3.setContent(`<!doctype html><meta charset="utf-8"><body>${L.plotlyScript()}${html}</body>`);
-    await p3.waitForSelector('.rnnlab-plot .main-svg', { timeout: 30000 });
-    const drawn = await look(p3);
-    assert.equal(drawn.note, null, 'the placeholder is removed when the figure is drawn');
-    assert.ok(drawn.svg >= 1);
+    assert.match(noPlotly.text, line);
+    assert.equal(noPlotly.svg, 0);
+    // plotly.js before the figure, and after it (the output holding it is further down): drawn, the line gone.
+    for (const [where, body] of [['before', L.plotlyScript() + html], ['after', html + L.plotlyScript()]]) {
+      const p3 = await browser.newPage({ viewport: { width: 900, height: 600 } });
+      const errors = [];
+      p3.on('pageerror', (e) => errors.push(e.message));
+      await p3.setContent(`<!doctype html><meta charset="utf-8"><body>${body}</body>`);
+      await p3.waitForSelector('.rnnlab-plot .main-svg', { timeout: 30000 });
+      const drawn = await look(p3);
+      console.log(`plotly.js ${where} the figure: ${drawn.svg} svg, placeholder ${drawn.note ? 'still there' : 'removed'}`);
+      assert.equal(drawn.note, null, `plotly.js ${where}: the placeholder is removed when the figure is drawn`);
+      assert.ok(drawn.svg >= 1);
+      assert.deepEqual(errors, []);
+    }
   } finally { await browser.close(); }
 });
 
