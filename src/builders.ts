@@ -8,7 +8,7 @@ import { CellKind, GateActivation, GruUpdate, RnnActivation } from './family';
 import { FAMILIES, LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
 import { layerFromTorch, layerToTorch } from './weights';
 import { checkOptions } from './options';
-import { unravel } from './inputs';
+import { checkAlive, unravel } from './inputs';
 import { checkModelInput, guardModel, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 
@@ -533,6 +533,7 @@ export function generate(model: tf.LayersModel, x: tf.Tensor, length: number): t
 /** Check token ids: integers in [0, vocab). */
 export function checkTokens(ids: tf.Tensor, vocab: number, what: string): void {
   if (!(ids instanceof tf.Tensor)) throw new TypeError(`${what}: expected a tensor of integer token ids; got ${typeof ids}`);
+  checkAlive(what, 'token ids', ids);
   const v = ids.dataSync();
   for (let i = 0; i < v.length; i++) {
     if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= vocab) {

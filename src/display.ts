@@ -207,13 +207,22 @@ function plotlyVersion(): string {
  */
 export const PLOTLY_OUTPUT_METADATA = 'rnn_lab';
 
-/** Whether the output that holds plotly.js (from `had`) no longer exists, seen from execution `here`. */
-function carrierGone(s: DisplaySink, had: CellRef | undefined, here: CellRef | undefined): boolean {
-  if (!had || !here) return false;                     // no cell information: once per session, as before
-  if (had.cellId !== undefined && here.cellId !== undefined) return s.cellGone?.(had.cellId, had.execution) ?? false;
-  // Without cell ids the kernel cannot tell a re-run of that cell from another cell: plotly.js follows
-  // the newest execution that draws a figure, and the output that held it before is emptied.
-  return here.execution > had.execution;
+/**
+ * Seen from execution `here`, whether plotly.js must be sent again (`move`), and whether the output that
+ * held it (sent from `had`) may still be in the notebook, so that it must be emptied (`mayExist`).
+ */
+function carrierState(s: DisplaySink, had: CellRef | undefined, here: CellRef | undefined): { move: boolean; mayExist: boolean } {
+  if (!had || !here) return { move: false, mayExist: true };  // no cell information: once per session
+  if (had.cellId !== undefined && here.cellId !== undefined) {
+    const gone = s.cellGone?.(had.cellId, had.execution) ?? false;
+    return { move: gone, mayExist: !gone };
+  }
+  // Without cell ids plotly.js follows the newest execution that draws a figure. The same code again is
+  // taken as the same cell, whose outputs were just cleared: emptying an output that is gone is at best
+  // a no-op, and nbclient 0.7 (Debian's), which keeps a re-run cell's old display ids, would write it
+  // over whatever output now has that index.
+  if (here.execution <= had.execution) return { move: false, mayExist: true };
+  return { move: true, mayExist: had.code === undefined || had.code !== here.code };
 }
 
 /**
@@ -234,8 +243,9 @@ export function loadPlotly(force = false): void {
   const s = currentSink();
   if (s.kind !== 'notebook') return;
   const here = s.cell?.();
-  if (carrier && !force && !carrierGone(s, carrier.cell, here)) return;
-  const previous = carrier;
+  const state = carrierState(s, carrier?.cell, here);
+  if (carrier && !force && !state.move) return;
+  const previous = state.mayExist ? carrier : undefined;
   if (here) {
     // Its own output, never a figure's: a live figure's updates would drop it.
     const handle = s.newDisplay();

@@ -32,10 +32,24 @@ export function unravel(i: number, shape: readonly number[]): number[] {
 }
 
 /**
+ * Throw when `t` was disposed: tf.js would fail later with "Tensor is disposed" or, inside its
+ * backends, "Cannot read properties of undefined". In a notebook this is a tensor freed by a cell that
+ * ran after the one that made it (a cleanup cell, a `tf.tidy`), so the message says to re-run that cell.
+ * @example `train: data.x was disposed (by tf.dispose, .dispose() or tf.tidy) before this call; …`
+ */
+export function checkAlive(where: string, name: string, t: tf.Tensor): void {
+  if (t.isDisposed) {
+    throw new Error(`${where}: ${name} was disposed (by tf.dispose, .dispose() or tf.tidy) before this call; ` +
+      `make it again, e.g. re-run the cell that created it (shape was ${shapeText(t.shape)})`);
+  }
+}
+
+/**
  * Throw when `t` holds NaN or ±Infinity, naming the argument, the first bad index and the layout.
  * @example `train: data.y has NaN at [3, 0] (the first of 2 non-finite values; y [64, 1], layout [batch, outputs])`
  */
 export function checkFinite(where: string, name: string, t: tf.Tensor, layout?: string): void {
+  checkAlive(where, name, t);
   const bad = firstNonFinite(t);
   if (!bad) return;
   throw new Error(`${where}: ${name} has ${bad.value} at [${bad.index.join(', ')}] (the first of ${bad.count} non-finite value${bad.count === 1 ? '' : 's'}; ` +
@@ -64,6 +78,7 @@ export function layoutOf(spec: InputSpec): string {
 export function checkInputShape(where: string, name: string, t: unknown, spec: InputSpec): asserts t is tf.Tensor {
   const layout = layoutOf(spec);
   if (!(t instanceof tf.Tensor)) throw new TypeError(`${where}: ${name} must be a tf.Tensor with layout ${layout}; got ${describe(t)}`);
+  checkAlive(where, name, t);
   const want = [null, ...spec.shape];
   const hint = t.rank === want.length - 1 && spec.shape.length === 2
     ? ` (one sequence? add the batch axis: x.expandDims(0); one feature per step? add the feature axis: x.expandDims(-1))` : '';

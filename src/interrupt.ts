@@ -73,6 +73,11 @@ export interface CellRef {
   execution: number;
   /** The frontend's id of the cell, when the request carried one. */
   cellId?: string;
+  /**
+   * A fingerprint of the request's code: where no cell id is sent, the same code run again is most
+   * likely the same cell (whose outputs the frontend has just cleared).
+   */
+  code?: string;
 }
 
 /** Index of the interrupt counter in {@link KernelHub.state}. */

@@ -18,7 +18,7 @@ import { glorotBlocks, orthogonalBlocks } from './init';
 import { Rng } from './random';
 import { FusedUnsupportedError, fusedSequence, fusedSupport } from './fused';
 import { checkOptions } from './options';
-import { checkFinite } from './inputs';
+import { checkAlive, checkFinite } from './inputs';
 
 export const FAMILIES: Record<CellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
 
@@ -287,6 +287,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   private checkX(x: tf.Tensor): void {
     const who = this.name;
     if (!(x instanceof tf.Tensor)) throw new TypeError(`${who}: input x must be a tf.Tensor of shape [batch, time, ${this.inputSize}]; got ${typeof x}`);
+    checkAlive(who, 'input x', x);
     if (x.rank !== 3) {
       throw new Error(`${who}: input x must have shape [batch, time, features=${this.inputSize}]; got rank ${x.rank}, shape ${shapeStr(x.shape)}`);
     }

@@ -21,7 +21,7 @@ import { interruptible } from './interrupt';
 import { checkOptions } from './options';
 import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
-import { checkFinite, checkInputShape, InputSpec, layoutOf, unravel } from './inputs';
+import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel } from './inputs';
 
 /** Inputs and targets; `x` is a list for seq2seq models ([source, target_in]). */
 export interface TrainData {
@@ -161,6 +161,8 @@ export function globalNorm(given: tf.Tensor[] | tf.NamedTensorMap): tf.Scalar {
   if (!Array.isArray(grads) || grads.some((g) => !(g instanceof tf.Tensor))) {
     throw new TypeError(`globalNorm: grads must be an array of tf.Tensors or an object { name: tf.Tensor } (as computeGradients returns); got ${Array.isArray(grads) ? 'an array with a non-tensor entry' : describe(given)}`);
   }
+  const names = isMap ? Object.keys(given) : undefined;
+  (grads as tf.Tensor[]).forEach((g, i) => checkAlive('globalNorm', names ? `grads['${names[i]}']` : `grads[${i}]`, g));
   return normOf(grads as tf.Tensor[]);
 }
 
@@ -293,6 +295,8 @@ function checkData(model: tf.LayersModel, data: TrainData, what: string, tokens:
   if (xs.some((t) => !(t instanceof tf.Tensor)) || !(data.y instanceof tf.Tensor)) {
     throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors`);
   }
+  xs.forEach((t, i) => checkAlive('train', xs.length === 1 ? `${what}.x` : `${what}.x[${i}]`, t));
+  checkAlive('train', `${what}.y`, data.y);
   const n = xs[0].shape[0];
   for (const [i, t] of [...xs, data.y].entries()) {
     if (t.shape[0] !== n) throw new Error(`train: ${what} tensors must share the batch size: ${what}.x has ${n} sequences but ${i < xs.length ? `${what}.x[${i}]` : `${what}.y`} has ${t.shape[0]}`);

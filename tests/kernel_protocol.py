@@ -327,6 +327,53 @@ def scenario_home():
     print(f'a notebook in $HOME={home} ran with the --user kernel: {out} parameters')
 
 
+def scenario_cell_ids():
+    """plotly.js follows the cell ids JupyterLab sends (`cellId`, `deletedCells` in the request metadata):
+    sent again only when the cell that held it ran again or was deleted; the old copy emptied."""
+    k = Kernel(WORK)
+    show = "import { show } from 'rnn-lab';\nshow({ data: [{ y: [1, 3, 2] }], layout: { title: { text: '%s' } } });"
+
+    def run(code, cell_id, deleted=()):
+        meta = {'cellId': cell_id, 'deletedCells': list(deleted)}
+        msg = k.kc.session.msg('execute_request', {'code': code, 'silent': False, 'store_history': True,
+                                                    'user_expressions': {}, 'allow_stdin': False, 'stop_on_error': True},
+                               metadata=meta)
+        k.kc.shell_channel.send(msg)
+        rep, outs = k.collect(msg['header']['msg_id'])
+        assert rep['status'] == 'ok', f'{code!r}: {rep} {text(outs)}'
+        return outs
+
+    def loaders(outs):
+        return [m for m in outs if m['msg_type'] == 'display_data'
+                and m['content']['metadata'].get('rnn_lab', {}).get('plotly_js')]
+
+    def moved(outs):
+        return [m for m in outs if m['msg_type'] == 'update_display_data'
+                and m['content']['metadata'].get('rnn_lab', {}).get('plotly_js_moved')]
+
+    try:
+        a = run(show % 'a', 'A')
+        assert len(loaders(a)) == 1, f'cell A draws first: it holds plotly.js ({len(loaders(a))})'
+        first = loaders(a)[0]['content']['transient']['display_id']
+        b = run(show % 'b', 'B')
+        assert loaders(b) == [] and moved(b) == [], 'cell A still holds it: cell B gets none'
+        run('const unrelated = 1;', 'A')           # A ran again (edited): its outputs, plotly.js included, are gone
+        b = run(show % 'b2', 'B')
+        assert len(loaders(b)) == 1, 'A ran again: B now holds it'
+        assert [m['content']['transient']['display_id'] for m in moved(b)] == [first], 'the old copy is emptied'
+        second = loaders(b)[0]['content']['transient']['display_id']
+        c = run(show % 'c', 'C')
+        assert loaders(c) == [], 'B still holds it'
+        c = run(show % 'c2', 'C', deleted=['B'])
+        assert len(loaders(c)) == 1 and [m['content']['transient']['display_id'] for m in moved(c)] == [second], \
+            'B was deleted: C holds it now'
+        d = run(show % 'd', 'D')
+        assert loaders(d) == []
+        print(f'plotly.js sent 3 times over 6 figure cells; display ids {first}, {second}')
+    finally:
+        k.close()
+
+
 if __name__ == '__main__':
     name = sys.argv[1]
     globals()[f'scenario_{name}']()

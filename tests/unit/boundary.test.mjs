@@ -190,3 +190,23 @@ test('the boundary check leaks no tensors and reads back once per predict call',
   assert.equal(guarded - plain, 1, `reads in a guarded predict ${guarded}, in tf.js's own ${plain}: the guard must add exactly one`);
   T.dispose([x, bad]);
 });
+
+test('a disposed tensor is named as disposed, with how to get it back (re-running a cell after a cleanup cell freed its data)', async () => {
+  const m = L.buildRNN({ inputSize: 1, hiddenSize: 4, outputSize: 1, seed: 1 });
+  const x = T.ones([4, 5, 1]), y = T.ones([4, 1]);
+  x.dispose();
+  const disposed = [/was disposed \(by tf\.dispose, \.dispose\(\) or tf\.tidy\) before this call/, /re-run the cell that created it/, /shape was \[4, 5, 1\]/];
+  const layer = L.rnnLayer({ units: 3, seed: 2 });
+  layer.build([null, 5, 1]);                            // its weights exist before the count
+  const before = T.memory().numTensors;
+  // The reported case: lesson 06's training cell re-run after its last cell freed the data.
+  await rejectsAll(() => L.train(m, { x, y }, { epochs: 1, verbose: false }), [/^train: data\.x was disposed/, ...disposed]);
+  throwsAll(() => m.predict(x), [/^predict: x was disposed/, ...disposed]);
+  throwsAll(() => layer.apply(x), [/x was disposed/, ...disposed]);
+  const g = T.ones([2, 3]); g.dispose();
+  throwsAll(() => L.globalNorm({ Wxh: g }), [/^globalNorm: grads\['Wxh'\] was disposed/, /shape was \[2, 3\]/]);
+  const x2 = T.ones([4, 5, 1]); y.dispose();
+  await rejectsAll(() => L.train(m, { x: x2, y }, { epochs: 1, verbose: false }), [/^train: data\.y was disposed/]);
+  x2.dispose();
+  assert.equal(T.memory().numTensors, before - 1, 'no tensor made by the failed calls is left (y was disposed here)');
+});

@@ -19,7 +19,7 @@ afterEach(() => { delete globalThis[HUB]; L.setDisplaySink(undefined); });
 function session(figures, { cellIds = false } = {}) {
   const cells = figures.map((n, i) => ({ id: `cell-${i}`, figures: n, outputs: [] }));
   let count = 0;
-  let running = null;                 // { execution, cell }
+  let running = null;                 // { execution, cell, code }
   const lastRun = new Map();
   const deleted = new Set();
   const sent = [];                    // every message, in order
@@ -34,18 +34,21 @@ function session(figures, { cellIds = false } = {}) {
       }
       running.cell.outputs.push({ data: content.data, metadata: content.metadata, displayId: id });
     },
-    cell: () => ({ execution: running.execution, ...(cellIds ? { cellId: running.cell.id } : {}) }),
+    cell: () => ({ execution: running.execution, code: running.code, ...(cellIds ? { cellId: running.cell.id } : {}) }),
     ...(cellIds ? { cellGone: (id, since) => deleted.has(id) || (lastRun.get(id) ?? 0) > since } : {}),
   };
   L.setDisplaySink(undefined);
   const fig = (i, k) => ({ data: [{ y: [1, 2 + k, 3 * i], name: `c${i}f${k}` }], layout: { title: { text: `cell ${i} figure ${k}` } } });
   return {
     cells, sent,
-    /** Run cell i: its outputs are cleared, then its code draws its figures (the last one live). */
-    run(i, draw = cells[i].figures) {
+    /**
+     * Run cell i: its outputs are cleared, then its code draws its figures (the last one live). The
+     * code fingerprint is the cell's unless it was edited.
+     */
+    run(i, draw = cells[i].figures, code = `code of ${cells[i].id}`) {
       const cell = cells[i];
       cell.outputs = [];
-      running = { execution: ++count, cell };
+      running = { execution: ++count, cell, code };
       lastRun.set(cell.id, count);
       for (let k = 0; k < draw; k++) {
         if (k === draw - 1 && k > 0) { const live = L.liveFigure({ minIntervalMs: 0 }); live.update(fig(i, k)); live.close(fig(i, k)); }
@@ -54,7 +57,7 @@ function session(figures, { cellIds = false } = {}) {
       return count;
     },
     /** Code of an earlier execution drawing late (work a cell left running). */
-    late(execution, i) { const was = running; running = { execution, cell: cells[i] }; L.show(fig(i, 9)); running = was; },
+    late(execution, i) { const was = running; running = { execution, cell: cells[i], code: `code of ${cells[i].id}` }; L.show(fig(i, 9)); running = was; },
     remove(i) { deleted.add(cells[i].id); cells.splice(i, 1); },
     loaders: () => cells.flatMap((c) => c.outputs).filter((o) => o.metadata?.rnn_lab?.plotly_js),
     figureCount: () => cells.flatMap((c) => c.outputs).filter((o) => PLOTLY in o.data).length,
@@ -106,11 +109,24 @@ test('a cell re-run without drawing (edited) takes plotly.js with it; the next f
     const nb = session([1, 1, 1], { cellIds });
     nb.run(0); nb.run(1); nb.run(2);
     const holder = nb.cells.findIndex((c) => c.outputs.some((o) => o.metadata?.rnn_lab?.plotly_js));
-    nb.run(holder, 0);
+    nb.run(holder, 0, 'edited code');
     assert.equal(nb.loaders().length, 0, 'gone with the cleared output');
     nb.run((holder + 1) % 3);
     assert.equal(nb.loaders().length, 1, `cell ids ${cellIds}: back with the next figure`);
   }
+});
+
+test('without cell ids, the same code run again sends plotly.js again but no update to the output its run cleared (nbclient 0.7 would misplace it)', () => {
+  const nb = session([1, 1], { cellIds: false });
+  nb.run(0); nb.run(1);
+  const updates = () => nb.sent.filter((m) => m.update && m.content.metadata?.rnn_lab?.plotly_js_moved).length;
+  const before = updates();
+  nb.run(1);
+  assert.equal(updates(), before, 'no update for the cleared output of cell 1');
+  assert.equal(nb.loaders().length, 1);
+  nb.run(0);
+  assert.equal(updates(), before + 1, 'another cell: the copy in cell 1 is emptied');
+  assert.equal(nb.loaders().length, 1);
 });
 
 test('with cell ids, deleting the cell that held plotly.js moves it to the next cell that draws', () => {
