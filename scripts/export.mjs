@@ -82,9 +82,9 @@ export function readNotebook(file) {
   if (typeof nb !== 'object' || nb === null || !Array.isArray(nb.cells) || typeof nb.nbformat !== 'number') {
     throw new ExportError(`${file} is not a Jupyter notebook: a notebook is JSON with "nbformat" and a "cells" list`);
   }
-  const code = nb.cells.filter((c) => c?.cell_type === 'code' && [].concat(c.source ?? []).join('').trim());
+  const code = nb.cells.filter((c) => c?.cell_type === 'code');
   const outputs = code.flatMap((c) => (Array.isArray(c.outputs) ? c.outputs : [])).filter((o) => !isLoader(o));
-  if (code.length > 0 && outputs.length === 0) {
+  if (code.some((c) => [].concat(c.source ?? []).join('').trim()) && outputs.length === 0) {
     throw new ExportError(`${file} has no outputs: run it and save it first (in Jupyter: Kernel → Restart & Run All, ` +
       'then File → Save), then export again');
   }
@@ -153,12 +153,17 @@ export async function printPdf(html, { chromium: executablePath = findChromium()
     const problems = [];
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(`file://${path.resolve(html)}`, { waitUntil: 'load', timeout: timeoutMs });
+    // Drawn, or failed (the figure script marks plotly's error): no need to wait for the timeout then.
     const drawn = () => [...document.querySelectorAll('.rnnlab-plot')]
-      .every((d) => d.querySelector('.main-svg') && !d.querySelector('.rnnlab-plot-placeholder'));
+      .every((d) => (d.querySelector('.main-svg') && !d.querySelector('.rnnlab-plot-placeholder')) || d.dataset.rnnlabError);
     await page.waitForFunction(drawn, null, { timeout: timeoutMs, polling: 200 }).catch(() => {});
-    const missing = await page.evaluate(() => [...document.querySelectorAll('.rnnlab-plot')]
-      .filter((d) => !d.querySelector('.main-svg') || d.querySelector('.rnnlab-plot-placeholder'))
-      .map((d) => `${d.dataset.rnnlabFigure ?? d.id} (cell ${d.dataset.rnnlabCell ?? '?'})`));
+    const missing = await page.evaluate(() => {
+      const cells = [...document.querySelectorAll('.jp-Cell')];
+      return [...document.querySelectorAll('.rnnlab-plot')].map((d, i) => ({ d, i }))
+        .filter(({ d }) => !d.querySelector('.main-svg') || d.querySelector('.rnnlab-plot-placeholder'))
+        .map(({ d, i }) => `${d.dataset.rnnlabFigure ?? `figure ${i + 1}`} (cell ${d.dataset.rnnlabCell ?? cells.indexOf(d.closest('.jp-Cell'))}` +
+          `${d.dataset.rnnlabError ? `: ${d.dataset.rnnlabError}` : ''})`);
+    });
     if (missing.length) {
       throw new ExportError(`${missing.length} figure${missing.length === 1 ? '' : 's'} did not draw, so no PDF was written: ` +
         `${missing.join(', ')}${problems.length ? `; page errors: ${problems.join(' | ')}` : ''}`);

@@ -17,7 +17,9 @@ copy among its pages; scripts/jupyter.mjs copyMathJax writes it).
 
     python3 nbexport.py [--mathjax inline|beside] NOTEBOOK.ipynb OUT.html
 
-prints one JSON line {"figures": n, "loaders": n, "bytes": n} on success.
+prints one JSON line {"figures": n, "legacy_figures": n, "loaders": n, "bytes": n} on success
+(legacy_figures: figure HTML saved without plotly JSON, before figures carried it; it draws itself
+with the page's plotly.js).
 """
 import argparse
 import json
@@ -103,10 +105,12 @@ def figure_html(figure, number, cell):
         '<script type="text/javascript">(function(){'
         f'var el=document.getElementById({json_in_script(el_id)});if(!el)return;'
         'var note=el.querySelector(".rnnlab-plot-placeholder");'
-        'if(!window.Plotly){note.textContent="Interactive plotly figure: plotly.js is missing from this page.";return;}'
-        f'window.Plotly.newPlot(el,{json_in_script(figure["data"])},{json_in_script(layout)},{json_in_script(config)})'
-        '.then(function(){if(note.parentNode)note.parentNode.removeChild(note);},'
-        f'function(e){{note.textContent="plotly could not draw "+{json_in_script(name)}+": "+e;console.error(e);}});'
+        # A failure stays visible in the placeholder and is marked for scripts/export.mjs --pdf.
+        'function fail(e){var m=String(e&&e.message||e);el.setAttribute("data-rnnlab-error",m);'
+        f'note.textContent="plotly could not draw "+{json_in_script(name)}+": "+m;console.error(e);}}'
+        'if(!window.Plotly){fail("plotly.js is missing from this page");return;}'
+        f'try{{window.Plotly.newPlot(el,{json_in_script(figure["data"])},{json_in_script(layout)},{json_in_script(config)})'
+        '.then(function(){if(note.parentNode)note.parentNode.removeChild(note);},fail);}catch(e){fail(e);}'
         '})();</script>'
     )
 
@@ -120,7 +124,7 @@ class RnnLabFigures(Preprocessor):
     def preprocess(self, nb, resources):
         if self.mathjax not in MATHJAX_MODES:
             raise ValueError(f'RnnLabFigures: mathjax must be one of {MATHJAX_MODES}; got {self.mathjax!r}')
-        figures = loaders = 0
+        figures = loaders = legacy = 0
         for index, cell in enumerate(nb.cells):
             if cell.get('cell_type') != 'code':
                 continue
@@ -136,10 +140,15 @@ class RnnLabFigures(Preprocessor):
                         figures += 1
                         # Only the container: the kernel's own HTML for it expects a loader on the page.
                         output['data'] = {'text/html': html, 'text/plain': _text(data.get('text/plain'))}
+                elif 'class="rnnlab-plot"' in _text(data.get('text/html')):
+                    # A figure saved before figures carried plotly JSON: its own script draws it with
+                    # the plotly.js of the page.
+                    legacy += 1
                 kept.append(output)
             cell['outputs'] = kept
-        info = {'figures': figures, 'loaders': loaders, 'mathjax': self.mathjax, 'plotly_js': '', 'mathjax_js': ''}
-        if figures:
+        info = {'figures': figures, 'legacy_figures': legacy, 'loaders': loaders, 'mathjax': self.mathjax,
+                'plotly_js': '', 'mathjax_js': ''}
+        if figures or legacy:
             with open(PLOTLY_JS, encoding='utf-8') as f:
                 # The same wrapper as src/display.ts plotlyScript: the UMD bundle takes its global branch.
                 info['plotly_js'] = '(function(define, module, exports){\n' + script_safe(f.read()) + '\n}).call(window);'
@@ -177,7 +186,8 @@ def export_html(nb, out_html, mathjax='inline', name=None):
     body, resources = exporter.from_notebook_node(nb, resources={'metadata': {'name': name}})
     write_atomic(out_html, body)
     info = resources['rnnlab']
-    return {'figures': info['figures'], 'loaders': info['loaders'], 'bytes': len(body.encode('utf-8'))}
+    return {'figures': info['figures'], 'legacy_figures': info['legacy_figures'], 'loaders': info['loaders'],
+            'bytes': len(body.encode('utf-8'))}
 
 
 def main():
