@@ -6,8 +6,7 @@
 // plotly.js. Files: the output goes beside the notebook (PATH.html, PATH.pdf) unless --out says
 // otherwise, and is written atomically. An existing HTML file is replaced only if this exporter (or
 // `npm run course`) wrote it (its generator marker); an existing PDF carries no such marker, so it is
-// replaced only with --force (which also replaces a foreign HTML file). The notebook itself is never
-// an output.
+// replaced only with --force (which applies to PDFs only). The notebook itself is never an output.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -44,6 +43,8 @@ export function parseArgs(argv) {
     else opts.file = a;
   }
   if (opts.file === undefined) throw new ExportError(`which notebook? no PATH.ipynb given\n${USAGE}`);
+  // An HTML page is replaced only if the exporter wrote it, with or without --force.
+  if (opts.force && !opts.pdf) throw new ExportError(`--force applies only to --pdf (a page the exporter wrote is replaced anyway; a foreign HTML file never is)\n${USAGE}`);
   return opts;
 }
 
@@ -108,14 +109,14 @@ function checkOutput(out, file, pdf, force) {
   if (!fs.existsSync(dir)) throw new ExportError(`${out}: the folder ${dir} does not exist`);
   if (!fs.existsSync(out)) return;
   if (fs.statSync(out).isDirectory()) throw new ExportError(`${out} is a folder; choose a file with --out FILE`);
-  if (force) return;
   if (pdf) {
+    if (force) return;
     throw new ExportError(`${out} already exists and a PDF carries no mark of who wrote it, so it is not replaced: ` +
       'add --force to replace it, or choose another file with --out FILE');
   }
   if (!writtenByUs(out)) {
     throw new ExportError(`${out} already exists and was not written by the rnn-lab exporter, so it is not replaced: ` +
-      'choose another file with --out FILE, move it away, or add --force to replace it');
+      'choose another file with --out FILE, or move it away');
   }
 }
 
@@ -205,7 +206,13 @@ export async function exportNotebook(file, { pdf = false, out, force = false } =
     if (info.figures !== expected) {
       throw new ExportError(`${file}: ${expected} outputs have plotly figure JSON but ${info.figures} were exported (malformed figure JSON?)`);
     }
-    const bytes = pdf ? await printPdf(html, { chromium }) : fs.readFileSync(html);
+    let bytes;
+    try {
+      bytes = pdf ? await printPdf(html, { chromium }) : fs.readFileSync(html);
+    } catch (e) {
+      if (e instanceof ExportError) e.message = `${file}: ${e.message}`;
+      throw e;
+    }
     checkOutput(out, file, pdf, force); // again: the export took a while
     files.writeFileAtomic(out, bytes);
     return { out, bytes: bytes.length, figures: info.figures, loaders: info.loaders };

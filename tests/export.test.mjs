@@ -66,6 +66,7 @@ test('command line errors: exit 1, a message naming the file (or flag) and how t
     { args: [], re: [/which notebook\?/, /usage: npm run export -- PATH\.ipynb \[--pdf\]/] },
     { args: [ran, '--pfd'], re: [/unknown option --pfd/, /usage: npm run export/] },
     { args: [ran, '--out'], re: [/--out needs a file name/, /usage:/] },
+    { args: [ran, '--force'], re: [/--force applies only to --pdf/, /usage:/] },
     { args: [path.join(dir, 'missing.ipynb')], re: [/missing\.ipynb does not exist/] },
     { args: [notJson], re: [/broken\.ipynb is not a notebook: it is not JSON/] },
     { args: [notNb], re: [/data\.ipynb is not a Jupyter notebook/, /"cells"/] },
@@ -319,7 +320,7 @@ test('--pdf: an A4 PDF whose figures are drawn (saturated trace colours), a boun
   const t1 = Date.now();
   r = runExport([badFile, '--pdf']);
   assert.equal(r.status, 1, r.err);
-  assert.match(r.err, new RegExp(`1 figure did not draw, so no PDF was written: figure 1 .*\\(cell ${at.cell}: `));
+  assert.match(r.err, new RegExp(`bad\\.ipynb: 1 figure did not draw, so no PDF was written: figure 1 .*\\(cell ${at.cell}: `));
   assert.equal(fs.existsSync(path.join(dir, 'bad.pdf')), false);
   assert.ok(Date.now() - t1 < 30000, 'a failed figure is reported without waiting for the timeout');
 });
