@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ROOT, findPython, pythonCandidates, INSTALL_HINT, jupyterEnv, libFiles } from './jupyter.mjs';
 import { GENERATOR_META } from './course.mjs';
 
@@ -153,7 +154,7 @@ export async function printPdf(html, { chromium: executablePath = findChromium()
     const page = await context.newPage();
     const problems = [];
     page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`file://${path.resolve(html)}`, { waitUntil: 'load', timeout: timeoutMs });
+    await page.goto(pathToFileURL(path.resolve(html)).href, { waitUntil: 'load', timeout: timeoutMs });
     // Drawn, or failed (the figure script marks plotly's error): no need to wait for the timeout then.
     const drawn = () => [...document.querySelectorAll('.rnnlab-plot')]
       .every((d) => (d.querySelector('.main-svg') && !d.querySelector('.rnnlab-plot-placeholder')) || d.dataset.rnnlabError);
@@ -188,7 +189,11 @@ export async function printPdf(html, { chromium: executablePath = findChromium()
  * Export `file` (an executed .ipynb) to HTML, or with `pdf` to PDF; see the header of this file.
  * Returns { out, bytes, figures, loaders }.
  */
-export async function exportNotebook(file, { pdf = false, out, force = false } = {}) {
+export async function exportNotebook(file, options = {}) {
+  const unknown = Object.keys(options).filter((k) => !['file', 'pdf', 'out', 'force'].includes(k));
+  if (unknown.length) throw new TypeError(`exportNotebook(file, options): unknown option ${unknown.join(', ')}; valid: pdf, out, force`);
+  const { pdf = false, force = false } = options;
+  let { out } = options;
   const { figures: expected } = readNotebook(file);
   out = out ?? file.replace(/\.ipynb$/i, '') + (pdf ? '.pdf' : '.html');
   checkOutput(out, file, pdf, force);
@@ -215,7 +220,8 @@ export async function exportNotebook(file, { pdf = false, out, force = false } =
     }
     checkOutput(out, file, pdf, force); // again: the export took a while
     files.writeFileAtomic(out, bytes);
-    return { out, bytes: bytes.length, figures: info.figures, loaders: info.loaders };
+    // Figures saved before they carried plotly JSON (their HTML draws itself with the page's plotly.js) count too.
+    return { out, bytes: bytes.length, figures: info.figures + info.legacy_figures, loaders: info.loaders };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -239,4 +245,6 @@ async function main() {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main();
+// Run as a script (not when a test imports it); realpath: npm may call it through a link.
+const isMain = (() => { try { return fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url); } catch { return false; } })();
+if (isMain) main();

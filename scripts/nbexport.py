@@ -149,10 +149,14 @@ class RnnLabFigures(Preprocessor):
         info = {'figures': figures, 'legacy_figures': legacy, 'loaders': loaders, 'mathjax': self.mathjax,
                 'plotly_js': '', 'mathjax_js': ''}
         if figures or legacy:
+            if not os.path.exists(PLOTLY_JS):
+                raise FileNotFoundError(f'the plotly.js bundle {PLOTLY_JS} is missing: run `npm install` in {ROOT}')
             with open(PLOTLY_JS, encoding='utf-8') as f:
                 # The same wrapper as src/display.ts plotlyScript: the UMD bundle takes its global branch.
                 info['plotly_js'] = '(function(define, module, exports){\n' + script_safe(f.read()) + '\n}).call(window);'
         if self.mathjax == 'inline':
+            if not os.path.exists(MATHJAX_INLINE):
+                raise FileNotFoundError(f'MathJax ({MATHJAX_INLINE}) is missing: run `npm install` in {ROOT}')
             with open(MATHJAX_INLINE, encoding='utf-8') as f:
                 info['mathjax_js'] = script_safe(f.read())
         resources['rnnlab'] = info
@@ -203,7 +207,12 @@ def main():
         print(f'{a.notebook} could not be read as a notebook: {type(e).__name__}: {e}', file=sys.stderr)
         return 2
     name = os.path.splitext(os.path.basename(a.notebook))[0]
-    print(json.dumps(export_html(nb, a.out, mathjax=a.mathjax, name=name)))
+    try:
+        info = export_html(nb, a.out, mathjax=a.mathjax, name=name)
+    except (OSError, ValueError) as e:  # a missing npm package, an unwritable folder: the message says which
+        print(f'{a.notebook}: {e}', file=sys.stderr)
+        return 2
+    print(json.dumps(info))
     return 0
 
 

@@ -1,6 +1,7 @@
 // `npm run export` (scripts/export.mjs → scripts/nbexport.py): lesson 00, executed headless, exported
-// as executed, with its plotly.js loader output removed, with the loader moved to the last cell, and
-// with the loader in the kernel's newer marked form (plus the stub it leaves when moved). Every page
+// as executed, with its plotly.js loader output removed, with the loader moved to the last cell, with
+// the loader in the kernel's newer marked form (plus the stub it leaves when moved), and as saved before
+// figures carried plotly JSON (their own HTML only, no loader). Every page
 // opens with the network blocked, draws every figure of the notebook (counted from the notebook's
 // plotly JSON, not from the page), typesets its math, has no JavaScript error and holds plotly.js
 // exactly once. --pdf: a PDF whose figure areas carry plotly's saturated trace colours, with a
@@ -193,13 +194,18 @@ test('lesson 00 exported as executed, without its loader, with the loader moved,
   marked.cells[lastCode].outputs.push({ ...loaders[0].o, metadata: { rnn_lab: { plotly_js: '2.35.3' } } });
   marked.cells[loaders[0].cell].outputs.unshift({ output_type: 'display_data', metadata: { rnn_lab: { plotly_js_moved: true } }, data: { 'text/plain': '' } });
 
+  // Saved before figures carried plotly JSON: only the kernel's figure HTML, which draws itself with
+  // window.Plotly (and no loader left): the page's plotly.js draws it.
+  const legacy = structuredClone(without);
+  for (const { o } of outputsOf(legacy)) delete o.data?.[PLOTLY_MIME];
+
   const dir = fs.mkdtempSync(path.join(tmp, 'variants-'));
-  const variants = { executed: nb, 'no-loader': without, 'loader-last': moved, marked };
+  const variants = { executed: nb, 'no-loader': without, 'loader-last': moved, marked, legacy };
   const pages = [];
   for (const [name, v] of Object.entries(variants)) {
     const file = writeJson(path.join(dir, `${name}.ipynb`), v);
     const nbText = fs.readFileSync(file, 'utf8');
-    assert.equal(count(nbText, HEADER), name === 'no-loader' ? 0 : 1, `${name}: plotly.js in the notebook`);
+    assert.equal(count(nbText, HEADER), ['no-loader', 'legacy'].includes(name) ? 0 : 1, `${name}: plotly.js in the notebook`);
     const r = runExport([file]);
     assert.equal(r.status, 0, `${name}: ${r.err}`);
     const html = fs.readFileSync(file.replace(/\.ipynb$/, '.html'), 'utf8');
@@ -212,6 +218,10 @@ test('lesson 00 exported as executed, without its loader, with the loader moved,
   for (const p of await openOffline(pages)) {
     const name = path.basename(p.file);
     console.log(`${name}: figures ${p.drawn}/${p.plots} drawn (notebook has ${figures}), math ${p.math}, problems ${p.problems.length}, blocked ${p.blocked.length}`);
+    if (name === 'legacy.html') {
+      const legacyFigures = outputsOf(legacy).filter(({ o }) => htmlOf(o).includes('class="rnnlab-plot"')).length;
+      assert.equal(legacyFigures, figures, 'every figure output keeps its HTML');
+    }
     assert.equal(p.plots, figures, `${name}: one figure container per output with plotly JSON`);
     assert.equal(p.drawn, figures, `${name}: every figure drawn by plotly (.main-svg)`);
     assert.equal(p.placeholders, 0, `${name}: no placeholder left`);
@@ -248,7 +258,7 @@ async function printWithoutJavaScript(html, pdf) {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
   try {
-    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 702, height: 1100 } });
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 703, height: 1100 } });
     await context.route('**', (q) => (q.request().url().startsWith('file:') ? q.continue() : q.abort()));
     const page = await context.newPage();
     await page.goto(`file://${html}`);
