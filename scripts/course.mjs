@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT, copyMathJax, libFiles } from './jupyter.mjs';
 import { installKernel } from './kernel.mjs';
 
-/** Marks every page this script writes (the index here; notebook pages through scripts/nbconvert/rnnlab). */
+/** Marks every page this script writes (the index here; notebook pages through scripts/nbexport.py, which `npm run export` shares). */
 export const GENERATOR_META = '<meta name="generator" content="rnn-lab course">';
 /** What pages written before the marker existed carry: the index's title, the pages' MathJax copy. */
 const LEGACY = ['<title>RNN Lab — the course</title>', '<script src="mathjax/tex-chtml.js" async></script>'];

@@ -18,6 +18,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from nbexport import export_html, write_atomic  # scripts/nbexport.py, beside this file
+
 
 class RecordingClient(NotebookClient):
     """NotebookClient that records cells whose execute_reply says 'error' instead of raising."""
@@ -76,28 +78,6 @@ def run(path, cell_timeout, kernel):
                 'ok': not errors and not stderr}
 
 
-def write_atomic(path, text):
-    """Write text to path whole or not at all: a temp file in the same folder, fsync, rename."""
-    tmp = '%s.%d.tmp' % (path, os.getpid())
-    try:
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def export_html(nb, out_html):
-    from nbconvert import HTMLExporter
-    here = os.path.dirname(os.path.abspath(__file__))
-    exporter = HTMLExporter(extra_template_basedirs=[os.path.join(here, 'nbconvert')], template_name='rnnlab')
-    body, _ = exporter.from_notebook_node(nb)
-    write_atomic(out_html, body)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('notebooks', nargs='+')
@@ -116,7 +96,8 @@ def main():
             write_atomic(os.path.join(a.out, name + '.ipynb'), nbformat.writes(nb))
         if a.html:
             os.makedirs(a.html, exist_ok=True)
-            export_html(nb, os.path.join(a.html, name + '.html'))
+            # The same export as `npm run export`; pages share one MathJax copy (mathjax/ beside them).
+            export_html(nb, os.path.join(a.html, name + '.html'), mathjax='beside', name=name)
         mark = 'ok ' if rep['ok'] else 'FAIL'
         print(f"{mark} {rep['seconds']:6.1f} s  {path}", file=sys.stderr, flush=True)
         reports.append(rep)
