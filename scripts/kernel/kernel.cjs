@@ -21,6 +21,7 @@
 // Every reach into tslab's internals is in tslab.cjs.
 'use strict';
 const { AsyncLocalStorage } = require('node:async_hooks');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const util = require('node:util');
@@ -95,7 +96,7 @@ function installHub() {
     /** The execution the calling code belongs to, and its cell's id where the frontend sends one. */
     cell() {
       const c = ctx();
-      return c ? { execution: c.count, cellId: c.cellId } : undefined;
+      return c ? { execution: c.count, cellId: c.cellId, code: c.code } : undefined;
     },
     /** Whether the cell `cellId` ran again after execution `since`, or the frontend reported it deleted. */
     cellGone(cellId, since) {
@@ -309,7 +310,8 @@ function makeHandler(hub) {
       if (!req.silent) publish('execute_input', { code: req.code, execution_count: count });
       Atomics.store(hub.state, CELL_START, Atomics.load(hub.state, INTERRUPTS));
       Atomics.store(hub.state, RUNNING, 0);               // a call cut short by tslab's interrupt never ended
-      const c = { count, cellId, writeStream, writeDisplayData, errors: [], interrupted: null, done: false };
+      const code = crypto.createHash('sha1').update(String(req.code)).digest('hex').slice(0, 16);
+      const c = { count, cellId, code, writeStream, writeDisplayData, errors: [], interrupted: null, done: false };
       current = c;
       let ok;
       try {
