@@ -95,6 +95,30 @@ function startServer(python, dir, tmp) {
   };
 }
 
+/**
+ * Run `body(srv, launch)` with a Notebook server on `dir` (`launch()` starts Chromium); on failure the
+ * server's log is shown; the browser and the server are stopped and `tmp` removed in every case.
+ */
+async function withServer(t, python, dir, tmp, body) {
+  const srv = startServer(python, dir, tmp);
+  let browser = null;
+  const launch = async () => {
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+    return browser;
+  };
+  try {
+    await body(srv, launch);
+  } catch (e) {
+    t.diagnostic(`Jupyter server log (last 3000 characters):\n${srv.log.slice(-3000)}`);
+    throw e;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await srv.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 test('in the Notebook UI: errors show, Run All stops at an error, the Interrupt button stops train, the saved notebook keeps the error', { timeout: 90000 }, async (t) => {
   const python = findPython(['notebook']);
   if (!needs(t, 'Chromium', CHROMIUM, 'install it (Debian: apt-get install chromium)')) return;
@@ -108,15 +132,10 @@ test('in the Notebook UI: errors show, Run All stops at an error, the Interrupt 
   const dir = path.join(tmp, 'student');
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, NB), JSON.stringify(notebook(), null, 1));
-  const srv = startServer(python, dir, tmp);
-
-  let browser = null;
   const pageErrors = [];
-  try {
+  await withServer(t, python, dir, tmp, async (srv, launch) => {
     const { base, token } = await srv.ready();
-
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+    const browser = await launch();
     const page = await browser.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
     const consoleErrors = [];
@@ -239,14 +258,7 @@ test('in the Notebook UI: errors show, Run All stops at an error, the Interrupt 
     assert.deepEqual(pageErrors, [], 'JavaScript errors in the Notebook page');
     // The widgets extension opens a comm at load; the kernel ignores it quietly, as ipykernel does.
     assert.doesNotMatch(srv.log, /unknown msg_type/, 'the kernel logged messages it does not handle in the server terminal');
-  } catch (e) {
-    t.diagnostic(`Jupyter server log (last 3000 characters):\n${srv.log.slice(-3000)}`);
-    throw e;
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    await srv.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });
 
 // Issue 13: a figure is one output whose text/html holds a visible line saying it is an interactive
@@ -277,15 +289,12 @@ test('in the Notebook UI: a saved notebook opened untrusted shows the placeholde
   const started = Date.now();
   const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-lab-ui-figures-')));
   const dir = path.join(tmp, 'saved');
-  const srv = startServer(python, dir, tmp);
-  let browser = null;
-  try {
+  await withServer(t, python, dir, tmp, async (srv, launch) => {
     const reports = executeNotebooks(FIGURE_NOTEBOOKS.map((f) => path.join(ROOT, 'notebooks', f)), { out: dir, cellTimeout: 120 });
     for (const r of reports) assert.ok(r.ok, `${path.basename(r.path)} did not execute cleanly: ${JSON.stringify(r.errors.concat(r.stderr.map((s) => s.text)))}`);
     console.log(`executed ${reports.map((r) => `${path.basename(r.path)} in ${r.seconds.toFixed(1)} s`).join(', ')}`);
     const { base, token } = await srv.ready();
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+    const browser = await launch();
 
     for (const name of FIGURE_NOTEBOOKS) {
       const figures = savedFigures(path.join(dir, name));
@@ -341,12 +350,5 @@ test('in the Notebook UI: a saved notebook opened untrusted shows the placeholde
       await page.close();
     }
     console.log(`figure UI test took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  } catch (e) {
-    t.diagnostic(`Jupyter server log (last 3000 characters):\n${srv.log.slice(-3000)}`);
-    throw e;
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    await srv.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 });
