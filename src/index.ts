@@ -52,3 +52,8 @@ export { check, gradeExercise, EXERCISES } from './check';
 export type { CheckOptions, CheckResult, ExerciseName, LstmWeights } from './check';
 export { fusedSequence, fusedSupport, fusedInfo, fusedAvailable, setFusedThreads, FusedUnsupportedError } from './fused';
 export type { FusedOptions, FusedResult } from './fused';
+export { NO_TRAINING_ENV, trainingDisabled } from './no-training';
+
+// RNN_LAB_NO_TRAINING=1 (tests of the lessons' claims): optimizers take no step in this process.
+import { applyTrainingSwitch } from './no-training';
+applyTrainingSwitch();
