@@ -57,18 +57,21 @@ function main() {
     const info = notebookInfo(r.path);
     const status = r.ok ? 'ok' : `failed: ${esc([...r.errors, ...r.stderr.map((s) => s.text)].join(' | ').slice(0, 300))}`;
     const over = r.seconds > BUDGET_S ? ' (over budget)' : '';
-    return `<tr><td><a href="${esc(info.name)}.html">${esc(info.title)}</a></td><td>${esc(info.summary)}</td>` +
+    const claims = (r.claims ?? []).map((c) => `<li>${esc(c)}</li>`).join('');
+    return `<tr><td><a href="${esc(info.name)}.html">${esc(info.title)}</a></td><td>${esc(info.summary)}` +
+      `${claims ? `<ul class="claims">${claims}</ul>` : ''}</td>` +
       `<td>${r.seconds.toFixed(1)} s${over}</td><td>${status}</td></tr>`;
   });
   const index = `<!DOCTYPE html>
   <html><head>${GENERATOR_META}<meta charset="utf-8"><title>RNN Lab — the course</title>
   <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-  table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}</style>
+  table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
+  ul.claims{margin:.4rem 0 0;padding-left:1.2rem;font-size:.9em;color:#333}ul.claims li::marker{content:'✔ '}</style>
   </head><body>
   <h1>RNN Lab — the course</h1>
   <p>Every lesson below was executed headless on ${esc(new Date().toISOString().slice(0, 10))}; each page shows its
   outputs, with interactive plots, and works offline. Total run time ${total.toFixed(0)} s.</p>
-  <table><thead><tr><th>lesson</th><th>what it shows</th><th>runtime (budget ${BUDGET_S} s)</th><th>status</th></tr></thead>
+  <table><thead><tr><th>lesson</th><th>what it shows, and the numbers its run measured (✔ each claim that held)</th><th>runtime (budget ${BUDGET_S} s)</th><th>status</th></tr></thead>
   <tbody>
   ${rows.join('\n')}
   </tbody></table>

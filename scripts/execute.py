@@ -21,6 +21,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbexport import export_html, write_atomic  # scripts/nbexport.py, beside this file
 
 
+# The line src/claims.ts expectClaim prints when a claim holds.
+CLAIM_MARK = '\u2714 claim holds: '
+
+
 class RecordingClient(NotebookClient):
     """NotebookClient that records cells whose execute_reply says 'error' instead of raising."""
 
@@ -61,6 +65,7 @@ def run(path, cell_timeout, kernel):
             detail = ' '.join(o.get('text', '') for o in outs if o.get('name') == 'stderr').strip()[-1000:]
         errors.append(f"cell {f['cell']} failed: {detail or 'no message'}")
     stderr = []
+    claims = []     # what each passing expectClaim printed: the numbers behind the lesson's claim
     not_run = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != 'code':
@@ -68,6 +73,8 @@ def run(path, cell_timeout, kernel):
         if cell.source.strip() and cell.get('execution_count') is None:
             not_run.append(i)
         for out in cell.get('outputs', []):
+            if out.get('output_type') == 'stream' and out.get('name') == 'stdout':
+                claims += [l[len(CLAIM_MARK):].strip() for l in out.get('text', '').splitlines() if l.startswith(CLAIM_MARK)]
             if out.get('output_type') == 'stream' and out.get('name') == 'stderr' and out.get('text', '').strip():
                 stderr.append({'cell': i, 'text': out['text'][-2000:]})
             if out.get('output_type') == 'error':
@@ -75,7 +82,7 @@ def run(path, cell_timeout, kernel):
     if not_run and not errors:
         errors.append(f'code cells {not_run} did not run')
     return nb, {'path': path, 'seconds': round(seconds, 2), 'errors': errors, 'stderr': stderr,
-                'ok': not errors and not stderr}
+                'claims': claims, 'ok': not errors and not stderr}
 
 
 def main():

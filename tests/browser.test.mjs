@@ -18,7 +18,13 @@ test('the welcome page renders its plots in headless Chromium with no JavaScript
   assert.equal(r.status, 0, `npm run course failed:\n${r.stdout}\n${r.stderr}`);
   const page = path.join(site, '00-welcome.html');
   assert.ok(fs.existsSync(page), `${page} was not written`);
-  assert.match(fs.readFileSync(path.join(site, 'index.html'), 'utf8'), /href="00-welcome\.html"/);
+  const index = fs.readFileSync(path.join(site, 'index.html'), 'utf8');
+  assert.match(index, /href="00-welcome\.html"/);
+  // The index shows the numbers behind each claim: the line the lesson's own run printed.
+  const claims = [...index.matchAll(/<ul class="claims">(.*?)<\/ul>/gs)].flatMap((m) => [...m[1].matchAll(/<li>(.*?)<\/li>/gs)].map((l) => l[1]));
+  assert.ok(claims.length >= 1, 'the index lists the claim lesson 00 printed');
+  const pageText = fs.readFileSync(path.join(site, '00-welcome.html'), 'utf8');
+  for (const c of claims) assert.ok(pageText.includes(`✔ claim holds: ${c}`), `the index's claim "${c}" is what the page printed`);
 
   try {
     const [p] = await inspectPages([page]);

@@ -35,6 +35,8 @@ const { KERNEL_HUB_KEY: HUB_KEY, INTERRUPTS, RUNNING, CELL_START } = require(pat
 const ABORT_WINDOW_MS = 200;
 
 const cells = new AsyncLocalStorage();
+/** Set when the server closes its sockets (shutdown_request): sends still pending then fail, expectedly. */
+let shuttingDown = false;
 /**
  * What frontends that send cell ids (JupyterLab, Notebook 7: `cellId` and `deletedCells` in an
  * execute_request's metadata) told about their cells: the last execution of each id, and deleted ids.
@@ -344,6 +346,11 @@ function makeHandler(hub) {
 function makeServer() {
   const { ZmqServer } = T.jupyterModule();
   return class CourseServer extends ZmqServer {
+    close() {
+      shuttingDown = true;
+      return super.close();
+    }
+
     handleShellMessage(sock, ...frames) {
       // Comms (ipywidgets opens one when a notebook loads): tslab has none and logs each as an
       // "unknown msg_type"; ipykernel ignores a comm it has no target for, and so does this kernel.
@@ -409,6 +416,8 @@ function ownErrorEvents() {
     // its most likely origin; between cells, its own (finished) cell gets a readable note.
     const c = cells.getStore() ?? current;
     if (c && !c.done) { c.errors.push([e]); return; }
+    // Shutting down: a message still on its way (a late figure update, a status) meets closed sockets.
+    if (shuttingDown && /Socket is closed/.test(String(e?.message))) return;
     const { traceback } = errorContent(e);
     process.stderr.write(`${what} after its cell had finished (the kernel goes on):\n${traceback.join('\n')}\n`);
   };
