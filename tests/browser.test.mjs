@@ -23,8 +23,10 @@ test('the welcome page renders its plots in headless Chromium with no JavaScript
   // The index shows the numbers behind each claim: the line the lesson's own run printed.
   const claims = [...index.matchAll(/<ul class="claims">(.*?)<\/ul>/gs)].flatMap((m) => [...m[1].matchAll(/<li>(.*?)<\/li>/gs)].map((l) => l[1]));
   assert.ok(claims.length >= 1, 'the index lists the claim lesson 00 printed');
-  const pageText = fs.readFileSync(path.join(site, '00-welcome.html'), 'utf8');
-  for (const c of claims) assert.ok(pageText.includes(`✔ claim holds: ${c}`), `the index's claim "${c}" is what the page printed`);
+  const text = (html) => html.replace(/<[^>]*>/g, '').replace(/&#(\d+);/g, (_, n) => String.fromCharCode(+n))
+    .replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const pageText = text(fs.readFileSync(path.join(site, '00-welcome.html'), 'utf8'));
+  for (const c of claims) assert.ok(pageText.includes(`✔ claim holds: ${text(c)}`), `the index's claim "${c}" is what the page printed`);
 
   try {
     const [p] = await inspectPages([page]);
