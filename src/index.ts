@@ -37,6 +37,8 @@ export { lossFunction } from './losses';
 export type { LossSpec } from './losses';
 export { train, computeGradients, clipByGlobalNorm, clipByValue, globalNorm } from './train';
 export type { TrainData, TrainOptions, TrainResult, StepLog, EpochLog, GradientOptions } from './train';
+export { descendPaths, pathStats } from './descent';
+export type { DescentOptions, DescentPaths, PathStats } from './descent';
 export { KeyboardInterrupt, interruptible, kernelHub } from './interrupt';
 export type { Interruptible, KernelHub, CellRef } from './interrupt';
 export { spectrum, gradientFlow, jacobianNorms, gateStats, verdictOf, ACTIVATION_GAMMA } from './diagnostics';
