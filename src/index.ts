@@ -49,6 +49,8 @@ export type { Matrix } from './linalg';
 export { addingProblem, delayedRecall, copyTask, sineWaves, tagByNext, reverseDigits, DIGIT_TOKENS, slidingWindows, standardizer, loadCO2, loadSeattleWeather, firstNames } from './data';
 export { timeseriesWindows, dateGaps } from './data';
 export type { Dataset, Standardizer } from './data';
+export { ridgeRegression } from './baselines';
+export type { RidgeOptions, RidgeModel } from './baselines';
 export type { StandardizerOptions, StandardizerMissing, WindowMissing, WindowDataset, Dropped, SlidingWindowOptions, TimeseriesWindowOptions, TimeseriesWindows, SplitWindows, SplitSpec, Frequency, DateGap, DateGaps } from './data';
 export { check, gradeExercise, EXERCISES } from './check';
 export type { CheckOptions, CheckResult, ExerciseName, LstmWeights } from './check';
