@@ -174,6 +174,7 @@ export function cellList(indices) {
 
 /** The output's name must say its format: .html/.htm for a page, .pdf with --pdf (no PDF bytes in a .html file, no page in a .pdf). */
 export function checkExtension(out, pdf) {
+  if (/\.ipynb$/i.test(out)) throw new ExportError(`${out}: the output must not be a notebook; choose another file with --out FILE`);
   if (pdf && !/\.pdf$/i.test(out)) {
     throw new ExportError(`--pdf writes a PDF, but --out ${out} does not end in .pdf: name it X.pdf, or leave out --pdf for an HTML page`);
   }
