@@ -364,7 +364,13 @@ test('--pdf: an A4 PDF whose figures are drawn (saturated trace colours), a boun
   if (!nb) return;
   const figures = outputsOf(nb).filter(({ o }) => o.data?.[PLOTLY_MIME]).length;
   const dir = fs.mkdtempSync(path.join(tmp, 'pdf-'));
-  const file = writeJson(path.join(dir, 'lesson.ipynb'), nb);
+  // A long output line of words (wraps several times at the page width) and one word longer than a line.
+  const words = Array.from({ length: 60 }, (_, i) => `epoch${i} finished${i} loss=${(1 / (i + 1)).toFixed(5)}`).join(' ');
+  const longWord = Array.from({ length: 30 }, (_, i) => `w${String(i).padStart(2, '0')}xxxxxx`).join(''); // 300 characters
+  const withLong = structuredClone(nb);
+  withLong.cells.push({ cell_type: 'code', metadata: {}, source: 'log()', execution_count: 99,
+    outputs: [{ output_type: 'stream', name: 'stdout', text: `${words}\n${longWord}\n` }] });
+  const file = writeJson(path.join(dir, 'lesson.ipynb'), withLong);
   const pdf = path.join(dir, 'lesson.pdf');
   const t0 = Date.now();
   let r = runExport([file, '--pdf']);
@@ -374,6 +380,24 @@ test('--pdf: an A4 PDF whose figures are drawn (saturated trace colours), a boun
   assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-');
   assert.match(r.out, new RegExp(`wrote .*lesson\\.pdf \\(\\d+(\\.\\d)? [kM]B, ${figures} figures, A4\\)`));
   assert.deepEqual(fs.readdirSync(dir).sort(), ['lesson.ipynb', 'lesson.pdf'], 'only the PDF is written (no HTML beside it, no temp file)');
+
+  // Title: the lesson's first heading (read here from the notebook), in the PDF's metadata.
+  const heading = nb.cells.filter((c) => c.cell_type === 'markdown').map((c) => [].concat(c.source).join(''))
+    .flatMap((md) => md.split('\n')).find((l) => /^#+ /.test(l)).replace(/^#+ /, '').trim();
+  const info = spawnSync('pdfinfo', [pdf], { encoding: 'utf8' });
+  if (info.error === undefined) assert.equal(info.stdout.match(/^Title:\s*(.*)$/m)?.[1].trim(), heading, 'PDF title = first heading');
+  // Long output lines wrap at spaces: every word of the line comes out of the PDF whole (JupyterLab's
+  // word-break: break-all cut them: "fini / shed"); the word longer than a line is broken, nothing lost.
+  const text = spawnSync('pdftotext', [pdf, '-'], { encoding: 'utf8' });
+  if (text.error === undefined) {
+    const tokens = new Set(text.stdout.split(/\s+/));
+    const cut = words.split(' ').filter((w) => !tokens.has(w));
+    const pieces = text.stdout.split(/\s+/).filter((w) => w && longWord.includes(w) && w.length > 8);
+    console.log(`long output line: ${words.split(' ').length} words, ${cut.length} cut inside; 300-character word in pieces of ${pieces.map((w) => w.length).join(', ')}`);
+    assert.deepEqual(cut, [], 'no word of the long output line is broken across lines');
+    assert.ok(text.stdout.replace(/\s+/g, '').includes(longWord), 'the 300-character word is all there');
+    assert.ok(!tokens.has(longWord), 'the 300-character word is broken across lines (it is longer than a line)');
+  }
 
   // An existing PDF is not replaced without --force (a PDF carries no marker), and is with it.
   const other = "%PDF-1.4 someone else's";
