@@ -52,6 +52,8 @@ export type { Dataset, Standardizer } from './data';
 export { ridgeRegression } from './baselines';
 export type { RidgeOptions, RidgeModel } from './baselines';
 export type { StandardizerOptions, StandardizerMissing, WindowMissing, WindowDataset, Dropped, SlidingWindowOptions, TimeseriesWindowOptions, TimeseriesWindows, SplitWindows, SplitSpec, Frequency, DateGap, DateGaps } from './data';
+export { constantBaseline, autoregressiveBaseline } from './baselines';
+export type { ConstantBaseline, AutoregressiveBaseline } from './baselines';
 export { check, gradeExercise, EXERCISES } from './check';
 export type { CheckOptions, CheckResult, ExerciseName, LstmWeights } from './check';
 export { fusedSequence, fusedSupport, fusedInfo, fusedAvailable, setFusedThreads, FusedUnsupportedError } from './fused';
