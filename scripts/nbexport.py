@@ -17,9 +17,10 @@ copy among its pages; scripts/jupyter.mjs copyMathJax writes it).
 
     python3 nbexport.py [--mathjax inline|beside] NOTEBOOK.ipynb OUT.html
 
-prints one JSON line {"figures": n, "legacy_figures": n, "loaders": n, "bytes": n} on success
-(legacy_figures: figure HTML saved without plotly JSON, before figures carried it; it draws itself
-with the page's plotly.js).
+prints one JSON line {"figures": n, "figure_cells": [...], "legacy_figures": n, "loaders": n,
+"title": "...", "bytes": n} on success (figure_cells: the cell index of each figure drawn; legacy_figures:
+figure HTML saved without plotly JSON, before figures carried it; it draws itself with the page's
+plotly.js; title: the page's <title>, see page_title).
 """
 import argparse
 import json
@@ -84,6 +85,39 @@ def _title(layout):
     return str(text) if isinstance(text, (str, int, float)) and str(text) else None
 
 
+HEADING = re.compile(r'^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$')
+SETEXT = re.compile(r'^ {0,3}(=+|-+)[ \t]*$')
+
+
+def page_title(nb, fallback):
+    """The page's title (and so the PDF's): the notebook's metadata.title if set (nbconvert's rule),
+    else the text of the first markdown heading (ATX `# Title` or setext `Title` over `===`), else
+    `fallback` (the file name). Inline markup is dropped: `*`, `_` and backticks around words."""
+    explicit = (nb.get('metadata') or {}).get('title')
+    if isinstance(explicit, str) and explicit.strip():
+        return explicit.strip()
+    for cell in nb.cells:
+        if cell.get('cell_type') != 'markdown':
+            continue
+        lines = _text(cell.get('source')).splitlines()
+        fence = False
+        for k, line in enumerate(lines):
+            if re.match(r'^ {0,3}(```|~~~)', line):
+                fence = not fence
+            if fence:
+                continue
+            m = HEADING.match(line)
+            text = m.group(1) if m else None
+            if text is None and line.strip() and k + 1 < len(lines) and SETEXT.match(lines[k + 1]) \
+                    and lines[k + 1].strip()[0] == '=':
+                text = line.strip()
+            if text:
+                text = re.sub(r'(\*\*|__|\*|`)(.+?)\1', r'\2', text).strip()
+                if text:
+                    return text
+    return fallback
+
+
 def figure_html(figure, number, cell):
     """A figure container (<div class="rnnlab-plot">) and the script that draws it from plotly's JSON.
     The placeholder line stays until plotly has drawn, and says why if it cannot (no JavaScript,
@@ -125,6 +159,7 @@ class RnnLabFigures(Preprocessor):
         if self.mathjax not in MATHJAX_MODES:
             raise ValueError(f'RnnLabFigures: mathjax must be one of {MATHJAX_MODES}; got {self.mathjax!r}')
         figures = loaders = legacy = 0
+        figure_cells = []
         for index, cell in enumerate(nb.cells):
             if cell.get('cell_type') != 'code':
                 continue
@@ -138,6 +173,7 @@ class RnnLabFigures(Preprocessor):
                     html = figure_html(data[PLOTLY_MIME], figures + 1, index)
                     if html is not None:
                         figures += 1
+                        figure_cells.append(index)
                         # Only the container: the kernel's own HTML for it expects a loader on the page.
                         output['data'] = {'text/html': html, 'text/plain': _text(data.get('text/plain'))}
                 elif 'class="rnnlab-plot"' in _text(data.get('text/html')):
@@ -146,7 +182,9 @@ class RnnLabFigures(Preprocessor):
                     legacy += 1
                 kept.append(output)
             cell['outputs'] = kept
-        info = {'figures': figures, 'legacy_figures': legacy, 'loaders': loaders, 'mathjax': self.mathjax,
+        # nbconvert's lab template titles the page with metadata.title (else the file name).
+        nb.metadata['title'] = page_title(nb, (resources.get('metadata') or {}).get('name') or 'notebook')
+        info = {'figures': figures, 'figure_cells': figure_cells, 'title': nb.metadata['title'], 'legacy_figures': legacy, 'loaders': loaders, 'mathjax': self.mathjax,
                 'plotly_js': '', 'mathjax_js': ''}
         if figures or legacy:
             if not os.path.exists(PLOTLY_JS):
@@ -179,7 +217,7 @@ def write_atomic(path, text):
 
 def export_html(nb, out_html, mathjax='inline', name=None):
     """Write the page of notebook `nb` (an nbformat node, already executed) to out_html, atomically.
-    Returns {'figures', 'loaders', 'bytes'}. The caller decides beforehand whether a file at out_html
+    Returns {'figures', 'figure_cells', 'legacy_figures', 'loaders', 'title', 'bytes'}. The caller decides beforehand whether a file at out_html
     may be replaced (the page carries <meta name="generator" content="rnn-lab course">)."""
     from nbconvert import HTMLExporter
     if mathjax not in MATHJAX_MODES:
@@ -190,8 +228,8 @@ def export_html(nb, out_html, mathjax='inline', name=None):
     body, resources = exporter.from_notebook_node(nb, resources={'metadata': {'name': name}})
     write_atomic(out_html, body)
     info = resources['rnnlab']
-    return {'figures': info['figures'], 'legacy_figures': info['legacy_figures'], 'loaders': info['loaders'],
-            'bytes': len(body.encode('utf-8'))}
+    return {'figures': info['figures'], 'figure_cells': info['figure_cells'], 'legacy_figures': info['legacy_figures'],
+            'loaders': info['loaders'], 'title': info['title'], 'bytes': len(body.encode('utf-8'))}
 
 
 def main():

@@ -315,14 +315,31 @@ function titleOf(fig: Figure): string | undefined {
 }
 
 /**
- * The line shown in a figure's area until plotly.js draws it: it is in the HTML itself, so it is seen
- * where scripts never run (an untrusted notebook, GitHub, nbviewer without JS); the script replaces it.
+ * The note shown in a figure's area until plotly.js draws it, as HTML. It is in the figure's HTML
+ * itself, so it is seen where scripts never run (an untrusted notebook, GitHub, nbviewer without JS);
+ * only elements a notebook's sanitizer keeps (`em`, `code`) carry its look, since inline styles are
+ * stripped there.
  */
-function placeholderLine(fig: Figure): string {
+function placeholderHtml(fig: Figure): string {
   const t = titleOf(fig);
-  return `Interactive plotly figure${t ? ` “${t}”` : ''}, not drawn in this view: run the cell, trust the notebook ` +
-    '(File → Trust Notebook), or export it with `npm run export -- NOTEBOOK.ipynb` in the rnn-lab folder.';
+  return `<em>Interactive plotly figure${t ? ` “${escapeHtml(t)}”` : ''}, not drawn in this view.</em> To see it: ` +
+    'trust the notebook (File → Trust Notebook) if it was saved with its outputs, or run it (Kernel → Restart &amp; Run All), ' +
+    'or export it with <code>npm run export -- NAME.ipynb</code> in the rnn-lab folder.';
 }
+
+/**
+ * The note once scripts ran and plotly.js still is not on the page: the output that held it was
+ * cleared or deleted before the notebook was saved (trusting it will not help then).
+ */
+function plotlyMissingHtml(fig: Figure): string {
+  const t = titleOf(fig);
+  return `<em>Interactive plotly figure${t ? ` “${escapeHtml(t)}”` : ''}, not drawn: this notebook no longer holds plotly.js</em> ` +
+    '(the output that carried it was cleared or deleted before saving). Run any figure cell again and save, ' +
+    'or export it with <code>npm run export -- NAME.ipynb</code> in the rnn-lab folder, which draws every figure.';
+}
+
+/** How long a figure waits for plotly.js before its note says plotly.js is missing (ms). */
+const PLOTLY_WAIT_MS = 3000;
 
 /**
  * The HTML of one figure: a div and the script that draws it with plotly.js, at once if it is on the
@@ -340,14 +357,15 @@ function htmlOf(fig: Figure, { data, layout, config }: ReturnType<typeof plotlyJ
   const id = `rnnlab-plot-${process.pid}-${Date.now().toString(36)}-${nextId++}`;
   const height = typeof layout.height === 'number' ? layout.height : 420;
   return `<div id="${id}" class="rnnlab-plot" style="width:100%;height:${height}px">` +
-    '<div class="rnnlab-plot-placeholder" style="padding:12px;color:#555;font-style:italic;border:1px dashed #bbb">' +
-    `${escapeHtml(placeholderLine(fig))}</div></div>\n` +
+    '<div class="rnnlab-plot-placeholder" style="padding:12px;color:#555;border:1px dashed #bbb">' +
+    `${placeholderHtml(fig)}</div></div>\n` +
     '<script type="text/javascript">(function(){' +
     `var el=document.getElementById(${JSON.stringify(id)});if(!el)return;` +
     'function draw(){var note=el.querySelector(".rnnlab-plot-placeholder");if(note)el.removeChild(note);' +
     `window.Plotly.newPlot(el,${scriptSafe(JSON.stringify(data))},${scriptSafe(JSON.stringify(layout))},${scriptSafe(JSON.stringify(config))});}` +
     // plotly.js not on the page yet (its output is further down, or in a cell not yet run): wait for it.
-    `if(window.Plotly)draw();else(window.${PLOT_QUEUE}=window.${PLOT_QUEUE}||[]).push(draw);` +
+    `if(window.Plotly){draw();return;}(window.${PLOT_QUEUE}=window.${PLOT_QUEUE}||[]).push(draw);` +
+    `setTimeout(function(){var note=el.querySelector(".rnnlab-plot-placeholder");if(!window.Plotly&&note)note.innerHTML=${scriptSafe(JSON.stringify(plotlyMissingHtml(fig)))};},${PLOTLY_WAIT_MS});` +
     '})();</script>';
 }
 
@@ -498,7 +516,10 @@ function makeLiveFigure(minInterval: number, endsAtInterrupt: boolean): LiveFigu
   let last: Figure | undefined;
   let lastDraw = -Infinity;
   let closed = false;
+  /** The pending redraw of an update that came too soon after the last draw. */
+  let trailing: ReturnType<typeof setTimeout> | undefined;
   const draw = (fig: Figure) => {
+    if (trailing !== undefined) { clearTimeout(trailing); trailing = undefined; }
     if (s.kind === 'text') return;
     loadPlotly();
     if (!handle) { handle = s.newDisplay(); stats.liveFigures++; }
@@ -510,9 +531,20 @@ function makeLiveFigure(minInterval: number, endsAtInterrupt: boolean): LiveFigu
       if (interrupted()) return;
       if (closed) throw new Error('liveFigure.update: this live figure was closed; make a new one with liveFigure()');
       last = checkFigure(figure, 'liveFigure.update');
-      if (Date.now() - lastDraw >= minInterval) draw(last);
+      const wait = minInterval - (Date.now() - lastDraw);
+      if (wait <= 0) { draw(last); return; }
+      // Too soon: draw the latest figure when the interval is over, so the output shows the last
+      // update even if no other update or close() follows (a loop that threw, a cell that ended early).
+      if (trailing === undefined && s.kind !== 'text') {
+        trailing = setTimeout(() => {
+          trailing = undefined;
+          if (!closed && !interrupted() && last) draw(last);
+        }, wait);
+        (trailing as { unref?: () => void }).unref?.();
+      }
     },
     close(figure?: Figure) {
+      if (trailing !== undefined) { clearTimeout(trailing); trailing = undefined; }
       if (interrupted()) { closed = true; return; }
       if (figure !== undefined) last = checkFigure(figure, 'liveFigure.close');
       closed = true;

@@ -6,7 +6,11 @@
 // plotly JSON, not from the page), typesets its math, has no JavaScript error and holds plotly.js
 // exactly once. --pdf: a PDF whose figure areas carry plotly's saturated trace colours, with a
 // bound that a PDF printed without JavaScript (figures undrawn) fails. Every error case exits 1 with
-// a message naming the file and writes nothing; foreign files are never replaced.
+// a message naming the file and writes nothing (including --out names of the other format, and flags npm
+// took for itself without `--`); foreign files are replaced only with --force. A notebook with an error
+// output and cells that never ran is exported with a note naming them; the page (and PDF) is titled with
+// the notebook's first heading; long output lines wrap at spaces in the PDF; malformed figure JSON is an
+// error naming its cells.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +20,7 @@ import * as path from 'node:path';
 import { ROOT, needs, CHROMIUM } from './helpers.mjs';
 import { executeNotebooks, findPython, INSTALL_HINT, KERNEL_DIR } from '../scripts/jupyter.mjs';
 import { installKernel, writeKernelSpec } from '../scripts/kernel.mjs';
+import { cellList, lostFigures } from '../scripts/export.mjs';
 
 const EXPORT = path.join(ROOT, 'scripts', 'export.mjs');
 const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
@@ -67,7 +72,16 @@ test('command line errors: exit 1, a message naming the file (or flag) and how t
     { args: [], re: [/which notebook\?/, /usage: npm run export -- PATH\.ipynb \[--pdf\]/] },
     { args: [ran, '--pfd'], re: [/unknown option --pfd/, /usage: npm run export/] },
     { args: [ran, '--out'], re: [/--out needs a file name/, /usage:/] },
-    { args: [ran, '--force'], re: [/--force applies only to --pdf/, /usage:/] },
+    // --out must name the format written: no page in a .pdf, no PDF in a .html.
+    { args: [ran, '--out', path.join(dir, 'hw-out.pdf')], re: [/--out .*hw-out\.pdf names a PDF, but without --pdf the export is an HTML page: add --pdf/] },
+    { args: [ran, '--pdf', '--out', path.join(dir, 'out.html')], re: [/--pdf writes a PDF, but --out .*out\.html does not end in \.pdf/] },
+    { args: [ran, '--out', path.join(dir, 'out.txt')], re: [/out\.txt: an HTML page is written to a file ending in \.html or \.htm/] },
+    { args: [ran, '--force', '--out', ran], re: [/ran\.ipynb: the output must not be a notebook/] },
+    // `npm run export hw.ipynb --pdf` (no `--`): npm keeps the flags and says so only in its environment.
+    { args: ['hw.ipynb'], env: { npm_lifecycle_event: 'export', npm_config_pdf: 'true' }, re: [/npm took --pdf as its own option/, /nothing was exported/, /\n {2}npm run export -- hw\.ipynb --pdf$/m] },
+    { args: ['hw.ipynb'], env: { npm_lifecycle_event: 'export', npm_config_parseable: 'true', npm_config_loglevel: 'info', npm_config_force: 'true' }, re: [/npm took --pdf as/, /npm run export -- hw\.ipynb --pdf$/m] },
+    { args: ['hw.ipynb', 'x.pdf'], env: { npm_lifecycle_event: 'export', npm_config_out: 'true' }, re: [/npm took --out as/, /npm run export -- hw\.ipynb --out x\.pdf$/m] },
+    { args: ['hw.ipynb'], env: { npm_lifecycle_event: 'export', npm_config_out: 'a b.html', npm_config_force: 'true' }, re: [/npm took --out and --force as its own options/, /npm run export -- hw\.ipynb --out 'a b\.html' --force$/m] },
     { args: [path.join(dir, 'missing.ipynb')], re: [/missing\.ipynb does not exist/] },
     { args: [notJson], re: [/broken\.ipynb is not a notebook: it is not JSON/] },
     { args: [notNb], re: [/data\.ipynb is not a Jupyter notebook/, /"cells"/] },
@@ -88,7 +102,30 @@ test('command line errors: exit 1, a message naming the file (or flag) and how t
   }
 });
 
-test('overwriting: a foreign X.html is kept byte for byte; a page the exporter wrote is replaced', (t) => {
+test('through npm itself, without `--`: `npm run export X --pdf` and `--out F` fail and show the command that works', () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'npm-'));
+  const ran = writeJson(path.join(dir, 'ran.ipynb'), tinyNotebook([STREAM]));
+  const before = snapshot(dir);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  for (const [flags, right] of [[['--pdf'], `${ran} --pdf`], [['--out', 'x.pdf'], `${ran} --out x.pdf`]]) {
+    const r = spawnSync('npm', ['run', 'export', ran, ...flags], { encoding: 'utf8', cwd: ROOT, env });
+    if (r.error) return; // no npm on PATH
+    assert.equal(r.status, 1, `npm run export ran.ipynb ${flags.join(' ')}: exit 1 expected, got ${r.status}\n${r.stderr}`);
+    assert.ok(r.stderr.includes(`npm run export -- ${right}`), `stderr shows \`npm run export -- ${right}\`:\n${r.stderr}`);
+    assert.deepEqual(snapshot(dir), before, 'nothing written');
+  }
+});
+
+test('cellList and lostFigures: cells numbered and ranges joined, singular and plural', () => {
+  assert.equal(cellList([3]), 'cell 3');
+  assert.equal(cellList([10, 9]), 'cells 9–10');
+  assert.equal(cellList([1, 3, 4, 5, 8]), 'cells 1, 3–5 and 8');
+  assert.equal(lostFigures([2, 5], [2, 5]), undefined);
+  assert.match(lostFigures([4, 5], [5]), /^the plotly figure JSON in cell 4 is malformed .*, so it could not be exported \(1 of 2 figures\)/);
+  assert.match(lostFigures([4, 4, 6], [4]), /in cells 4 and 6 is malformed .*, so they could not be exported \(2 of 3 figures\)/);
+});
+
+test('overwriting: a foreign X.html is kept byte for byte without --force and replaced with it; a page the exporter wrote is replaced; titled by file name without a heading', (t) => {
   if (!needs(t, 'Jupyter (nbconvert)', HAS_JUPYTER, INSTALL_HINT)) return;
   const dir = fs.mkdtempSync(path.join(tmp, 'overwrite-'));
   const nb = writeJson(path.join(dir, 'hw.ipynb'), tinyNotebook([STREAM]));
@@ -98,15 +135,18 @@ test('overwriting: a foreign X.html is kept byte for byte; a page the exporter w
   let r = runExport([nb]);
   assert.equal(r.status, 1, r.err);
   assert.match(r.err, /hw\.html already exists and was not written by the rnn-lab exporter/);
+  assert.match(r.err, /add --force to replace it/);
   assert.match(r.err, /--out FILE/);
   assert.equal(fs.readFileSync(page, 'utf8'), foreign, 'the foreign page is unchanged');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['hw.html', 'hw.ipynb'], 'no temp file is left');
 
-  fs.rmSync(page);
-  r = runExport([nb]);
+  // --force replaces it (as `jupyter nbconvert` would have left it).
+  r = runExport([nb, '--force']);
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /wrote .*hw\.html \(\d+(\.\d)? [kM]B, 0 figures; plotly\.js and MathJax inside, opens offline\)/);
+  assert.doesNotMatch(r.err, /note:/, 'a notebook that ran without error gets no note');
   assert.match(fs.readFileSync(page, 'utf8'), /hello/);
+  assert.match(fs.readFileSync(page, 'utf8'), /<title>hw<\/title>/, 'no heading: the page is titled with the file name');
   // Written by the exporter: replaced by the next export (of a changed notebook).
   writeJson(nb, tinyNotebook([{ ...STREAM, text: 'changed output\n' }]));
   r = runExport([nb]);
@@ -118,6 +158,48 @@ test('overwriting: a foreign X.html is kept byte for byte; a page the exporter w
   assert.equal(count(html, HEADER), 0, 'plotly.js is inlined only when the page has a figure');
   assert.doesNotMatch(html, /<script[^>]+src=/, 'no external script at all');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['hw.html', 'hw.ipynb']);
+});
+
+test('a partly failed notebook: exported as saved, with a note naming the cell with the error and the cells that did not run; titled by its first heading', (t) => {
+  if (!needs(t, 'Jupyter (nbconvert)', HAS_JUPYTER, INSTALL_HINT)) return;
+  const dir = fs.mkdtempSync(path.join(tmp, 'failed-'));
+  const code = (source, count, outputs) => ({ cell_type: 'code', metadata: {}, source, execution_count: count, outputs });
+  const nb = writeJson(path.join(dir, 'hw.ipynb'), {
+    nbformat: 4, nbformat_minor: 5, metadata: {},
+    cells: [
+      { cell_type: 'markdown', metadata: {}, source: 'Some words first, then:\n\n# Homework 2: *LSTM* step\n' },
+      code('const x = 1;', 1, [STREAM]),                                                              // cell 1
+      code('shape()', 2, [{ output_type: 'error', ename: 'RangeError', evalue: '\x1b[31mexpected [batch, time, features]\x1b[0m\nsecond line', traceback: ['RangeError: expected [batch, time, features]'] }]), // cell 2
+      { cell_type: 'markdown', metadata: {}, source: '## Part b' },                                      // cell 3
+      code('train()', null, []),                                                                     // cell 4
+      code('', null, []),                                                                            // cell 5: empty, nothing to run
+      code('plot()', null, []),                                                                      // cell 6
+    ],
+  });
+  const r = runExport([nb]);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /wrote .*hw\.html/);
+  assert.equal(r.err.trim(), 'rnn-lab export: note: cell 2 has an error (RangeError: expected [batch, time, features]); ' +
+    'cells 4 and 6 did not run — the export shows the notebook as saved');
+  const html = fs.readFileSync(path.join(dir, 'hw.html'), 'utf8');
+  assert.ok(html.includes('RangeError: expected [batch, time, features]'), 'the error output (its traceback) is in the page');
+  const title = html.match(/<title>([^<]*)<\/title>/)?.[1];
+  assert.equal(title, 'Homework 2: LSTM step', 'titled by the first heading (markup dropped)');
+});
+
+test('malformed plotly figure JSON: exit 1 naming the cells, nothing written', (t) => {
+  if (!needs(t, 'Jupyter (nbconvert)', HAS_JUPYTER, INSTALL_HINT)) return;
+  const dir = fs.mkdtempSync(path.join(tmp, 'malformed-'));
+  const fig = (json) => ({ cell_type: 'code', metadata: {}, source: 'plot()', execution_count: 1, outputs: [{ output_type: 'display_data', metadata: {}, data: { [PLOTLY_MIME]: json, 'text/plain': 'fig' } }] });
+  const nb = writeJson(path.join(dir, 'figs.ipynb'), {
+    nbformat: 4, nbformat_minor: 5, metadata: {},
+    cells: [fig({ data: [{ y: [1, 2] }] }), fig({ layout: {} }), fig({ data: [{ y: [3] }] }), fig({ data: 'not a list' })],
+  });
+  const before = snapshot(dir);
+  const r = runExport([nb]);
+  assert.equal(r.status, 1, r.err);
+  assert.match(r.err, /figs\.ipynb: the plotly figure JSON in cells 1 and 3 is malformed .*so they could not be exported \(2 of 4 figures\)/);
+  assert.deepEqual(snapshot(dir), before, 'nothing written');
 });
 
 // Lesson 00, executed once for the tests below.
@@ -208,6 +290,7 @@ test('lesson 00 exported as executed, without its loader, with the loader moved,
     assert.equal(count(nbText, HEADER), ['no-loader', 'legacy'].includes(name) ? 0 : 1, `${name}: plotly.js in the notebook`);
     const r = runExport([file]);
     assert.equal(r.status, 0, `${name}: ${r.err}`);
+    assert.doesNotMatch(r.err, /note:/, `${name}: the executed lesson has no error and no unrun cell`);
     const html = fs.readFileSync(file.replace(/\.ipynb$/, '.html'), 'utf8');
     assert.equal(count(html, HEADER), 1, `${name}: the page holds plotly.js exactly once`);
     assert.equal(count(html, 'plotly_js_moved'), 0, `${name}: no loader stub in the page`);
@@ -281,7 +364,13 @@ test('--pdf: an A4 PDF whose figures are drawn (saturated trace colours), a boun
   if (!nb) return;
   const figures = outputsOf(nb).filter(({ o }) => o.data?.[PLOTLY_MIME]).length;
   const dir = fs.mkdtempSync(path.join(tmp, 'pdf-'));
-  const file = writeJson(path.join(dir, 'lesson.ipynb'), nb);
+  // A long output line of words (wraps several times at the page width) and one word longer than a line.
+  const words = Array.from({ length: 60 }, (_, i) => `epoch${i} finished${i} loss=${(1 / (i + 1)).toFixed(5)}`).join(' ');
+  const longWord = Array.from({ length: 30 }, (_, i) => `w${String(i).padStart(2, '0')}xxxxxx`).join(''); // 300 characters
+  const withLong = structuredClone(nb);
+  withLong.cells.push({ cell_type: 'code', metadata: {}, source: 'log()', execution_count: 99,
+    outputs: [{ output_type: 'stream', name: 'stdout', text: `${words}\n${longWord}\n` }] });
+  const file = writeJson(path.join(dir, 'lesson.ipynb'), withLong);
   const pdf = path.join(dir, 'lesson.pdf');
   const t0 = Date.now();
   let r = runExport([file, '--pdf']);
@@ -291,6 +380,24 @@ test('--pdf: an A4 PDF whose figures are drawn (saturated trace colours), a boun
   assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-');
   assert.match(r.out, new RegExp(`wrote .*lesson\\.pdf \\(\\d+(\\.\\d)? [kM]B, ${figures} figures, A4\\)`));
   assert.deepEqual(fs.readdirSync(dir).sort(), ['lesson.ipynb', 'lesson.pdf'], 'only the PDF is written (no HTML beside it, no temp file)');
+
+  // Title: the lesson's first heading (read here from the notebook), in the PDF's metadata.
+  const heading = nb.cells.filter((c) => c.cell_type === 'markdown').map((c) => [].concat(c.source).join(''))
+    .flatMap((md) => md.split('\n')).find((l) => /^#+ /.test(l)).replace(/^#+ /, '').trim();
+  const info = spawnSync('pdfinfo', [pdf], { encoding: 'utf8' });
+  if (info.error === undefined) assert.equal(info.stdout.match(/^Title:\s*(.*)$/m)?.[1].trim(), heading, 'PDF title = first heading');
+  // Long output lines wrap at spaces: every word of the line comes out of the PDF whole (JupyterLab's
+  // word-break: break-all cut them: "fini / shed"); the word longer than a line is broken, nothing lost.
+  const text = spawnSync('pdftotext', [pdf, '-'], { encoding: 'utf8' });
+  if (text.error === undefined) {
+    const tokens = new Set(text.stdout.split(/\s+/));
+    const cut = words.split(' ').filter((w) => !tokens.has(w));
+    const pieces = text.stdout.split(/\s+/).filter((w) => w && longWord.includes(w) && w.length > 8);
+    console.log(`long output line: ${words.split(' ').length} words, ${cut.length} cut inside; 300-character word in pieces of ${pieces.map((w) => w.length).join(', ')}`);
+    assert.deepEqual(cut, [], 'no word of the long output line is broken across lines');
+    assert.ok(text.stdout.replace(/\s+/g, '').includes(longWord), 'the 300-character word is all there');
+    assert.ok(!tokens.has(longWord), 'the 300-character word is broken across lines (it is longer than a line)');
+  }
 
   // An existing PDF is not replaced without --force (a PDF carries no marker), and is with it.
   const other = "%PDF-1.4 someone else's";

@@ -81,6 +81,26 @@ test('liveFigure redraws one display in place, throttled, and close leaves the f
   assert.throws(() => liveFigure({ minIntervalMs: -1 }), /minIntervalMs must be a number ≥ 0; got -1/);
 });
 
+test('liveFigure draws the last throttled update when the interval ends, even with no close (a loop that threw); close cancels it', async () => {
+  const live = liveFigure({ minIntervalMs: 60 });
+  const step = (n) => ({ data: [{ y: Array.from({ length: n }, (_, k) => k) }] });
+  live.update(step(1));
+  for (let n = 2; n <= 10; n++) live.update(step(n));       // all within the interval: throttled
+  assert.equal(rec.displays[0].length, 1, 'only the first drawn so far');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(rec.displays[0].length, 2, 'the pending update was drawn once the interval ended');
+  assert.match(rec.displays[0][1], /\[0,1,2,3,4,5,6,7,8,9\]/, 'and it is the last one given (10 points)');
+  // The interval is over: drawn at once. Then one too soon (pending) and close right away: close draws
+  // its own figure and the pending redraw is cancelled.
+  live.update(step(3));
+  assert.equal(rec.displays[0].length, 3);
+  live.update(step(5));
+  live.close(step(4));
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(rec.displays[0].length, 4, 'close drew once, nothing after it');
+  assert.match(rec.displays[0][3], /\[0,1,2,3\]\}/, 'the figure given to close, not the pending one');
+});
+
 test('table renders danfo frames, row objects and row arrays, escaped, with clear errors', () => {
   const dfd = require(require.resolve('danfojs-node', { paths: [ROOT] }));
   const df = new dfd.DataFrame({ cell: ['LSTM', 'GRU<'], params: [4 * (8 * 3 + 64 + 8), 3 * (8 * 3 + 64 + 8)] });

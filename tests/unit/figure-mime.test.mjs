@@ -45,9 +45,10 @@ const expectedJson = {
 
 /** The figure's div and the placeholder's text, from the HTML form. */
 function placeholderOf(html) {
-  const m = html.match(/^<div id="(rnnlab-plot-[^"]+)" class="rnnlab-plot" style="[^"]*"><div class="rnnlab-plot-placeholder"[^>]*>([^<]+)<\/div><\/div>/);
+  const m = html.match(/^<div id="(rnnlab-plot-[^"]+)" class="rnnlab-plot" style="[^"]*"><div class="rnnlab-plot-placeholder"[^>]*>(.*?)<\/div><\/div>/);
   assert.ok(m, `the placeholder must be inside the figure's div; html starts ${html.slice(0, 300)}`);
-  return { id: m[1], line: m[2] };
+  // Its text as a reader sees it (the note uses <em> and <code>, which sanitizers keep).
+  return { id: m[1], line: m[2].replace(/<[^>]+>/g, '').replace(/&amp;/g, '&') };
 }
 
 function checkForms(data, expected, title) {
@@ -55,10 +56,12 @@ function checkForms(data, expected, title) {
   assert.deepEqual(data[PLOTLY], expected);
   assert.deepEqual(JSON.parse(JSON.stringify(data)), data, 'the bundle survives JSON (a Jupyter message) unchanged');
   const { line } = placeholderOf(data['text/html']);
-  assert.match(line, new RegExp(`^Interactive plotly figure “${title.replace(/&/g, '&amp;')}”`));
-  assert.match(line, /run the cell/);
+  assert.match(line, new RegExp(`^Interactive plotly figure “${title}”`));
+  assert.ok(data['text/html'].includes(`<em>Interactive plotly figure “${title.replace(/&/g, '&amp;')}”`), 'the title is HTML-escaped in the note');
+  assert.match(line, /run it \(Kernel → Restart & Run All\)/);
   assert.match(line, /trust the notebook/);
-  assert.match(line, /npm run export -- NOTEBOOK\.ipynb/);
+  assert.match(line, /npm run export -- NAME\.ipynb/);
+  assert.match(line, /Kernel → Restart & Run All/);
 }
 
 test('show() sends one display_data with the plotly JSON, the HTML (placeholder inside the div) and the text', () => {
@@ -123,7 +126,8 @@ test('in Chromium the placeholder line is visible inside the figure area without
     return { div: box(div), note: note && box(note), text: note?.innerText, svg: div.querySelectorAll('.main-svg').length };
   });
   const inside = (a, b) => a.x0 >= b.x0 && a.x1 <= b.x1 && a.y0 >= b.y0 && a.y1 <= b.y1 && a.y1 - a.y0 > 5 && a.x1 - a.x0 > 50;
-  const line = /^Interactive plotly figure “growth & decay”, not drawn in this view: run the cell, trust the notebook \(File → Trust Notebook\), or export it with `npm run export -- NOTEBOOK\.ipynb`/;
+  const line = /^Interactive plotly figure “growth & decay”, not drawn in this view\. To see it: trust the notebook \(File → Trust Notebook\) if it was saved with its outputs, or run it \(Kernel → Restart & Run All\), or export it with npm run export -- NAME\.ipynb/;
+  const missing = /^Interactive plotly figure “growth & decay”, not drawn: this notebook no longer holds plotly\.js \(the output that carried it was cleared or deleted before saving\)\. Run any figure cell again/;
   try {
     // Untrusted notebook / GitHub: scripts never run.
     const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 900, height: 600 } });
@@ -141,6 +145,12 @@ test('in Chromium the placeholder line is visible inside the figure area without
     assert.ok(noPlotly.note && inside(noPlotly.note, noPlotly.div));
     assert.match(noPlotly.text, line);
     assert.equal(noPlotly.svg, 0);
+    // Still no plotly.js after the wait: the note says it is missing, since trusting will not help.
+    await p2.waitForTimeout(3500);
+    const later = await look(p2);
+    console.log(`no plotly.js after 3.5 s: ${later.text}`);
+    assert.match(later.text, missing);
+    assert.ok(later.note && inside(later.note, later.div));
     // plotly.js before the figure, and after it (the output holding it is further down): drawn, the line gone.
     for (const [where, body] of [['before', L.plotlyScript() + html], ['after', html + L.plotlyScript()]]) {
       const p3 = await browser.newPage({ viewport: { width: 900, height: 600 } });
