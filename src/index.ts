@@ -63,3 +63,5 @@ export { NO_TRAINING_ENV, trainingDisabled } from './no-training';
 // RNN_LAB_NO_TRAINING=1 (tests of the lessons' claims): optimizers take no step in this process.
 import { applyTrainingSwitch } from './no-training';
 applyTrainingSwitch();
+export { seedStats, formatSeedStats, learningRateSweep } from './sweep';
+export type { SeedStats, SweepContender, SweepRun, LearningRateSweep, LearningRateSweepOptions } from './sweep';
