@@ -23,6 +23,8 @@ from nbexport import export_html, write_atomic  # scripts/nbexport.py, beside th
 
 # The line src/claims.ts expectClaim prints when a claim holds.
 CLAIM_MARK = '\u2714 claim holds: '
+# What it prints instead of throwing under RNN_LAB_CLAIMS=report.
+CLAIM_FAIL_MARK = '\u2718 claim fails: '
 
 
 class RecordingClient(NotebookClient):
@@ -66,6 +68,7 @@ def run(path, cell_timeout, kernel):
         errors.append(f"cell {f['cell']} failed: {detail or 'no message'}")
     stderr = []
     claims = []     # what each passing expectClaim printed: the numbers behind the lesson's claim
+    failed_claims = []  # with RNN_LAB_CLAIMS=report, what each failing claim printed
     not_run = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != 'code':
@@ -74,7 +77,11 @@ def run(path, cell_timeout, kernel):
             not_run.append(i)
         for out in cell.get('outputs', []):
             if out.get('output_type') == 'stream' and out.get('name') == 'stdout':
-                claims += [l[len(CLAIM_MARK):].strip() for l in out.get('text', '').splitlines() if l.startswith(CLAIM_MARK)]
+                for line in out.get('text', '').splitlines():
+                    if line.startswith(CLAIM_MARK):
+                        claims.append(line[len(CLAIM_MARK):].strip())
+                    elif line.startswith(CLAIM_FAIL_MARK):
+                        failed_claims.append(line[len(CLAIM_FAIL_MARK):].strip())
             if out.get('output_type') == 'stream' and out.get('name') == 'stderr' and out.get('text', '').strip():
                 stderr.append({'cell': i, 'text': out['text'][-2000:]})
             if out.get('output_type') == 'error':
@@ -82,7 +89,7 @@ def run(path, cell_timeout, kernel):
     if not_run and not errors:
         errors.append(f'code cells {not_run} did not run')
     return nb, {'path': path, 'seconds': round(seconds, 2), 'errors': errors, 'stderr': stderr,
-                'claims': claims, 'ok': not errors and not stderr}
+                'claims': claims, 'failed_claims': failed_claims, 'ok': not errors and not stderr and not failed_claims}
 
 
 def main():

@@ -7,7 +7,7 @@ export { initBackend, backendInfo } from './backend';
 export type { BackendName, BackendInfo, InitBackendOptions } from './backend';
 export { show, liveFigure, table, loadPlotly, figureHtml, figureSummary, figureBundle, tableHtml, plotlyScript, PLOTLY_BUNDLE, PLOTLY_OUTPUT_METADATA, PLOTLY_TRACE_TYPES, setDisplaySink, inNotebook, displayStats } from './display';
 export type { Figure, Trace, LiveFigure, TableOptions, DisplaySink, DisplayHandle, FigureBundle } from './display';
-export { expectClaim, ClaimError } from './claims';
+export { expectClaim, ClaimError, CLAIMS_ENV } from './claims';
 export { rnnLayer, lstmLayer, gruLayer, RecurrentLayer, LabRNN, LabLSTM, LabGRU, FAMILIES } from './layers';
 export type { RecurrentLayerOptions, SequenceResult, DirectionTrace, ForwardOptions } from './layers';
 export type { CellKind, CellOptions, RnnActivation, GateActivation, GruUpdate, State, StepResult, StepWeights, CellFamily } from './family';
