@@ -124,7 +124,7 @@ export interface Lstm64 {
 
 const sig = (a: number) => 1 / (1 + Math.exp(-a));
 
-export function lstm64Forward(p: Lstm64, Wxf: ArrayLike<number>): { h: number[][]; c: number[][]; f: number[][]; o: number[][]; cNew: number[][] } {
+export function lstm64Forward(p: Lstm64, Wxf: ArrayLike<number>): { h: number[][]; c: number[][]; f: number[][]; o: number[][] } {
   const { n, m, B } = p;
   const pre = (g: string, j: number, b: number) => {
     let s = p.W[`b${g}`][j][0];
@@ -142,7 +142,7 @@ export function lstm64Forward(p: Lstm64, Wxf: ArrayLike<number>): { h: number[][
       h[j].push(og * Math.tanh(cc));
     }
   }
-  return { h, c, f, o, cNew: c };
+  return { h, c, f, o };
 }
 
 /** L(W_xf) = Σ r ⊙ h_t for the float64 LSTM; its gradient by hand (or with the tanh' slip, for the wrong case). */

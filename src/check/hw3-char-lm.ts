@@ -304,7 +304,6 @@ function checkTrainingLoop(fn: StudentFn, ctx: Ctx): string {
     fail(`expected ${steps} losses and norms (${cs.epochs} epochs × ${cs.batches} batches); got ${losses.length} and ${norms.length}.${hint}`);
   }
   const problems: string[] = [];
-    const hints: string[] = [];
   const lm = mismatch(losses, ref.losses, tol);
   if (lm) {
     const hint = close(losses, noClip().losses, tol) ? ' Hint: these are the losses of training without clipping: apply the clipped gradients, not the raw ones.' : '';
@@ -325,7 +324,7 @@ function checkTrainingLoop(fn: StudentFn, ctx: Ctx): string {
     else if (close(w, flat(reference({ epochs: 0 }).weights), tol)) hint = ' Hint: the weights did not change: apply the gradients with opts.optimizer.applyGradients(clipped.grads).';
     problems.push(`after training, the weights differ from the reference run's by up to ${fmt(wm.diff)}.${hint}`);
   }
-  if (problems.length) failWith(problems, hints);
+  if (problems.length) failWith(problems, []);   // the hints are already in each problem's text
   ctx.label = '';
   return `the losses, the gradient norms and the trained weights match the reference loop (computeGradients + clipByGlobalNorm + SGD) over ${steps} steps.`;
 }
