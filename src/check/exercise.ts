@@ -1,0 +1,111 @@
+/**
+ * What every homework check is made of: the student's function type, the failure a test raises (its
+ * message is what the student sees), the context a check body runs in, the seeded random inputs, and
+ * {@link ExerciseDef}, the one record a homework module gives per exercise (see src/check/registry.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../random';
+
+// Student functions have whatever signature they were given; the checks validate at run time so
+// that a type difference never becomes a compile error in a check cell (which would stop Run All).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StudentFn = (...args: any[]) => any;
+
+/** A failed test: its message is what the student sees. */
+export class CheckFailure extends Error {
+  /** Whether the message stands alone (no "test k of N" prefix), e.g. "not implemented yet". */
+  bare = false;
+}
+
+export function fail(message: string, bare = false): never {
+  const e = new CheckFailure(message);
+  e.bare = bare;
+  throw e;
+}
+
+/** Problems found in one test, and the hints for them (each hint once). */
+export function failWith(problems: string[], hints: string[]): never {
+  const unique = [...new Set(hints.filter((h) => h))];
+  fail(problems.join(' — ') + (unique.length ? ` Hint: ${unique.join(' ')}` : ''));
+}
+
+
+
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
+  return String(e);
+}
+
+export interface Ctx {
+  rng: Rng;
+  hidden: boolean;
+  seed: number;
+  /** Label of the current test, prefixed to failure messages. */
+  label: string;
+  /** Call the student's function: its exceptions become a failure that says so. */
+  call<T>(thunk: () => T): T;
+}
+
+export function makeCtx(rng: Rng, hidden: boolean, seed: number): Ctx {
+  const ctx: Ctx = {
+    rng, hidden, seed, label: '',
+    call<T>(thunk: () => T): T {
+      let out: T;
+      try {
+        out = thunk();
+      } catch (e) {
+        if (e instanceof CheckFailure) throw e;
+        const text = errorText(e);
+        if (/not implemented/i.test(text)) {
+          fail('not implemented yet — the function still throws "not implemented". Replace the TODO with your code.', true);
+        }
+        fail(`your function threw ${text}`);
+      }
+      if (out != null && typeof (out as { then?: unknown }).then === 'function') {
+        fail('your function returned a Promise; it must be synchronous (no async/await)');
+      }
+      return out;
+    },
+  };
+  return ctx;
+}
+
+/**
+ * One exercise of a homework module: its metadata (what {@link EXERCISES} lists), the seed of its
+ * visible tests, and the check body. `run` returns the pass message or throws with {@link fail}; the
+ * runner turns that into points, prints, and never lets a student's error escape.
+ */
+export interface ExerciseDef {
+  /** The homework notebook's id, `hw<k>-…` (tests: one homework = one notebook homework/<id>.ipynb). */
+  homework: string;
+  /** The name of the function the student writes (the grader looks it up in the notebook). */
+  fn: string;
+  /** Points for passing; the notebook's heading states the same number. */
+  maxPoints: number;
+  title: string;
+  /** Seed of the visible tests (hidden tests use the grader's seed). */
+  visibleSeed: number;
+  run: (fn: StudentFn, ctx: Ctx) => string;
+}
+
+/** A homework module's exercises, typed so their names stay a literal union (ExerciseName). */
+export function defineHomework<D extends Record<string, ExerciseDef>>(defs: D): D {
+  return defs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random inputs
+// ---------------------------------------------------------------------------------------------
+
+export function randn(rng: Rng, shape: number[], std = 1): tf.Tensor2D {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(size);
+  for (let i = 0; i < size; i++) v[i] = rng.normal(0, std);
+  const t: tf.Tensor = tf.tensor(v, shape);
+  return t as tf.Tensor2D;
+}
+
+export function randint(rng: Rng, lo: number, hi: number): number {
+  return lo + rng.int(hi - lo + 1);
+}
+

@@ -1,0 +1,188 @@
+/**
+ * Automatic checks for the homework notebooks (homework/*.ipynb): `check.rnnStepForward(fn)` runs a
+ * student's function and the library's reference on several random inputs with a seed, compares
+ * values (and gradients) with stated tolerances, and prints either a pass line with the points or what
+ * is wrong — the largest difference, where, expected vs got, and a hint when the answer matches a
+ * known mistake (e.g. "the forget gate looks like tanh, not σ").
+ *
+ * A check never throws because a student's function is wrong or throws (a throw would abort the
+ * notebook's following cells); it throws only when it is misused (e.g. given something that is not a
+ * function). Every check returns `{ exercise, points, maxPoints, passed, message }`.
+ *
+ * `{ hidden: true, seed }` selects the hidden test inputs (other shapes and values than the ones the
+ * students see) — the grader (`npm run grade`) uses it. With RNN_LAB_GRADING=1 in the environment every
+ * check also prints one machine-readable line: `RNN_LAB_RESULT {"exercise":…,"points":…,…}`.
+ *
+ * Conventions of the homework: the lecture's column vectors. A batch of B inputs is a matrix whose
+ * columns are the examples: x_t [m, B], h_t [n, B], and h_t = tanh(W_hh h_{t−1} + W_xh x_t + b_h) with
+ * W_xh [n, m], W_hh [n, n], b_h [n, 1]. (The library's layers use tf.js's row batches, x·W; the checks
+ * transpose at the edges.)
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkOptions as checkOptionKeys } from '../options';
+import { describe } from '../describe';
+import { Rng } from '../random';
+import { resetEngineTape } from '../internals';
+import { CheckFailure, ExerciseDef, StudentFn, errorText, makeCtx } from './exercise';
+import { HW1_RNN_STEP } from './hw1-rnn-step';
+import { HW2_LSTM_STEP } from './hw2-lstm-step';
+import { HW3_CHAR_LM } from './hw3-char-lm';
+
+// The registry: a homework module exports its exercises (defineHomework); a new homework is one new
+// file in src/check/ and one entry here. Key order is the order of EXERCISES and of `check`.
+const DEFS = { ...HW1_RNN_STEP, ...HW2_LSTM_STEP, ...HW3_CHAR_LM };
+
+/** Options of every check. */
+export interface CheckOptions {
+  /** Use the hidden test inputs (other shapes and seeds than the visible ones). Default false. */
+  hidden?: boolean;
+  /** Seed of the test inputs. Default: a fixed seed per exercise (visible) or 4242 (hidden). */
+  seed?: number;
+  /** Print nothing (the result is still returned; RNN_LAB_RESULT lines are still printed when grading). */
+  quiet?: boolean;
+}
+
+/** What a check returns. */
+export interface CheckResult {
+  exercise: string;
+  points: number;
+  maxPoints: number;
+  passed: boolean;
+  message: string;
+}
+
+
+/** Exercise names (the keys of {@link check}). */
+export type ExerciseName = keyof typeof DEFS;
+
+type Meta<D extends ExerciseDef> = { readonly homework: D['homework']; readonly fn: D['fn']; readonly maxPoints: D['maxPoints']; readonly title: D['title'] };
+
+/** The exercises: which homework each belongs to, the function the student writes, and its points. */
+export const EXERCISES: { readonly [K in ExerciseName]: Meta<(typeof DEFS)[K]> } = Object.freeze(Object.fromEntries(
+  Object.entries(DEFS).map(([name, d]) => [name, { homework: d.homework, fn: d.fn, maxPoints: d.maxPoints, title: d.title }]),
+) as { [K in ExerciseName]: Meta<(typeof DEFS)[K]> });
+
+/** Seed of the hidden inputs when the grader gives none. */
+const HIDDEN_SEED = 4242;
+
+function checkOptions(exercise: string, options: unknown): { hidden: boolean; seed?: number; quiet: boolean } {
+  if (options === undefined) return { hidden: false, quiet: false };
+  checkOptionKeys(`check.${exercise}`, options, ['hidden', 'seed', 'quiet']);
+  const o = options as CheckOptions;
+  if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed))) {
+    throw new TypeError(`check.${exercise}: options.seed must be an integer; got ${describe(o.seed)}`);
+  }
+  return { hidden: o.hidden === true, seed: o.seed, quiet: o.quiet === true };
+}
+
+function finish(exercise: ExerciseName, passed: boolean, message: string, hidden: boolean, quiet: boolean): CheckResult {
+  const maxPoints = EXERCISES[exercise].maxPoints;
+  const points = passed ? maxPoints : 0;
+  const result: CheckResult = { exercise, points, maxPoints, passed, message };
+  // In a notebook the returned object is displayed after the check's lines: keep that to one short line.
+  Object.defineProperty(result, Symbol.for('nodejs.util.inspect.custom'), {
+    value: () => `${exercise} → ${points}/${maxPoints} points`,
+    enumerable: false,
+  });
+  if (!quiet) {
+    const mark = passed ? '✔' : '✘';
+    console.log(`${mark} ${exercise}${hidden ? ' (hidden tests)' : ''}: ${points}/${maxPoints} points — ${message}`);
+  }
+  if (process.env.RNN_LAB_GRADING === '1') {
+    console.log(`RNN_LAB_RESULT ${JSON.stringify({ exercise, points, maxPoints, passed, hidden, message })}`);
+  }
+  return result;
+}
+
+/**
+ * Undo what an interrupted computation left in tf.js's engine. Interrupting a cell (Jupyter's stop
+ * button, or the grader's time limit) stops JavaScript without running `finally` blocks, so a training
+ * step cut off inside tf.variableGrads leaves the gradient tape open (or the tape switched off), and
+ * every later gradient computation fails. A check never runs inside a gradient computation, so an
+ * open tape at its start can only be such a leftover.
+ */
+export function recoverEngine(): boolean {
+  return resetEngineTape();
+}
+
+function runCheck(exercise: ExerciseName, fn: unknown, options: unknown): CheckResult {
+  const body = DEFS[exercise].run;
+  const o = checkOptions(exercise, options);
+  if (typeof fn !== 'function') {
+    throw new TypeError(`check.${exercise}: pass your function itself, e.g. check.${exercise}(${EXERCISES[exercise].fn}); got ${describe(fn)}`);
+  }
+  if (recoverEngine() && !o.quiet) {
+    console.log('(an interrupted cell had left tf.js in the middle of a gradient computation; the check reset it)');
+  }
+  const seed = o.seed ?? (o.hidden ? HIDDEN_SEED : DEFS[exercise].visibleSeed);
+  const ctx = makeCtx(new Rng(seed), o.hidden, seed);
+  let passed = false;
+  let message: string;
+  try {
+    message = tf.tidy(() => body(fn as StudentFn, ctx));
+    passed = true;
+  } catch (e) {
+    const prefix = ctx.label ? `${ctx.label}: ` : '';
+    if (e instanceof CheckFailure) message = (e.bare ? '' : prefix) + e.message;
+    // Anything else is a student function returning something so odd that the check tripped over it.
+    else message = `${prefix}could not check your function's result (${errorText(e)})`;
+  }
+  return finish(exercise, passed, message, o.hidden, o.quiet);
+}
+
+/**
+ * Run an exercise's check for the grader: a missing or non-function `fn` is reported as 0 points
+ * (never thrown), and anything unexpected is caught, so a grading cell never fails.
+ *
+ * @example
+ * ```ts
+ * gradeExercise('bptt', typeof bptt === 'undefined' ? undefined : bptt, { hidden: true, seed: 7 });
+ * ```
+ */
+export function gradeExercise(exercise: string, fn: unknown, options: CheckOptions = {}): CheckResult {
+  const name = exercise as ExerciseName;
+  const meta = EXERCISES[name];
+  if (!meta) throw new TypeError(`gradeExercise: unknown exercise '${exercise}'; expected one of ${Object.keys(EXERCISES).join(', ')}`);
+  const o = checkOptions(exercise, options);
+  if (typeof fn !== 'function') {
+    const msg = fn === undefined
+      ? `no function named ${meta.fn} is defined (was its cell deleted, renamed, or did it fail to compile?)`
+      : `${meta.fn} is not a function (got ${describe(fn)})`;
+    return finish(name, false, msg, o.hidden, o.quiet);
+  }
+  try {
+    return (check[name] as (f: StudentFn, opt?: CheckOptions) => CheckResult)(fn as StudentFn, options);
+  } catch (e) {
+    return finish(name, false, `the check could not run: ${errorText(e)}`, o.hidden, o.quiet);
+  }
+}
+
+type Check = (fn: StudentFn, options?: CheckOptions) => CheckResult;
+
+/**
+ * The homework checks, one per exercise. Each runs your function on random inputs (seeded) against
+ * the library's reference, prints a pass line with the points or what is wrong, and returns
+ * `{ exercise, points, maxPoints, passed, message }`. It never throws because your function is wrong
+ * or throws; only misuse (e.g. passing something that is not a function) throws.
+ *
+ * Signatures expected (column vectors: x [m, B], h [n, B], W_xh [n, m], W_hh [n, n], b_h [n, 1]):
+ * - `rnnStepForward(x, hPrev, Wxh, Whh, bh) → h`
+ * - `rnnStepBackward(dh, x, hPrev, h, Wxh, Whh) → { dx, dhPrev, dWxh, dWhh, dbh }`
+ * - `bptt(xs, h0, Wxh, Whh, bh, dhs, cell) → { dWxh, dWhh, dbh, dh0 }` (cell: { forward, backward })
+ * - `lstmStepForward(x, hPrev, cPrev, W) → { h, c }` (W: Wxi … Whg, bi … bg)
+ * - `gradCheck(f, x, analytic, eps) → { numeric, maxRelError }` (plain number arrays)
+ * - `lstmParamCount(m, n) → number`
+ * - `clipByGlobalNorm(grads, maxNorm) → { grads, norm }`
+ * - `sampleWithTemperature(logits, temperature, rng) → index`
+ * - `perplexity(logits, targets) → number`
+ * - `trainLoop(model, batches, { optimizer, maxNorm, epochs, clip, loss }) → { losses, norms }`
+ *
+ * @example
+ * ```ts
+ * check.rnnStepForward(rnnStepForward);                       // visible tests
+ * check.rnnStepForward(rnnStepForward, { hidden: true, seed: 7 });  // the grader's hidden tests
+ * ```
+ */
+export const check: Readonly<Record<ExerciseName, Check>> = Object.freeze(Object.fromEntries(
+  (Object.keys(DEFS) as ExerciseName[]).map((name) => [name, (fn: StudentFn, options?: CheckOptions) => runCheck(name, fn, options)]),
+) as Record<ExerciseName, Check>);
