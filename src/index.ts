@@ -36,6 +36,8 @@ export type { ForwardModelOptions, ForwardModelResult, StepperState } from './fo
 export { lossFunction } from './losses';
 export type { LossSpec } from './losses';
 export { train, computeGradients, clipByGlobalNorm, clipByValue, globalNorm } from './train';
+export { gradientStep } from './train';
+export type { ClipOptions, GradientStepResult } from './train';
 export type { TrainData, TrainOptions, TrainResult, StepLog, EpochLog, GradientOptions } from './train';
 export { descendPaths, pathStats } from './descent';
 export type { DescentOptions, DescentPaths, PathStats } from './descent';

@@ -17,7 +17,7 @@ import { applyUnchecked, predictUnchecked } from './guard';
 import { LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Rng } from './random';
 import { ownedLiveFigure } from './display';
-import { interruptible } from './interrupt';
+import { Interruptible, interruptible } from './interrupt';
 import { checkOptions } from './options';
 import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
@@ -183,6 +183,7 @@ function normOf(grads: tf.Tensor[]): tf.Scalar {
  * so the direction is kept and the norm becomes maxNorm. (Comparing the *sum of squares* with the
  * threshold instead, as one slide's pseudo-code does, clips at √threshold — far too early.)
  * The norm is the overflow-safe {@link globalNorm}, so gradients above ~1.8e19 are rescaled, not lost.
+ * It is {@link gradientStep}'s clipping with `{ clipNorm: maxNorm }`, without the optimizer step.
  *
  * @example
  * ```ts
@@ -194,18 +195,109 @@ export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { g
     throw new TypeError('clipByGlobalNorm: grads must be an object { name: tf.Tensor } (as computeGradients returns)');
   }
   if (!(maxNorm > 0)) throw new RangeError(`clipByGlobalNorm: maxNorm must be > 0; got ${maxNorm}`);
-  const norm = globalNorm(Object.values(grads));
-  const n = norm.dataSync()[0];
-  norm.dispose();
-  if (!(n > maxNorm)) return { grads: mapValues(grads, (g) => g.clone()), norm: n, clipped: false };
-  const scale = maxNorm / n;
-  return { grads: mapValues(grads, (g) => tf.mul(g, scale)), norm: n, clipped: true };
+  const norm = normValue(Object.values(grads));
+  const c = clipWith(grads, { clipNorm: maxNorm }, norm, false);
+  // The caller owns what comes back: unclipped gradients are returned as copies.
+  return { grads: c.grads === grads ? mapValues(grads, (g) => g.clone()) : c.grads, norm, clipped: c.clipped };
 }
 
 /** Clip every gradient entry to [−c, c]. */
 export function clipByValue(grads: tf.NamedTensorMap, c: number): tf.NamedTensorMap {
   if (!(c > 0)) throw new RangeError(`clipByValue: c must be > 0; got ${c}`);
   return mapValues(grads, (g) => tf.clipByValue(g, -c, c));
+}
+
+/** How a gradient step clips (the same keys as {@link TrainOptions}): by value first, then by global norm. */
+export interface ClipOptions {
+  /** Rescale the gradient to this global norm when it is larger (after value clipping, if any). */
+  clipNorm?: number;
+  /** Clip every gradient entry to [−clipValue, clipValue]. */
+  clipValue?: number;
+}
+
+/** What {@link gradientStep} did. */
+export interface GradientStepResult {
+  /** False when `beforeApply` refused the step: the weights were not touched. */
+  applied: boolean;
+  /** Global gradient norm before clipping (overflow-safe, {@link globalNorm}). */
+  norm: number;
+  /** Global gradient norm of what was applied (equals `norm` when nothing was clipped). */
+  clippedNorm: number;
+  /** Whether clipping changed the gradient (its norm went down). */
+  clipped: boolean;
+}
+
+/**
+ * One gradient step, the only clipping path of the library (train, the homework reference and
+ * clipByGlobalNorm all go through it):
+ *
+ *   ‖g‖ = sqrt(Σ_i ‖g_i‖²)  (overflow-safe);   g ← clip(g, ±clipValue);   if ‖g‖ > clipNorm: g ← g · clipNorm/‖g‖;   θ ← optimizer(θ, g)
+ *
+ * Value clipping runs first and clipNorm compares the norm after it, as Keras' `clipvalue` +
+ * `global_clipnorm`; norm clipping follows Pascanu et al. 2013 (PyTorch `clip_grad_norm_`).
+ * `beforeApply(norm)` may refuse the step (return false), e.g. on a non-finite norm; train uses it
+ * to keep the last good weights. The gradients given are not disposed (the caller owns them).
+ *
+ * @param optimizer a tf.js optimizer (e.g. tf.train.sgd(0.1))
+ * @param grads `{ variable name: gradient }` as {@link computeGradients} returns, each the shape of its variable
+ * @param clip `{ clipNorm?, clipValue? }`, each > 0; unknown keys are errors
+ * @throws RangeError when clipNorm or clipValue is not > 0
+ * @example
+ * ```ts
+ * const { loss, grads } = computeGradients(model, x, y, { loss: lossFunction('mse') });
+ * const { norm, clipped } = gradientStep(tf.train.sgd(0.1), grads, { clipNorm: 1 });
+ * tf.dispose([loss, ...Object.values(grads)]);
+ * ```
+ */
+export function gradientStep(optimizer: tf.Optimizer, grads: tf.NamedTensorMap, clip: ClipOptions = {},
+  beforeApply?: (norm: number) => boolean): GradientStepResult {
+  checkOptions('gradientStep', clip, ['clipNorm', 'clipValue'], 'clip');
+  for (const key of ['clipNorm', 'clipValue'] as const) {
+    if (clip[key] !== undefined && !(clip[key]! > 0)) throw new RangeError(`gradientStep: clip.${key} must be > 0; got ${clip[key]}`);
+  }
+  const norm = normValue(Object.values(grads));
+  if (beforeApply && !beforeApply(norm)) return { applied: false, norm, clippedNorm: norm, clipped: false };
+  const c = clipWith(grads, clip, norm, true);
+  optimizer.applyGradients(c.grads);
+  if (c.grads !== grads) tf.dispose(Object.values(c.grads));
+  return { applied: true, norm, clippedNorm: c.clippedNorm, clipped: c.clipped };
+}
+
+/** The global norm as a number. */
+function normValue(grads: tf.Tensor[]): number {
+  const t = globalNorm(grads);
+  const n = t.dataSync()[0];
+  t.dispose();
+  return n;
+}
+
+/**
+ * The clipping itself, given the norm before clipping. Returns `grads` itself when nothing changed,
+ * else new tensors. `measure`: also compute the norm after clipping (and call a value clipping that
+ * lowered it "clipped"); clipByGlobalNorm does not report it, so it skips the extra pass.
+ */
+function clipWith(grads: tf.NamedTensorMap, clip: ClipOptions, norm: number, measure: boolean):
+  { grads: tf.NamedTensorMap; clippedNorm: number; clipped: boolean } {
+  let g = grads;
+  let clipped = false;
+  let normBefore = norm;                                         // the norm clipNorm compares: after value clipping, if any
+  if (clip.clipValue !== undefined) {
+    g = clipByValue(g, clip.clipValue);
+    normBefore = normValue(Object.values(g));
+  }
+  if (clip.clipNorm !== undefined && normBefore > clip.clipNorm) {
+    const scale = clip.clipNorm / normBefore;
+    const scaled = mapValues(g, (t) => tf.mul(t, scale));
+    if (g !== grads) tf.dispose(Object.values(g));
+    g = scaled;
+    clipped = true;
+  }
+  let clippedNorm = norm;
+  if (measure && (clip.clipValue !== undefined || clipped)) {
+    clippedNorm = normValue(Object.values(g));
+    clipped = clipped || clippedNorm < norm;
+  }
+  return { grads: g, clippedNorm, clipped };
 }
 
 function mapValues(m: tf.NamedTensorMap, f: (t: tf.Tensor) => tf.Tensor): tf.NamedTensorMap {
@@ -351,22 +443,19 @@ function checkTargets(model: tf.LayersModel, y: tf.Tensor, loss: LossSpec, what:
 const TRAIN_KEYS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'loss', 'clipNorm', 'clipValue', 'tbptt', 'shuffle', 'seed',
   'validation', 'earlyStopping', 'signal', 'verbose', 'live', 'recordParamNorms', 'onEpoch'] as const;
 
-/**
- * Train a builder model (or any tf.LayersModel) with full or truncated BPTT, gradient clipping,
- * validation, early stopping and abort; keep the last good weights if the loss turns NaN.
- *
- * Interrupt (the course kernel's ■) stops it cleanly: it returns with `stopped: 'interrupted'` and
- * the weights of the last finished step, prints its message (when `verbose`) and tells the kernel,
- * which reports the cell as interrupted. Between batches it yields to the event loop, so the kernel
- * (and an `AbortSignal`) can get a word in.
- *
- * @example
- * ```ts
- * const result = await train(model, { x, y }, { epochs: 30, optimizer: 'adam', learningRate: 0.01, clipNorm: 1 });
- * table(result.frame());               // per-epoch history as a danfo DataFrame
- * ```
- */
-export async function train(model: tf.LayersModel, data: TrainData, options: TrainOptions): Promise<TrainResult> {
+/** What {@link checkTrainArgs} settles before anything runs. */
+interface TrainSetup {
+  batchSize: number;
+  /** Sequences in `data`. */
+  N: number;
+  loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+  lr: number;
+  /** Truncated-BPTT chunk length, if any. */
+  k?: number;
+}
+
+/** Every check of train's arguments, before an optimizer (which holds tensors) exists. */
+function checkTrainArgs(model: tf.LayersModel, data: TrainData, options: TrainOptions): TrainSetup {
   if (!(model instanceof tf.LayersModel)) throw new TypeError(`train: model must be a tf.LayersModel (e.g. from buildLSTM); got ${typeof model}`);
   checkOptions('train', options, TRAIN_KEYS);
   if (!Number.isInteger(options?.epochs) || options.epochs < 1) throw new RangeError(`train: options.epochs must be a positive integer; got ${options?.epochs}`);
@@ -403,68 +492,203 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     if (!spec || spec.topology !== 'many-to-many') throw new Error(`train: options.tbptt (truncated BPTT) needs a many-to-many builder model (targets at every step); got ${spec ? `topology '${spec.topology ?? 'many-to-one'}'` : 'a model without builder metadata'}`);
     if (spec.bidirectional) throw new Error('train: truncated BPTT cannot carry a backward direction\'s state forward; use bidirectional: false');
   }
-  const optimizer = makeOptimizer(options.optimizer ?? 'adam', lr);   // after every check: an optimizer holds tensors
-  const rng = new Rng(options.seed ?? 1);
-  const verbose = options.verbose ?? true;
-  const recordNorms = options.recordParamNorms ?? true;
-  const steps: StepLog[] = [];
-  const epochs: EpochLog[] = [];
-  const live = options.live ? ownedLiveFigure() : undefined;     // closed below, also after an interrupt
-  const varNames = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
-  const shortName = new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.originalName ?? w.name]));
-  let stopped: TrainResult['stopped'] = 'completed';
-  let message = '';
-  let best = Infinity;
-  let bestWeights: tf.Tensor[] | undefined;
-  let sinceBest = 0;
-  let lastGood = snapshot(model);
-  let step = 0;
-  let badNorm = NaN;                                             // the gradient norm of a refused step
+  return { batchSize, N, loss, lr, k };
+}
 
-  const applyStep = (grads: tf.NamedTensorMap, lossValue: number, epoch: number): boolean => {
-    const values = varNames.map((n) => grads[n]);
-    const normT = globalNorm(values);
-    const gradNorm = normT.dataSync()[0];
-    normT.dispose();
-    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) { badNorm = gradNorm; return false; }
+/** One epoch's running sums, for its {@link EpochLog}. */
+interface EpochTotals { lossSum: number; lossTerms: number; normSum: number; clips: number; steps: number }
+
+/** Early stopping: remembers the best monitored loss and its weights. */
+class EarlyStopping {
+  private best = Infinity;
+  private bestWeights: tf.Tensor[] | undefined;
+  private sinceBest = 0;
+  constructor(private readonly rule: { patience: number; minDelta?: number }) {}
+
+  /** After an epoch: a message when training must stop (the best weights are then restored), else undefined. */
+  update(model: tf.LayersModel, log: EpochLog): string | undefined {
+    const monitored = log.valLoss ?? log.loss;                   // the validation loss when there is one
+    if (monitored < this.best - (this.rule.minDelta ?? 0)) {
+      this.best = monitored; this.sinceBest = 0;
+      tf.dispose(this.bestWeights ?? []);
+      this.bestWeights = snapshot(model);
+      return undefined;
+    }
+    if (++this.sinceBest < this.rule.patience) return undefined;
+    restore(model, this.bestWeights!);
+    return `early stopping after epoch ${log.epoch}: no improvement for ${this.rule.patience} epochs; best ${log.valLoss !== undefined ? 'validation ' : ''}loss ${this.best.toFixed(4)} restored`;
+  }
+
+  dispose(): void { tf.dispose(this.bestWeights ?? []); }
+}
+
+/**
+ * The state of one train call: the optimizer, the logs, the last good weights, and the tensors of
+ * the batch being worked on (freed by {@link release} however the call ends).
+ */
+class TrainingRun {
+  readonly optimizer: tf.Optimizer;
+  readonly rng: Rng;
+  readonly steps: StepLog[] = [];
+  readonly epochs: EpochLog[] = [];
+  readonly stopper: EarlyStopping | undefined;
+  stopped: TrainResult['stopped'] = 'completed';
+  message = '';
+  step = 0;
+  private lastGood: tf.Tensor[];
+  private badNorm = NaN;                                         // the gradient norm of a refused step
+  /** The batch being worked on and its carried truncated-BPTT states: freed by release if a step is cut short. */
+  private batchTensors: tf.Tensor[] = [];
+  private states: (tf.Tensor[] | undefined)[] | undefined;
+  private readonly varNames: string[];
+  private readonly shortName: Map<string, string>;
+
+  constructor(readonly model: tf.LayersModel, readonly data: TrainData, readonly options: TrainOptions, readonly setup: TrainSetup) {
+    this.optimizer = makeOptimizer(options.optimizer ?? 'adam', setup.lr);
+    this.rng = new Rng(options.seed ?? 1);
+    this.stopper = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : undefined;
+    this.varNames = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
+    this.shortName = new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.originalName ?? w.name]));
+    this.lastGood = snapshot(model);
+  }
+
+  interruptedIn(epoch: number): void {
+    this.stopped = 'interrupted';
+    this.message = `train interrupted in epoch ${epoch}/${this.options.epochs} after ${this.step} steps; the weights of the last finished step are kept`;
+  }
+
+  /** One epoch's batches. Sets `stopped` (and returns early) on abort, interrupt or a non-finite step. */
+  async runEpoch(epoch: number, op: Interruptible): Promise<EpochTotals> {
+    const { N, batchSize } = this.setup;
+    const order = this.options.shuffle === false ? Array.from({ length: N }, (_, i) => i) : this.rng.permutation(N);
+    const totals: EpochTotals = { lossSum: 0, lossTerms: 0, normSum: 0, clips: 0, steps: 0 };
+    for (let b = 0; b < N; b += batchSize) {
+      const why = op.reason;                                     // interrupt or signal, whichever came
+      if (why === 'interrupt') { this.interruptedIn(epoch); return totals; }
+      if (why === 'signal') {
+        this.stopped = 'aborted';
+        this.message = `training aborted in epoch ${epoch} after ${this.step} steps; the weights of the last finished step are kept`;
+        return totals;
+      }
+      this.runBatch(order.slice(b, b + batchSize), epoch, op, totals);
+      if (this.stopped !== 'completed') return totals;
+      // Let an abort, the kernel's SIGINT handler and its messages get a word in: keep this yield.
+      await new Promise((r) => setImmediate(r));
+    }
+    return totals;
+  }
+
+  /** One batch: one optimizer step, or one per truncated-BPTT chunk with the states carried between them. */
+  private runBatch(rows: number[], epoch: number, op: Interruptible, totals: EpochTotals): void {
+    const chunks = this.batchChunks(rows);
+    this.states = this.setup.k === undefined ? undefined : recurrentLayers(this.model).map(() => undefined);
+    for (const [c, [xc, yc]] of chunks.entries()) {
+      // Each truncated-BPTT chunk is a step of its own: a long batch stops between them.
+      if (c > 0 && op.reason === 'interrupt') { this.interruptedIn(epoch); break; }
+      const r = gradientsOf(this.model, xc, yc, { loss: this.setup.loss, initialStates: this.states }, true);   // x, y checked once in checkTrainArgs
+      const lv = r.loss.dataSync()[0];
+      const ok = this.takeStep(r.grads, lv, epoch);
+      tf.dispose([r.loss, ...Object.values(r.grads)]);
+      this.disposeStates();
+      this.states = r.finalStates;                               // constants for the next chunk: truncated
+      if (!ok) { this.refuse(epoch, lv); break; }
+      totals.lossSum += lv * yc.size; totals.lossTerms += yc.size;   // weighted: a short batch or chunk counts for its terms only
+      totals.normSum += this.steps[this.steps.length - 1].gradNorm;
+      totals.clips += this.steps[this.steps.length - 1].clipped ? 1 : 0;
+      totals.steps++;
+    }
+    this.disposeStates();
+    tf.dispose(this.batchTensors);                               // the batch, and its truncated-BPTT chunks
+    this.batchTensors = [];
+  }
+
+  /** The batch's rows as [x, y] pairs: the whole batch, or its chunks of k time steps. Kept in batchTensors. */
+  private batchChunks(rows: number[]): [tf.Tensor | tf.Tensor[], tf.Tensor][] {
+    const k = this.setup.k;
+    const idx = tf.tensor1d(rows, 'int32');
+    const xb = takeRows(this.data.x, idx);
+    const yb = tf.gather(this.data.y, idx);
+    const chunks: [tf.Tensor | tf.Tensor[], tf.Tensor][] = [];
+    if (k === undefined) {
+      chunks.push([xb, yb]);
+    } else {
+      const T = firstOf(xb).shape[1] as number;
+      for (let s = 0; s < T; s += k) {
+        const len = Math.min(k, T - s);
+        chunks.push([tf.slice(firstOf(xb), [0, s], [-1, len]), tf.slice(yb, [0, s], [-1, len])]);   // [batch, len, …]
+      }
+    }
+    this.batchTensors = [idx, ...(Array.isArray(xb) ? xb : [xb]), yb,
+      ...chunks.flatMap(([xc, yc]) => (xc === xb ? [] : [...(Array.isArray(xc) ? xc : [xc]), yc]))];
+    return chunks;
+  }
+
+  /** {@link gradientStep} with train's clipping; refuses a non-finite loss or norm. Logs the step. */
+  private takeStep(grads: tf.NamedTensorMap, lossValue: number, epoch: number): boolean {
     let paramNorms: Record<string, number> | undefined;
-    if (recordNorms) {
-      paramNorms = {};
-      const norms = tf.tidy(() => tf.stack(values.map((g) => globalNorm([g]))).dataSync());   // overflow-safe per parameter
-      varNames.forEach((n, i) => { paramNorms![shortName.get(n) ?? n] = norms[i]; });
-    }
-    let g = grads;
-    let clipped = false;
-    let clippedNorm = gradNorm;
-    let normBefore = gradNorm;                                   // the norm clipNorm compares: after value clipping, if any
-    if (options.clipValue !== undefined) {
-      g = clipByValue(g, options.clipValue);
-      const nv = globalNorm(Object.values(g));
-      normBefore = nv.dataSync()[0];
-      nv.dispose();
-    }
-    if (options.clipNorm !== undefined && normBefore > options.clipNorm) {
-      const scale = options.clipNorm / normBefore;
-      const scaled = mapValues(g, (t) => tf.mul(t, scale));
-      if (g !== grads) tf.dispose(Object.values(g));
-      g = scaled;
-      clipped = true;
-    }
-    if (options.clipValue !== undefined || clipped) {
-      const n2 = globalNorm(Object.values(g));
-      clippedNorm = n2.dataSync()[0];
-      n2.dispose();
-      clipped = clipped || clippedNorm < gradNorm;
-    }
-    tf.dispose(lastGood);
-    lastGood = snapshot(model);
-    optimizer.applyGradients(g);
-    if (g !== grads) tf.dispose(Object.values(g));
-    steps.push({ epoch, step: step++, loss: lossValue, gradNorm, clippedNorm, clipped, learningRate: lr, paramNorms });
+    const clip = { clipNorm: this.options.clipNorm, clipValue: this.options.clipValue };
+    const s = gradientStep(this.optimizer, grads, clip, (norm) => {
+      if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) { this.badNorm = norm; return false; }
+      if (this.options.recordParamNorms ?? true) paramNorms = this.paramNorms(grads);
+      tf.dispose(this.lastGood);
+      this.lastGood = snapshot(this.model);
+      return true;
+    });
+    if (!s.applied) return false;
+    this.steps.push({ epoch, step: this.step++, loss: lossValue, gradNorm: s.norm, clippedNorm: s.clippedNorm, clipped: s.clipped, learningRate: this.setup.lr, paramNorms });
     return true;
-  };
+  }
 
-  const evaluate = (d: TrainData): number => tf.tidy(() => {
+  /** Each parameter's gradient norm (overflow-safe), by its short name. */
+  private paramNorms(grads: tf.NamedTensorMap): Record<string, number> {
+    const out: Record<string, number> = {};
+    const norms = tf.tidy(() => tf.stack(this.varNames.map((n) => globalNorm([grads[n]]))).dataSync());
+    this.varNames.forEach((n, i) => { out[this.shortName.get(n) ?? n] = norms[i]; });
+    return out;
+  }
+
+  /** A refused step: back to the last good weights, and say why. */
+  private refuse(epoch: number, lv: number): void {
+    restore(this.model, this.lastGood);
+    this.stopped = 'non-finite';
+    const bad = this.badNorm;
+    const what = Number.isFinite(lv) ? `gradient norm became ${Number.isNaN(bad) ? 'NaN' : 'infinite'}` : `loss became ${Number.isNaN(lv) ? 'NaN' : 'infinite'}`;
+    this.message = `training stopped in epoch ${epoch} at step ${this.step}: the ${what} (loss ${lv}, ‖g‖ ${bad}); the last good weights were restored. Try a smaller learning rate or clipNorm.`;
+  }
+
+  /** The epoch's log, with the validation loss when there is validation data. */
+  epochLog(epoch: number, t: EpochTotals, t0: number): EpochLog {
+    const seconds = (performance.now() - t0) / 1000;
+    const log: EpochLog = {
+      epoch, loss: t.lossTerms > 0 ? t.lossSum / t.lossTerms : NaN, gradNorm: t.normSum / Math.max(1, t.steps),
+      clipFraction: t.clips / Math.max(1, t.steps), learningRate: this.setup.lr, samplesPerSecond: this.setup.N / seconds,
+      tensors: tf.memory().numTensors, seconds,
+    };
+    if (this.options.validation) log.valLoss = evaluateLoss(this.model, this.options.validation, this.setup.loss, this.setup.batchSize);
+    return log;
+  }
+
+  private disposeStates(): void {
+    if (this.states) tf.dispose(this.states.flat().filter((t): t is tf.Tensor => !!t));
+    this.states = undefined;
+  }
+
+  /** Free everything this call made (also when a step throws, or the kernel stopped JavaScript mid-step). */
+  release(): void {
+    tf.dispose(this.batchTensors);
+    this.disposeStates();
+    tf.dispose(this.lastGood);
+    this.stopper?.dispose();
+    this.optimizer.dispose();
+    // tf.js 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar `c` of its SGD base class
+    // (one tensor leaked per train call); disposing it again is harmless for the other optimizers.
+    tf.dispose((this.optimizer as unknown as { c?: tf.Tensor }).c ?? []);
+  }
+}
+
+/** The loss over all of `d` (and its time steps): each batch's mean weighted by its number of loss terms. */
+function evaluateLoss(model: tf.LayersModel, d: TrainData, loss: TrainSetup['loss'], batchSize: number): number {
+  return tf.tidy(() => {
     const n = firstOf(d.x).shape[0];
     let total = 0, terms = 0;
     for (let i = 0; i < n; i += batchSize) {
@@ -476,141 +700,73 @@ export async function train(model: tf.LayersModel, data: TrainData, options: Tra
     }
     return total / terms;
   });
+}
 
+/** The line train prints per epoch (when verbose). */
+function epochLine(log: EpochLog, options: TrainOptions): string {
+  return `epoch ${String(log.epoch).padStart(String(options.epochs).length)}/${options.epochs}  loss ${log.loss.toFixed(4)}` +
+    `${log.valLoss !== undefined ? `  val ${log.valLoss.toFixed(4)}` : ''}  ‖g‖ ${log.gradNorm.toFixed(3)}` +
+    `${options.clipNorm !== undefined ? `  clipped ${(100 * log.clipFraction).toFixed(0)}%` : ''}  ${Math.round(log.samplesPerSecond)} samples/s  ${backendInfo()?.name ?? tf.getBackend()}`;
+}
+
+/**
+ * Train a builder model (or any tf.LayersModel) with full or truncated BPTT, gradient clipping,
+ * validation, early stopping and abort; keep the last good weights if the loss turns NaN.
+ *
+ * Interrupt (the course kernel's ■) stops it cleanly: it returns with `stopped: 'interrupted'` and
+ * the weights of the last finished step, prints its message (when `verbose`) and tells the kernel,
+ * which reports the cell as interrupted. Between batches it yields to the event loop, so the kernel
+ * (and an `AbortSignal`) can get a word in.
+ *
+ * @example
+ * ```ts
+ * const result = await train(model, { x, y }, { epochs: 30, optimizer: 'adam', learningRate: 0.01, clipNorm: 1 });
+ * table(result.frame());               // per-epoch history as a danfo DataFrame
+ * ```
+ */
+export async function train(model: tf.LayersModel, data: TrainData, options: TrainOptions): Promise<TrainResult> {
+  const setup = checkTrainArgs(model, data, options);
+  const run = new TrainingRun(model, data, options, setup);      // after every check: an optimizer holds tensors
+  const verbose = options.verbose ?? true;
+  const live = options.live ? ownedLiveFigure() : undefined;     // closed below, also after an interrupt
   const op = interruptible('train', options.signal);
-  /** The batch being worked on and its carried truncated-BPTT states: freed by release if a step is cut short. */
-  let batchTensors: tf.Tensor[] = [];
-  let states: (tf.Tensor[] | undefined)[] | undefined;
   // Also when a step throws (e.g. a custom loss failing), and when the kernel stopped JavaScript in the
   // middle of a step (no `finally` runs then; the kernel calls this): nothing this call made may outlive it.
-  const release = () => {
-    tf.dispose(batchTensors);
-    if (states) tf.dispose(states.flat().filter((t): t is tf.Tensor => !!t));
-    tf.dispose(lastGood);
-    tf.dispose(bestWeights ?? []);
-    optimizer.dispose();
-    // tf.js 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar `c` of its SGD base class
-    // (one tensor leaked per train call); disposing it again is harmless for the other optimizers.
-    tf.dispose((optimizer as unknown as { c?: tf.Tensor }).c ?? []);
-  };
-  op.onAbandon(release, 'the model may hold a partly applied step');
-  const interruptedIn = (epoch: number) => {
-    stopped = 'interrupted';
-    message = `train interrupted in epoch ${epoch}/${options.epochs} after ${step} steps; the weights of the last finished step are kept`;
-  };
+  op.onAbandon(() => run.release(), 'the model may hold a partly applied step');
   try {
-  // Interrupt already pressed in this cell (a loop of train calls whose first one stopped): start
-  // nothing, and end the cell, rather than return an untrained result the loop would go on with.
-  if (op.reason === 'interrupt') op.throwIfStopped('0 steps: Interrupt was pressed earlier in this cell, so it did not start');
-  outer:
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    const t0 = performance.now();
-    const order = options.shuffle === false ? Array.from({ length: N }, (_, i) => i) : rng.permutation(N);
-    let lossSum = 0, lossTerms = 0, normSum = 0, clips = 0, stepsThisEpoch = 0;
-    for (let b = 0; b < N; b += batchSize) {
-      const why = op.reason;                                     // interrupt or signal, whichever came
-      if (why === 'interrupt') { interruptedIn(epoch); break outer; }
-      if (why === 'signal') {
-        stopped = 'aborted';
-        message = `training aborted in epoch ${epoch} after ${step} steps; the weights of the last finished step are kept`;
-        break outer;
-      }
-      const idx = tf.tensor1d(order.slice(b, b + batchSize), 'int32');
-      const xb = takeRows(data.x, idx);
-      const yb = tf.gather(data.y, idx);
-      const chunks: [tf.Tensor | tf.Tensor[], tf.Tensor][] = [];
-      if (k === undefined) {
-        chunks.push([xb, yb]);
-      } else {
-        const T = firstOf(xb).shape[1] as number;
-        for (let s = 0; s < T; s += k) {
-          const len = Math.min(k, T - s);
-          const xc = tf.slice(firstOf(xb), [0, s], [-1, len]);
-          const yc = tf.slice(yb, [0, s], [-1, len]);
-          chunks.push([xc, yc]);
-        }
-      }
-      states = k === undefined ? undefined : recurrentLayers(model).map(() => undefined);
-      batchTensors = [idx, ...(Array.isArray(xb) ? xb : [xb]), yb,
-        ...chunks.flatMap(([xc, yc]) => (xc === xb ? [] : [...(Array.isArray(xc) ? xc : [xc]), yc]))];
-      let ok = true;
-      let interrupted = false;
-      for (const [c, [xc, yc]] of chunks.entries()) {
-        // Each truncated-BPTT chunk is a step of its own: a long batch stops between them.
-        if (c > 0 && op.reason === 'interrupt') { interrupted = true; break; }
-        const r = gradientsOf(model, xc, yc, { loss, initialStates: states }, true);   // x, y checked once above
-        const lv = r.loss.dataSync()[0];
-        ok = applyStep(r.grads, lv, epoch);
-        tf.dispose([r.loss, ...Object.values(r.grads)]);
-        if (states) tf.dispose(states.flat().filter((t): t is tf.Tensor => !!t));
-        states = r.finalStates;                                  // constants for the next chunk: truncated
-        if (!ok) {
-          restore(model, lastGood);
-          stopped = 'non-finite';
-          const what = Number.isFinite(lv) ? `gradient norm became ${Number.isNaN(badNorm) ? 'NaN' : 'infinite'}` : `loss became ${Number.isNaN(lv) ? 'NaN' : 'infinite'}`;
-          message = `training stopped in epoch ${epoch} at step ${step}: the ${what} (loss ${lv}, ‖g‖ ${badNorm}); the last good weights were restored. Try a smaller learning rate or clipNorm.`;
-          break;
-        }
-        lossSum += lv * yc.size; lossTerms += yc.size;             // weighted: a short batch or chunk counts for its terms only
-        normSum += steps[steps.length - 1].gradNorm;
-        clips += steps[steps.length - 1].clipped ? 1 : 0;
-        stepsThisEpoch++;
-      }
-      if (states) tf.dispose(states.flat().filter((t): t is tf.Tensor => !!t));
-      states = undefined;
-      tf.dispose(batchTensors);                                  // the batch, and its truncated-BPTT chunks
-      batchTensors = [];
-      if (!ok) break outer;
-      if (interrupted) { interruptedIn(epoch); break outer; }
-      // Let an abort, the kernel's SIGINT handler and its messages get a word in: keep this yield.
-      await new Promise((r) => setImmediate(r));
+    // Interrupt already pressed in this cell (a loop of train calls whose first one stopped): start
+    // nothing, and end the cell, rather than return an untrained result the loop would go on with.
+    if (op.reason === 'interrupt') op.throwIfStopped('0 steps: Interrupt was pressed earlier in this cell, so it did not start');
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const t0 = performance.now();
+      const totals = await run.runEpoch(epoch, op);
+      if (run.stopped !== 'completed') break;
+      // Interrupted during the epoch's last batch: nothing more runs or prints (no validation, no onEpoch).
+      if (op.reason === 'interrupt') { run.interruptedIn(epoch); break; }
+      const log = run.epochLog(epoch, totals, t0);
+      run.epochs.push(log);
+      options.onEpoch?.(log);
+      if (verbose) console.log(epochLine(log, options));
+      live?.update(curvesFigure(run.epochs));
+      const stop = run.stopper?.update(model, log);
+      if (stop !== undefined) { run.stopped = 'early-stopping'; run.message = stop; break; }
     }
-    // Interrupted during the epoch's last batch: nothing more runs or prints (no validation, no onEpoch).
-    if (op.reason === 'interrupt') { interruptedIn(epoch); break; }
-    const seconds = (performance.now() - t0) / 1000;
-    const log: EpochLog = {
-      epoch, loss: lossTerms > 0 ? lossSum / lossTerms : NaN, gradNorm: normSum / Math.max(1, stepsThisEpoch),
-      clipFraction: clips / Math.max(1, stepsThisEpoch), learningRate: lr, samplesPerSecond: N / seconds,
-      tensors: tf.memory().numTensors, seconds,
-    };
-    if (options.validation) log.valLoss = evaluate(options.validation);
-    epochs.push(log);
-    options.onEpoch?.(log);
-    if (verbose) {
-      console.log(`epoch ${String(epoch).padStart(String(options.epochs).length)}/${options.epochs}  loss ${log.loss.toFixed(4)}` +
-        `${log.valLoss !== undefined ? `  val ${log.valLoss.toFixed(4)}` : ''}  ‖g‖ ${log.gradNorm.toFixed(3)}` +
-        `${options.clipNorm !== undefined ? `  clipped ${(100 * log.clipFraction).toFixed(0)}%` : ''}  ${Math.round(log.samplesPerSecond)} samples/s  ${backendInfo()?.name ?? tf.getBackend()}`);
+    // Interrupted during the last epoch's validation or onEpoch: still an interrupted run for the kernel.
+    if (run.stopped === 'completed' && op.reason === 'interrupt') run.interruptedIn(options.epochs);
+    live?.close(curvesFigure(run.epochs));
+    if (run.stopped === 'interrupted') {
+      if (verbose) console.log(run.message);
+      op.reportReturned(run.message);                            // before op.end(): told once, as interrupted
     }
-    live?.update(curvesFigure(epochs));
-    if (options.earlyStopping) {
-      const monitored = log.valLoss ?? log.loss;
-      if (monitored < best - (options.earlyStopping.minDelta ?? 0)) {
-        best = monitored; sinceBest = 0;
-        tf.dispose(bestWeights ?? []);
-        bestWeights = snapshot(model);
-      } else if (++sinceBest >= options.earlyStopping.patience) {
-        stopped = 'early-stopping';
-        message = `early stopping after epoch ${epoch}: no improvement for ${options.earlyStopping.patience} epochs; best ${log.valLoss !== undefined ? 'validation ' : ''}loss ${best.toFixed(4)} restored`;
-        restore(model, bestWeights!);
-        break;
-      }
-    }
-  }
-  // Interrupted during the last epoch's validation or onEpoch: still an interrupted run for the kernel.
-  if (stopped === 'completed' && op.reason === 'interrupt') interruptedIn(options.epochs);
-  live?.close(curvesFigure(epochs));
-  if ((stopped as TrainResult['stopped']) === 'interrupted') {     // set inside interruptedIn: TS does not see it
-    if (verbose) console.log(message);
-    op.reportReturned(message);                                  // before op.end(): told once, as interrupted
-  }
   } finally {
     op.end();
-    release();
+    run.release();
   }
-  if (stopped === 'completed') message = `trained ${epochs.length} epochs, ${step} steps; final loss ${epochs.at(-1)?.loss.toFixed(4)}`;
-  if (stopped !== 'completed' && (stopped as TrainResult['stopped']) !== 'interrupted' && verbose) console.log(message);
+  const { steps, epochs, stopped } = run;
+  if (stopped === 'completed') run.message = `trained ${epochs.length} epochs, ${run.step} steps; final loss ${epochs.at(-1)?.loss.toFixed(4)}`;
+  if (stopped !== 'completed' && stopped !== 'interrupted' && verbose) console.log(run.message);
   return {
-    steps, epochs, stopped, message,
+    steps, epochs, stopped, message: run.message,
     frame(which: 'epochs' | 'steps' = 'epochs') {
       // danfo is loaded only when a table is wanted: it is large and most scripts never need it.
       const dfd = require('danfojs-node') as { DataFrame: new (rows: object[]) => unknown };
