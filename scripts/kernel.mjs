@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import {
   ROOT, KERNEL_DIR, KERNEL_NAME, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, INSTALL_HINT,
   findPython, pythonCandidates, libFiles,
-} from './jupyter.mjs';
+} from './lib/jupyter.mjs';
 
 /** The logos copied beside kernel.json (Jupyter shows them in its launcher). */
 export const LOGOS = ['logo-32x32.png', 'logo-64x64.png'];

@@ -2,7 +2,7 @@
 //
 // Each submission runs in its own fresh kernel (the dedicated grading kernelspec .jupyter/kernels/
 // rnn-lab-grading, written here at run time: a V8 heap limit and RNN_LAB_GRADING=1), in its own
-// temporary folder, through scripts/grade.py (nbclient): first the student's code cells, with errors
+// temporary folder, through scripts/homework/grade.py (nbclient): first the student's code cells, with errors
 // allowed and a time limit per cell, then one grader cell per exercise that calls the library's
 // gradeExercise(name, fn, { hidden: true, seed }) — a missing function is reported, not fatal. The
 // points are read from the RNN_LAB_RESULT lines of the grader cells only (never from student cells).
@@ -24,8 +24,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from './jupyter.mjs';
-import { installKernel } from './kernel.mjs';
+import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from '../lib/jupyter.mjs';
+import { installKernel } from '../kernel.mjs';
 import { loadManifest, exerciseTable } from './homework-release.mjs';
 
 export const GRADING_KERNEL = 'rnn-lab-grading';
@@ -196,7 +196,7 @@ function isOurKernel(pid) {
 /** Run grade.py for one job; kill it (and the kernels it started) if it overruns its deadline. */
 function runPython(python, jobFile, outFile, pidFile, hardLimitS) {
   return new Promise((resolve) => {
-    const child = spawn(python, [path.join(ROOT, 'scripts', 'grade.py'), '--job', jobFile, '--out', outFile], {
+    const child = spawn(python, [path.join(ROOT, 'scripts', 'homework', 'grade.py'), '--job', jobFile, '--out', outFile], {
       cwd: ROOT, env: jupyterEnv({ RNN_LAB_GRADING: '1' }), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let stderr = '';
@@ -268,7 +268,7 @@ export async function gradeSubmission(file, o) {
   if (!result) {
     entry.error = run.killed
       ? `grading was stopped after ${o.timeout + 60} s`
-      : `scripts/grade.py failed (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`;
+      : `scripts/homework/grade.py failed (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`;
   }
   const rcells = result?.cells ?? cells.map((c) => ({ ...c, status: 'not-run', stdout: '', error: '' }));
   for (const c of rcells) {
