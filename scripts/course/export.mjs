@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ROOT, findPython, pythonCandidates, INSTALL_HINT, jupyterEnv, libFiles } from '../lib/jupyter.mjs';
 import { GENERATOR_META } from './course.mjs';
+import { scanArgs } from '../lib/args.mjs';
 
 export const USAGE = 'usage: npm run export -- PATH.ipynb [--pdf] [--out FILE] [--force]';
 /** Where Chromium is looked for when RNN_LAB_CHROMIUM is not set (as tests/helpers.mjs CHROMIUM). */
@@ -34,17 +35,14 @@ export class ExportError extends Error {}
 /** Parse the command line: { file, pdf, out, force }; throws ExportError (with the usage line) on anything else. */
 export function parseArgs(argv) {
   const opts = { file: undefined, pdf: false, out: undefined, force: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--pdf') opts.pdf = true;
-    else if (a === '--force') opts.force = true;
-    else if (a === '--out' || a.startsWith('--out=')) {
-      const v = a === '--out' ? argv[++i] : a.slice('--out='.length);
-      if (!v || v.startsWith('--')) throw new ExportError(`--out needs a file name\n${USAGE}`);
-      opts.out = v;
-    } else if (a.startsWith('-')) throw new ExportError(`unknown option ${a}\n${USAGE}`);
-    else if (opts.file !== undefined) throw new ExportError(`one notebook at a time: got ${opts.file} and ${a}\n${USAGE}`);
-    else opts.file = a;
+  for (const a of scanArgs(argv, { pdf: { type: 'boolean' }, force: { type: 'boolean' }, out: { type: 'string' } })) {
+    if (a.kind === 'option' && a.name === 'out') {
+      if (!a.value || a.value.startsWith('--')) throw new ExportError(`--out needs a file name\n${USAGE}`);
+      opts.out = a.value;
+    } else if (a.kind === 'option') opts[a.name] = true;
+    else if (a.kind === 'unknown' || a.raw.startsWith('-')) throw new ExportError(`unknown option ${a.raw}\n${USAGE}`);
+    else if (opts.file !== undefined) throw new ExportError(`one notebook at a time: got ${opts.file} and ${a.value}\n${USAGE}`);
+    else opts.file = a.value;
   }
   if (opts.file === undefined) throw new ExportError(`which notebook? no PATH.ipynb given\n${USAGE}`);
   return opts;
