@@ -45,7 +45,7 @@ test('with the port busy it says so and exits non-zero', async (t) => {
 test('without the built library it says how to build and exits non-zero', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-nobuild-'));
   for (const d of ['course', 'lib']) fs.mkdirSync(path.join(tmp, 'scripts', d), { recursive: true });
-  for (const f of ['course/start.mjs', 'lib/jupyter.mjs', 'kernel.mjs']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(tmp, 'scripts', f));
+  for (const f of ['course/start.mjs', 'lib/jupyter.mjs', 'lib/args.mjs', 'kernel.mjs']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(tmp, 'scripts', f));
   const r = run({}, path.join(tmp, 'scripts', 'course', 'start.mjs'));
   fs.rmSync(tmp, { recursive: true, force: true });
   assert.equal(r.status, 1);
