@@ -1,7 +1,7 @@
 // Fused recurrent layers in WebAssembly (AssemblyScript): a whole sequence of an Elman RNN, LSTM or
 // GRU layer, forward over all T steps and the hand-written BPTT backward, with v128 f32x4 SIMD.
 //
-// Built by scripts/build-wasm.mjs (asc -O3 --enable simd [--enable relaxed-simd]); driven by
+// Built by scripts/build/build-wasm.mjs (asc -O3 --enable simd [--enable relaxed-simd]); driven by
 // src/fused/index.ts, which owns the memory: every buffer below is a pointer into one linear-memory
 // arena that the caller lays out (sizes from the *WorkFloats functions) and reuses across calls.
 //

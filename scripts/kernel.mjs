@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import {
   ROOT, KERNEL_DIR, KERNEL_NAME, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, INSTALL_HINT,
   findPython, pythonCandidates, libFiles,
-} from './jupyter.mjs';
+} from './lib/jupyter.mjs';
+import { scanArgs } from './lib/args.mjs';
 
 /** The logos copied beside kernel.json (Jupyter shows them in its launcher). */
 export const LOGOS = ['logo-32x32.png', 'logo-64x64.png'];
@@ -172,25 +173,27 @@ function nearestFlag(flag) {
 export function parseKernelArgs(argv) {
   const o = { target: 'project', prefix: undefined, printDir: false };
   const places = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const [flag, inline] = eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
-    const noValue = () => { if (inline !== undefined) throw new Error(`${flag} takes no value; got ${a}`); };
-    switch (flag) {
-      case '--user': noValue(); o.target = 'user'; places.push(flag); break;
-      case '--sys-prefix': noValue(); o.target = 'sys-prefix'; places.push(flag); break;
-      case '--prefix': {
-        const v = inline ?? argv[++i];
-        if (v === undefined || v === '' || (inline === undefined && v.startsWith('--'))) throw new Error(`--prefix needs a folder: --prefix DIR; got ${v === undefined ? 'nothing' : `'${v}'`}`);
+  const spec = { user: { type: 'boolean' }, 'sys-prefix': { type: 'boolean' }, prefix: { type: 'string' }, 'print-dir': { type: 'boolean' } };
+  for (const a of scanArgs(argv, spec)) {
+    if (a.kind !== 'option') {
+      // A known flag given a value (--user=x) comes back unknown: name it as before.
+      const eq = a.raw.startsWith('--') ? a.raw.indexOf('=') : -1;
+      const flag = eq > 0 ? a.raw.slice(0, eq) : a.raw;
+      if (eq > 0 && FLAGS.includes(flag)) throw new Error(`${flag} takes no value; got ${a.raw}`);
+      const near = nearestFlag(flag);
+      throw new Error(`unknown option '${a.raw}'${near ? ` — did you mean '${near}'?` : '.'} Valid options: --user, --sys-prefix, --prefix DIR, --print-dir (none: inside the project)`);
+    }
+    const flag = `--${a.name}`;
+    switch (a.name) {
+      case 'user': o.target = 'user'; places.push(flag); break;
+      case 'sys-prefix': o.target = 'sys-prefix'; places.push(flag); break;
+      case 'prefix': {
+        const v = a.value;
+        if (v === undefined || v === '' || (!a.inline && v.startsWith('--'))) throw new Error(`--prefix needs a folder: --prefix DIR; got ${v === undefined ? 'nothing' : `'${v}'`}`);
         o.target = 'prefix'; o.prefix = path.resolve(v); places.push(flag);
         break;
       }
-      case '--print-dir': noValue(); o.printDir = true; break;
-      default: {
-        const near = nearestFlag(flag);
-        throw new Error(`unknown option '${a}'${near ? ` — did you mean '${near}'?` : '.'} Valid options: --user, --sys-prefix, --prefix DIR, --print-dir (none: inside the project)`);
-      }
+      case 'print-dir': o.printDir = true; break;
     }
   }
   if (places.length > 1) throw new Error(`choose one place; got ${places.join(' and ')}`);

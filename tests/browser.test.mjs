@@ -7,14 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs, CHROMIUM } from './helpers.mjs';
-import { findPython, INSTALL_HINT } from '../scripts/jupyter.mjs';
+import { findPython, INSTALL_HINT } from '../scripts/lib/jupyter.mjs';
 import { inspectPages } from './pages.mjs';
 
 test('the welcome page renders its plots in headless Chromium with no JavaScript errors', async (t) => {
   if (!needs(t, 'Chromium', CHROMIUM, 'install it (Debian: apt-get install chromium)')) return;
   if (!needs(t, 'Jupyter (nbclient, nbconvert)', findPython(['nbclient', 'nbconvert', 'ipykernel']), INSTALL_HINT)) return;
   const site = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-site-'));
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'course.mjs'), '--site', site, '00-welcome'], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'course', 'course.mjs'), '--site', site, '00-welcome'], { encoding: 'utf8', cwd: ROOT });
   assert.equal(r.status, 0, `npm run course failed:\n${r.stdout}\n${r.stderr}`);
   const page = path.join(site, '00-welcome.html');
   assert.ok(fs.existsSync(page), `${page} was not written`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { needs } from './helpers.mjs';
-import { listNotebooks, executeNotebooks, findPython, INSTALL_HINT } from '../scripts/jupyter.mjs';
+import { listNotebooks, executeNotebooks, findPython, INSTALL_HINT } from '../scripts/lib/jupyter.mjs';
 import { installKernel } from '../scripts/kernel.mjs';
 
 const lessons = listNotebooks();

@@ -1,4 +1,4 @@
-// `npm run export` (scripts/export.mjs → scripts/nbexport.py): lesson 00, executed headless, exported
+// `npm run export` (scripts/course/export.mjs → scripts/course/nbexport.py): lesson 00, executed headless, exported
 // as executed, with its plotly.js loader output removed, with the loader moved to the last cell, with
 // the loader in the kernel's newer marked form (plus the stub it leaves when moved), and as saved before
 // figures carried plotly JSON (their own HTML only, no loader). Every page
@@ -18,11 +18,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs, CHROMIUM } from './helpers.mjs';
-import { executeNotebooks, findPython, INSTALL_HINT, KERNEL_DIR } from '../scripts/jupyter.mjs';
+import { executeNotebooks, findPython, INSTALL_HINT, KERNEL_DIR } from '../scripts/lib/jupyter.mjs';
 import { installKernel, writeKernelSpec } from '../scripts/kernel.mjs';
-import { cellList, lostFigures } from '../scripts/export.mjs';
+import { cellList, lostFigures } from '../scripts/course/export.mjs';
 
-const EXPORT = path.join(ROOT, 'scripts', 'export.mjs');
+const EXPORT = path.join(ROOT, 'scripts', 'course', 'export.mjs');
 const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 // The header comment of the plotly.js bundle, read from the bundle itself (not from the exporter).
 const BUNDLE = fs.readFileSync(path.join(ROOT, 'node_modules', 'plotly.js-cartesian-dist-min', 'plotly-cartesian.min.js'), 'utf8');

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs, CHROMIUM } from './helpers.mjs';
-import { findPython, jupyterEnv, INSTALL_HINT } from '../scripts/jupyter.mjs';
+import { findPython, jupyterEnv, INSTALL_HINT } from '../scripts/lib/jupyter.mjs';
 import { installKernel } from '../scripts/kernel.mjs';
 
 const python = findPython(['nbclient', 'nbconvert', 'nbformat']);

@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { ROOT, needs } from './helpers.mjs';
-import { findPython, INSTALL_HINT, listNotebooks } from '../scripts/jupyter.mjs';
-import { buildRelease, stripSolutions, releaseNotebook, distinctiveLines, RELEASE_DIR, HOMEWORK_DIR } from '../scripts/homework-release.mjs';
-import { parseArgs, graderCell, exerciseResult, identifyHomework } from '../scripts/grade.mjs';
+import { findPython, INSTALL_HINT, listNotebooks } from '../scripts/lib/jupyter.mjs';
+import { buildRelease, stripSolutions, releaseNotebook, distinctiveLines, RELEASE_DIR, HOMEWORK_DIR } from '../scripts/homework/homework-release.mjs';
+import { parseArgs, graderCell, exerciseResult, identifyHomework } from '../scripts/homework/grade.mjs';
 
 const require = createRequire(import.meta.url);
 const { EXERCISES } = require(path.join(ROOT, 'dist', 'check.js'));
@@ -138,11 +138,11 @@ test('grader helpers: options, the hidden-check cell, results only from RNN_LAB_
 
 const hasJupyter = () => findPython(['nbclient', 'nbformat', 'jupyter_client']);
 
-/** Run `node scripts/grade.mjs …` and resolve to { code, stdout, stderr, seconds, report }. */
+/** Run `node scripts/homework/grade.mjs …` and resolve to { code, stdout, stderr, seconds, report }. */
 function grade(args, out) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'grade.mjs'), '--out', out, ...args], { cwd: ROOT });
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'homework', 'grade.mjs'), '--out', out, ...args], { cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs } from './helpers.mjs';
-import { findPython, jupyterEnv } from '../scripts/jupyter.mjs';
+import { findPython, jupyterEnv } from '../scripts/lib/jupyter.mjs';
 
 const python = findPython(['jupyter_client', 'nbclient', 'nbformat']);
 

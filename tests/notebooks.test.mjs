@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { ROOT, needs, CHROMIUM } from './helpers.mjs';
-import { listNotebooks, executeNotebooks, findPython, INSTALL_HINT, copyMathJax } from '../scripts/jupyter.mjs';
+import { listNotebooks, executeNotebooks, findPython, INSTALL_HINT, copyMathJax } from '../scripts/lib/jupyter.mjs';
 import { createRequire } from 'node:module';
 import { inspectPages, drawPlotlyJson } from './pages.mjs';
 import { installKernel } from '../scripts/kernel.mjs';

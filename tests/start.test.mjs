@@ -7,9 +7,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs } from './helpers.mjs';
-import { findPython, INSTALL_HINT } from '../scripts/jupyter.mjs';
+import { findPython, INSTALL_HINT } from '../scripts/lib/jupyter.mjs';
 
-const START = path.join(ROOT, 'scripts', 'start.mjs');
+const START = path.join(ROOT, 'scripts', 'course', 'start.mjs');
 const run = (env, script = START) => spawnSync(process.execPath, [script], { env: { ...process.env, RNN_LAB_NO_BROWSER: '1', ...env }, encoding: 'utf8', timeout: 60000 });
 
 function freePort() {
@@ -44,9 +44,9 @@ test('with the port busy it says so and exits non-zero', async (t) => {
 
 test('without the built library it says how to build and exits non-zero', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-nobuild-'));
-  fs.mkdirSync(path.join(tmp, 'scripts'));
-  for (const f of ['start.mjs', 'jupyter.mjs', 'kernel.mjs']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(tmp, 'scripts', f));
-  const r = run({}, path.join(tmp, 'scripts', 'start.mjs'));
+  for (const d of ['course', 'lib']) fs.mkdirSync(path.join(tmp, 'scripts', d), { recursive: true });
+  for (const f of ['course/start.mjs', 'lib/jupyter.mjs', 'lib/args.mjs', 'kernel.mjs']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(tmp, 'scripts', f));
+  const r = run({}, path.join(tmp, 'scripts', 'course', 'start.mjs'));
   fs.rmSync(tmp, { recursive: true, force: true });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /the library is not built \(dist\/index\.js is missing\)\. Run `npm install`/);

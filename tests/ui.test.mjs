@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs, CHROMIUM } from './helpers.mjs';
-import { findPython, jupyterEnv, executeNotebooks, INSTALL_HINT, KERNEL_DIR } from '../scripts/jupyter.mjs';
+import { findPython, jupyterEnv, executeNotebooks, INSTALL_HINT, KERNEL_DIR } from '../scripts/lib/jupyter.mjs';
 import { writeKernelSpec } from '../scripts/kernel.mjs';
 
 const NB = 'ui-check.ipynb';

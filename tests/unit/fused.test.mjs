@@ -19,7 +19,7 @@ const tf = getTf();
 
 // The .wasm is built by `npm run build:wasm`; build it here if it is missing (offline, a few seconds).
 if (!['dist', 'src'].some((d) => fs.existsSync(path.join(ROOT, d, 'fused', 'recurrent.wasm')))) {
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-wasm.mjs'), '--quiet'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build', 'build-wasm.mjs'), '--quiet'], { stdio: 'inherit' });
 }
 const F = require(path.join(ROOT, 'dist', 'fused', 'index.js'));
 

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, needs } from '../helpers.mjs';
-import { findPython, INSTALL_HINT, KERNEL_DIR } from '../../scripts/jupyter.mjs';
+import { findPython, INSTALL_HINT, KERNEL_DIR } from '../../scripts/lib/jupyter.mjs';
 import { writeKernelSpec } from '../../scripts/kernel.mjs';
 
 const SCRIPT = path.join(ROOT, 'scripts', 'kernel.mjs');

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listNotebooks } from '../../scripts/jupyter.mjs';
+import { listNotebooks } from '../../scripts/lib/jupyter.mjs';
 
 const lessons = listNotebooks().map((f) => ({ name: path.basename(f), nb: JSON.parse(fs.readFileSync(f, 'utf8')) }));
 const md = (nb) => nb.cells.filter((c) => c.cell_type === 'markdown').map((c) => [].concat(c.source).join(''));

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildRelease, writeRelease, staleNotebooks } from '../../scripts/homework-release.mjs';
-import { foreignPages, writeIndex, GENERATOR_META } from '../../scripts/course.mjs';
+import { buildRelease, writeRelease, staleNotebooks } from '../../scripts/homework/homework-release.mjs';
+import { foreignPages, writeIndex, GENERATOR_META } from '../../scripts/course/course.mjs';
 import { ensureLink } from '../../scripts/kernel.mjs';
-import { outProblem, keepFolder, REPORT_BY } from '../../scripts/grade.mjs';
+import { outProblem, keepFolder, REPORT_BY } from '../../scripts/homework/grade.mjs';
 
 function tmpdir(tag) { return fs.mkdtempSync(path.join(os.tmpdir(), `rnnlab-files-${tag}-`)); }
 

@@ -9,11 +9,21 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scanArgs } from '../lib/args.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
-const quiet = process.argv.includes('--quiet');
-const onlyIfStale = process.argv.includes('--check');
+let quiet = false;
+let onlyIfStale = false;
+// Only these two flags: a misspelt one (--chek) must not silently rebuild or stay quiet.
+for (const a of scanArgs(process.argv.slice(2), { quiet: { type: 'boolean' }, check: { type: 'boolean' } })) {
+  if (a.kind !== 'option') {
+    console.error(`build-wasm: unknown argument ${a.raw}; options: --check (compile only if stale), --quiet`);
+    process.exit(2);
+  }
+  if (a.name === 'quiet') quiet = true;
+  else onlyIfStale = true;
+}
 const log = (s) => { if (!quiet) console.log(s); };
 
 const SRC = path.join(ROOT, 'asm', 'recurrent.ts');

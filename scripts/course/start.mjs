@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { ROOT, findPython, jupyterEnv, libraryBuilt, pythonCandidates, INSTALL_HINT } from './jupyter.mjs';
-import { installKernel } from './kernel.mjs';
+import { ROOT, findPython, jupyterEnv, libraryBuilt, pythonCandidates, INSTALL_HINT } from '../lib/jupyter.mjs';
+import { installKernel } from '../kernel.mjs';
 
 function fail(msg) {
   console.error(`rnn-lab start: ${msg}`);

@@ -16,12 +16,12 @@
 // EXERCISES, which must agree with the "(N points)" in each exercise's heading). It then verifies that
 // no solution line and no marker made it into the release.
 //
-//     node scripts/homework-release.mjs           write homework/release/
-//     node scripts/homework-release.mjs --check   exit 1 if the committed release is not up to date
+//     node scripts/homework/homework-release.mjs           write homework/release/
+//     node scripts/homework/homework-release.mjs --check   exit 1 if the committed release is not up to date
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT, listNotebooks, libraryBuilt, libFiles } from './jupyter.mjs';
+import { ROOT, listNotebooks, libraryBuilt, libFiles } from '../lib/jupyter.mjs';
 
 export const HOMEWORK_DIR = path.join(ROOT, 'homework');
 export const RELEASE_DIR = path.join(HOMEWORK_DIR, 'release');

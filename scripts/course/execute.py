@@ -18,7 +18,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from nbexport import export_html, write_atomic  # scripts/nbexport.py, beside this file
+from nbexport import export_html  # scripts/course/nbexport.py, beside this file (it puts scripts/lib on sys.path)
+from files import write_atomic  # scripts/lib/files.py
 
 
 # The line src/claims.ts expectClaim prints when a claim holds.

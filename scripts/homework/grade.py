@@ -1,4 +1,4 @@
-"""Execute one homework submission for the grader (scripts/grade.mjs): the student's code cells, then the
+"""Execute one homework submission for the grader (scripts/homework/grade.mjs): the student's code cells, then the
 grader's hidden-check cells, in the grading kernel, with a time limit per cell and per submission.
 
     python3 grade.py --job JOB.json --out RESULT.json
@@ -30,6 +30,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from jupyter_client.utils import ensure_async
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'lib'))
+from files import write_atomic  # scripts/lib/files.py, shared with the course scripts  # noqa: E402
 
 ERROR_PAUSE_S = 0.4     # plain tslab aborts requests that arrive within 200 ms of a failed one
 PROBE_S = 5.0           # how long an interrupted kernel may take to answer
@@ -232,10 +235,7 @@ def main():
     t0 = time.monotonic()
     result = asyncio.run(Grader(job).run())
     result['seconds'] = round(time.monotonic() - t0, 2)
-    tmp = a.out + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(result, f)
-    os.replace(tmp, a.out)
+    write_atomic(a.out, json.dumps(result))
     return 0
 
 

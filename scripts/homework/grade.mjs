@@ -2,7 +2,7 @@
 //
 // Each submission runs in its own fresh kernel (the dedicated grading kernelspec .jupyter/kernels/
 // rnn-lab-grading, written here at run time: a V8 heap limit and RNN_LAB_GRADING=1), in its own
-// temporary folder, through scripts/grade.py (nbclient): first the student's code cells, with errors
+// temporary folder, through scripts/homework/grade.py (nbclient): first the student's code cells, with errors
 // allowed and a time limit per cell, then one grader cell per exercise that calls the library's
 // gradeExercise(name, fn, { hidden: true, seed }) — a missing function is reported, not fatal. The
 // points are read from the RNN_LAB_RESULT lines of the grader cells only (never from student cells).
@@ -24,9 +24,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from './jupyter.mjs';
-import { installKernel } from './kernel.mjs';
+import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from '../lib/jupyter.mjs';
+import { installKernel } from '../kernel.mjs';
 import { loadManifest, exerciseTable } from './homework-release.mjs';
+import { scanArgs } from '../lib/args.mjs';
 
 export const GRADING_KERNEL = 'rnn-lab-grading';
 export const DEFAULTS = Object.freeze({ out: 'grades.json', cellTimeout: 60, timeout: 600, memory: 2048, jobs: 1, seed: 20251, maxKernels: 4 });
@@ -42,28 +43,28 @@ export function parseArgs(argv) {
     if (!Number.isFinite(x) || x < min) throw new Error(`${name} must be a number ≥ ${min}; got ${v}`);
     return x;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+  const str = { type: 'string' };
+  const spec = { out: str, 'cell-timeout': str, timeout: str, memory: str, jobs: str, seed: str, 'max-kernels': str, homework: str, keep: str, help: { type: 'boolean', short: 'h' } };
+  for (const a of scanArgs(argv, spec)) {
+    // A flag not known to the grader is an error; any other word (even one starting with a single -) is a submission.
+    if (a.kind === 'unknown') { if (a.raw.startsWith('--')) throw new Error(`unknown option ${a.raw}`); o.files.push(a.raw); continue; }
+    if (a.kind === 'positional') { o.files.push(a.value); continue; }
+    const flag = `--${a.name}`;
     const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
+      if (a.value === undefined) throw new Error(`${flag} needs a value`);
+      return a.value;
     };
-    switch (flag) {
-      case '--out': o.out = value(); break;
-      case '--cell-timeout': o.cellTimeout = num(flag, value(), 1); break;
-      case '--timeout': o.timeout = num(flag, value(), 1); break;
-      case '--memory': o.memory = Math.round(num(flag, value(), 64)); break;
-      case '--jobs': o.jobs = Math.round(num(flag, value(), 1)); break;
-      case '--seed': o.seed = Math.round(num(flag, value(), 0)); break;
-      case '--max-kernels': o.maxKernels = Math.round(num(flag, value(), 1)); break;
-      case '--homework': o.homework = value(); break;
-      case '--keep': o.keep = value(); break;
-      case '-h': case '--help': o.help = true; break;
-      default:
-        if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
-        o.files.push(a);
+    switch (a.name) {
+      case 'out': o.out = value(); break;
+      case 'cell-timeout': o.cellTimeout = num(flag, value(), 1); break;
+      case 'timeout': o.timeout = num(flag, value(), 1); break;
+      case 'memory': o.memory = Math.round(num(flag, value(), 64)); break;
+      case 'jobs': o.jobs = Math.round(num(flag, value(), 1)); break;
+      case 'seed': o.seed = Math.round(num(flag, value(), 0)); break;
+      case 'max-kernels': o.maxKernels = Math.round(num(flag, value(), 1)); break;
+      case 'homework': o.homework = value(); break;
+      case 'keep': o.keep = value(); break;
+      case 'help': o.help = true; break;
     }
   }
   return o;
@@ -196,7 +197,7 @@ function isOurKernel(pid) {
 /** Run grade.py for one job; kill it (and the kernels it started) if it overruns its deadline. */
 function runPython(python, jobFile, outFile, pidFile, hardLimitS) {
   return new Promise((resolve) => {
-    const child = spawn(python, [path.join(ROOT, 'scripts', 'grade.py'), '--job', jobFile, '--out', outFile], {
+    const child = spawn(python, [path.join(ROOT, 'scripts', 'homework', 'grade.py'), '--job', jobFile, '--out', outFile], {
       cwd: ROOT, env: jupyterEnv({ RNN_LAB_GRADING: '1' }), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let stderr = '';
@@ -268,7 +269,7 @@ export async function gradeSubmission(file, o) {
   if (!result) {
     entry.error = run.killed
       ? `grading was stopped after ${o.timeout + 60} s`
-      : `scripts/grade.py failed (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`;
+      : `scripts/homework/grade.py failed (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`;
   }
   const rcells = result?.cells ?? cells.map((c) => ({ ...c, status: 'not-run', stdout: '', error: '' }));
   for (const c of rcells) {

@@ -1,7 +1,7 @@
 """Export an executed notebook to one HTML page that works offline: the one export function behind
-`npm run export` (scripts/export.mjs) and `npm run course` (scripts/execute.py).
+`npm run export` (scripts/course/export.mjs) and `npm run course` (scripts/course/execute.py).
 
-Built on nbconvert's HTMLExporter with the template in scripts/nbconvert/rnnlab/ and one preprocessor,
+Built on nbconvert's HTMLExporter with the template in scripts/course/nbconvert/rnnlab/ and one preprocessor,
 RnnLabFigures, which
   - drops the outputs that carried plotly.js into the live notebook ("the loader", see loadPlotly in
     src/display.ts): it may be missing (cleared, re-run, deleted) or in any cell, so the page never
@@ -13,7 +13,7 @@ RnnLabFigures, which
 MathJax: mathjax='inline' puts MathJax 3's tex-svg-full.js into the page (one self-contained file: SVG
 output needs no font files, and "full" has every TeX extension, so nothing is fetched on demand);
 mathjax='beside' loads mathjax/tex-chtml.js from a folder next to the page (the course site shares one
-copy among its pages; scripts/jupyter.mjs copyMathJax writes it).
+copy among its pages; scripts/lib/jupyter.mjs copyMathJax writes it).
 
     python3 nbexport.py [--mathjax inline|beside] NOTEBOOK.ipynb OUT.html
 
@@ -32,7 +32,9 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Unicode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'lib'))
+from files import write_atomic  # scripts/lib/files.py, shared with execute.py and grade.py  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(HERE))
 PLOTLY_MIME = 'application/vnd.plotly.v1+json'
 # The npm package of src/display.ts PLOTLY_BUNDLE, and its file.
 PLOTLY_JS = os.path.join(ROOT, 'node_modules', 'plotly.js-cartesian-dist-min', 'plotly-cartesian.min.js')
@@ -139,7 +141,7 @@ def figure_html(figure, number, cell):
         '<script type="text/javascript">(function(){'
         f'var el=document.getElementById({json_in_script(el_id)});if(!el)return;'
         'var note=el.querySelector(".rnnlab-plot-placeholder");'
-        # A failure stays visible in the placeholder and is marked for scripts/export.mjs --pdf.
+        # A failure stays visible in the placeholder and is marked for scripts/course/export.mjs --pdf.
         'function fail(e){var m=String(e&&e.message||e);el.setAttribute("data-rnnlab-error",m);'
         f'note.textContent="plotly could not draw "+{json_in_script(name)}+": "+m;console.error(e);}}'
         'if(!window.Plotly){fail("plotly.js is missing from this page");return;}'
@@ -199,20 +201,6 @@ class RnnLabFigures(Preprocessor):
                 info['mathjax_js'] = script_safe(f.read())
         resources['rnnlab'] = info
         return nb, resources
-
-
-def write_atomic(path, text):
-    """Write text to path whole or not at all: a temp file in the same folder, fsync, rename."""
-    tmp = '%s.%d.tmp' % (path, os.getpid())
-    try:
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def export_html(nb, out_html, mathjax='inline', name=None):

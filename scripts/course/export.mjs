@@ -1,5 +1,5 @@
 // `npm run export -- PATH.ipynb [--pdf] [--out FILE] [--force]`: one executed notebook → one HTML page
-// (or PDF) for hand-in, through the same export as `npm run course` (scripts/nbexport.py).
+// (or PDF) for hand-in, through the same export as `npm run course` (scripts/course/nbexport.py).
 //
 // The page opens offline: plotly.js and MathJax are inside it and every figure is drawn from its plotly
 // JSON, so it does not matter where (or whether) the notebook still holds the output that loaded
@@ -15,8 +15,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ROOT, findPython, pythonCandidates, INSTALL_HINT, jupyterEnv, libFiles } from './jupyter.mjs';
+import { ROOT, findPython, pythonCandidates, INSTALL_HINT, jupyterEnv, libFiles } from '../lib/jupyter.mjs';
 import { GENERATOR_META } from './course.mjs';
+import { scanArgs } from '../lib/args.mjs';
 
 export const USAGE = 'usage: npm run export -- PATH.ipynb [--pdf] [--out FILE] [--force]';
 /** Where Chromium is looked for when RNN_LAB_CHROMIUM is not set (as tests/helpers.mjs CHROMIUM). */
@@ -34,17 +35,14 @@ export class ExportError extends Error {}
 /** Parse the command line: { file, pdf, out, force }; throws ExportError (with the usage line) on anything else. */
 export function parseArgs(argv) {
   const opts = { file: undefined, pdf: false, out: undefined, force: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--pdf') opts.pdf = true;
-    else if (a === '--force') opts.force = true;
-    else if (a === '--out' || a.startsWith('--out=')) {
-      const v = a === '--out' ? argv[++i] : a.slice('--out='.length);
-      if (!v || v.startsWith('--')) throw new ExportError(`--out needs a file name\n${USAGE}`);
-      opts.out = v;
-    } else if (a.startsWith('-')) throw new ExportError(`unknown option ${a}\n${USAGE}`);
-    else if (opts.file !== undefined) throw new ExportError(`one notebook at a time: got ${opts.file} and ${a}\n${USAGE}`);
-    else opts.file = a;
+  for (const a of scanArgs(argv, { pdf: { type: 'boolean' }, force: { type: 'boolean' }, out: { type: 'string' } })) {
+    if (a.kind === 'option' && a.name === 'out') {
+      if (!a.value || a.value.startsWith('--')) throw new ExportError(`--out needs a file name\n${USAGE}`);
+      opts.out = a.value;
+    } else if (a.kind === 'option') opts[a.name] = true;
+    else if (a.kind === 'unknown' || a.raw.startsWith('-')) throw new ExportError(`unknown option ${a.raw}\n${USAGE}`);
+    else if (opts.file !== undefined) throw new ExportError(`one notebook at a time: got ${opts.file} and ${a.value}\n${USAGE}`);
+    else opts.file = a.value;
   }
   if (opts.file === undefined) throw new ExportError(`which notebook? no PATH.ipynb given\n${USAGE}`);
   return opts;
@@ -77,7 +75,7 @@ export function npmSwallowed(argv, env = process.env) {
   const taken = [pdf && '--pdf', out && '--out', force && '--force'].filter(Boolean);
   return `npm took ${taken.join(' and ')} as its own option${taken.length > 1 ? 's' : ''} (npm passes flags on to the ` +
     `script only after \`--\`), so nothing was exported. Run:\n  ${right}` +
-    (force || out ? '\n(or, if your npm configuration itself sets force or out: node scripts/export.mjs ...)' : '');
+    (force || out ? '\n(or, if your npm configuration itself sets force or out: node scripts/course/export.mjs ...)' : '');
 }
 
 /** The Chromium to print with: RNN_LAB_CHROMIUM if set (only it: a typo must not fall back silently), else the first candidate that exists. */
@@ -207,11 +205,11 @@ function checkOutput(out, file, force) {
   }
 }
 
-/** Run scripts/nbexport.py: notebook → self-contained HTML at `html`. Returns its JSON line ({ figures, loaders, bytes }). */
+/** Run scripts/course/nbexport.py: notebook → self-contained HTML at `html`. Returns its JSON line ({ figures, loaders, bytes }). */
 function nbconvertExport(file, html) {
   const python = findPython(['nbconvert', 'nbformat']);
   if (!python) throw new ExportError(`Jupyter's nbconvert was not found (tried ${pythonCandidates().join(', ')}). ${INSTALL_HINT}`);
-  const r = spawnSync(python, [path.join(ROOT, 'scripts', 'nbexport.py'), '--mathjax', 'inline', file, html],
+  const r = spawnSync(python, [path.join(ROOT, 'scripts', 'course', 'nbexport.py'), '--mathjax', 'inline', file, html],
     { env: jupyterEnv(), encoding: 'utf8', cwd: ROOT, maxBuffer: 16 << 20 });
   if (r.status !== 0) throw new ExportError(`${file} could not be exported:\n${(r.stderr || r.error?.message || '').trim()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());

@@ -4,10 +4,10 @@
 // that it did not write (no generator marker) stops the run before anything is executed or written.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT, copyMathJax, libFiles } from './jupyter.mjs';
-import { installKernel } from './kernel.mjs';
+import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT, copyMathJax, libFiles } from '../lib/jupyter.mjs';
+import { installKernel } from '../kernel.mjs';
 
-/** Marks every page this script writes (the index here; notebook pages through scripts/nbexport.py, which `npm run export` shares). */
+/** Marks every page this script writes (the index here; notebook pages through scripts/course/nbexport.py, which `npm run export` shares). */
 export const GENERATOR_META = '<meta name="generator" content="rnn-lab course">';
 /** What pages written before the marker existed carry: the index's title, the pages' MathJax copy. */
 const LEGACY = ['<title>RNN Lab — the course</title>', '<script src="mathjax/tex-chtml.js" async></script>'];

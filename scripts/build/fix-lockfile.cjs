@@ -1,4 +1,4 @@
-// Repair package-lock.json after a dependency change: `node scripts/fix-lockfile.cjs`.
+// Repair package-lock.json after a dependency change: `node scripts/build/fix-lockfile.cjs`.
 //
 // Why: danfojs-node's @tensorflow/tfjs-node is overridden to npm:@tensorflow/tfjs@4.22.0 (one tf.js
 // engine, no libtensorflow download), and the root lists the real @tensorflow/tfjs-node@4.22.0 as an
@@ -12,7 +12,15 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
+// The library's writeFileAtomic (src/files.ts), the one every script writes through; checked before the
+// slow scratch install so a missing build fails at once.
+const FILES_JS = path.join(ROOT, 'dist', 'files.js');
+if (!fs.existsSync(FILES_JS)) {
+  console.error('fix-lockfile: the library is not built (dist/files.js is missing): run `npm run build` first');
+  process.exit(1);
+}
+const { writeFileAtomic } = require(FILES_JS);
 const lockFile = path.join(ROOT, 'package-lock.json');
 const lock = JSON.parse(fs.readFileSync(lockFile, 'utf8'));
 const P = lock.packages;
@@ -64,7 +72,5 @@ while (todo.length) {
   }
 }
 lock.packages = Object.fromEntries(Object.keys(P).sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))).map((k) => [k, P[k]]));
-const tmpLock = `${lockFile}.${process.pid}.tmp`;
-fs.writeFileSync(tmpLock, JSON.stringify(lock, null, 2) + '\n');
-fs.renameSync(tmpLock, lockFile);
+writeFileAtomic(lockFile, JSON.stringify(lock, null, 2) + '\n');
 console.log(`package-lock.json: real @tensorflow/tfjs-node@${version} optional at the root (${added} entries), alias nested under danfojs-node`);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const KERNEL_NAME = 'rnn-lab';
 export const KERNEL_DISPLAY_NAME = 'TypeScript (rnn-lab)';
 /** JUPYTER_PATH entry holding kernels/rnn-lab/kernel.json, written by `npm install`. */
@@ -79,7 +79,7 @@ export function listNotebooks(dir = path.join(ROOT, 'notebooks')) {
 }
 
 /**
- * Execute notebooks headless in the course kernel (scripts/execute.py through nbclient).
+ * Execute notebooks headless in the course kernel (scripts/course/execute.py through nbclient).
  * Resolves to one report per notebook: { path, seconds, ok, errors, stderr }.
  * @param {string[]} notebooks
  * @param {{ html?: string, out?: string, cellTimeout?: number, python?: string, env?: object }} opts
@@ -88,12 +88,12 @@ export function executeNotebooks(notebooks, opts = {}) {
   const python = opts.python ?? findPython(['nbclient', 'nbconvert', 'ipykernel']);
   if (!python) throw new Error(`Jupyter (nbclient, nbconvert) was not found in ${pythonCandidates().join(', ')}. ${INSTALL_HINT}`);
   const report = path.join(fs.mkdtempSync(path.join(osTmp(), 'rnnlab-exec-')), 'report.json');
-  const args = [path.join(ROOT, 'scripts', 'execute.py'), '--report', report, '--cell-timeout', String(opts.cellTimeout ?? 300)];
+  const args = [path.join(ROOT, 'scripts', 'course', 'execute.py'), '--report', report, '--cell-timeout', String(opts.cellTimeout ?? 300)];
   if (opts.html) args.push('--html', opts.html);
   if (opts.out) args.push('--out', opts.out);
   args.push(...notebooks);
   const r = spawnSync(python, args, { env: jupyterEnv(opts.env), stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT });
-  if (!fs.existsSync(report)) throw new Error(`scripts/execute.py wrote no report (exit ${r.status}, signal ${r.signal})`);
+  if (!fs.existsSync(report)) throw new Error(`scripts/course/execute.py wrote no report (exit ${r.status}, signal ${r.signal})`);
   const parsed = JSON.parse(fs.readFileSync(report, 'utf8'));
   fs.rmSync(path.dirname(report), { recursive: true, force: true });
   return parsed;
