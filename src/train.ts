@@ -21,6 +21,7 @@ import { Interruptible, interruptible } from './interrupt';
 import { checkOptions } from './options';
 import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
+import { disposeLearningRateScalar } from './internals';
 import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel } from './inputs';
 
 /** Inputs and targets; `x` is a list for seq2seq models ([source, target_in]). */
@@ -680,9 +681,7 @@ class TrainingRun {
     tf.dispose(this.lastGood);
     this.stopper?.dispose();
     this.optimizer.dispose();
-    // tf.js 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar `c` of its SGD base class
-    // (one tensor leaked per train call); disposing it again is harmless for the other optimizers.
-    tf.dispose((this.optimizer as unknown as { c?: tf.Tensor }).c ?? []);
+    disposeLearningRateScalar(this.optimizer);   // MomentumOptimizer.dispose() leaks it (tf.js 4.22)
   }
 }
 

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CellKind } from './family';
 import { RecurrentLayer } from './layers';
+import { bidirectionalLayers } from './internals';
 
 /** A matrix or vector as nested number arrays. */
 export type NumArray = number[] | number[][];
@@ -155,8 +156,8 @@ function kerasActivation(a: unknown): string {
 function weightsOfKerasLayer(layer: RecurrentLayer, keras: tf.layers.Layer, direction: number): tf.Tensor[] {
   let inner = keras;
   if (keras.getClassName() === 'Bidirectional') {
-    const bi = keras as unknown as { forwardLayer: tf.layers.Layer; backwardLayer: tf.layers.Layer };
-    inner = direction === 0 ? bi.forwardLayer : bi.backwardLayer;
+    const bi = bidirectionalLayers(keras);
+    inner = direction === 0 ? bi.forward : bi.backward;
   }
   const cls = inner.getClassName();
   const who = `fromKerasWeights: the tf.js layer '${keras.name}'`;
