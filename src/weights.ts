@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CellKind } from './family';
 import { RecurrentLayer } from './layers';
 import { bidirectionalLayers } from './internals';
+import { shapeText } from './inputs';
 
 /** A matrix or vector as nested number arrays. */
 export type NumArray = number[] | number[][];
@@ -48,7 +49,7 @@ function toTensor(value: unknown, expected: number[], what: string): tf.Tensor {
   const isTensor = value instanceof tf.Tensor;
   const shape = isTensor ? (value as tf.Tensor).shape : shapeOf(value);
   if (shape.join() !== expected.join()) {
-    throw new Error(`${what} must have shape [${expected.join(', ')}]; got [${shape.join(', ')}]`);
+    throw new Error(`${what} must have shape ${shapeText(expected)}; got ${shapeText(shape)}`);
   }
   if (isTensor) return (value as tf.Tensor).clone();
   const flat = (value as unknown[]).flat(Infinity) as unknown[];
