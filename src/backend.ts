@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions } from './options';
-import { registerWasmKernels, recoverEngine } from './internals';
+import { registerWasmKernels, recoverEngine, silenceCpuBanner, wasmHasSimd } from './internals';
 import { abandonRunningCalls, kernelHub } from './interrupt';
 import { settleFusedHelpers } from './fused';
 
@@ -58,17 +58,6 @@ silenceCpuBanner();   // also for scripts that never call initBackend
 /** The backend chosen by the last {@link initBackend} call, if any. */
 export function backendInfo(): BackendInfo | undefined {
   return current;
-}
-
-// The CPU backend greets every Node.js user with a banner recommending tfjs-node on stderr; graders
-// and students read stderr as "something went wrong", so the banner is switched off here.
-function silenceCpuBanner(): void {
-  try {
-    const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
-    if (cpu) cpu.firstUse = false;
-  } catch {
-    /* no CPU backend registered: nothing to silence */
-  }
 }
 
 function tryNode(): string | null {
@@ -133,7 +122,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   let reason = want === 'auto' ? (skipped.length ? skipped.join('; ') : 'the fastest available') : 'forced by ' +
     (options.backend !== undefined ? 'the backend option' : 'RNN_LAB_BACKEND');
   if (chosen === 'wasm') {
-    const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    const simd = wasmHasSimd();
     reason += `; SIMD ${simd ? 'on' : 'off'}`;
   }
   const line = `rnn-lab backend: ${chosen} (${reason}), tf.js ${tf.version_core}`;

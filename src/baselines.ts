@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions } from './options';
-import { checkAlive, checkFinite, shapeText } from './inputs';
+import { checkAlive, checkFinite, shapeText, checkPositiveInt } from './inputs';
 import { describe } from './describe';
 
 /** Options of {@link ridgeRegression}. */
@@ -241,7 +241,7 @@ export interface AutoregressiveBaseline {
  */
 export function autoregressiveBaseline(train: { x: tf.Tensor; y: tf.Tensor }, test: { x: tf.Tensor; y: tf.Tensor }, order: number): AutoregressiveBaseline {
   const where = 'autoregressiveBaseline';
-  if (!Number.isInteger(order) || order < 1) throw new RangeError(`${where}: order must be a positive integer; got ${describe(order)}`);
+  checkPositiveInt(where, 'order', order);
   const series = (name: string, d: unknown) => {
     if (d === null || typeof d !== 'object') throw new TypeError(`${where}: ${name} must be { x, y } with tensors [batch, time, 1]; got ${describe(d)}`);
     const { x, y } = d as { x: unknown; y: unknown };

@@ -8,7 +8,7 @@ import { CellKind, GateActivation, GruUpdate, RnnActivation } from './family';
 import { FAMILIES, LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
 import { layerFromTorch, layerToTorch } from './weights';
 import { checkOptions } from './options';
-import { checkAlive, unravel } from './inputs';
+import { checkAlive, unravel, checkPositiveInt, shapeText } from './inputs';
 import { checkModelInput, guardModel, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 
@@ -123,7 +123,7 @@ export function specOf(model: tf.LayersModel): StoredSpec {
 
 function posInt(v: unknown, what: string, optional = false): void {
   if (optional && v === undefined) return;
-  if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`build: spec.${what} must be a positive integer; got ${v}`);
+  checkPositiveInt('build', `spec.${what}`, v);
 }
 
 function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<ModelSpec, 'numLayers' | 'topology' | 'outputActivation' | 'seed'>> {
@@ -357,7 +357,7 @@ export function loadTorchWeights(model: tf.LayersModel, stateDict: Record<string
   const check = (key: string, value: unknown, shape: number[]): tf.Tensor => {
     let s: number[] = [];
     for (let cur = value; Array.isArray(cur); cur = cur[0]) s.push(cur.length);
-    if (s.join() !== shape.join()) throw new Error(`loadTorchWeights: ${key} must have shape [${shape.join(', ')}]; got [${s.join(', ')}]`);
+    if (s.join() !== shape.join()) throw new Error(`loadTorchWeights: ${key} must have shape ${shapeText(shape)}; got ${shapeText(s)}`);
     return tf.tensor(value as number[], shape);
   };
   for (const name of ['embedding', 'decoder_embedding']) {
@@ -436,7 +436,7 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
   if (options === undefined) throw new TypeError(`decode: options { maxLength, start, end? } are required; got undefined`);
   checkOptions('decode', options, DECODE_KEYS);
   checkModelInput('decode', 'source', source, inputSpecsOf(spec)[0]);
-  if (!Number.isInteger(options?.maxLength) || options.maxLength < 1) throw new RangeError(`decode: options.maxLength must be a positive integer; got ${options?.maxLength}`);
+  checkPositiveInt('decode', 'options.maxLength', options?.maxLength);
   const tokens = spec.vocabSize !== undefined;
   if (tokens && (!Number.isInteger(options.start) || (options.start as number) < 0 || (options.start as number) >= spec.vocabSize!)) {
     throw new RangeError(`decode: options.start must be a token id in [0, ${spec.vocabSize}); got ${options.start}`);
@@ -512,7 +512,7 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
 export function generate(model: tf.LayersModel, x: tf.Tensor, length: number): tf.Tensor {
   const spec = specOf(model);
   if (spec.topology !== 'one-to-many') throw new Error(`generate: the model must be a one-to-many model; got topology '${spec.topology ?? 'many-to-one'}'`);
-  if (!Number.isInteger(length) || length < 1) throw new RangeError(`generate: length must be a positive integer; got ${length}`);
+  checkPositiveInt('generate', 'length', length);
   checkModelInput('generate', 'x', x, inputSpecsOf(spec)[0]);
   const op = interruptible('generate');
   try {
@@ -537,7 +537,7 @@ export function checkTokens(ids: tf.Tensor, vocab: number, what: string): void {
   const v = ids.dataSync();
   for (let i = 0; i < v.length; i++) {
     if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= vocab) {
-      throw new RangeError(`${what} must be integer token ids in [0, ${vocab}); got ${v[i]} at [${unravel(i, ids.shape).join(', ')}] (shape [${ids.shape.join(', ')}], layout [batch, time] token ids)`);
+      throw new RangeError(`${what} must be integer token ids in [0, ${vocab}); got ${v[i]} at [${unravel(i, ids.shape).join(', ')}] (shape ${shapeText(ids.shape)}, layout [batch, time] token ids)`);
     }
   }
 }

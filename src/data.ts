@@ -9,15 +9,12 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from './random';
 import { checkOptions, nearestKey } from './options';
 import { describe } from './describe';
+import { checkPositiveInt } from './inputs';
 
 /** Inputs and targets as tensors. */
 export interface Dataset {
   x: tf.Tensor;
   y: tf.Tensor;
-}
-
-function posInt(v: unknown, what: string): void {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`${what} must be a positive integer; got ${v}`);
 }
 
 /**
@@ -32,7 +29,7 @@ function posInt(v: unknown, what: string): void {
  * ```
  */
 export function addingProblem(n: number, T: number, seed: number): Dataset {
-  posInt(n, 'addingProblem: n'); posInt(T, 'addingProblem: T');
+  checkPositiveInt('addingProblem', 'n', n); checkPositiveInt('addingProblem', 'T', T);
   if (T < 2) throw new RangeError(`addingProblem: T must be at least 2; got ${T}`);
   const rng = new Rng(seed);
   const x = new Float32Array(n * T * 2);
@@ -55,7 +52,7 @@ export function addingProblem(n: number, T: number, seed: number): Dataset {
  * @returns x [n, T, 1], y [n, 1] with values 0 or 1 (1 when the recalled input was +1)
  */
 export function delayedRecall(n: number, T: number, lag: number, seed: number): Dataset {
-  posInt(n, 'delayedRecall: n'); posInt(T, 'delayedRecall: T'); posInt(lag, 'delayedRecall: lag');
+  checkPositiveInt('delayedRecall', 'n', n); checkPositiveInt('delayedRecall', 'T', T); checkPositiveInt('delayedRecall', 'lag', lag);
   if (lag > T) throw new RangeError(`delayedRecall: lag must be ≤ T (${T}); got ${lag}`);
   const rng = new Rng(seed);
   const x = new Float32Array(n * T);
@@ -74,7 +71,7 @@ export function delayedRecall(n: number, T: number, lag: number, seed: number): 
  * @returns x [n, len + delay + len] token ids, y [n, same] token ids (blanks except the copy at the end)
  */
 export function copyTask(n: number, len: number, delay: number, symbols: number, seed: number): Dataset {
-  posInt(n, 'copyTask: n'); posInt(len, 'copyTask: len'); posInt(delay, 'copyTask: delay'); posInt(symbols, 'copyTask: symbols');
+  checkPositiveInt('copyTask', 'n', n); checkPositiveInt('copyTask', 'len', len); checkPositiveInt('copyTask', 'delay', delay); checkPositiveInt('copyTask', 'symbols', symbols);
   const rng = new Rng(seed);
   const T = 2 * len + delay;
   const x = new Float32Array(n * T);
@@ -98,7 +95,7 @@ export function copyTask(n: number, len: number, delay: number, symbols: number,
  */
 export function sineWaves(n: number, T: number, seed: number, options: { minFreq?: number; maxFreq?: number; noise?: number } = {}): Dataset {
   checkOptions('sineWaves', options, ['minFreq', 'maxFreq', 'noise']);
-  posInt(n, 'sineWaves: n'); posInt(T, 'sineWaves: T');
+  checkPositiveInt('sineWaves', 'n', n); checkPositiveInt('sineWaves', 'T', T);
   const rng = new Rng(seed);
   const lo = options.minFreq ?? 0.02, hi = options.maxFreq ?? 0.1, noise = options.noise ?? 0;
   const x = new Float32Array(n * T), y = new Float32Array(n * T);
@@ -124,7 +121,7 @@ export function sineWaves(n: number, T: number, seed: number, options: { minFreq
  * @returns x [n, T, k] one-hot, y [n, T, 1] in {0, 1}
  */
 export function tagByNext(n: number, T: number, k: number, seed: number): Dataset {
-  posInt(n, 'tagByNext: n'); posInt(T, 'tagByNext: T'); posInt(k, 'tagByNext: k');
+  checkPositiveInt('tagByNext', 'n', n); checkPositiveInt('tagByNext', 'T', T); checkPositiveInt('tagByNext', 'k', k);
   const rng = new Rng(seed);
   const x = new Float32Array(n * T * k), y = new Float32Array(n * T);
   for (let i = 0; i < n; i++) {
@@ -145,7 +142,7 @@ export const DIGIT_TOKENS = { pad: 0, start: 1, end: 2, digit0: 3, vocabSize: 13
  *          teacher-forced input), target [n, len + 1] (the reversed digits, then end)
  */
 export function reverseDigits(n: number, len: number, seed: number): { source: tf.Tensor2D; targetIn: tf.Tensor2D; target: tf.Tensor2D } {
-  posInt(n, 'reverseDigits: n'); posInt(len, 'reverseDigits: len');
+  checkPositiveInt('reverseDigits', 'n', n); checkPositiveInt('reverseDigits', 'len', len);
   const rng = new Rng(seed);
   const src: number[][] = [], tin: number[][] = [], tout: number[][] = [];
   for (let i = 0; i < n; i++) {
@@ -469,7 +466,7 @@ export interface SlidingWindowOptions {
 export function slidingWindows(series: ArrayLike<number> | unknown, window: number, horizon = 1, options: SlidingWindowOptions = {}): WindowDataset & { dropped: Dropped } {
   const where = 'slidingWindows';
   checkOptions(where, options, ['missing', 'dates', 'frequency']);
-  posInt(window, 'slidingWindows: window'); posInt(horizon, 'slidingWindows: horizon');
+  checkPositiveInt('slidingWindows', 'window', window); checkPositiveInt('slidingWindows', 'horizon', horizon);
   const policy = policyOf(where, options.missing);
   const raw = valuesOf(where, 'series', series);
   const T = raw.length;
@@ -646,9 +643,9 @@ export function timeseriesWindows(data: unknown, options: TimeseriesWindowOption
   if (options === undefined) throw new TypeError(`${where}: options are required: { features, targets, window, … } (keys ${keys.join(', ')})`);
   checkOptions(where, options, keys);
   const o = options;
-  posInt(o.window, `${where}: options.window`);
+  checkPositiveInt(where, 'options.window', o.window);
   const p: Plan = { window: o.window, horizon: o.horizon ?? 1, offset: o.offset ?? 1, stride: o.stride ?? 1, rate: o.samplingRate ?? 1 };
-  posInt(p.horizon, `${where}: options.horizon`); posInt(p.stride, `${where}: options.stride`); posInt(p.rate, `${where}: options.samplingRate`);
+  checkPositiveInt(where, 'options.horizon', p.horizon); checkPositiveInt(where, 'options.stride', p.stride); checkPositiveInt(where, 'options.samplingRate', p.rate);
   nonNegInt(p.offset, `${where}: options.offset`);
   const policy = policyOf(where, o.missing);
   if (!Array.isArray(o.features) || o.features.length === 0) throw new TypeError(`${where}: options.features must be a non-empty array of column names (or indices for a matrix); got ${describe(o.features)}`);

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions } from './options';
 import { describe } from './describe';
+import { shapeText } from './inputs';
 
 /** Options of {@link descendPaths}. */
 export interface DescentOptions {
@@ -96,7 +97,7 @@ export function descendPaths(
         const flat = g.map((t) => t.reshape([R]));                                           // P × [R]
         const n = tf.sqrt(flat.map((t) => tf.square(t)).reduce((a, b) => tf.add(a, b))) as tf.Tensor1D;   // ‖g_r‖, [R]
         const k = scale ? scale(n) : tf.onesLike(n);                                          // [R]
-        if (k.size !== R) throw new TypeError(`${where}: options.scale must return one factor per run, shape [${R}]; got shape [${k.shape.join(', ')}]`);
+        if (k.size !== R) throw new TypeError(`${where}: options.scale must return one factor per run, shape [${R}]; got shape ${shapeText(k.shape)}`);
         const stepped = params.map((t, p) => tf.sub(t, tf.mul(learningRate, tf.mul(k.reshape([R]), flat[p]))) as tf.Tensor1D);
         return [stepped, n] as [tf.Tensor1D[], tf.Tensor1D];
       });

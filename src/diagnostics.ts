@@ -21,7 +21,7 @@ import { LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Matrix, identity, matmul, sigmaMaxPower, singularValues, spectralRadius, symmetricEigenvalues, transpose } from './linalg';
 import { getLectureWeights } from './weights';
 import { checkOptions } from './options';
-import { checkFinite } from './inputs';
+import { checkFinite, shapeText } from './inputs';
 import { describe } from './describe';
 
 /** Run `fn` in a tf.tidy scope and return its plain (non-tensor) result; every tensor is freed. */
@@ -58,7 +58,7 @@ export interface Spectrum {
 
 function toMatrix(W: unknown, what: string): Matrix {
   if (W instanceof tf.Tensor) {
-    if (W.rank !== 2) throw new Error(`${what}: W must be a matrix (rank 2); got shape [${W.shape.join(', ')}]`);
+    if (W.rank !== 2) throw new Error(`${what}: W must be a matrix (rank 2); got shape ${shapeText(W.shape)}`);
     return W.arraySync() as Matrix;
   }
   if (!Array.isArray(W) || W.length === 0 || !W.every((r) => Array.isArray(r) && r.length === (W[0] as unknown[]).length)) {
@@ -288,7 +288,7 @@ export interface JacobianNorms {
  */
 export function jacobianNorms(layer: RecurrentLayer, x: tf.Tensor): JacobianNorms {
   if (!(layer instanceof RecurrentLayer)) throw new TypeError('jacobianNorms: layer must be a recurrent layer (rnnLayer, lstmLayer, gruLayer, or recurrentLayers(model)[i])');
-  if (!(x instanceof tf.Tensor) || !(x.rank === 2 || (x.rank === 3 && x.shape[0] === 1))) throw new Error(`jacobianNorms: x must be one sequence [T, m] or [1, T, m]; got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : describe(x)}`);
+  if (!(x instanceof tf.Tensor) || !(x.rank === 2 || (x.rank === 3 && x.shape[0] === 1))) throw new Error(`jacobianNorms: x must be one sequence [T, m] or [1, T, m]; got ${x instanceof tf.Tensor ? shapeText(x.shape) : describe(x)}`);
   checkFinite('jacobianNorms', 'x', x, '[time, features]');
   const n = layer.units;
   const cell = layer.family.hasCell;

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { StoredSpec } from './builders';
-import { checkFinite, checkInputShape, InputSpec, layoutOf } from './inputs';
+import { checkFinite, checkInputShape, InputSpec, layoutOf, shapeText } from './inputs';
 import { describe } from './describe';
 
 /** What each input of a builder model must look like, from its spec: one entry, two for seq2seq (source, target_in). */
@@ -48,7 +48,7 @@ export function checkModelInputs(where: string, spec: StoredSpec, x: unknown, ar
   let list: unknown[];
   if (Array.isArray(x)) list = x;
   else if (x !== null && typeof x === 'object' && !(x instanceof tf.Tensor)) list = inputs.map((i) => (x as Record<string, unknown>)[i.name]);
-  else throw new TypeError(`${where}: ${argName} must be [${inputs.map((i) => i.name).join(', ')}] (${layouts}); got ${x instanceof tf.Tensor ? `one tensor of shape [${x.shape.join(', ')}]` : describe(x)}`);
+  else throw new TypeError(`${where}: ${argName} must be [${inputs.map((i) => i.name).join(', ')}] (${layouts}); got ${x instanceof tf.Tensor ? `one tensor of shape ${shapeText(x.shape)}` : describe(x)}`);
   if (list.length !== inputs.length) throw new Error(`${where}: ${argName} must have ${inputs.length} tensors [${inputs.map((i) => i.name).join(', ')}] (${layouts}); got ${list.length}`);
   inputs.forEach((i, k) => checkModelInput(where, `${argName}[${k}] (${i.name})`, list[k], i));
   const b = list.map((t) => (t as tf.Tensor).shape[0]);

@@ -12,6 +12,15 @@ export function shapeText(shape: readonly (number | null)[]): string {
   return `[${shape.map((d) => (d === null ? 'any' : d)).join(', ')}]`;
 }
 
+/**
+ * Check that `value` is a positive integer (1, 2, …): a RangeError `<where>: <name> must be a positive
+ * integer; got <value>` otherwise. Returns the value, typed.
+ */
+export function checkPositiveInt(where: string, name: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1) throw new RangeError(`${where}: ${name} must be a positive integer; got ${describe(value)}`);
+  return value as number;
+}
+
 /** The first non-finite entry of a float tensor, as a multi-index, with its value and the count of such entries; null when all are finite. */
 export function firstNonFinite(t: tf.Tensor): { index: number[]; value: number; count: number } | null {
   if (t.dtype !== 'float32') return null;

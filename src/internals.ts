@@ -79,6 +79,76 @@ export function dropAbandonedTape(): void {
   state.activeTape = null;
 }
 
+// --- Backends ----------------------------------------------------------------------------------
+
+/**
+ * Switch off the CPU backend's one-time banner recommending tfjs-node (graders and students read
+ * stderr as "something went wrong"). tf.js 4.22: `MathBackendCPU` prints it on first use unless its
+ * private `firstUse` field is false (tfjs-backend-cpu/src/backend_cpu.ts). No-op without a CPU backend.
+ */
+export function silenceCpuBanner(): void {
+  try {
+    const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu) cpu.firstUse = false;
+  } catch {
+    /* no CPU backend registered: nothing to silence */
+  }
+}
+
+/**
+ * Whether the WASM backend runs its SIMD build, for initBackend's status line. tf.js 4.22: the flag
+ * `WASM_HAS_SIMD_SUPPORT` is registered by tfjs-backend-wasm (src/flags_wasm.ts), not documented;
+ * reading an unregistered flag throws, so call this only after the WASM backend is loaded.
+ */
+export function wasmHasSimd(): boolean {
+  return tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+}
+
+// --- Optimizers --------------------------------------------------------------------------------
+
+/** tf.js's optimizer classes (4.22); each has its own applyGradients (Optimizer's is abstract). */
+export const OPTIMIZER_CLASSES: readonly string[] = ['SGDOptimizer', 'MomentumOptimizer', 'AdamOptimizer', 'AdamaxOptimizer', 'AdagradOptimizer', 'AdadeltaOptimizer', 'RMSPropOptimizer'];
+
+/**
+ * Replace `applyGradients` on every class in {@link OPTIMIZER_CLASSES} by `step` for the rest of the
+ * process (RNN_LAB_NO_TRAINING, src/no-training.ts). tf.js 4.22: `minimize`, `model.fit` and rnn-lab's
+ * `train` all end in the class's own `applyGradients`, so patching the prototypes reaches every step.
+ * Throws, naming `where` and the class, when a class or its method is missing (patching the rest would
+ * leave the switch half on).
+ */
+export function replaceOptimizerSteps(where: string, step: (grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]) => void,
+  names: readonly string[] = OPTIMIZER_CLASSES): void {
+  const classes = names.map((name) => {
+    const cls = (tf as unknown as Record<string, { prototype: { applyGradients?: unknown } } | undefined>)[name];
+    if (!cls || typeof cls.prototype.applyGradients !== 'function') {
+      throw new Error(`${where}: tf.${name}.prototype.applyGradients is missing in this tf.js version; the switch cannot be honoured`);
+    }
+    return cls;
+  });
+  for (const cls of classes) cls.prototype.applyGradients = step;
+}
+
+/**
+ * Dispose the learning-rate scalar an optimizer keeps. tf.js 4.22: `MomentumOptimizer.dispose()`
+ * forgets the scalar `c` (a protected field) of its SGD base class, one tensor leaked per optimizer;
+ * disposing it again is harmless for the others (tf.dispose of a disposed tensor does nothing).
+ */
+export function disposeLearningRateScalar(optimizer: tf.Optimizer): void {
+  tf.dispose((optimizer as unknown as { c?: tf.Tensor }).c ?? []);
+}
+
+// --- Layers ------------------------------------------------------------------------------------
+
+/**
+ * The two wrapped layers of a tf.layers.bidirectional. tf.js 4.22: `Bidirectional.forwardLayer` and
+ * `backwardLayer` are private (tfjs-layers/src/layers/wrappers.ts) and there is no public getter;
+ * rnn-lab needs them to read a tf.js model's recurrent weights and configs per direction.
+ */
+export function bidirectionalLayers(layer: tf.layers.Layer): { forward: tf.layers.Layer; backward: tf.layers.Layer } {
+  const bi = layer as unknown as { forwardLayer: tf.layers.Layer; backwardLayer: tf.layers.Layer };
+  return { forward: bi.forwardLayer, backward: bi.backwardLayer };
+}
+
 // --- Kernels the WASM backend lacks ------------------------------------------------------------
 
 /** The part of tfjs-backend-wasm's BackendWasm (src/backend_wasm.ts) the kernels below use. */

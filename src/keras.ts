@@ -17,6 +17,7 @@ import { fromKerasWeights } from './weights';
 import { loadModel } from './io';
 import { checkOptions } from './options';
 import { describe } from './describe';
+import { bidirectionalLayers } from './internals';
 
 /** Options of {@link fromKerasLayer} and {@link importLayersModel}. */
 export interface FromKerasOptions {
@@ -54,12 +55,11 @@ function innerOf(layer: tf.layers.Layer, where: string): { kind: CellKind; inner
   let inner = layer;
   let backward: tf.layers.Layer | undefined;
   if (cls === 'Bidirectional') {
-    const bi = layer as unknown as { forwardLayer: tf.layers.Layer; backwardLayer: tf.layers.Layer; mergeMode: string | null };
-    if (bi.mergeMode !== 'concat') {
-      throw new Error(`${where}: Bidirectional layer '${layer.name}' has mergeMode ${describe(bi.mergeMode)}; rnn-lab's bidirectional layers concatenate (mergeMode 'concat') only`);
+    const mergeMode = (layer as tf.layers.Layer & { mergeMode: string | null }).mergeMode;   // public field
+    if (mergeMode !== 'concat') {
+      throw new Error(`${where}: Bidirectional layer '${layer.name}' has mergeMode ${describe(mergeMode)}; rnn-lab's bidirectional layers concatenate (mergeMode 'concat') only`);
     }
-    inner = bi.forwardLayer;
-    backward = bi.backwardLayer;
+    ({ forward: inner, backward } = bidirectionalLayers(layer));
   }
   const innerCls = inner.getClassName();
   const kind = KIND_OF_CLASS[innerCls];
@@ -228,7 +228,7 @@ export async function importLayersModel(source: tf.LayersModel | string, options
   dropped.push(...dropouts.map((l) => l.layer.name));
   const chain = all.filter((l) => l.cls !== 'Dropout');
   for (const { layer, cls } of chain) {
-    if (cls === 'Embedding' && (layer as unknown as { maskZero?: boolean }).maskZero) {
+    if (cls === 'Embedding' && layer.getConfig().maskZero) {
       throw new Error(`${where}: Embedding '${layer.name}' has maskZero: true; masking is not supported by rnn-lab layers (yet), so padded steps would change the result`);
     }
   }

@@ -18,7 +18,7 @@ import { glorotBlocks, orthogonalBlocks } from './init';
 import { Rng } from './random';
 import { FusedUnsupportedError, fusedSequence, fusedSupport } from './fused';
 import { checkOptions } from './options';
-import { checkAlive, checkFinite } from './inputs';
+import { checkAlive, checkFinite, checkPositiveInt } from './inputs';
 
 export const FAMILIES: Record<CellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
 
@@ -165,9 +165,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     super(args as LayerArgs);
     const who = `${new.target.name}`;
     checkOptions(who, args, RECURRENT_LAYER_KEYS);
-    if (!Number.isInteger(args?.units) || args.units < 1) {
-      throw new RangeError(`${who}: units (the hidden size n) must be a positive integer; got ${args?.units}`);
-    }
+    checkPositiveInt(who, 'units (the hidden size n)', args?.units);
     this.units = args.units;
     this.returnSequences = args.returnSequences ?? false;
     this.returnState = args.returnState ?? false;

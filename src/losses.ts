@@ -6,6 +6,7 @@
  * relies on this to weight short batches and chunks correctly.
  */
 import * as tf from '@tensorflow/tfjs';
+import { shapeText } from './inputs';
 
 /** A loss by name, or a function (yTrue, yPred) → scalar. */
 export type LossSpec = 'mse' | 'crossEntropy' | 'binaryCrossEntropy' | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar);
@@ -38,7 +39,7 @@ export function lossFunction(spec: LossSpec, fromLogits = false): (yTrue: tf.Ten
   }
   if (typeof spec === 'function') return spec;
   const sameShape = (name: string, y: tf.Tensor, p: tf.Tensor) => {
-    if (y.shape.join() !== p.shape.join()) throw new Error(`loss '${name}': targets must have the model's output shape [${p.shape.join(', ')}]; got [${y.shape.join(', ')}]`);
+    if (y.shape.join() !== p.shape.join()) throw new Error(`loss '${name}': targets must have the model's output shape ${shapeText(p.shape)}; got ${shapeText(y.shape)}`);
   };
   switch (spec) {
     case 'mse':
@@ -61,7 +62,7 @@ export function lossFunction(spec: LossSpec, fromLogits = false): (yTrue: tf.Ten
       return (y, p) => {
         const V = p.shape[p.rank - 1];
         if (y.rank !== p.rank - 1 || y.shape.join() !== p.shape.slice(0, -1).join()) {
-          throw new Error(`loss 'crossEntropy': targets must be class ids of shape [${p.shape.slice(0, -1).join(', ')}] for predictions [${p.shape.join(', ')}]; got [${y.shape.join(', ')}]`);
+          throw new Error(`loss 'crossEntropy': targets must be class ids of shape ${shapeText(p.shape.slice(0, -1))} for predictions ${shapeText(p.shape)}; got ${shapeText(y.shape)}`);
         }
         const logp = fromLogits ? tf.logSoftmax(p) : tf.log(tf.clipByValue(p, 1e-12, 1));    // [..., V]
         const onehot = tf.oneHot(tf.cast(tf.reshape(y, [-1]), 'int32'), V);                      // [N, V], N = b·T

@@ -8,13 +8,10 @@
  * lessons so and expects each such claim to fail with its baseline in the message. A claim that still
  * holds without training was true of the untrained model, so it was not evidence of learning.
  */
-import * as tf from '@tensorflow/tfjs';
+import { replaceOptimizerSteps } from './internals';
 
 /** The environment variable that turns optimizer steps off (value `1`). */
 export const NO_TRAINING_ENV = 'RNN_LAB_NO_TRAINING';
-
-/** tf.js's optimizer classes; each has its own applyGradients (Optimizer's is abstract). */
-const OPTIMIZERS = ['SGDOptimizer', 'MomentumOptimizer', 'AdamOptimizer', 'AdamaxOptimizer', 'AdagradOptimizer', 'AdadeltaOptimizer', 'RMSPropOptimizer'] as const;
 
 let disabled = false;
 
@@ -30,16 +27,10 @@ export function trainingDisabled(): boolean {
  */
 export function disableTraining(): void {
   if (disabled) return;
-  for (const name of OPTIMIZERS) {
-    const cls = (tf as unknown as Record<string, { prototype: { applyGradients?: unknown } } | undefined>)[name];
-    if (!cls || typeof cls.prototype.applyGradients !== 'function') {
-      throw new Error(`${NO_TRAINING_ENV}: tf.${name}.prototype.applyGradients is missing in this tf.js version; the switch cannot be honoured`);
-    }
-    cls.prototype.applyGradients = function noStep(grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
-      // applyGradients owns nothing it is given; minimize() disposes the gradients after it returns.
-      void grads;
-    };
-  }
+  replaceOptimizerSteps(NO_TRAINING_ENV, function noStep(grads) {
+    // applyGradients owns nothing it is given; minimize() disposes the gradients after it returns.
+    void grads;
+  });
   disabled = true;
 }
 

@@ -21,7 +21,8 @@ import { Interruptible, interruptible } from './interrupt';
 import { checkOptions } from './options';
 import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
-import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel } from './inputs';
+import { disposeLearningRateScalar } from './internals';
+import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
 
 /** Inputs and targets; `x` is a list for seq2seq models ([source, target_in]). */
 export interface TrainData {
@@ -411,7 +412,7 @@ function checkClassIds(model: tf.LayersModel, y: tf.Tensor, what: string): void 
   for (let i = 0; i < v.length; i++) {
     if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= V) {
       const idx = unravel(i, y.shape);
-      throw new RangeError(`train: ${what}.y holds class ids for loss 'crossEntropy' and must be integers in [0, ${V}); got ${v[i]} at [${idx.join(', ')}] (shape [${y.shape.join(', ')}], layout ${y.rank === 2 ? '[batch, time]' : '[batch]'} class ids)`);
+      throw new RangeError(`train: ${what}.y holds class ids for loss 'crossEntropy' and must be integers in [0, ${V}); got ${v[i]} at [${idx.join(', ')}] (shape ${shapeText(y.shape)}, layout ${y.rank === 2 ? '[batch, time]' : '[batch]'} class ids)`);
     }
   }
 }
@@ -436,7 +437,7 @@ function checkTargets(model: tf.LayersModel, y: tf.Tensor, loss: LossSpec, what:
   if (!fits) {
     const names = ['time', 'outputs'];
     const fmt = (a: (number | null)[]) => `[batch, ${a.map((d, i) => (d === null ? names[i] ?? 'any' : d)).join(', ')}]`.replace(', ]', ']');
-    throw new Error(`train: ${what}.y must have shape ${fmt(want)} for loss '${loss}' (the model outputs ${fmt(out.slice(1))}${loss === 'crossEntropy' ? ': targets are class ids' : ''}); got [${y.shape.join(', ')}]`);
+    throw new Error(`train: ${what}.y must have shape ${fmt(want)} for loss '${loss}' (the model outputs ${fmt(out.slice(1))}${loss === 'crossEntropy' ? ': targets are class ids' : ''}); got ${shapeText(y.shape)}`);
   }
 }
 
@@ -458,9 +459,9 @@ interface TrainSetup {
 function checkTrainArgs(model: tf.LayersModel, data: TrainData, options: TrainOptions): TrainSetup {
   if (!(model instanceof tf.LayersModel)) throw new TypeError(`train: model must be a tf.LayersModel (e.g. from buildLSTM); got ${typeof model}`);
   checkOptions('train', options, TRAIN_KEYS);
-  if (!Number.isInteger(options?.epochs) || options.epochs < 1) throw new RangeError(`train: options.epochs must be a positive integer; got ${options?.epochs}`);
+  checkPositiveInt('train', 'options.epochs', options?.epochs);
   const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`train: options.batchSize must be a positive integer; got ${batchSize}`);
+  checkPositiveInt('train', 'options.batchSize', batchSize);
   if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`train: options.clipNorm must be > 0; got ${options.clipNorm}`);
   if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`train: options.clipValue must be > 0; got ${options.clipValue}`);
   const es = options.earlyStopping;
@@ -488,7 +489,7 @@ function checkTrainArgs(model: tf.LayersModel, data: TrainData, options: TrainOp
   if (!(lr > 0)) throw new RangeError(`train: options.learningRate must be > 0; got ${lr}`);
   const k = options.tbptt;
   if (k !== undefined) {
-    if (!Number.isInteger(k) || k < 1) throw new RangeError(`train: options.tbptt (chunk length k) must be a positive integer; got ${k}`);
+    checkPositiveInt('train', 'options.tbptt (chunk length k)', k);
     if (!spec || spec.topology !== 'many-to-many') throw new Error(`train: options.tbptt (truncated BPTT) needs a many-to-many builder model (targets at every step); got ${spec ? `topology '${spec.topology ?? 'many-to-one'}'` : 'a model without builder metadata'}`);
     if (spec.bidirectional) throw new Error('train: truncated BPTT cannot carry a backward direction\'s state forward; use bidirectional: false');
   }
@@ -680,9 +681,7 @@ class TrainingRun {
     tf.dispose(this.lastGood);
     this.stopper?.dispose();
     this.optimizer.dispose();
-    // tf.js 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar `c` of its SGD base class
-    // (one tensor leaked per train call); disposing it again is harmless for the other optimizers.
-    tf.dispose((this.optimizer as unknown as { c?: tf.Tensor }).c ?? []);
+    disposeLearningRateScalar(this.optimizer);   // MomentumOptimizer.dispose() leaks it (tf.js 4.22)
   }
 }
 

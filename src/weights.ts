@@ -9,6 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { CellKind } from './family';
 import { RecurrentLayer } from './layers';
+import { bidirectionalLayers } from './internals';
+import { shapeText } from './inputs';
 
 /** A matrix or vector as nested number arrays. */
 export type NumArray = number[] | number[][];
@@ -47,7 +49,7 @@ function toTensor(value: unknown, expected: number[], what: string): tf.Tensor {
   const isTensor = value instanceof tf.Tensor;
   const shape = isTensor ? (value as tf.Tensor).shape : shapeOf(value);
   if (shape.join() !== expected.join()) {
-    throw new Error(`${what} must have shape [${expected.join(', ')}]; got [${shape.join(', ')}]`);
+    throw new Error(`${what} must have shape ${shapeText(expected)}; got ${shapeText(shape)}`);
   }
   if (isTensor) return (value as tf.Tensor).clone();
   const flat = (value as unknown[]).flat(Infinity) as unknown[];
@@ -155,8 +157,8 @@ function kerasActivation(a: unknown): string {
 function weightsOfKerasLayer(layer: RecurrentLayer, keras: tf.layers.Layer, direction: number): tf.Tensor[] {
   let inner = keras;
   if (keras.getClassName() === 'Bidirectional') {
-    const bi = keras as unknown as { forwardLayer: tf.layers.Layer; backwardLayer: tf.layers.Layer };
-    inner = direction === 0 ? bi.forwardLayer : bi.backwardLayer;
+    const bi = bidirectionalLayers(keras);
+    inner = direction === 0 ? bi.forward : bi.backward;
   }
   const cls = inner.getClassName();
   const who = `fromKerasWeights: the tf.js layer '${keras.name}'`;

@@ -22,6 +22,7 @@ import type { BackwardOut, ForwardIn } from './kernels';
 import { Helper } from './threads';
 import { gradientDepth, isTapeOn } from '../internals';
 import { checkOptions } from '../options';
+import { shapeText } from '../inputs';
 
 export { FusedUnsupportedError };
 
@@ -225,7 +226,7 @@ function nestedTapes(): boolean {
 }
 
 function shapeStr(t: tf.Tensor | undefined): string {
-  return t ? `[${t.shape.join(', ')}]` : 'undefined';
+  return t ? shapeText(t.shape) : 'undefined';
 }
 
 /**

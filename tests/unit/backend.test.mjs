@@ -97,11 +97,42 @@ test('tf.js internals rnn-lab relies on still exist (fails when a tf.js upgrade 
   })(T.scalar(2)).dispose();
   assert.deepEqual(inside, [1, true, true, true], 'inside tf.grad: [gradientDepth, isTapeOn, state.activeTape is the tape array, its nodes have saved]');
   assert.deepEqual([gradientDepth(), isTapeOn(), resetEngineTape()], [0, false, false]);
+  // silenceCpuBanner: the CPU backend's private `firstUse` (true until its first kernel runs) exists and is
+  // what it resets; a field that vanished would make the assignment a silent no-op.
+  const cpu = T.findBackend('cpu');
+  assert.ok(cpu && 'firstUse' in cpu, "the CPU backend's firstUse field is gone (silenceCpuBanner)");
+  assert.equal(cpu.firstUse, false, 'silenceCpuBanner (run at import) left firstUse on');
+  // disposeLearningRateScalar: SGD-based optimizers keep the learning rate as a tensor `c`, and
+  // MomentumOptimizer.dispose() still leaks it (when tf.js fixes that, the helper can go).
+  const { disposeLearningRateScalar, bidirectionalLayers, replaceOptimizerSteps, OPTIMIZER_CLASSES } = internals();
+  for (const make of [() => T.train.sgd(0.1), () => T.train.momentum(0.1, 0.9)]) {
+    const n0 = T.memory().numTensors;
+    const opt = make();
+    assert.ok(opt.c instanceof T.Tensor, `${opt.getClassName()}.c (the learning-rate scalar) is gone`);
+    opt.dispose();
+    const leaked = T.memory().numTensors - n0;
+    disposeLearningRateScalar(opt);
+    assert.equal(T.memory().numTensors, n0, `${opt.getClassName()}: disposeLearningRateScalar left ${T.memory().numTensors - n0} tensors (dispose() alone left ${leaked})`);
+  }
+  // bidirectionalLayers: Bidirectional's private forwardLayer/backwardLayer are the wrapped layers.
+  const bi = T.layers.bidirectional({ layer: T.layers.lstm({ units: 2 }), mergeMode: 'concat' });
+  const { forward, backward } = bidirectionalLayers(bi);
+  assert.ok(forward instanceof T.layers.Layer && backward instanceof T.layers.Layer && forward !== backward, 'Bidirectional.forwardLayer/backwardLayer are gone');
+  assert.equal(forward.getClassName(), 'LSTM');
+  assert.equal(backward.getConfig().goBackwards, true, 'backwardLayer is not the reversed copy');
+  // replaceOptimizerSteps (RNN_LAB_NO_TRAINING): every class named is a tf.js optimizer with its own step.
+  for (const name of OPTIMIZER_CLASSES) {
+    assert.equal(typeof T[name]?.prototype?.applyGradients, 'function', `tf.${name}.prototype.applyGradients is gone`);
+    assert.ok(Object.prototype.hasOwnProperty.call(T[name].prototype, 'applyGradients'), `tf.${name} no longer has its own applyGradients`);
+  }
+  assert.throws(() => replaceOptimizerSteps('probe', () => {}, ['NoSuchOptimizer']), /probe: tf\.NoSuchOptimizer\.prototype\.applyGradients is missing/);
   // The WASM backend's private data API the kernels use.
   await initBackend({ backend: 'wasm', quiet: true });
   const b = T.backend();
   assert.equal(typeof b.readSync, 'function');
   assert.equal(typeof b.makeOutput, 'function');
+  // wasmHasSimd reads a flag tfjs-backend-wasm registers (reading an unregistered flag throws).
+  assert.equal(typeof internals().wasmHasSimd(), 'boolean', 'WASM_HAS_SIMD_SUPPORT is no longer registered');
   // Each extra kernel is registered for wasm, and still missing from tf.js's own wasm kernels
   // (when tf.js adds one, this says so: ours is then skipped and WASM_EXTRA_KERNELS should shrink).
   const wasmDir = ROOT + '/node_modules/@tensorflow/tfjs-backend-wasm/dist/kernels/';
