@@ -1,0 +1,238 @@
+/**
+ * Model building: the one typed spec ({@link ModelSpec}) and the builders for every topology. Each
+ * builder returns a tf.LayersModel (train it with `model.fit` or the course's `train`) whose layers
+ * have stable names — `embedding`, `rnn_l{k}` (or `encoder_l{k}` / `decoder_l{k}`), `head` — so
+ * weights map to PyTorch keys (see torch-io.ts). Parameter counts are in param-count.ts, decoding and
+ * generation in decode.ts; builders.ts re-exports all of them under their old names.
+ */
+import { checkPositiveInt } from './inputs';
+import * as tf from '@tensorflow/tfjs';
+import { CellKind, GateActivation, GruUpdate, RnnActivation } from './family';
+import { LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
+import { checkOptions } from './options';
+import { guardModel } from './guard';
+import { LabEmbedding } from './embedding';
+
+/** The topologies of the lecture. */
+export type Topology = 'many-to-one' | 'many-to-many' | 'one-to-many' | 'seq2seq';
+
+/** One spec for every builder. */
+export interface ModelSpec {
+  /** Features per input step m (ignored with `vocabSize`, where inputs are token ids). */
+  inputSize?: number;
+  /** Hidden size n of every recurrent layer. */
+  hiddenSize: number;
+  /** Outputs per prediction (a vocabulary size for softmax over tokens). */
+  outputSize: number;
+  /** Stacked recurrent layers. Default 1. */
+  numLayers?: number;
+  /** Read each layer's input in both directions and concatenate. Default false (not for seq2seq). */
+  bidirectional?: boolean;
+  /** Default 'many-to-one'. */
+  topology?: Topology;
+  /** Activation of the output head. Default 'linear'. */
+  outputActivation?: 'linear' | 'softmax' | 'sigmoid';
+  /** Token inputs: ids in [0, vocabSize) go through an embedding of `embeddingSize`. */
+  vocabSize?: number;
+  /** Embedding width. Default: hiddenSize. */
+  embeddingSize?: number;
+  /** Sequence length, when fixed (required for 'one-to-many': the length generated in training). */
+  sequenceLength?: number;
+  /** Decoder sequence length for seq2seq (optional: null = any). */
+  targetLength?: number;
+  /** Elman activation. Default 'tanh'. */
+  activation?: RnnActivation;
+  /** GRU: reset after the recurrent matmul (PyTorch). Default false. */
+  resetAfter?: boolean;
+  /** GRU update convention. Default 'z-keeps-old'. */
+  update?: GruUpdate;
+  /** LSTM/GRU gate activation ('sigmoid' or tf.js's 'hardSigmoid'). Default 'sigmoid'. Not for buildRNN. */
+  recurrentActivation?: GateActivation;
+  /** Initial state when none is given. Default 'zeros'. */
+  initialState?: 'zeros' | 'learned';
+  /** Seed of every initializer. Default 1. */
+  seed?: number;
+  /** How every recurrent layer runs: 'reference' (tf.js ops per step) or 'fused' (one WebAssembly kernel). Default: RNN_LAB_RECURRENT_IMPL, else 'fused'. See {@link RecurrentLayerOptions.impl}. */
+  impl?: 'reference' | 'fused';
+}
+
+/** Every key a {@link ModelSpec} may have (a new option is one line here). */
+export const MODEL_SPEC_KEYS: readonly string[] = [
+  'inputSize', 'hiddenSize', 'outputSize', 'numLayers', 'bidirectional', 'topology', 'outputActivation',
+  'vocabSize', 'embeddingSize', 'sequenceLength', 'targetLength', 'activation', 'resetAfter', 'update',
+  'initialState', 'seed', 'impl', 'recurrentActivation',
+];
+
+/** A spec with its cell family, as stored in the model's metadata. */
+export interface StoredSpec extends ModelSpec {
+  cell: CellKind;
+}
+
+const META_KEY = 'rnn-lab';
+
+/**
+ * Seeds of a model's parts, derived from the one `spec.seed` s. Every part gets its own seed so that no
+ * two parts start from the same random stream: two stacked layers built from one seed would otherwise
+ * start with identical weight matrices (when their shapes agree), and so would an encoder layer and
+ * the decoder layer at the same depth. The values are arbitrary but fixed: changing any of them
+ * changes every model's initial weights, and with them the numbers in tests, notebooks and homework.
+ * They never coincide within one model: 101·l and 101·l + 7 are never 11, 13 or 9001 (9001 and
+ * 9001 − 7 are not multiples of 101), for any number of layers.
+ */
+/** Layer l (from 0) of a stack gets s + 101·l: a stride larger than every other offset below, so stacked layers differ. */
+export const LAYER_SEED_STRIDE = 101;
+/** A seq2seq decoder layer l gets s + 101·l + 7, so it differs from encoder layer l (same stride). */
+export const DECODER_SEED_OFFSET = 7;
+/** The token embedding (`embedding`) gets s + 11. */
+export const EMBEDDING_SEED_OFFSET = 11;
+/** The seq2seq decoder's embedding (`decoder_embedding`) gets s + 13, so it differs from the encoder's. */
+export const DECODER_EMBEDDING_SEED_OFFSET = 13;
+/** The output head (`head`, glorot-uniform kernel) gets s + 9001: far from the layer seeds (s + 101·l) for any usual depth. */
+export const HEAD_SEED_OFFSET = 9001;
+
+/** Seed of recurrent layer `name` (`rnn_l{l}`, `encoder_l{l}` or `decoder_l{l}`) at depth l of a model built with seed s. */
+export function layerSeed(seed: number, l: number, name: string): number {
+  return seed + LAYER_SEED_STRIDE * l + (name.startsWith('decoder') ? DECODER_SEED_OFFSET : 0);
+}
+
+/** The spec a builder stored in the model (also survives save/load). */
+export function specOf(model: tf.LayersModel): StoredSpec {
+  const meta = model.getUserDefinedMetadata() as Record<string, unknown> | undefined;
+  const spec = meta?.[META_KEY] as StoredSpec | undefined;
+  if (!spec) throw new Error(`this model was not made by buildRNN/buildLSTM/buildGRU (no '${META_KEY}' metadata)`);
+  return spec;
+}
+
+function posInt(v: unknown, what: string, optional = false): void {
+  if (optional && v === undefined) return;
+  checkPositiveInt('build', `spec.${what}`, v);
+}
+
+/** Validate a spec (shared by the builders and countParams); returns its defaults filled in. */
+export function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<ModelSpec, 'numLayers' | 'topology' | 'outputActivation' | 'seed'>> {
+  if (typeof spec !== 'object' || spec === null) throw new TypeError(`${where}: spec must be an object like { inputSize, hiddenSize, outputSize }; got ${spec}`);
+  checkOptions(where, spec, MODEL_SPEC_KEYS, 'spec');
+  const topology = spec.topology ?? 'many-to-one';
+  const topologies: Topology[] = ['many-to-one', 'many-to-many', 'one-to-many', 'seq2seq'];
+  if (!topologies.includes(topology)) throw new RangeError(`build: spec.topology must be one of ${topologies.join(', ')}; got '${topology}'`);
+  posInt(spec.hiddenSize, 'hiddenSize');
+  posInt(spec.outputSize, 'outputSize');
+  posInt(spec.numLayers, 'numLayers', true);
+  posInt(spec.vocabSize, 'vocabSize', true);
+  posInt(spec.embeddingSize, 'embeddingSize', true);
+  posInt(spec.sequenceLength, 'sequenceLength', true);
+  posInt(spec.targetLength, 'targetLength', true);
+  if (spec.vocabSize === undefined) posInt(spec.inputSize, 'inputSize (or vocabSize for token inputs)');
+  if (topology === 'one-to-many' && spec.sequenceLength === undefined) throw new RangeError(`build: a one-to-many model needs spec.sequenceLength (the length of the sequence it generates)`);
+  if (topology === 'one-to-many' && spec.vocabSize !== undefined) throw new RangeError(`build: a one-to-many model takes one input vector (inputSize), not tokens (vocabSize)`);
+  if (topology === 'seq2seq' && spec.bidirectional) throw new RangeError(`build: a seq2seq model's decoder runs forward only; use bidirectional: false`);
+  const outs = ['linear', 'softmax', 'sigmoid'];
+  if (spec.outputActivation !== undefined && !outs.includes(spec.outputActivation)) throw new RangeError(`build: spec.outputActivation must be one of ${outs.join(', ')}; got '${spec.outputActivation}'`);
+  return { numLayers: spec.numLayers ?? 1, topology, outputActivation: spec.outputActivation ?? 'linear', seed: spec.seed ?? 1 };
+}
+
+const LAYER_CLASS: Record<CellKind, new (a: RecurrentLayerOptions) => RecurrentLayer> = { rnn: LabRNN, lstm: LabLSTM, gru: LabGRU };
+
+function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
+  const { numLayers, topology, outputActivation, seed } = checkSpec(spec, where);
+  const Layer = LAYER_CLASS[cell];
+  const tokens = spec.vocabSize !== undefined;
+  const emb = spec.embeddingSize ?? spec.hiddenSize;
+  const T = spec.sequenceLength ?? null;
+  const common = (name: string, l: number, extra: Partial<RecurrentLayerOptions>): RecurrentLayerOptions => ({
+    units: spec.hiddenSize, name, seed: layerSeed(seed, l, name),
+    activation: spec.activation, resetAfter: spec.resetAfter, update: spec.update, recurrentActivation: spec.recurrentActivation, initialState: spec.initialState,
+    // The model's inputs are checked once at its boundary (guardModel), not again inside.
+    impl: spec.impl, checkInput: false, ...extra,
+  });
+  const head = tf.layers.dense({ units: spec.outputSize, activation: outputActivation, name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + HEAD_SEED_OFFSET }) });
+  let model: tf.LayersModel;
+
+  if (topology === 'seq2seq') {
+    const src = tf.input({ shape: tokens ? [T] : [T, spec.inputSize!], name: 'source' });
+    const tgtIn = tf.input({ shape: tokens ? [spec.targetLength ?? null] : [spec.targetLength ?? null, spec.outputSize], name: 'target_in' });
+    let x: tf.SymbolicTensor = src;
+    let y: tf.SymbolicTensor = tgtIn;
+    if (tokens) {
+      x = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + EMBEDDING_SEED_OFFSET, name: 'embedding' }).apply(x) as tf.SymbolicTensor;
+      y = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + DECODER_EMBEDDING_SEED_OFFSET, name: 'decoder_embedding' }).apply(y) as tf.SymbolicTensor;
+    }
+    const states: tf.SymbolicTensor[][] = [];
+    for (let l = 0; l < numLayers; l++) {
+      const out = new Layer(common(`encoder_l${l}`, l, { returnSequences: l < numLayers - 1, returnState: true })).apply(x) as tf.SymbolicTensor[];
+      x = out[0];
+      states.push(out.slice(1));
+    }
+    for (let l = 0; l < numLayers; l++) {
+      y = new Layer(common(`decoder_l${l}`, l, { returnSequences: true, checkInput: false })).apply([y, ...states[l]]) as tf.SymbolicTensor;
+    }
+    model = tf.model({ inputs: [src, tgtIn], outputs: head.apply(y) as tf.SymbolicTensor, name: `${cell}_seq2seq` });
+  } else {
+    const oneToMany = topology === 'one-to-many';
+    const input = tf.input({ shape: oneToMany ? [spec.inputSize!] : tokens ? [T] : [T, spec.inputSize!], name: 'input' });
+    let x: tf.SymbolicTensor = input;
+    if (tokens) {
+      x = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + EMBEDDING_SEED_OFFSET, name: 'embedding' }).apply(x) as tf.SymbolicTensor;
+    }
+    // One-to-many: the one input vector is fed at every step (a common reading of the lecture's diagram).
+    if (oneToMany) x = tf.layers.repeatVector({ n: spec.sequenceLength!, name: 'repeat' }).apply(x) as tf.SymbolicTensor;
+    const seqOut = topology !== 'many-to-one';
+    for (let l = 0; l < numLayers; l++) {
+      x = new Layer(common(`rnn_l${l}`, l, { returnSequences: l < numLayers - 1 || seqOut, bidirectional: spec.bidirectional })).apply(x) as tf.SymbolicTensor;
+    }
+    model = tf.model({ inputs: input, outputs: head.apply(x) as tf.SymbolicTensor, name: `${cell}_${topology.replace(/-/g, '_')}` });
+  }
+  // JSON metadata: keys set to undefined (easy to pass through in TypeScript) are left out.
+  const stored = Object.fromEntries(Object.entries({ ...spec, cell }).filter(([, v]) => v !== undefined));
+  model.setUserDefinedMetadata({ [META_KEY]: stored as unknown as tf.serialization.ConfigDict });
+  return guardModel(model, stored as unknown as StoredSpec);
+}
+
+/**
+ * A vanilla (Elman) RNN model.
+ *
+ * Shapes, by topology (b = batch, T = time, m = inputSize, k = outputSize):
+ * - 'many-to-one':  [b, T, m] → [b, k]           (token ids [b, T] with vocabSize)
+ * - 'many-to-many': [b, T, m] → [b, T, k]
+ * - 'one-to-many':  [b, m] → [b, sequenceLength, k]
+ * - 'seq2seq':      [source [b, Ts, m], target_in [b, Tt, k]] → [b, Tt, k]  (teacher forcing; see decode)
+ *
+ * @example
+ * ```ts
+ * const model = buildRNN({ inputSize: 1, hiddenSize: 32, outputSize: 1, topology: 'many-to-one' });
+ * model.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+ * await model.fit(x, y, { epochs: 20 });                 // x [b, T, 1], y [b, 1]
+ * ```
+ */
+export function buildRNN(spec: ModelSpec): tf.LayersModel {
+  return build('rnn', spec, 'buildRNN');
+}
+/**
+ * An LSTM model (σ gates, lecture order i, f, o, g). Shapes as in {@link buildRNN}.
+ *
+ * @example
+ * ```ts
+ * const lm = buildLSTM({ vocabSize: 4, embeddingSize: 8, hiddenSize: 32, outputSize: 4,
+ *                        topology: 'many-to-many', outputActivation: 'softmax' });
+ * lm.predict(tf.tensor2d([[1, 0, 2, 2]], [1, 4], 'int32'));   // [1, 4, 4]: next-character probabilities
+ * ```
+ */
+export function buildLSTM(spec: ModelSpec): tf.LayersModel {
+  return build('lstm', spec, 'buildLSTM');
+}
+/**
+ * A GRU model (reset before by default; `resetAfter: true` for PyTorch's variant). Shapes as in {@link buildRNN}.
+ *
+ * @example
+ * ```ts
+ * const s2s = buildGRU({ vocabSize: 12, hiddenSize: 64, outputSize: 12, topology: 'seq2seq', outputActivation: 'softmax' });
+ * ```
+ */
+export function buildGRU(spec: ModelSpec): tf.LayersModel {
+  return build('gru', spec, 'buildGRU');
+}
+
+/** The model's recurrent layers in order (for seq2seq: encoder layers, then decoder layers). */
+export function recurrentLayers(model: tf.LayersModel): RecurrentLayer[] {
+  return model.layers.filter((l): l is RecurrentLayer => l instanceof RecurrentLayer);
+}

@@ -1,0 +1,70 @@
+/**
+ * The token embedding layer of the builders' token models, and the token-id check it shares with
+ * decoding.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkAlive, unravel, shapeText } from './inputs';
+
+/**
+ * Half-width of the embedding table's initial uniform range U(−0.1, 0.1): the library's choice (no
+ * paper prescribes it), small so the first recurrent layer's inputs start near zero, within its gates'
+ * near-linear range. Keras's Embedding starts in U(−0.05, 0.05), PyTorch's nn.Embedding in N(0, 1).
+ * Changing it changes every token model's initial weights.
+ */
+const EMBEDDING_INIT_RANGE = 0.1;
+
+/**
+ * Token embedding: row `id` of E [vocabSize, embeddingSize] for each token id, computed as
+ * one-hot(ids)·E. tf.layers.embedding gathers rows instead, and the gradient of a gather needs the
+ * UnsortedSegmentSum kernel, which tf.js's WASM backend does not have; a matmul trains everywhere and
+ * costs little at the course's vocabulary sizes. It also checks the ids: an embedding would silently
+ * truncate 2.5 to 2, and a model input declared int32 would truncate before any layer could look, so
+ * token inputs are float32 (exact below 2^24). Serialized as 'LabEmbedding'.
+ */
+export class LabEmbedding extends tf.layers.Layer {
+  static className = 'LabEmbedding';
+  readonly vocabSize: number;
+  readonly embeddingSize: number;
+  readonly seed: number;
+  private table?: tf.LayerVariable;
+  constructor(args: { vocabSize: number; embeddingSize: number; seed?: number; name?: string }) {
+    super(args);
+    this.vocabSize = args.vocabSize;
+    this.embeddingSize = args.embeddingSize;
+    this.seed = args.seed ?? 1;
+  }
+  override build(): void {
+    this.table = this.addWeight('embeddings', [this.vocabSize, this.embeddingSize], 'float32',
+      tf.initializers.randomUniform({ minval: -EMBEDDING_INIT_RANGE, maxval: EMBEDDING_INIT_RANGE, seed: this.seed }));
+    this.built = true;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [...s, this.embeddingSize];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const ids = Array.isArray(inputs) ? inputs[0] : inputs;
+      checkTokens(ids, this.vocabSize, `${this.name}: the input`);
+      const flat = tf.oneHot(tf.cast(tf.reshape(ids, [-1]), 'int32'), this.vocabSize);          // [N, V]
+      const rows = tf.matMul(flat, this.table!.read());                                          // [N, E]
+      return tf.reshape(rows, [...ids.shape, this.embeddingSize]);                               // [..., E]
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), vocabSize: this.vocabSize, embeddingSize: this.embeddingSize, seed: this.seed };
+  }
+}
+tf.serialization.registerClass(LabEmbedding);
+
+/** Check token ids: integers in [0, vocab). */
+export function checkTokens(ids: tf.Tensor, vocab: number, what: string): void {
+  if (!(ids instanceof tf.Tensor)) throw new TypeError(`${what}: expected a tensor of integer token ids; got ${typeof ids}`);
+  checkAlive(what, 'token ids', ids);
+  const v = ids.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= vocab) {
+      throw new RangeError(`${what} must be integer token ids in [0, ${vocab}); got ${v[i]} at [${unravel(i, ids.shape).join(', ')}] (shape ${shapeText(ids.shape)}, layout [batch, time] token ids)`);
+    }
+  }
+}
