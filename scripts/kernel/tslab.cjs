@@ -26,7 +26,7 @@ const TSLAB_INTERNALS = {
     ZmqServer: ['handleShellMessage', 'handleExecute', 'publishStatus', 'init', 'close'],
   },
   'util.js': { exports: ['TaskQueue', 'TaskCanceledError', 'getVersion'] },
-  typescript: { sys: ['readFile', 'fileExists', 'directoryExists', 'realpath', 'readDirectory', 'getDirectories', 'watchFile', 'watchDirectory'] },
+  typescript: { sys: ['readFile', 'fileExists', 'directoryExists', 'realpath', 'readDirectory', 'getDirectories', 'watchFile', 'watchDirectory', 'getModifiedTime'] },
 };
 
 function tslabVersion() {
