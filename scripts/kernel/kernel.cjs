@@ -351,6 +351,24 @@ function makeServer() {
       return super.close();
     }
 
+    /**
+     * Bind at once, in tslab's order (iopub first). tslab binds asynchronously on libuv's thread pool:
+     * while a bind is pending zeromq refuses every send on that socket ("Socket is blocked by a bind or
+     * unbind operation"), so a kernel_info request answered before iopub was bound lost its status
+     * messages, and a bind that never completed left the client waiting 60 s. A failed bind (the port
+     * was taken between Jupyter choosing it and the kernel starting) rejects `init`, which ends the
+     * process with a message naming the address, so Jupyter reports a dead kernel instead of a silent one.
+     */
+    async bindSocket(sock, port) {
+      const { transport, ip } = this.connInfo;
+      const address = `${transport}://${ip}:${port}`;
+      try {
+        sock.bindSync(address);
+      } catch (e) {
+        throw new Error(`cannot bind ${address}: ${e.message}`);
+      }
+    }
+
     handleShellMessage(sock, ...frames) {
       // Comms (ipywidgets opens one when a notebook loads): tslab has none and logs each as an
       // "unknown msg_type"; ipykernel ignores a comm it has no target for, and so does this kernel.
@@ -482,7 +500,10 @@ function main(argv) {
     executor.interrupt();
   });
   ownErrorEvents();
-  server.init();
+  server.init().catch((e) => {
+    fs.writeSync(2, `rnn-lab kernel: cannot open its Jupyter sockets (${e.message}); exiting so that Jupyter can start it again on new ports\n`);
+    process.exit(1);
+  });
 }
 
 if (require.main === module) main(process.argv.slice(2));

@@ -23,7 +23,7 @@ const TSLAB_INTERNALS = {
     exports: ['ZmqServer', 'JupyterHandlerImpl'],
     module: ['lastWriteDisplayData'],
     JupyterHandlerImpl: ['handleKernel', 'handleExecute', 'handleIsComplete', 'handleInspect', 'handleComplete', 'handleShutdown', 'close'],
-    ZmqServer: ['handleShellMessage', 'handleExecute', 'publishStatus', 'init', 'close'],
+    ZmqServer: ['handleShellMessage', 'handleExecute', 'publishStatus', 'bindSocket', 'init', 'close'],
   },
   'util.js': { exports: ['TaskQueue', 'TaskCanceledError', 'getVersion'] },
   typescript: { sys: ['readFile', 'fileExists', 'directoryExists', 'realpath', 'readDirectory', 'getDirectories', 'watchFile', 'watchDirectory', 'getModifiedTime'] },
@@ -71,12 +71,18 @@ function checkInternals() {
     if (h.executor === undefined) problems.push('JupyterHandlerImpl.executor is gone');
     if (new ZmqServer(h, 'x').handler !== h) problems.push('ZmqServer.handler is gone');
     const src = require('node:fs').readFileSync(path.join(TSLAB_DIR, 'dist', 'jupyter.js'), 'utf8');
-    for (const used of ['createReply()', 'signAndSend(key, sock)', 'this.connInfo = cinfo', 'this.iopub = ', 'this.shell = ']) {
+    for (const used of ['createReply()', 'signAndSend(key, sock)', 'this.connInfo = cinfo', 'this.iopub = ', 'this.shell = ',
+      'this.bindSocket(this.iopub, cinfo.iopub_port)']) {
       if (!src.includes(used)) problems.push(`tslab/dist/jupyter.js no longer has \`${used}\` (ZmqMessage / ZmqServer internals the kernel uses)`);
     }
     const exe = require('node:fs').readFileSync(path.join(TSLAB_DIR, 'dist', 'executor.js'), 'utf8');
     for (const used of ['vm_1.default.runInThisContext(wrapped', '"(async function(exports, require) { "', '"(function(exports, require) { "']) {
       if (!exe.includes(used)) problems.push(`tslab/dist/executor.js no longer has \`${used}\` (how cells are run, which nameCellScripts relies on)`);
+    }
+    // The kernel binds its sockets with zeromq's bindSync (zeromq >= 6.0.0-beta.20), tslab's zeromq.
+    const zmq = require(require.resolve('zeromq', { paths: [TSLAB_DIR] }));
+    for (const kind of ['Publisher', 'Router', 'Reply']) {
+      if (typeof zmq[kind]?.prototype?.bindSync !== 'function') problems.push(`zeromq (tslab's): ${kind}.prototype.bindSync is gone`);
     }
   } catch (e) {
     problems.push(`tslab's Jupyter classes cannot be constructed: ${e.message}`);
