@@ -303,3 +303,53 @@ test('the grader: hanging, throwing, looping, memory-hungry and tf.js-breaking s
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Pids of live processes whose environment holds `mark` (grade.py, kernels, their launchers). */
+function markedProcesses(mark) {
+  const pids = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`RNN_LAB_TEST_MARK=${mark}`)) {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        if (!/\) Z /.test(stat)) pids.push({ pid: Number(d), cmd: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ') });
+      }
+    } catch { /* gone, or not ours to read */ }
+  }
+  return pids;
+}
+
+test('Ctrl-C on the grader stops grade.py and the kernels running submissions, and writes no report', async (t) => {
+  if (!needs(t, 'Jupyter (nbclient)', hasJupyter(), INSTALL_HINT)) return;
+  if (!fs.existsSync('/proc/self/environ')) { t.skip('needs /proc to find the processes the grader started'); return; }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-hw-int-'));
+  const mark = `${process.pid}-${Date.now()}`;
+  try {
+    const hangs = variant(dir, 'hw1-rnn-step', 'hw1-hangs-forever', { insert: [['check.rnnStepForward(rnnStepForward);', 'while (true) {}']] });
+    const out = path.join(dir, 'grades.json');
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'homework', 'grade.mjs'), '--out', out, '--cell-timeout', '120', hangs],
+      { cwd: ROOT, env: { ...process.env, RNN_LAB_TEST_MARK: mark } });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    // Wait until a kernel runs the submission (its launcher and kernel.cjs carry the mark).
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline && !markedProcesses(mark).some((p) => p.cmd.includes('kernel.cjs'))) await new Promise((r) => setTimeout(r, 250));
+    const before = markedProcesses(mark);
+    assert.ok(before.some((p) => p.cmd.includes('kernel.cjs')), `no kernel started within 60 s:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 3000));   // inside the hanging cell
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const { code } = await exited;
+    let left = markedProcesses(mark);
+    while (Date.now() - t0 < 10000 && left.length > 0) { await new Promise((r) => setTimeout(r, 250)); left = markedProcesses(mark); }
+    t.diagnostic(`before Ctrl-C: ${before.length} processes (${before.map((p) => path.basename(p.cmd.split(' ')[1] ?? p.cmd)).join(', ')}); ${left.length} left ${((Date.now() - t0) / 1000).toFixed(1)} s after`);
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /stopped by SIGINT; 1 submission\(s\) being graded were stopped, no report written/);
+    assert.deepEqual(left.map((p) => p.cmd), [], 'processes still running 10 s after Ctrl-C');
+    assert.ok(!fs.existsSync(out), 'a report was written after Ctrl-C');
+  } finally {
+    for (const p of markedProcesses(mark)) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -78,3 +78,36 @@ test('it starts Jupyter on notebooks/ with the course kernel available', async (
     try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
   }
 });
+
+// A process manager or an editor's "terminate task" ends `npm start` with SIGTERM or SIGKILL; npm does
+// not forward either to start.mjs. Jupyter must not outlive it, holding the port and its kernels.
+for (const how of ['SIGTERM', 'SIGKILL']) {
+  test(`when the process that ran start.mjs is ended by ${how}, Jupyter stops and the port is free`, async (t) => {
+    if (!needs(t, 'Jupyter', findPython(['notebook']) || findPython(['jupyterlab']), INSTALL_HINT)) return;
+    const port = await freePort();
+    // The stand-in for npm: a parent that runs start.mjs and ignores SIGTERM's forwarding, as npm does.
+    const npmLike = `const c = require('node:child_process').spawn(process.execPath, [${JSON.stringify(START)}], { stdio: 'inherit' });
+      process.on('SIGTERM', () => process.exit(143));`;
+    const parent = spawn(process.execPath, ['-e', npmLike], { env: { ...process.env, RNN_LAB_NO_BROWSER: '1', RNN_LAB_PORT: String(port) }, detached: true });
+    let log = '';
+    parent.stdout.on('data', (d) => { log += d; });
+    parent.stderr.on('data', (d) => { log += d; });
+    const listening = async () => {
+      try { await fetch(`http://127.0.0.1:${port}/api`); return true; } catch { return false; }
+    };
+    try {
+      const deadline = Date.now() + 45000;
+      while (Date.now() < deadline && !(await listening())) await new Promise((r) => setTimeout(r, 250));
+      assert.ok(await listening(), `Jupyter did not listen on ${port} within 45 s:\n${log}`);
+      process.kill(parent.pid, how);
+      const t0 = Date.now();
+      while (Date.now() - t0 < 15000 && (await listening())) await new Promise((r) => setTimeout(r, 250));
+      const secs = (Date.now() - t0) / 1000;
+      assert.ok(!(await listening()), `Jupyter still listens on ${port} 15 s after its starter's parent was ended by ${how}:\n${log}`);
+      assert.match(log, /has ended; stopping Jupyter/);
+      t.diagnostic(`${how}: Jupyter stopped ${secs.toFixed(1)} s after its starter's parent ended`);
+    } finally {
+      try { process.kill(-parent.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  });
+}

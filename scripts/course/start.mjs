@@ -41,5 +41,17 @@ if (process.env.RNN_LAB_NO_BROWSER === '1' || process.env.CI === 'true') args.pu
 if (process.getuid?.() === 0) args.push('--allow-root');
 console.log(`rnn-lab start: ${lab ? 'JupyterLab' : 'Jupyter Notebook'} with ${python} on http://localhost:${port} (kernel "TypeScript (rnn-lab)"); Ctrl-C stops it`);
 const child = spawn(python, args, { env: jupyterEnv(), stdio: 'inherit', cwd: ROOT });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+// npm forwards neither SIGTERM nor SIGKILL to this script: when whatever ran `npm start` ends npm that
+// way (a process manager, an editor's "terminate task"), this process is re-parented and would leave
+// Jupyter, its kernels and the port running. Watching the parent stops them (SIGTERM: Jupyter shuts its
+// kernels down without asking).
+const parent = process.ppid;
+const watch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(watch);
+  console.error(`rnn-lab start: the process that started this one (pid ${parent}) has ended; stopping Jupyter`);
+  child.kill('SIGTERM');
+}, 500);

@@ -194,12 +194,47 @@ function isOurKernel(pid) {
   }
 }
 
+/** Kill the kernels listed in a job's pid file (they run in their own sessions). */
+function killKernels(pidFile) {
+  if (!fs.existsSync(pidFile)) return;
+  for (const pid of fs.readFileSync(pidFile, 'utf8').split('\n').map(Number).filter((p) => p > 0)) {
+    if (isOurKernel(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  }
+}
+
+/** grade.py runs now, with the pid file of its kernels: what Ctrl-C must stop. */
+const running = new Map();
+/** Per-submission working folders (copies of the notebook, job files), removed when a grading ends. */
+const workDirs = new Set();
+let stopping = false;
+/**
+ * grade.py and its kernels run in their own process groups (so a submission cannot signal the grader),
+ * so the terminal's Ctrl-C reaches only this process: stop them before exiting, or they would go on
+ * running students' code with nobody to collect it.
+ */
+function stopOnSignals() {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      for (const [child, pidFile] of running) {
+        try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+        killKernels(pidFile);
+      }
+      for (const dir of workDirs) fs.rmSync(dir, { recursive: true, force: true });
+      console.error(`rnn-lab grade: stopped by ${sig}; ${running.size} submission(s) being graded were stopped, no report written`);
+      process.exit(128 + (os.constants.signals[sig] ?? 0));
+    });
+  }
+}
+
 /** Run grade.py for one job; kill it (and the kernels it started) if it overruns its deadline. */
 function runPython(python, jobFile, outFile, pidFile, hardLimitS) {
   return new Promise((resolve) => {
     const child = spawn(python, [path.join(ROOT, 'scripts', 'homework', 'grade.py'), '--job', jobFile, '--out', outFile], {
       cwd: ROOT, env: jupyterEnv({ RNN_LAB_GRADING: '1' }), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
+    running.set(child, pidFile);
     let stderr = '';
     child.stdout.on('data', () => {});
     child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20000); });
@@ -210,12 +245,9 @@ function runPython(python, jobFile, outFile, pidFile, hardLimitS) {
     }, hardLimitS * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(child);
       // Kernels are started in their own sessions: kill any this submission left behind.
-      if (fs.existsSync(pidFile)) {
-        for (const pid of fs.readFileSync(pidFile, 'utf8').split('\n').map(Number).filter((p) => p > 0)) {
-          if (isOurKernel(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-        }
-      }
+      killKernels(pidFile);
       resolve({ code, signal, killed, stderr });
     });
   });
@@ -255,6 +287,7 @@ export async function gradeSubmission(file, o) {
 
   // A folder of its own, outside the project; node_modules is linked so that imports resolve.
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-grade-'));
+  workDirs.add(work);
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules'), 'dir');
   const job = {
     cells, kernel: o.kernel, cellTimeout: o.cellTimeout, timeout: o.timeout, maxKernels: o.maxKernels, cwd: work,
@@ -290,6 +323,7 @@ export async function gradeSubmission(file, o) {
     entry.kept = dest;
   }
   fs.rmSync(work, { recursive: true, force: true });
+  workDirs.delete(work);
   return entry;
 }
 
@@ -371,6 +405,7 @@ export async function main(argv) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  stopOnSignals();
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
     console.error(`grade: ${e.stack || e.message}`);
     process.exitCode = 2;
