@@ -22,84 +22,84 @@ export interface Dataset {
  * and a marker; exactly two steps are marked, one in each half, and the target is the sum of the two
  * marked values. Predicting the mean (1) gives a mean squared error of about 1/6 — chance level.
  *
- * @returns x [n, T, 2] (value, marker), y [n, 1]
+ * @returns x [samples, T, 2] (value, marker), y [samples, 1]
  * @example
  * ```ts
  * const { x, y } = addingProblem(1000, 50, 1);
  * ```
  */
-export function addingProblem(n: number, T: number, seed: number): Dataset {
-  checkPositiveInt('addingProblem', 'n', n); checkPositiveInt('addingProblem', 'T', T);
+export function addingProblem(samples: number, T: number, seed: number): Dataset {
+  checkPositiveInt('addingProblem', 'samples', samples); checkPositiveInt('addingProblem', 'T', T);
   if (T < 2) throw new RangeError(`addingProblem: T must be at least 2; got ${T}`);
   const rng = new Rng(seed);
-  const x = new Float32Array(n * T * 2);
-  const y = new Float32Array(n);
+  const x = new Float32Array(samples * T * 2);
+  const y = new Float32Array(samples);
   const half = Math.floor(T / 2);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < samples; i++) {
     const a = rng.int(half), b = half + rng.int(T - half);
     for (let t = 0; t < T; t++) x[(i * T + t) * 2] = rng.next();
     x[(i * T + a) * 2 + 1] = 1;
     x[(i * T + b) * 2 + 1] = 1;
     y[i] = x[(i * T + a) * 2] + x[(i * T + b) * 2];
   }
-  return { x: tf.tensor3d(x, [n, T, 2]), y: tf.tensor2d(y, [n, 1]) };
+  return { x: tf.tensor3d(x, [samples, T, 2]), y: tf.tensor2d(y, [samples, 1]) };
 }
 
 /**
  * Delayed recall: a random ±1 sequence; the target is the input `lag` steps before the end. A model
  * that sees only the last L < lag inputs can do no better than chance (accuracy 1/2).
  *
- * @returns x [n, T, 1], y [n, 1] with values 0 or 1 (1 when the recalled input was +1)
+ * @returns x [samples, T, 1], y [samples, 1] with values 0 or 1 (1 when the recalled input was +1)
  */
-export function delayedRecall(n: number, T: number, lag: number, seed: number): Dataset {
-  checkPositiveInt('delayedRecall', 'n', n); checkPositiveInt('delayedRecall', 'T', T); checkPositiveInt('delayedRecall', 'lag', lag);
+export function delayedRecall(samples: number, T: number, lag: number, seed: number): Dataset {
+  checkPositiveInt('delayedRecall', 'samples', samples); checkPositiveInt('delayedRecall', 'T', T); checkPositiveInt('delayedRecall', 'lag', lag);
   if (lag > T) throw new RangeError(`delayedRecall: lag must be ≤ T (${T}); got ${lag}`);
   const rng = new Rng(seed);
-  const x = new Float32Array(n * T);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  const x = new Float32Array(samples * T);
+  const y = new Float32Array(samples);
+  for (let i = 0; i < samples; i++) {
     for (let t = 0; t < T; t++) x[i * T + t] = rng.next() < 0.5 ? -1 : 1;
     y[i] = x[i * T + T - lag] > 0 ? 1 : 0;
   }
-  return { x: tf.tensor3d(x, [n, T, 1]), y: tf.tensor2d(y, [n, 1]) };
+  return { x: tf.tensor3d(x, [samples, T, 1]), y: tf.tensor2d(y, [samples, 1]) };
 }
 
 /**
  * The copy task: remember a short sequence of symbols, wait through blanks, then reproduce it.
  * Tokens: 0 = blank, 1 = "go" marker, 2…symbols+1 = symbols.
  *
- * @returns x [n, len + delay + len] token ids, y [n, same] token ids (blanks except the copy at the end)
+ * @returns x [samples, length + delay + length] token ids, y [samples, same] token ids (blanks except the copy at the end)
  */
-export function copyTask(n: number, len: number, delay: number, symbols: number, seed: number): Dataset {
-  checkPositiveInt('copyTask', 'n', n); checkPositiveInt('copyTask', 'len', len); checkPositiveInt('copyTask', 'delay', delay); checkPositiveInt('copyTask', 'symbols', symbols);
+export function copyTask(samples: number, length: number, delay: number, symbols: number, seed: number): Dataset {
+  checkPositiveInt('copyTask', 'samples', samples); checkPositiveInt('copyTask', 'length', length); checkPositiveInt('copyTask', 'delay', delay); checkPositiveInt('copyTask', 'symbols', symbols);
   const rng = new Rng(seed);
-  const T = 2 * len + delay;
-  const x = new Float32Array(n * T);
-  const y = new Float32Array(n * T);
-  for (let i = 0; i < n; i++) {
-    for (let t = 0; t < len; t++) {
+  const T = 2 * length + delay;
+  const x = new Float32Array(samples * T);
+  const y = new Float32Array(samples * T);
+  for (let i = 0; i < samples; i++) {
+    for (let t = 0; t < length; t++) {
       const s = 2 + rng.int(symbols);
       x[i * T + t] = s;
-      y[i * T + len + delay + t] = s;
+      y[i * T + length + delay + t] = s;
     }
-    x[i * T + len + delay - 1] = 1;
+    x[i * T + length + delay - 1] = 1;
   }
-  return { x: tf.tensor2d(x, [n, T]), y: tf.tensor2d(y, [n, T]) };
+  return { x: tf.tensor2d(x, [samples, T]), y: tf.tensor2d(y, [samples, T]) };
 }
 
 /**
  * Sine waves with random frequency and phase (and optional noise); the target at every step is the
  * next value (many-to-many next-step prediction).
  *
- * @returns x [n, T, 1], y [n, T, 1]
+ * @returns x [samples, T, 1], y [samples, T, 1]
  */
-export function sineWaves(n: number, T: number, seed: number, options: { minFreq?: number; maxFreq?: number; noise?: number } = {}): Dataset {
+export function sineWaves(samples: number, T: number, seed: number, options: { minFreq?: number; maxFreq?: number; noise?: number } = {}): Dataset {
   checkOptions('sineWaves', options, ['minFreq', 'maxFreq', 'noise']);
-  checkPositiveInt('sineWaves', 'n', n); checkPositiveInt('sineWaves', 'T', T);
+  checkPositiveInt('sineWaves', 'samples', samples); checkPositiveInt('sineWaves', 'T', T);
   const rng = new Rng(seed);
   const lo = options.minFreq ?? 0.02, hi = options.maxFreq ?? 0.1, noise = options.noise ?? 0;
-  const x = new Float32Array(n * T), y = new Float32Array(n * T);
-  for (let i = 0; i < n; i++) {
+  const x = new Float32Array(samples * T), y = new Float32Array(samples * T);
+  for (let i = 0; i < samples; i++) {
     const f = lo + (hi - lo) * rng.next(), phase = 2 * Math.PI * rng.next();
     const v = (t: number) => Math.sin(2 * Math.PI * f * t + phase) + noise * rng.normal();
     let cur = v(0);
@@ -110,7 +110,7 @@ export function sineWaves(n: number, T: number, seed: number, options: { minFreq
       cur = next;
     }
   }
-  return { x: tf.tensor3d(x, [n, T, 1]), y: tf.tensor3d(y, [n, T, 1]) };
+  return { x: tf.tensor3d(x, [samples, T, 1]), y: tf.tensor3d(y, [samples, T, 1]) };
 }
 
 /**
@@ -118,17 +118,17 @@ export function sineWaves(n: number, T: number, seed: number, options: { minFreq
  * t is 1 when the symbol at t+1 is larger than the one at t (0 at the last step). Only a model that
  * reads the future context — a bidirectional one — can do this well.
  *
- * @returns x [n, T, k] one-hot, y [n, T, 1] in {0, 1}
+ * @returns x [samples, T, k] one-hot, y [samples, T, 1] in {0, 1}
  */
-export function tagByNext(n: number, T: number, k: number, seed: number): Dataset {
-  checkPositiveInt('tagByNext', 'n', n); checkPositiveInt('tagByNext', 'T', T); checkPositiveInt('tagByNext', 'k', k);
+export function tagByNext(samples: number, T: number, k: number, seed: number): Dataset {
+  checkPositiveInt('tagByNext', 'samples', samples); checkPositiveInt('tagByNext', 'T', T); checkPositiveInt('tagByNext', 'k', k);
   const rng = new Rng(seed);
-  const x = new Float32Array(n * T * k), y = new Float32Array(n * T);
-  for (let i = 0; i < n; i++) {
+  const x = new Float32Array(samples * T * k), y = new Float32Array(samples * T);
+  for (let i = 0; i < samples; i++) {
     const s = Array.from({ length: T }, () => rng.int(k));
     s.forEach((v, t) => { x[(i * T + t) * k + v] = 1; y[i * T + t] = t + 1 < T && s[t + 1] > v ? 1 : 0; });
   }
-  return { x: tf.tensor3d(x, [n, T, k]), y: tf.tensor3d(y, [n, T, 1]) };
+  return { x: tf.tensor3d(x, [samples, T, k]), y: tf.tensor3d(y, [samples, T, 1]) };
 }
 
 /** Token ids of {@link reverseDigits}. */
@@ -138,15 +138,15 @@ export const DIGIT_TOKENS = { pad: 0, start: 1, end: 2, digit0: 3, vocabSize: 13
  * Reverse a string of digits — a toy transduction for encoder–decoder models. Tokens: 0 pad,
  * 1 start, 2 end, 3…12 the digits 0…9.
  *
- * @returns source [n, len], targetIn [n, len + 1] (start, then the reversed digits: the decoder's
- *          teacher-forced input), target [n, len + 1] (the reversed digits, then end)
+ * @returns source [samples, length], targetIn [samples, length + 1] (start, then the reversed digits: the decoder's
+ *          teacher-forced input), target [samples, length + 1] (the reversed digits, then end)
  */
-export function reverseDigits(n: number, len: number, seed: number): { source: tf.Tensor2D; targetIn: tf.Tensor2D; target: tf.Tensor2D } {
-  checkPositiveInt('reverseDigits', 'n', n); checkPositiveInt('reverseDigits', 'len', len);
+export function reverseDigits(samples: number, length: number, seed: number): { source: tf.Tensor2D; targetIn: tf.Tensor2D; target: tf.Tensor2D } {
+  checkPositiveInt('reverseDigits', 'samples', samples); checkPositiveInt('reverseDigits', 'length', length);
   const rng = new Rng(seed);
   const src: number[][] = [], tin: number[][] = [], tout: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const d = Array.from({ length: len }, () => DIGIT_TOKENS.digit0 + rng.int(10));
+  for (let i = 0; i < samples; i++) {
+    const d = Array.from({ length: length }, () => DIGIT_TOKENS.digit0 + rng.int(10));
     const r = d.slice().reverse();
     src.push(d);
     tin.push([DIGIT_TOKENS.start, ...r]);
