@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
-import { CellFamily, CellKind, CellOptions, GateActivation, GruUpdate, RnnActivation, State, StepResult, StepWeights, cellDefaults } from './family';
+import { BuiltinCellKind, CellFamily, CellKind, CellOptions, GateActivation, GruUpdate, RnnActivation, State, StepResult, StepWeights, cellDefaults } from './family';
 import { RNN_FAMILY } from './rnn';
 import { LSTM_FAMILY } from './lstm';
 import { GRU_FAMILY } from './gru';
@@ -19,8 +19,10 @@ import { Rng } from './random';
 import { FusedUnsupportedError, fusedSequence, fusedSupport } from './fused';
 import { checkOptions } from './options';
 import { checkAlive, checkFinite, checkPositiveInt } from './inputs';
+import { cellFamily, hasRecurrentBias, onCellRegistered, readsOption } from './cells';
 
-export const FAMILIES: Record<CellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
+/** The built-in families by kind (every registered family: cellFamily(kind) in cells.ts). */
+export const FAMILIES: Record<BuiltinCellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
 
 /** Options of the recurrent layers ({@link rnnLayer}, {@link lstmLayer}, {@link gruLayer}). */
 export interface RecurrentLayerOptions extends CellOptions {
@@ -107,8 +109,6 @@ export type StepCheck = (t: number, T: number, d: number) => void;
 /** The call kwargs a recurrent layer reads ('training' is passed by model.fit; a non-null 'mask' is an error). */
 const CALL_KWARGS = ['initialState', 'training', 'mask'] as const;
 
-const GATES_OF: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
-
 function shapeStr(s: readonly (number | null)[]): string {
   return `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
 }
@@ -164,6 +164,8 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   constructor(args: RecurrentLayerOptions) {
     super(args as LayerArgs);
     const who = `${new.target.name}`;
+    // The subclass's kind field is set only after this constructor: its class names the kind statically.
+    const family = cellFamily((new.target as unknown as { cellKind: CellKind }).cellKind, who);
     checkOptions(who, args, RECURRENT_LAYER_KEYS);
     checkPositiveInt(who, 'units (the hidden size n)', args?.units);
     this.units = args.units;
@@ -193,22 +195,24 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     this.checkInput = args.checkInput ?? true;
     const impl = args.impl ?? (process.env.RNN_LAB_RECURRENT_IMPL as 'reference' | 'fused' | undefined) ?? 'fused';
     if (impl !== 'reference' && impl !== 'fused') throw new RangeError(`${who}: impl (or RNN_LAB_RECURRENT_IMPL) must be 'reference' or 'fused'; got '${impl}'`);
-    this.impl = impl;
+    if (args.impl === 'fused' && !family.fused) throw new Error(noFusedKernel(who, family));
+    // A cell without a kernel runs the reference loop when 'fused' is only the default (or the environment's).
+    this.impl = family.fused ? impl : 'reference';
     this.supportsMasking = false;
-    // The Elman cell has no gates: a gate activation given to it would be silently ignored.
-    if (args.recurrentActivation !== undefined && (new.target === LabRNN || new.target.prototype instanceof LabRNN)) {
+    // A cell without gates (the Elman cell) would silently ignore a gate activation.
+    if (args.recurrentActivation !== undefined && !readsOption(family, 'recurrentActivation')) {
       throw new RangeError(`${who}: recurrentActivation is the gates' activation of LSTM and GRU layers; the Elman RNN has no gates (use activation); got '${args.recurrentActivation}'`);
     }
   }
 
   /** The cell family's equations. */
   get family(): CellFamily {
-    return FAMILIES[this.kind];
+    return cellFamily(this.kind, this.name);
   }
 
   /** Number of gate blocks G (1, 4 or 3). */
   get gateCount(): number {
-    return GATES_OF[this.kind];
+    return this.family.gates.length;
   }
 
   /** Directions: 1, or 2 when bidirectional. */
@@ -218,7 +222,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
 
   /** Whether this GRU keeps a second recurrent bias (reset after). */
   get hasRecurrentBias(): boolean {
-    return this.kind === 'gru' && this.cellOptions.resetAfter;
+    return hasRecurrentBias(this.family, this.cellOptions);
   }
 
   /** The variables of direction d (0 forward, 1 backward), by storage name. */
@@ -254,8 +258,9 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       tf.tidy(() => {
         v.kernel.write(glorotBlocks(m, n, G, rng));
         v.recurrent_kernel.write(orthogonalBlocks(n, G, rng));
-        if (this.kind === 'lstm' && this.unitForgetBias) {
-          v.bias.write(tf.concat([tf.zeros([n]), tf.ones([n]), tf.zeros([2 * n])]));  // i f o g: f starts at 1
+        const forget = this.family.forgetGate;
+        if (forget && this.unitForgetBias) {
+          v.bias.write(tf.concat(this.family.gates.map((g) => (g === forget ? tf.ones([n]) : tf.zeros([n])))));  // LSTM i f o g: f starts at 1
         }
       });
       this.vars.push(v);
@@ -426,7 +431,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
    */
   private fusedCall(x: tf.Tensor, given?: tf.Tensor[]): tf.Tensor[] | null {
     const { recurrentActivation, ...rest } = this.cellOptions;
-    const options = this.kind === 'rnn' ? rest : { ...rest, recurrentActivation };  // the Elman cell has no gates
+    const options = readsOption(this.family, 'recurrentActivation') ? { ...rest, recurrentActivation } : rest;  // the Elman cell has no gates
     if (fusedSupport(this.kind, options, x) !== null) return null;
     const [batch] = x.shape as [number, number, number];
     // Only what this layer returns is computed and copied out of the kernel.
@@ -475,6 +480,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       const given = list.length > 1 ? list.slice(1) : (kwargs?.initialState as tf.Tensor[] | undefined);
       this.checkX(list[0]);                                       // once, whichever path runs
       if (this.impl === 'fused') {
+        if (!this.family.fused) throw new Error(noFusedKernel(this.name, this.family));   // impl set after construction
         const fused = this.fusedCall(list[0], given);
         if (fused) return fused.length === 1 ? fused[0] : fused;
       }
@@ -501,13 +507,18 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       activation: this.cellOptions.activation,
       resetAfter: this.cellOptions.resetAfter,
       update: this.cellOptions.update,
-      ...(this.kind === 'rnn' ? {} : { recurrentActivation: this.cellOptions.recurrentActivation }),
+      ...(readsOption(this.family, 'recurrentActivation') ? { recurrentActivation: this.cellOptions.recurrentActivation } : {}),
       unitForgetBias: this.unitForgetBias,
       seed: this.seed,
       checkInput: this.checkInput,
       impl: this.impl,
     };
   }
+}
+
+function noFusedKernel(who: string, family: CellFamily): string {
+  return `${who}: impl 'fused' asks for the fused WebAssembly kernel, but the '${family.kind}' cell has none ` +
+    `(its CellFamily has no fused entry); use impl: 'reference' (or leave impl out), which loops the cell's step in tf.js ops`;
 }
 
 function hasMask(mask: tf.Tensor | tf.Tensor[] | null | undefined): boolean {
@@ -524,21 +535,58 @@ function maskError(name: string): string {
 /** Elman RNN layer. Serialized as 'LabRNN'. */
 export class LabRNN extends RecurrentLayer {
   static className = 'LabRNN';
+  static readonly cellKind = 'rnn';
   readonly kind = 'rnn' as const;
 }
 /** LSTM layer (σ gates by default, `recurrentActivation` for tf.js's hard sigmoid; lecture order i, f, o, g). Serialized as 'LabLSTM'. */
 export class LabLSTM extends RecurrentLayer {
   static className = 'LabLSTM';
+  static readonly cellKind = 'lstm';
   readonly kind = 'lstm' as const;
 }
 /** GRU layer (reset before by default; `resetAfter` for PyTorch's variant). Serialized as 'LabGRU'. */
 export class LabGRU extends RecurrentLayer {
   static className = 'LabGRU';
+  static readonly cellKind = 'gru';
   readonly kind = 'gru' as const;
 }
 tf.serialization.registerClass(LabRNN);
 tf.serialization.registerClass(LabLSTM);
 tf.serialization.registerClass(LabGRU);
+
+/** A layer class, by kind: LabRNN, LabLSTM, LabGRU, and 'Lab' + KIND for each registered cell. */
+const LAYER_CLASSES = new Map<string, new (args: RecurrentLayerOptions) => RecurrentLayer>([['rnn', LabRNN], ['lstm', LabLSTM], ['gru', LabGRU]]);
+
+// A registered cell gets its layer class at once, serializable as 'Lab' + KIND, so that a saved model
+// of it loads in any process that registered the cell.
+onCellRegistered((family) => {
+  if (LAYER_CLASSES.has(family.kind)) return;
+  const className = `Lab${family.kind.toUpperCase()}`;
+  const Layer = class extends RecurrentLayer {
+    static className = className;
+    static readonly cellKind = family.kind;
+    readonly kind = family.kind;
+  };
+  Object.defineProperty(Layer, 'name', { value: className });
+  tf.serialization.registerClass(Layer);
+  LAYER_CLASSES.set(family.kind, Layer);
+});
+
+/**
+ * The layer class of a cell kind (LabRNN, LabLSTM, LabGRU, or a registered cell's 'Lab' + KIND).
+ *
+ * @example
+ * ```ts
+ * const Layer = layerClass('lstm');                 // LabLSTM
+ * const layer = new Layer({ units: 8 });
+ * ```
+ * @throws RangeError naming the registered kinds for an unknown kind
+ */
+export function layerClass(kind: CellKind, where = 'layerClass'): new (args: RecurrentLayerOptions) => RecurrentLayer {
+  const Layer = LAYER_CLASSES.get(kind);
+  if (!Layer) cellFamily(kind, where);   // throws naming the registered kinds
+  return Layer!;
+}
 
 /**
  * An Elman RNN layer: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h). In: [batch, time, m]; out:
