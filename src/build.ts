@@ -8,7 +8,7 @@
 import { checkPositiveInt } from './inputs';
 import * as tf from '@tensorflow/tfjs';
 import { CellKind, GateActivation, GruUpdate, RnnActivation } from './family';
-import { LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
+import { RecurrentLayer, RecurrentLayerOptions, layerClass } from './layers';
 import { checkOptions } from './options';
 import { guardModel } from './guard';
 import { LabEmbedding } from './embedding';
@@ -131,11 +131,9 @@ export function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<Model
   return { numLayers: spec.numLayers ?? 1, topology, outputActivation: spec.outputActivation ?? 'linear', seed: spec.seed ?? 1 };
 }
 
-const LAYER_CLASS: Record<CellKind, new (a: RecurrentLayerOptions) => RecurrentLayer> = { rnn: LabRNN, lstm: LabLSTM, gru: LabGRU };
-
 function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
   const { numLayers, topology, outputActivation, seed } = checkSpec(spec, where);
-  const Layer = LAYER_CLASS[cell];
+  const Layer = layerClass(cell, where);
   const tokens = spec.vocabSize !== undefined;
   const emb = spec.embeddingSize ?? spec.hiddenSize;
   const T = spec.sequenceLength ?? null;
@@ -230,6 +228,21 @@ export function buildLSTM(spec: ModelSpec): tf.LayersModel {
  */
 export function buildGRU(spec: ModelSpec): tf.LayersModel {
   return build('gru', spec, 'buildGRU');
+}
+
+/**
+ * A model of any registered cell kind ('rnn', 'lstm', 'gru', or one added with registerCell): the
+ * same model {@link buildRNN}, {@link buildLSTM} or {@link buildGRU} builds for a built-in kind.
+ * Shapes as in {@link buildRNN}.
+ *
+ * @example
+ * ```ts
+ * const model = buildModel('gru', { inputSize: 3, hiddenSize: 16, outputSize: 1 });   // = buildGRU(…)
+ * ```
+ * @throws RangeError naming the registered kinds when `cell` is not one
+ */
+export function buildModel(cell: CellKind, spec: ModelSpec): tf.LayersModel {
+  return build(cell, spec, 'buildModel');
 }
 
 /** The model's recurrent layers in order (for seq2seq: encoder layers, then decoder layers). */

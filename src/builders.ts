@@ -4,6 +4,7 @@
  * (countParams), torch-io.ts (PyTorch state dicts) and decode.ts (decode, generate).
  */
 export { MODEL_SPEC_KEYS, specOf, buildRNN, buildLSTM, buildGRU, recurrentLayers } from './build';
+export { buildModel } from './build';
 export type { Topology, ModelSpec, StoredSpec } from './build';
 export { LabEmbedding, checkTokens } from './embedding';
 export { countParams } from './param-count';

@@ -17,6 +17,7 @@ import { checkForwardModel, runModel } from './forward';
 import { dropAbandonedTape } from './internals';
 import { interruptible, stepProgress } from './interrupt';
 import { RecurrentLayer } from './layers';
+import { readsOption } from './cells';
 import { LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Matrix, identity, matmul, sigmaMaxPower, singularValues, spectralRadius, symmetricEigenvalues, transpose } from './linalg';
 import { getLectureWeights } from './weights';
@@ -88,7 +89,7 @@ export function spectrum(W: tf.Tensor | number[][] | RecurrentLayer, options: { 
     const named = getLectureWeights(W) as Record<string, number[][]>;
     const gates = W.family.gates;
     M = gates.flatMap((g) => named[`Wh${g}`]);
-    if (W.kind === 'rnn') activation = options.activation ?? W.cellOptions.activation;
+    if (readsOption(W.family, 'activation')) activation = options.activation ?? W.cellOptions.activation;
     else gateGamma = ACTIVATION_GAMMA[W.cellOptions.recurrentActivation];
   } else {
     M = toMatrix(W, 'spectrum');

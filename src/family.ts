@@ -7,9 +7,16 @@
  * blocks, transposed; see weights.ts.
  */
 import * as tf from '@tensorflow/tfjs';
+import { HARD_SIGMOID } from './fused/kernels';
 
-/** Family names. */
-export type CellKind = 'rnn' | 'lstm' | 'gru';
+/** The built-in families' names. */
+export type BuiltinCellKind = 'rnn' | 'lstm' | 'gru';
+
+/**
+ * Family names: the built-in ones, or the kind of a cell added with `registerCell` (see cells.ts).
+ * (`string & {}` keeps the built-in names as suggestions while any registered name type-checks.)
+ */
+export type CellKind = BuiltinCellKind | (string & {});
 
 /** Activation of the Elman cell. 'linear' is for the analytic cases of the gradient lessons. */
 export type RnnActivation = 'tanh' | 'relu' | 'sigmoid' | 'linear';
@@ -74,13 +81,54 @@ export interface StepResult extends State {
   gates: Record<string, tf.Tensor2D>;
 }
 
-/** One cell family. */
+/**
+ * Which activation a gate block goes through: 'gate' is the gates' σ (options.recurrentActivation),
+ * 'activation' the Elman cell's options.activation, 'tanh' a fixed tanh (a candidate).
+ */
+export type BlockActivation = 'gate' | 'activation' | 'tanh';
+
+/** A family's entry in the fused WebAssembly kernels (src/fused/, asm/). */
+export interface FusedCell {
+  /** The kernels' kind code (the WebAssembly ABI, src/fused/kernels.ts KIND_CODE): RNN 0, LSTM 1, GRU 2. */
+  code: number;
+  /** The kernels' flags word for these options, or −1 when the kernel cannot compute them. */
+  flags(o: CellOptions): number;
+}
+
+/**
+ * One cell family, described once: its gates and their orders in every layout, activations, bias
+ * blocks, the options its equations read, its interchange with Keras and PyTorch, its fused kernel,
+ * and its reference step. Everything else (layers, builders, weights, parameter counts, the fused
+ * dispatch, Keras import, diagnostics) reads these facts; the registry (cells.ts) maps kinds to
+ * families. Each built-in family is one file (rnn.ts, lstm.ts, gru.ts) whose header gives the equations.
+ */
 export interface CellFamily {
   kind: CellKind;
-  /** Gate names in storage order (G = gates.length); the Elman cell has one block, 'h'. */
+  /** Gate names in storage order = the lecture's order (G = gates.length); the Elman cell has one block, 'h'. */
   gates: readonly string[];
   /** Whether the state has a cell c (LSTM). */
   hasCell: boolean;
+  /** The activation of each gate block, by gate name (every name of `gates`). */
+  activations: Readonly<Record<string, BlockActivation>>;
+  /**
+   * The {@link CellOptions} this family's equations read. An option it does not read is ignored by
+   * its layers (except recurrentActivation, which a layer refuses when no gate uses it).
+   */
+  options: readonly (keyof CellOptions)[];
+  /** Whether these options give the family a second bias block b_hh (the GRU with resetAfter). Default: never. */
+  recurrentBias?(o: Required<CellOptions>): boolean;
+  /** The gate whose bias starts at 1 under `unitForgetBias` (the LSTM's f; Jozefowicz et al. 2015). Default: none. */
+  forgetGate?: string;
+  /** Keras/tf.layers interchange: the tf.js layer class and its gate order. Undefined: no Keras equivalent. */
+  keras?: { className: string; order: readonly string[] };
+  /**
+   * PyTorch interchange: nn.RNN/LSTM/GRU's gate order; `activations` the Elman activations PyTorch
+   * has; `needsRecurrentBias` when PyTorch's cell keeps b_hh inside (the GRU: resetAfter only).
+   * Undefined: no PyTorch equivalent.
+   */
+  pytorch?: { order: readonly string[]; activations?: readonly RnnActivation[]; needsRecurrentBias?: boolean };
+  /** The fused kernel's entry; undefined: no fused kernel, the layer runs the reference step loop. */
+  fused?: FusedCell;
   /** Prepare per-sequence views of the weights (e.g. GRU's split recurrent kernel). */
   prepare(w: StepWeights, hidden: number): StepWeights;
   /**
@@ -106,4 +154,14 @@ export function cellDefaults(o: CellOptions = {}): Required<CellOptions> {
 export function gateActivate(a: tf.Tensor2D, act: GateActivation): tf.Tensor2D {
   if (act === 'hardSigmoid') return tf.clipByValue(tf.add(0.5, tf.mul(0.2, a)), 0, 1) as tf.Tensor2D;
   return tf.sigmoid(a);
+}
+
+/**
+ * The fused kernels' flags for the gates' activation (LSTM, GRU): 0 for σ, HARD_SIGMOID for tf.js's
+ * hard sigmoid, −1 for anything the kernels do not compute.
+ */
+export function gateFlags(o: CellOptions): number {
+  const gate = o.recurrentActivation ?? 'sigmoid';
+  if (gate !== 'sigmoid' && gate !== 'hardSigmoid') return -1;
+  return gate === 'hardSigmoid' ? HARD_SIGMOID : 0;
 }

@@ -14,12 +14,27 @@
  * Storage order of the gate blocks: r, z, h (Keras stores z, r, h; PyTorch r, z, n).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CellFamily, State, StepResult, StepWeights, gateActivate } from './family';
+import { CellFamily, State, StepResult, StepWeights, gateActivate, gateFlags } from './family';
+import { RESET_AFTER, Z_TAKES_NEW } from './fused/kernels';
 
 export const GRU_FAMILY: CellFamily = {
   kind: 'gru',
   gates: ['r', 'z', 'h'],
   hasCell: false,
+  activations: { r: 'gate', z: 'gate', h: 'tanh' },
+  options: ['recurrentActivation', 'resetAfter', 'update'],
+  recurrentBias: (o) => o.resetAfter,
+  keras: { className: 'GRU', order: ['z', 'r', 'h'] },
+  // PyTorch's GRU applies r after its recurrent matmul (b_hh inside), i.e. resetAfter.
+  pytorch: { order: ['r', 'z', 'h'], needsRecurrentBias: true },
+  fused: {
+    code: 2,
+    flags(o) {
+      const gates = gateFlags(o);
+      if (gates < 0) return gates;
+      return gates | (o.resetAfter ? RESET_AFTER : 0) | ((o.update ?? 'z-keeps-old') === 'z-takes-new' ? Z_TAKES_NEW : 0);
+    },
+  },
   prepare(w: StepWeights, n: number): StepWeights {
     if (w.recurrentBias) return w;  // reset after: one matmul for all three blocks
     // Reset before: r must multiply h before the candidate's matmul, so split W_hh once per sequence.

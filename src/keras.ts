@@ -11,8 +11,9 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { CellKind, GateActivation, RnnActivation } from './family';
-import { LabGRU, LabLSTM, LabRNN, RecurrentLayer, RecurrentLayerOptions } from './layers';
-import { LabEmbedding, ModelSpec, buildGRU, buildLSTM, buildRNN } from './builders';
+import { RecurrentLayer, RecurrentLayerOptions, layerClass } from './layers';
+import { LabEmbedding, ModelSpec, buildModel } from './builders';
+import { cellFamily, cellKinds, readsOption } from './cells';
 import { fromKerasWeights } from './weights';
 import { loadModel } from './io';
 import { checkOptions } from './options';
@@ -32,8 +33,13 @@ export interface FromKerasOptions {
   name?: string;
 }
 
-const KIND_OF_CLASS: Record<string, CellKind> = { SimpleRNN: 'rnn', LSTM: 'lstm', GRU: 'gru' };
-const LAB_CLASS: Record<CellKind, new (a: RecurrentLayerOptions) => RecurrentLayer> = { rnn: LabRNN, lstm: LabLSTM, gru: LabGRU };
+/** The tf.js recurrent layer classes with an rnn-lab equivalent (CellFamily.keras), by class name. */
+function kerasClasses(): Map<string, CellKind> {
+  return new Map(cellKinds().flatMap((k) => {
+    const cls = cellFamily(k).keras?.className;
+    return cls ? [[cls, k] as [string, CellKind]] : [];
+  }));
+}
 const RNN_ACTS: RnnActivation[] = ['tanh', 'relu', 'sigmoid', 'linear'];
 const GATE_ACTS: GateActivation[] = ['sigmoid', 'hardSigmoid'];
 /** Training-only extras an rnn-lab layer has no place for: refused rather than lost. */
@@ -62,9 +68,10 @@ function innerOf(layer: tf.layers.Layer, where: string): { kind: CellKind; inner
     ({ forward: inner, backward } = bidirectionalLayers(layer));
   }
   const innerCls = inner.getClassName();
-  const kind = KIND_OF_CLASS[innerCls];
+  const classes = kerasClasses();
+  const kind = classes.get(innerCls);
   if (!kind) {
-    throw new Error(`${where}: layer '${layer.name}' is a ${cls === 'Bidirectional' ? `Bidirectional(${innerCls})` : cls}; supported: SimpleRNN, LSTM, GRU and Bidirectional of them`);
+    throw new Error(`${where}: layer '${layer.name}' is a ${cls === 'Bidirectional' ? `Bidirectional(${innerCls})` : cls}; supported: ${[...classes.keys()].join(', ')} and Bidirectional of them`);
   }
   if (!layer.built) {   // (a Bidirectional builds its inner layers without marking them built)
     throw new Error(`${where}: layer '${layer.name}' is not built (its weights do not exist yet); build it or apply it to an input first`);
@@ -92,16 +99,20 @@ function labOptions(kind: CellKind, layerName: string, c: Config, dropout: 'erro
   const options: RecurrentLayerOptions = {
     units: Number(c.units), returnSequences: !!c.returnSequences, returnState: !!c.returnState, goBackwards: !!c.goBackwards,
   };
-  if (kind === 'rnn') {
+  // Keras's `activation` is the Elman cell's activation, or the candidate's (and LSTM cell output's) tanh.
+  const family = cellFamily(kind, where);
+  if (readsOption(family, 'activation')) {
     if (!RNN_ACTS.includes(activation as RnnActivation)) refuse('activation', activation, `rnn-lab's Elman layer supports ${RNN_ACTS.join(', ')}`);
     options.activation = activation as RnnActivation;
   } else {
-    if (activation !== 'tanh') refuse('activation', activation, `rnn-lab's ${kind.toUpperCase()} uses tanh for the candidate${kind === 'lstm' ? ' and the cell output' : ''}`);
+    if (activation !== 'tanh') refuse('activation', activation, `rnn-lab's ${kind.toUpperCase()} uses tanh for the candidate${family.hasCell ? ' and the cell output' : ''}`);
+  }
+  if (readsOption(family, 'recurrentActivation')) {
     const gate = actName(c.recurrentActivation ?? 'hardSigmoid');
     if (!GATE_ACTS.includes(gate as GateActivation)) refuse('recurrentActivation', gate, `rnn-lab's gates support ${GATE_ACTS.join(', ')}`);
     options.recurrentActivation = gate as GateActivation;
-    if (kind === 'gru' && c.resetAfter) refuse('resetAfter', c.resetAfter, 'tf.js GRUs are reset-before');
   }
+  if (readsOption(family, 'resetAfter') && c.resetAfter) refuse('resetAfter', c.resetAfter, 'tf.js GRUs are reset-before');
   return options;
 }
 
@@ -141,7 +152,7 @@ function convertLayer(layer: tf.layers.Layer, options: FromKerasOptions, where: 
   const { kind, inner, backward, config } = innerOf(layer, where);
   const opts = labOptions(kind, layer.name, config, dropout, where, dropped);
   const m = inner.getWeights()[0].shape[0];
-  const lab = new LAB_CLASS[kind]({ ...opts, bidirectional: !!backward, name: options.name ?? layer.name });
+  const lab = new (layerClass(kind))({ ...opts, bidirectional: !!backward, name: options.name ?? layer.name });
   lab.build([null, null, m]);
   // Passing the layers (not their arrays) makes fromKerasWeights check their activations too.
   fromKerasWeights(lab, layer, 0);
@@ -169,7 +180,8 @@ function chainOf(model: tf.LayersModel, where: string): Link[] {
   return layers.map((layer) => ({ layer, cls: layer.getClassName() }));
 }
 
-const SUPPORTED = ['InputLayer', 'Embedding', 'SimpleRNN', 'LSTM', 'GRU', 'Bidirectional', 'Dense', 'Dropout'];
+/** The tf.js layer classes importLayersModel converts (the recurrent ones from the cell registry). */
+const supported = () => ['InputLayer', 'Embedding', ...kerasClasses().keys(), 'Bidirectional', 'Dense', 'Dropout'];
 
 /**
  * An rnn-lab model that makes the same predictions as a tf.js / Keras (tfjs-converter) layers model
@@ -216,6 +228,7 @@ export async function importLayersModel(source: tf.LayersModel | string, options
   const dropout = options.dropout ?? 'error';
   if (dropout !== 'error' && dropout !== 'drop') throw new RangeError(`${where}: options.dropout must be 'error' or 'drop'; got ${describe(dropout)}`);
   const all = chainOf(model, where);
+  const SUPPORTED = supported();
   const unsupported = all.filter((l) => !SUPPORTED.includes(l.cls));
   if (unsupported.length > 0) {
     throw new Error(`${where}: unsupported layers ${unsupported.map((l) => `'${l.layer.name}' (${l.cls})`).join(', ')}; supported: ${SUPPORTED.join(', ')}`);
@@ -243,7 +256,7 @@ function asBuilderModel(chain: Link[], inputShape: (number | null)[], dropout: '
   const emb = chain[0]?.cls === 'Embedding' ? chain[0].layer : undefined;
   const recs = chain.slice(emb ? 1 : 0, -1);
   const head = chain[chain.length - 1];
-  if (recs.length === 0 || head.cls !== 'Dense' || recs.some((l) => !['SimpleRNN', 'LSTM', 'GRU', 'Bidirectional'].includes(l.cls))) return null;
+  if (recs.length === 0 || head.cls !== 'Dense' || recs.some((l) => !kerasClasses().has(l.cls) && l.cls !== 'Bidirectional')) return null;
   const hc = head.layer.getConfig();
   const headAct = actName(hc.activation);
   if (!['linear', 'softmax', 'sigmoid'].includes(headAct) || hc.useBias === false) return null;
@@ -264,7 +277,7 @@ function asBuilderModel(chain: Link[], inputShape: (number | null)[], dropout: '
     hiddenSize: first.units, outputSize: Number(hc.units), numLayers: labs.length, bidirectional: first.bidirectional || undefined,
     topology: labs[labs.length - 1].returnSequences ? 'many-to-many' : 'many-to-one', outputActivation: headAct as ModelSpec['outputActivation'],
     sequenceLength: T ?? undefined,
-    ...(first.kind === 'rnn' ? { activation: first.cellOptions.activation } : { recurrentActivation: first.cellOptions.recurrentActivation }),
+    ...(readsOption(first.family, 'activation') ? { activation: first.cellOptions.activation } : { recurrentActivation: first.cellOptions.recurrentActivation }),
   };
   if (emb) {
     const ec = emb.getConfig();
@@ -273,7 +286,7 @@ function asBuilderModel(chain: Link[], inputShape: (number | null)[], dropout: '
   } else {
     spec.inputSize = first.inputSize;
   }
-  const model = ({ rnn: buildRNN, lstm: buildLSTM, gru: buildGRU })[first.kind](spec);
+  const model = buildModel(first.kind, spec);
   labs.forEach((lab, k) => {
     const target = model.getLayer(`rnn_l${k}`);
     target.setWeights(lab.getWeights());

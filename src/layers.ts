@@ -1,5 +1,8 @@
 /**
- * Recurrent layers: a cell family looped over time, as serializable tf.layers layers.
+ * Recurrent layers: a cell family looped over time, as serializable tf.layers layers. The pieces:
+ * layer-options.ts (options, defaults, checks), time-loop.ts (the reference time loop),
+ * layer-state.ts (initial and final states, joining directions), the fused kernel (fused/); this
+ * file builds the weights and dispatches each call to the fused kernel or the reference loop.
  *
  * Inputs are [batch, time, features]. The input projection x_t·W_x + b of all steps is one matmul
  * before the loop; each step then does only the recurrent matmul and the gate arithmetic. The loop
@@ -10,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
-import { CellFamily, CellKind, CellOptions, GateActivation, GruUpdate, RnnActivation, State, StepResult, StepWeights, cellDefaults } from './family';
+import { BuiltinCellKind, CellFamily, CellKind, CellOptions, State, StepResult, StepWeights } from './family';
 import { RNN_FAMILY } from './rnn';
 import { LSTM_FAMILY } from './lstm';
 import { GRU_FAMILY } from './gru';
@@ -18,131 +21,26 @@ import { glorotBlocks, orthogonalBlocks } from './init';
 import { Rng } from './random';
 import { FusedUnsupportedError, fusedSequence, fusedSupport } from './fused';
 import { checkOptions } from './options';
-import { checkAlive, checkFinite, checkPositiveInt } from './inputs';
+import { checkAlive, checkFinite } from './inputs';
+import { cellFamily, hasRecurrentBias, onCellRegistered, readsOption } from './cells';
+import { RecurrentLayerOptions, noFusedKernel, resolveLayerOptions } from './layer-options';
+import { DirectionTrace, FORWARD_KEYS, ForwardOptions, SequenceResult, StepCheck, projectInputs, runDirection } from './time-loop';
+import { directionInput, finalState, initialState, joinDirections, stateList } from './layer-state';
 
-export const FAMILIES: Record<CellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
+export { RECURRENT_LAYER_KEYS } from './layer-options';
+export type { RecurrentLayerOptions } from './layer-options';
+export type { SequenceResult, DirectionTrace, ForwardOptions, StepCheck } from './time-loop';
 
-/** Options of the recurrent layers ({@link rnnLayer}, {@link lstmLayer}, {@link gruLayer}). */
-export interface RecurrentLayerOptions extends CellOptions {
-  /** Hidden size n. */
-  units: number;
-  /** Return the whole sequence [batch, time, n·directions] instead of the last output [batch, n·directions]. Default false. */
-  returnSequences?: boolean;
-  /** Also return the final states: [output, h, (c)] per direction, forward first. Default false. */
-  returnState?: boolean;
-  /** Read the sequence from its end; outputs come in processing order (as in Keras). Default false. */
-  goBackwards?: boolean;
-  /** Run a second, backward direction with its own weights and concatenate (forward first). Default false. */
-  bidirectional?: boolean;
-  /** Initial state when none is passed: zeros, or a trained vector h0 (and c0). Default 'zeros'. */
-  initialState?: 'zeros' | 'learned';
-  /** LSTM: start the forget gate's bias at 1 so the cell remembers at first (Jozefowicz et al. 2015). Default true. */
-  unitForgetBias?: boolean;
-  /** Seed of the initial weights. Default 1. */
-  seed?: number;
-  /** Check the input for NaN/Infinity on every call (one reduction and a sync). Default true. */
-  checkInput?: boolean;
-  /**
-   * How `call()` (predict, fit, train) runs the sequence: 'reference' loops tf.js ops per step;
-   * 'fused' runs the whole sequence, forward and BPTT backward, as one WebAssembly SIMD kernel (falls
-   * back to 'reference' for anything it does not support: higher-order gradients, other dtypes, a
-   * runtime without WebAssembly). Default: RNN_LAB_RECURRENT_IMPL, else 'fused'. Diagnostics
-   * (forwardSequence with probes or gate traces) always use 'reference'.
-   */
-  impl?: 'reference' | 'fused';
-  /** Layer name. */
-  name?: string;
-  /** Input shape without the batch, [time, features] (time may be null), for the first layer of a model. */
-  inputShape?: (number | null)[];
-  /** Whether the weights train. Default true. */
-  trainable?: boolean;
-}
+/** The built-in families by kind (every registered family: cellFamily(kind) in cells.ts). */
+export const FAMILIES: Record<BuiltinCellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
 
-/**
- * Every key a recurrent layer's options may have: its own, the cell's, and tf.js's base-layer
- * arguments that a deserialized config carries (getConfig → fromConfig must round-trip).
- */
-export const RECURRENT_LAYER_KEYS: readonly string[] = [
-  'units', 'returnSequences', 'returnState', 'goBackwards', 'bidirectional', 'initialState', 'unitForgetBias',
-  'seed', 'checkInput', 'impl', 'name', 'inputShape', 'trainable',
-  'activation', 'resetAfter', 'update', 'recurrentActivation',                           // CellOptions
-  'batchInputShape', 'batchSize', 'dtype', 'weights', 'inputDType', 'customObjects',    // tf.js LayerArgs; deserialization adds customObjects
-];
-
-/** What {@link RecurrentLayer.forwardSequence} returns. */
-export interface SequenceResult {
-  /** The layer's output: [batch, time, n·dirs] with returnSequences, else [batch, n·dirs]. */
-  output: tf.Tensor;
-  /** Per direction (forward first): the states after each step, in processing order. */
-  directions: DirectionTrace[];
-}
-
-/** Everything one direction computed, in processing order (step k = k-th step read). */
-export interface DirectionTrace {
-  /** h after each step. T × [batch, n] */
-  h: tf.Tensor2D[];
-  /** c after each step (LSTM). T × [batch, n] */
-  c?: tf.Tensor2D[];
-  /** Gate activations per step, when `collectGates` was set. name → T × [batch, n] */
-  gates?: Record<string, tf.Tensor2D[]>;
-}
-
-/** Options of {@link RecurrentLayer.forwardSequence}. */
-export interface ForwardOptions {
-  /** Initial states, per direction: [h, (c)] forward then [h, (c)] backward. Default: the layer's (zeros or learned). */
-  initialState?: tf.Tensor[];
-  /** Tensors added to the states after each step (zero probes make ∂L/∂h_t measurable). Per direction; T × [batch, n]. */
-  probes?: { h?: tf.Tensor[]; c?: tf.Tensor[] }[];
-  /** Keep every step's gate activations. Default false. */
-  collectGates?: boolean;
-}
-const FORWARD_KEYS = ['initialState', 'probes', 'collectGates'] as const;
-
-/**
- * Called before time step t (t of T steps done) of direction d, so a long run can be stopped between
- * steps (see interrupt.ts): it stops the run by throwing.
- */
-export type StepCheck = (t: number, T: number, d: number) => void;
 
 /** The call kwargs a recurrent layer reads ('training' is passed by model.fit; a non-null 'mask' is an error). */
 const CALL_KWARGS = ['initialState', 'training', 'mask'] as const;
 
-const GATES_OF: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
-
 function shapeStr(s: readonly (number | null)[]): string {
   return `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
 }
-
-/** Steps per unstacked block of a long sequence's inputs (see {@link stepInputs}). */
-const STEP_BLOCK = 1024;
-
-/**
- * The inputs of each step, `t → [batch, G·n]`, from all steps' `[batch, T, G·n]`. Up to STEP_BLOCK
- * steps are unstacked at once (one op, whose gradient is one stack); a longer sequence is unstacked a
- * block at a time as the loop reaches it, so a 100 000-step `generate` starts its first step (and sees
- * an Interrupt) at once instead of after splitting every step up front.
- */
-function stepInputs(xp: tf.Tensor): (t: number) => tf.Tensor2D {
-  const [batch, T, width] = xp.shape as [number, number, number];
-  // tf.js cannot differentiate unstack over an axis of length 1, so a single step is a reshape.
-  const split = (part: tf.Tensor, len: number) => (len === 1 ? [tf.reshape(part, [batch, width])] : tf.unstack(part, 1)) as tf.Tensor2D[];
-  if (T <= STEP_BLOCK) {
-    const all = split(xp, T);                                                         // T × [batch, G·n]
-    return (t) => all[t];
-  }
-  let block: tf.Tensor2D[] = [];
-  let start = -STEP_BLOCK;
-  return (t) => {
-    if (t < start || t >= start + block.length) {
-      start = t - (t % STEP_BLOCK);
-      const len = Math.min(STEP_BLOCK, T - start);
-      block = split(tf.slice(xp, [0, start, 0], [batch, len, width]), len);         // len × [batch, G·n]
-    }
-    return block[t - start];
-  };
-}
-
-/** A recurrent layer over one cell family; use {@link rnnLayer}, {@link lstmLayer} or {@link gruLayer}. */
 export abstract class RecurrentLayer extends tf.layers.Layer {
   abstract readonly kind: CellKind;
   readonly units: number;
@@ -164,51 +62,31 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   constructor(args: RecurrentLayerOptions) {
     super(args as LayerArgs);
     const who = `${new.target.name}`;
-    checkOptions(who, args, RECURRENT_LAYER_KEYS);
-    checkPositiveInt(who, 'units (the hidden size n)', args?.units);
-    this.units = args.units;
-    this.returnSequences = args.returnSequences ?? false;
-    this.returnState = args.returnState ?? false;
-    this.goBackwards = args.goBackwards ?? false;
-    this.bidirectional = args.bidirectional ?? false;
-    this.initialStateMode = args.initialState ?? 'zeros';
-    if (!['zeros', 'learned'].includes(this.initialStateMode)) {
-      throw new RangeError(`${who}: initialState must be 'zeros' or 'learned' (pass given states as call inputs); got '${args.initialState}'`);
-    }
-    this.cellOptions = cellDefaults(args);
-    const acts: RnnActivation[] = ['tanh', 'relu', 'sigmoid', 'linear'];
-    if (!acts.includes(this.cellOptions.activation)) {
-      throw new RangeError(`${who}: activation must be one of ${acts.join(', ')}; got '${args.activation}'`);
-    }
-    const updates: GruUpdate[] = ['z-keeps-old', 'z-takes-new'];
-    if (!updates.includes(this.cellOptions.update)) {
-      throw new RangeError(`${who}: update must be one of ${updates.join(', ')}; got '${args.update}'`);
-    }
-    const gateActs: GateActivation[] = ['sigmoid', 'hardSigmoid'];
-    if (!gateActs.includes(this.cellOptions.recurrentActivation)) {
-      throw new RangeError(`${who}: recurrentActivation must be one of ${gateActs.join(', ')} ('hardSigmoid' is tf.js's and Keras 2's hard_sigmoid, clip(0.2x + 0.5, 0, 1); Keras 3's hard_sigmoid, relu6(x + 3)/6, is a different function and not supported); got '${args.recurrentActivation}'`);
-    }
-    this.unitForgetBias = args.unitForgetBias ?? true;
-    this.seed = args.seed ?? 1;
-    this.checkInput = args.checkInput ?? true;
-    const impl = args.impl ?? (process.env.RNN_LAB_RECURRENT_IMPL as 'reference' | 'fused' | undefined) ?? 'fused';
-    if (impl !== 'reference' && impl !== 'fused') throw new RangeError(`${who}: impl (or RNN_LAB_RECURRENT_IMPL) must be 'reference' or 'fused'; got '${impl}'`);
-    this.impl = impl;
+    // The subclass's kind field is set only after this constructor: its class names the kind statically.
+    const family = cellFamily((new.target as unknown as { cellKind: CellKind }).cellKind, who);
+    const o = resolveLayerOptions(who, args, family);
+    this.units = o.units;
+    this.returnSequences = o.returnSequences;
+    this.returnState = o.returnState;
+    this.goBackwards = o.goBackwards;
+    this.bidirectional = o.bidirectional;
+    this.initialStateMode = o.initialStateMode;
+    this.cellOptions = o.cellOptions;
+    this.unitForgetBias = o.unitForgetBias;
+    this.seed = o.seed;
+    this.checkInput = o.checkInput;
+    this.impl = o.impl;
     this.supportsMasking = false;
-    // The Elman cell has no gates: a gate activation given to it would be silently ignored.
-    if (args.recurrentActivation !== undefined && (new.target === LabRNN || new.target.prototype instanceof LabRNN)) {
-      throw new RangeError(`${who}: recurrentActivation is the gates' activation of LSTM and GRU layers; the Elman RNN has no gates (use activation); got '${args.recurrentActivation}'`);
-    }
   }
 
   /** The cell family's equations. */
   get family(): CellFamily {
-    return FAMILIES[this.kind];
+    return cellFamily(this.kind, this.name);
   }
 
   /** Number of gate blocks G (1, 4 or 3). */
   get gateCount(): number {
-    return GATES_OF[this.kind];
+    return this.family.gates.length;
   }
 
   /** Directions: 1, or 2 when bidirectional. */
@@ -218,7 +96,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
 
   /** Whether this GRU keeps a second recurrent bias (reset after). */
   get hasRecurrentBias(): boolean {
-    return this.kind === 'gru' && this.cellOptions.resetAfter;
+    return hasRecurrentBias(this.family, this.cellOptions);
   }
 
   /** The variables of direction d (0 forward, 1 backward), by storage name. */
@@ -254,8 +132,9 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       tf.tidy(() => {
         v.kernel.write(glorotBlocks(m, n, G, rng));
         v.recurrent_kernel.write(orthogonalBlocks(n, G, rng));
-        if (this.kind === 'lstm' && this.unitForgetBias) {
-          v.bias.write(tf.concat([tf.zeros([n]), tf.ones([n]), tf.zeros([2 * n])]));  // i f o g: f starts at 1
+        const forget = this.family.forgetGate;
+        if (forget && this.unitForgetBias) {
+          v.bias.write(tf.concat(this.family.gates.map((g) => (g === forget ? tf.ones([n]) : tf.zeros([n])))));  // LSTM i f o g: f starts at 1
         }
       });
       this.vars.push(v);
@@ -299,30 +178,11 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
 
   /** The initial states of direction d, [batch, n] each: given, learned or zeros. */
   private initialStates(d: number, batch: number, given?: tf.Tensor[]): State {
-    const n = this.units;
-    const k = this.statesPerDirection;
-    if (given && given.length > 0) {
-      const need = k * this.directions;
-      if (given.length !== need) {
-        const names = this.family.hasCell ? 'h and c' : 'h';
-        throw new Error(`${this.name}: initialState must have ${need} tensors (${names}${this.bidirectional ? ' per direction, forward first' : ''}); got ${given.length}`);
-      }
-      const s = given.slice(d * k, d * k + k).map((t, j) => {
-        const idx = d * k + j;
-        if (t.rank !== 2 || t.shape[0] !== batch || t.shape[1] !== n) {
-          throw new Error(`${this.name}: initialState[${idx}] must have shape [batch=${batch}, hidden=${n}] to match the input's batch; got ${shapeStr(t.shape)}`);
-        }
-        return t as tf.Tensor2D;
-      });
-      return { h: s[0], c: s[1] };
-    }
     const v = this.vars[d];
-    if (this.initialStateMode === 'learned') {
-      const tile = (w: tf.LayerVariable) => tf.tile(tf.reshape(w.read(), [1, n]), [batch, 1]) as tf.Tensor2D;  // [batch, n]
-      return { h: tile(v.h0), c: v.c0 ? tile(v.c0) : undefined };
-    }
-    const z = tf.zeros([batch, n]) as tf.Tensor2D;
-    return { h: z, c: this.family.hasCell ? z : undefined };
+    return initialState({
+      name: this.name, units: this.units, bidirectional: this.bidirectional, directions: this.directions, hasCell: this.family.hasCell,
+      learned: this.initialStateMode === 'learned' ? { h0: v.h0, c0: v.c0 } : undefined,
+    }, d, batch, given);
   }
 
   /** The recurrent weights of direction d, prepared for the step loop. */
@@ -379,68 +239,40 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
 
   /** {@link forwardSequence} without the input check, for callers that already made it. */
   private runSequence(x: tf.Tensor, options: ForwardOptions, check?: StepCheck): SequenceResult {
-    const [batch, T, m] = x.shape as [number, number, number];
-    const n = this.units;
-    const G = this.gateCount;
+    const batch = x.shape[0];
     const directions: DirectionTrace[] = [];
     for (let d = 0; d < this.directions; d++) {
       const v = this.vars[d];
-      const backwards = (d === 1) !== this.goBackwards;
-      const xs = backwards ? tf.reverse(x, 1) : x;                                   // [batch, T, m]
-      const xp = tf.reshape(tf.add(tf.matMul(tf.reshape(xs, [batch * T, m]), v.kernel.read()), v.bias.read()),
-        [batch, T, G * n]);                                                            // [batch, T, G·n] all steps' x_t·W_x + b
-      const xAt = stepInputs(xp);                                                      // t → [batch, G·n]
-      const w = this.stepWeights(d);
-      let state = this.initialStates(d, batch, options.initialState);
-      const probe = options.probes?.[d];
-      const trace: DirectionTrace = { h: [], c: this.family.hasCell ? [] : undefined, gates: options.collectGates ? {} : undefined };
-      for (let t = 0; t < T; t++) {
-        check?.(t, T, d);
-        const r = this.family.step(xAt(t), state, w, this.cellOptions, probe?.c?.[t]);  // c probe acts inside, before h_t
-        let h = r.h;
-        const c = r.c;
-        if (probe?.h?.[t]) h = tf.add(h, probe.h[t]) as tf.Tensor2D;                 // [batch, n]
-        state = { h, c };
-        trace.h.push(h);
-        if (c) trace.c!.push(c);
-        if (trace.gates) for (const [k, g] of Object.entries(r.gates)) (trace.gates[k] ??= []).push(g);
-      }
-      directions.push(trace);
+      const xp = projectInputs(directionInput(x, d, this.goBackwards), v.kernel.read(), v.bias.read());  // [batch, T, G·n]
+      directions.push(runDirection(xp, {
+        family: this.family, cellOptions: this.cellOptions, weights: this.stepWeights(d), initial: this.initialStates(d, batch, options.initialState),
+        probe: options.probes?.[d], collectGates: options.collectGates, d, check,
+      }));
     }
-    const fwd = directions[0].h;
-    let output: tf.Tensor;
-    if (this.returnSequences) {
-      const seqs = [tf.stack(fwd, 1)];                                                 // [batch, T, n]
-      if (this.bidirectional) seqs.push(tf.stack(directions[1].h.slice().reverse(), 1));  // back in time order
-      output = seqs.length === 1 ? seqs[0] : tf.concat(seqs, 2);                      // [batch, T, n·dirs]
-    } else {
-      const lasts = directions.map((dir) => dir.h[T - 1]);                            // [batch, n] each
-      output = lasts.length === 1 ? lasts[0] : tf.concat(lasts, 1);                   // [batch, n·dirs]
-    }
-    return { output, directions };
+    // Sequences go back to time order (the backward direction ran from the end); else each direction's h_T.
+    const outs = directions.map((dir, d) => (this.returnSequences ? tf.stack(d === 1 ? dir.h.slice().reverse() : dir.h, 1) : finalState(dir).h));
+    return { output: joinDirections(outs, this.returnSequences), directions };
   }
 
   /**
    * The whole layer through the fused WebAssembly kernel: per direction one op for all T steps, with
    * its hand-written BPTT as the gradient. Returns null when the kernel does not support this layer.
    */
-  private fusedCall(x: tf.Tensor, given?: tf.Tensor[]): tf.Tensor[] | null {
+  private fusedCall(x: tf.Tensor, given?: tf.Tensor[]): { output: tf.Tensor; finals: State[] } | null {
     const { recurrentActivation, ...rest } = this.cellOptions;
-    const options = this.kind === 'rnn' ? rest : { ...rest, recurrentActivation };  // the Elman cell has no gates
+    const options = readsOption(this.family, 'recurrentActivation') ? { ...rest, recurrentActivation } : rest;  // the Elman cell has no gates
     if (fusedSupport(this.kind, options, x) !== null) return null;
     const [batch] = x.shape as [number, number, number];
     // Only what this layer returns is computed and copied out of the kernel.
     const returns = !this.returnSequences ? 'last' : this.returnState ? 'all' : 'sequence';
     const outs: tf.Tensor[] = [];
-    const finals: tf.Tensor[] = [];
+    const finals: State[] = [];
     for (let d = 0; d < this.directions; d++) {
       const v = this.vars[d];
-      const backwards = (d === 1) !== this.goBackwards;
-      const xs = backwards ? tf.reverse(x, 1) : x;                                   // [batch, T, m]
       const s0 = this.initialStates(d, batch, given);
       let r;
       try {
-        r = fusedSequence(this.kind, xs, v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), s0.h, s0.c ?? null,
+        r = fusedSequence(this.kind, directionInput(x, d, this.goBackwards), v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), s0.h, s0.c ?? null,
           { ...options, recurrentBias: v.recurrent_bias?.read(), returns });
       } catch (e) {
         if (e instanceof FusedUnsupportedError) return null;
@@ -448,13 +280,9 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       }
       // hs is in processing order; the backward direction's sequence goes back to time order.
       outs.push(this.returnSequences ? (d === 1 ? tf.reverse(r.hs, 1) : r.hs) : r.hT);
-      if (this.returnState) {
-        finals.push(r.hT);
-        if (r.cT) finals.push(r.cT);
-      }
+      if (this.returnState) finals.push({ h: r.hT, c: r.cT });
     }
-    const output = outs.length === 1 ? outs[0] : tf.concat(outs, this.returnSequences ? 2 : 1);
-    return this.returnState ? [output, ...finals] : [output];
+    return { output: joinDirections(outs, this.returnSequences), finals };
   }
 
   /**
@@ -474,18 +302,16 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       const given = list.length > 1 ? list.slice(1) : (kwargs?.initialState as tf.Tensor[] | undefined);
       this.checkX(list[0]);                                       // once, whichever path runs
+      let result: { output: tf.Tensor; finals: State[] } | null = null;
       if (this.impl === 'fused') {
-        const fused = this.fusedCall(list[0], given);
-        if (fused) return fused.length === 1 ? fused[0] : fused;
+        if (!this.family.fused) throw new Error(noFusedKernel(this.name, this.family));   // impl set after construction
+        result = this.fusedCall(list[0], given);
       }
-      const { output, directions } = this.runSequence(list[0], { initialState: given });
-      if (!this.returnState) return output;
-      const states: tf.Tensor[] = [];
-      for (const dir of directions) {
-        states.push(dir.h[dir.h.length - 1]);
-        if (dir.c) states.push(dir.c[dir.c.length - 1]);
+      if (!result) {
+        const { output, directions } = this.runSequence(list[0], { initialState: given });
+        result = { output, finals: this.returnState ? directions.map(finalState) : [] };
       }
-      return [output, ...states];
+      return this.returnState ? [result.output, ...stateList(result.finals)] : result.output;
     });
   }
 
@@ -501,7 +327,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       activation: this.cellOptions.activation,
       resetAfter: this.cellOptions.resetAfter,
       update: this.cellOptions.update,
-      ...(this.kind === 'rnn' ? {} : { recurrentActivation: this.cellOptions.recurrentActivation }),
+      ...(readsOption(this.family, 'recurrentActivation') ? { recurrentActivation: this.cellOptions.recurrentActivation } : {}),
       unitForgetBias: this.unitForgetBias,
       seed: this.seed,
       checkInput: this.checkInput,
@@ -524,21 +350,58 @@ function maskError(name: string): string {
 /** Elman RNN layer. Serialized as 'LabRNN'. */
 export class LabRNN extends RecurrentLayer {
   static className = 'LabRNN';
+  static readonly cellKind = 'rnn';
   readonly kind = 'rnn' as const;
 }
 /** LSTM layer (σ gates by default, `recurrentActivation` for tf.js's hard sigmoid; lecture order i, f, o, g). Serialized as 'LabLSTM'. */
 export class LabLSTM extends RecurrentLayer {
   static className = 'LabLSTM';
+  static readonly cellKind = 'lstm';
   readonly kind = 'lstm' as const;
 }
 /** GRU layer (reset before by default; `resetAfter` for PyTorch's variant). Serialized as 'LabGRU'. */
 export class LabGRU extends RecurrentLayer {
   static className = 'LabGRU';
+  static readonly cellKind = 'gru';
   readonly kind = 'gru' as const;
 }
 tf.serialization.registerClass(LabRNN);
 tf.serialization.registerClass(LabLSTM);
 tf.serialization.registerClass(LabGRU);
+
+/** A layer class, by kind: LabRNN, LabLSTM, LabGRU, and 'Lab' + KIND for each registered cell. */
+const LAYER_CLASSES = new Map<string, new (args: RecurrentLayerOptions) => RecurrentLayer>([['rnn', LabRNN], ['lstm', LabLSTM], ['gru', LabGRU]]);
+
+// A registered cell gets its layer class at once, serializable as 'Lab' + KIND, so that a saved model
+// of it loads in any process that registered the cell.
+onCellRegistered((family) => {
+  if (LAYER_CLASSES.has(family.kind)) return;
+  const className = `Lab${family.kind.toUpperCase()}`;
+  const Layer = class extends RecurrentLayer {
+    static className = className;
+    static readonly cellKind = family.kind;
+    readonly kind = family.kind;
+  };
+  Object.defineProperty(Layer, 'name', { value: className });
+  tf.serialization.registerClass(Layer);
+  LAYER_CLASSES.set(family.kind, Layer);
+});
+
+/**
+ * The layer class of a cell kind (LabRNN, LabLSTM, LabGRU, or a registered cell's 'Lab' + KIND).
+ *
+ * @example
+ * ```ts
+ * const Layer = layerClass('lstm');                 // LabLSTM
+ * const layer = new Layer({ units: 8 });
+ * ```
+ * @throws RangeError naming the registered kinds for an unknown kind
+ */
+export function layerClass(kind: CellKind, where = 'layerClass'): new (args: RecurrentLayerOptions) => RecurrentLayer {
+  const Layer = LAYER_CLASSES.get(kind);
+  if (!Layer) cellFamily(kind, where);   // throws naming the registered kinds
+  return Layer!;
+}
 
 /**
  * An Elman RNN layer: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h). In: [batch, time, m]; out:

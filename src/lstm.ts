@@ -11,12 +11,18 @@
  * Gate orders elsewhere: PyTorch i, f, g, o; Keras/tf.js i, f, c(=g), o (see weights.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CellFamily, State, StepResult, StepWeights, gateActivate } from './family';
+import { CellFamily, State, StepResult, StepWeights, gateActivate, gateFlags } from './family';
 
 export const LSTM_FAMILY: CellFamily = {
   kind: 'lstm',
   gates: ['i', 'f', 'o', 'g'],
   hasCell: true,
+  activations: { i: 'gate', f: 'gate', o: 'gate', g: 'tanh' },
+  options: ['recurrentActivation'],
+  forgetGate: 'f',
+  keras: { className: 'LSTM', order: ['i', 'f', 'g', 'o'] },   // Keras calls g c
+  pytorch: { order: ['i', 'f', 'g', 'o'] },
+  fused: { code: 1, flags: gateFlags },
   prepare: (w: StepWeights) => w,
   step(xp: tf.Tensor2D, prev: State, w: StepWeights, opt, cProbe?: tf.Tensor): StepResult {
     const a = tf.add(xp, tf.matMul(prev.h, w.recurrentKernel)) as tf.Tensor2D;  // [batch, 4n]  all gates

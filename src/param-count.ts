@@ -1,28 +1,26 @@
 /**
  * Parameter counts from a spec alone, by the lecture's formulas (no model is built).
  */
-import { CellKind } from './family';
-import { FAMILIES } from './layers';
+import { CellKind, cellDefaults } from './family';
+import { cellFamily, directionParams } from './cells';
 import { ModelSpec, checkSpec } from './build';
 
 /**
  * The lecture's parameter count of a spec: per layer and direction RNN n·m + n² + n, LSTM
- * 4(n·m + n² + n), GRU 3(n·m + n² + n), or 3(n·m + n² + 2n) with resetAfter; plus embedding and head
- * (and learned initial states). Equals `model.countParams()`.
+ * 4(n·m + n² + n), GRU 3(n·m + n² + n), or 3(n·m + n² + 2n) with resetAfter — in general
+ * G(n·m + n² + B·n) for a cell of G gate blocks and B bias blocks (cells.ts `directionParams`, so a
+ * registered cell is counted too); plus embedding and head (and learned initial states). Equals
+ * `model.countParams()`. Throws a RangeError naming the registered kinds for an unknown `cell`.
  */
 export function countParams(cell: CellKind, spec: ModelSpec): number {
   const { numLayers, topology } = checkSpec(spec, 'countParams');
-  if (!(cell in FAMILIES)) throw new RangeError(`countParams: cell must be 'rnn', 'lstm' or 'gru'; got '${cell}'`);
+  const family = cellFamily(cell, 'countParams');
+  const options = cellDefaults(spec);
   const n = spec.hiddenSize;
-  const G = FAMILIES[cell].gates.length;
   const dirs = spec.bidirectional ? 2 : 1;
   const tokens = spec.vocabSize !== undefined;
   const emb = spec.embeddingSize ?? n;
-  const perLayer = (m: number) => {
-    const biases = cell === 'gru' && spec.resetAfter ? 2 * n : n;
-    const init = spec.initialState === 'learned' ? (cell === 'lstm' ? 2 * n : n) : 0;
-    return G * (n * m + n * n + biases) + init;
-  };
+  const perLayer = (m: number) => directionParams(family, n, m, options, spec.initialState === 'learned');
   const stack = (firstM: number, directions: number) => {
     let total = 0;
     for (let l = 0; l < numLayers; l++) total += directions * perLayer(l === 0 ? firstM : n * directions);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CellFamily, RnnActivation, State, StepResult, StepWeights } from './family';
+import { ACT_CODE } from './fused/kernels';
 
 /** Apply the Elman cell's activation. */
 export function activate(a: tf.Tensor2D, activation: RnnActivation): tf.Tensor2D {
@@ -21,6 +22,15 @@ export const RNN_FAMILY: CellFamily = {
   kind: 'rnn',
   gates: ['h'],
   hasCell: false,
+  activations: { h: 'activation' },
+  options: ['activation'],
+  keras: { className: 'SimpleRNN', order: ['h'] },
+  pytorch: { order: ['h'], activations: ['tanh', 'relu'] },
+  fused: {
+    code: 0,
+    // The kernel's flags word is the activation's code; the Elman cell has no gates to take a σ.
+    flags: (o) => (o.recurrentActivation !== undefined ? -1 : ACT_CODE[o.activation ?? 'tanh'] ?? -1),
+  },
   prepare: (w: StepWeights) => w,
   step(xp: tf.Tensor2D, prev: State, w: StepWeights, o): StepResult {
     // xp = x_t W_xhᵀ + b_h was computed for all steps at once by the layer.

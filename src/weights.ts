@@ -7,32 +7,31 @@
  *    gate orders: LSTM i, f, g, o; GRU r, z, n).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CellKind } from './family';
 import { RecurrentLayer } from './layers';
+import { gateOrder, readsOption } from './cells';
 import { bidirectionalLayers } from './internals';
 import { shapeText } from './inputs';
 
 /** A matrix or vector as nested number arrays. */
 export type NumArray = number[] | number[][];
 
-/** Lecture gate letters in storage order, and how each family names its weights. */
-const LECTURE_GATES: Record<CellKind, string[]> = { rnn: ['h'], lstm: ['i', 'f', 'o', 'g'], gru: ['r', 'z', 'h'] };
-/** Gate orders of other frameworks, as lecture letters. */
-const KERAS_ORDER: Record<CellKind, string[]> = { rnn: ['h'], lstm: ['i', 'f', 'g', 'o'], gru: ['z', 'r', 'h'] };
-const TORCH_ORDER: Record<CellKind, string[]> = { rnn: ['h'], lstm: ['i', 'f', 'g', 'o'], gru: ['r', 'z', 'h'] };
+/** A layer's gate order in a layout, as lecture letters (from its CellFamily). */
+function orderOf(layer: RecurrentLayer, layout: 'lecture' | 'keras' | 'pytorch', where: string): readonly string[] {
+  return gateOrder(layer.family, layout, where);
+}
 
 /**
  * The names of a layer's weights in the lecture's notation, e.g. RNN: Wxh, Whh, bh; LSTM: Wxi … Whg,
  * bi … bg; GRU: Wxr, Wxz, Wxh, Whr, Whz, Whh, br, bz, bh (+ bhr, bhz, bhh with resetAfter).
  */
 export function lectureNames(layer: RecurrentLayer): string[] {
-  const g = LECTURE_GATES[layer.kind];
+  const g = orderOf(layer, 'lecture', 'lectureNames');
   const names = [...g.map((k) => `Wx${k}`), ...g.map((k) => `Wh${k}`), ...g.map((k) => `b${k}`)];
   if (layer.hasRecurrentBias) names.push(...g.map((k) => `bh${k}`));
   return names;
 }
 
-function permuteBlocks(t: tf.Tensor, from: string[], to: string[], axis: number): tf.Tensor {
+function permuteBlocks(t: tf.Tensor, from: readonly string[], to: readonly string[], axis: number): tf.Tensor {
   if (from.join() === to.join()) return t.clone();
   const parts = tf.split(t, from.length, axis);
   return tf.concat(to.map((k) => parts[from.indexOf(k)]), axis);
@@ -70,7 +69,7 @@ function toTensor(value: unknown, expected: number[], what: string): tf.Tensor {
  */
 export function getLectureWeights(layer: RecurrentLayer, direction = 0): Record<string, NumArray> {
   const v = layer.variablesOf(direction);
-  const gates = LECTURE_GATES[layer.kind];
+  const gates = orderOf(layer, 'lecture', 'getLectureWeights');
   const G = gates.length;
   return tf.tidy(() => {
     const out: Record<string, NumArray> = {};
@@ -99,7 +98,7 @@ export function getLectureWeights(layer: RecurrentLayer, direction = 0): Record<
  */
 export function setLectureWeights(layer: RecurrentLayer, weights: Record<string, unknown>, direction = 0): void {
   const v = layer.variablesOf(direction);
-  const gates = LECTURE_GATES[layer.kind];
+  const gates = orderOf(layer, 'lecture', 'setLectureWeights');
   const G = gates.length;
   const n = layer.units;
   const m = layer.inputSize!;
@@ -132,8 +131,8 @@ export function setLectureWeights(layer: RecurrentLayer, weights: Record<string,
  */
 export function toKerasWeights(layer: RecurrentLayer, direction = 0): tf.Tensor[] {
   const v = layer.variablesOf(direction);
-  const from = LECTURE_GATES[layer.kind];
-  const to = KERAS_ORDER[layer.kind];
+  const from = orderOf(layer, 'lecture', 'toKerasWeights');
+  const to = orderOf(layer, 'keras', 'toKerasWeights');
   return tf.tidy(() => {
     const kernel = permuteBlocks(v.kernel.read(), from, to, 1);
     const rec = permuteBlocks(v.recurrent_kernel.read(), from, to, 1);
@@ -142,8 +141,6 @@ export function toKerasWeights(layer: RecurrentLayer, direction = 0): tf.Tensor[
     return [kernel, rec, bias];
   });
 }
-
-const KERAS_CLASS: Record<CellKind, string> = { rnn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
 
 /** A tf.js activation as serialized in a config: 'tanh', 'hardSigmoid', … */
 function kerasActivation(a: unknown): string {
@@ -162,14 +159,17 @@ function weightsOfKerasLayer(layer: RecurrentLayer, keras: tf.layers.Layer, dire
   }
   const cls = inner.getClassName();
   const who = `fromKerasWeights: the tf.js layer '${keras.name}'`;
-  if (cls !== KERAS_CLASS[layer.kind]) throw new Error(`${who} is a ${cls}; '${layer.name}' is ${layer.kind.toUpperCase()} (expected a ${KERAS_CLASS[layer.kind]})`);
+  orderOf(layer, 'keras', 'fromKerasWeights');   // throws for a cell without a Keras equivalent
+  const want = layer.family.keras!.className;
+  if (cls !== want) throw new Error(`${who} is a ${cls}; '${layer.name}' is ${layer.kind.toUpperCase()} (expected a ${want})`);
   if (!keras.built && inner.weights.length === 0) throw new Error(`${who} is not built; apply it to an input first`);
   const c = inner.getConfig();
   const act = kerasActivation(c.activation ?? 'tanh');
-  const want = layer.kind === 'rnn' ? layer.cellOptions.activation : 'tanh';
+  // Keras's `activation`: the Elman cell's, else the candidate's tanh.
+  const wantAct = readsOption(layer.family, 'activation') ? layer.cellOptions.activation : 'tanh';
   const fix = 'the same weights would compute a different function. Use fromKerasLayer(kerasLayer), which copies the activations too';
-  if (act !== want) throw new Error(`${who} has activation '${act}' but '${layer.name}' computes '${want}': ${fix}`);
-  if (layer.kind !== 'rnn') {
+  if (act !== wantAct) throw new Error(`${who} has activation '${act}' but '${layer.name}' computes '${wantAct}': ${fix}`);
+  if (readsOption(layer.family, 'recurrentActivation')) {
     const gate = kerasActivation(c.recurrentActivation ?? 'hardSigmoid');
     if (gate !== layer.cellOptions.recurrentActivation) {
       throw new Error(`${who} has recurrentActivation '${gate}' but '${layer.name}' has '${layer.cellOptions.recurrentActivation}': ${fix}, or build '${layer.name}' with recurrentActivation: '${gate}'`);
@@ -209,8 +209,8 @@ export function fromKerasWeights(layer: RecurrentLayer, weights: tf.Tensor[] | t
     return;
   }
   const v = layer.variablesOf(direction);
-  const from = KERAS_ORDER[layer.kind];
-  const to = LECTURE_GATES[layer.kind];
+  const from = orderOf(layer, 'keras', 'fromKerasWeights');
+  const to = orderOf(layer, 'lecture', 'fromKerasWeights');
   const n = layer.units;
   const G = to.length;
   const m = layer.inputSize!;
@@ -234,23 +234,30 @@ export function fromKerasWeights(layer: RecurrentLayer, weights: tf.Tensor[] | t
 }
 
 /** Multiply the z blocks by −1: converts a GRU between the two update conventions (σ(−a) = 1 − σ(a)). */
-function flipZ(t: tf.Tensor, axis: number, order: string[]): tf.Tensor {
+function flipZ(t: tf.Tensor, axis: number, order: readonly string[]): tf.Tensor {
   const parts = tf.split(t, order.length, axis);
   return tf.concat(parts.map((p, i) => (order[i] === 'z' ? tf.neg(p) : p)), axis);
 }
 
+/** Whether the layer's z gate is PyTorch's 1 − z (a GRU with update 'z-takes-new'; PyTorch keeps the old state with z). */
+function flipsZ(layer: RecurrentLayer): boolean {
+  return readsOption(layer.family, 'update') && layer.cellOptions.update === 'z-takes-new';
+}
+
 /** Throw when a layer has no PyTorch nn.RNN/LSTM/GRU equivalent, saying what to build instead. */
 function checkTorchCompatible(layer: RecurrentLayer, verb: string): void {
-  if (layer.kind === 'gru' && !layer.hasRecurrentBias) {
+  const torch = layer.family.pytorch;
+  if (!torch) throw new Error(`${layer.name}: a ${layer.kind.toUpperCase()} layer ${verb}: PyTorch has no such recurrent module (its CellFamily has no pytorch entry)`);
+  if (torch.needsRecurrentBias && !layer.hasRecurrentBias) {
     throw new Error(`${layer.name}: a reset-before GRU (the lecture's W_hh(r⊙h)) ${verb}: PyTorch's GRU applies r after the recurrent matmul. Build with resetAfter: true`);
   }
   if (layer.initialStateMode === 'learned') {
     throw new Error(`${layer.name}: a learned initial state (h0${layer.family.hasCell ? ', c0' : ''}) ${verb}: PyTorch's recurrent modules have no such parameter. Build with initialState: 'zeros' (or pass h0 explicitly in PyTorch)`);
   }
-  if (layer.kind !== 'rnn' && layer.cellOptions.recurrentActivation !== 'sigmoid') {
+  if (readsOption(layer.family, 'recurrentActivation') && layer.cellOptions.recurrentActivation !== 'sigmoid') {
     throw new Error(`${layer.name}: gates with recurrentActivation '${layer.cellOptions.recurrentActivation}' ${verb}: PyTorch's LSTM and GRU use σ`);
   }
-  if (layer.kind === 'rnn' && !['tanh', 'relu'].includes(layer.cellOptions.activation)) {
+  if (torch.activations && !torch.activations.includes(layer.cellOptions.activation)) {
     throw new Error(`${layer.name}: an Elman RNN with activation '${layer.cellOptions.activation}' ${verb}: PyTorch's nn.RNN supports only tanh and relu`);
   }
 }
@@ -259,9 +266,9 @@ function checkTorchCompatible(layer: RecurrentLayer, verb: string): void {
 export function layerToTorch(layer: RecurrentLayer, direction = 0): { weight_ih: number[][]; weight_hh: number[][]; bias_ih: number[]; bias_hh: number[] } {
   checkTorchCompatible(layer, 'has no PyTorch equivalent');
   const v = layer.variablesOf(direction);
-  const from = LECTURE_GATES[layer.kind];
-  const to = TORCH_ORDER[layer.kind];
-  const flip = layer.kind === 'gru' && layer.cellOptions.update === 'z-takes-new';
+  const from = orderOf(layer, 'lecture', 'torchWeights');
+  const to = orderOf(layer, 'pytorch', 'torchWeights');
+  const flip = flipsZ(layer);
   return tf.tidy(() => {
     const prep = (t: tf.Tensor, axis: number) => {
       const p = permuteBlocks(t, from, to, axis);
@@ -282,12 +289,12 @@ export function layerToTorch(layer: RecurrentLayer, direction = 0): { weight_ih:
 export function layerFromTorch(layer: RecurrentLayer, w: Record<string, unknown>, direction: number, keyOf: (p: string) => string): void {
   checkTorchCompatible(layer, 'cannot load PyTorch weights');
   const v = layer.variablesOf(direction);
-  const from = TORCH_ORDER[layer.kind];
-  const to = LECTURE_GATES[layer.kind];
+  const from = orderOf(layer, 'pytorch', 'loadTorchWeights');
+  const to = orderOf(layer, 'lecture', 'loadTorchWeights');
   const G = to.length;
   const n = layer.units;
   const m = layer.inputSize!;
-  const flip = layer.kind === 'gru' && layer.cellOptions.update === 'z-takes-new';
+  const flip = flipsZ(layer);
   tf.tidy(() => {
     const prep = (t: tf.Tensor, axis: number) => {
       const p = flip ? flipZ(t, axis, from) : t;

@@ -14,9 +14,12 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
+import { cellDefaults } from '../family';
 import type { CellKind, CellOptions } from '../family';
+import { cellFamily, findCell, hasRecurrentBias, readsOption } from '../cells';
 import {
-  ACT_CODE, Arena, Call, Dims, FusedUnsupportedError, GATES, HARD_SIGMOID, KIND_CODE, Module, RESET_AFTER, Z_TAKES_NEW, instantiate, nodeLoad, nodeWasmPath, outRows, RETURNS,
+  Arena, Call, Dims, FusedUnsupportedError, GATES, Module, instantiate, nodeLoad, nodeWasmPath, outRows, RETURNS,
+  hasCell as kernelHasCell, hasRecurrentBias as kernelHasRecurrentBias,
 } from './kernels';
 import type { BackwardOut, ForwardIn } from './kernels';
 import { Helper } from './threads';
@@ -210,14 +213,9 @@ export function fusedInfo(): {
     ...(helperError ? { helperError } : {}) };
 }
 
-/** The kernels' flags for a configuration, or −1 when they cannot compute it. */
+/** The kernels' flags for a configuration (the family's CellFamily.fused.flags), or −1 when they cannot compute it. */
 function flagsOf(kind: CellKind, o: FusedOptions): number {
-  if (kind === 'rnn') return o.recurrentActivation !== undefined ? -1 : ACT_CODE[o.activation ?? 'tanh'] ?? -1;
-  const gate = o.recurrentActivation ?? 'sigmoid';
-  if (gate !== 'sigmoid' && gate !== 'hardSigmoid') return -1;
-  const hard = gate === 'hardSigmoid' ? HARD_SIGMOID : 0;
-  if (kind === 'gru') return hard | (o.resetAfter ? RESET_AFTER : 0) | ((o.update ?? 'z-keeps-old') === 'z-takes-new' ? Z_TAKES_NEW : 0);
-  return hard;
+  return cellFamily(kind, 'fused').fused?.flags(o) ?? -1;
 }
 
 /** Nested gradient tapes: the hand-written backward is not itself differentiable. */
@@ -234,14 +232,16 @@ function shapeStr(t: tf.Tensor | undefined): string {
  * {@link FusedUnsupportedError}) and fall back to the tf.js ops path.
  */
 export function fusedSupport(kind: CellKind, options: FusedOptions = {}, x?: tf.Tensor): string | null {
-  if (!(kind in KIND_CODE)) return `fused: unknown cell kind '${kind}'`;
+  const family = findCell(kind);
+  if (!family) return `fused: unknown cell kind '${kind}'`;
+  if (!family.fused) return `fused: the '${kind}' cell has no fused kernel (its CellFamily has no fused entry); it runs the reference step loop`;
   const flags = flagsOf(kind, options);
   if (flags < 0) {
-    return options.recurrentActivation !== undefined && (kind === 'rnn' || !['sigmoid', 'hardSigmoid'].includes(options.recurrentActivation))
+    return options.recurrentActivation !== undefined && (!readsOption(family, 'recurrentActivation') || !['sigmoid', 'hardSigmoid'].includes(options.recurrentActivation))
       ? `fused: unsupported recurrentActivation '${options.recurrentActivation}' for ${kind}`
       : `fused: unsupported activation '${options.activation}'`;
   }
-  if (kind === 'gru' && options.update !== undefined && !['z-keeps-old', 'z-takes-new'].includes(options.update)) {
+  if (readsOption(family, 'update') && options.update !== undefined && !['z-keeps-old', 'z-takes-new'].includes(options.update)) {
     return `fused: unsupported GRU update '${options.update}'`;
   }
   if (x && x.dtype !== 'float32') return `fused: x must be float32; got ${x.dtype}`;
@@ -279,18 +279,20 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
   const why = fusedSupport(kind, options, x);
   if (why) throw new FusedUnsupportedError(why);
   const a = getArena();
+  const family = cellFamily(kind, 'fusedSequence');
   const [b, T, mIn] = x.shape as [number, number, number];
-  const G = GATES[kind];
+  const G = family.gates.length;
   const n = recurrentKernel.shape[0];
   const Gn = G * n;
-  const resetAfter = kind === 'gru' && !!options.resetAfter;
+  const hasC = family.hasCell;
+  const resetAfter = hasRecurrentBias(family, cellDefaults(options));
   const bad = (what: string, t: tf.Tensor | undefined, want: string) => new Error(`fusedSequence(${kind}): ${what} must be ${want}; got ${shapeStr(t)}`);
   if (T < 1 || b < 1) throw new Error(`fusedSequence(${kind}): x needs at least one batch row and one step; got ${shapeStr(x)}`);
   if (kernel.rank !== 2 || kernel.shape[0] !== mIn || kernel.shape[1] !== Gn) throw bad('kernel', kernel, `[${mIn}, ${Gn}]`);
   if (recurrentKernel.rank !== 2 || recurrentKernel.shape[1] !== Gn) throw bad('recurrentKernel', recurrentKernel, `[${n}, ${Gn}]`);
   if (bias.rank !== 1 || bias.shape[0] !== Gn) throw bad('bias', bias, `[${Gn}]`);
   if (h0 && (h0.rank !== 2 || h0.shape[0] !== b || h0.shape[1] !== n)) throw bad('h0', h0, `[${b}, ${n}]`);
-  if (c0 && kind !== 'lstm') throw new Error(`fusedSequence(${kind}): c0 is for the LSTM only`);
+  if (c0 && !hasC) throw new Error(`fusedSequence(${kind}): c0 is for the LSTM only`);
   if (c0 && (c0.rank !== 2 || c0.shape[0] !== b || c0.shape[1] !== n)) throw bad('c0', c0, `[${b}, ${n}]`);
   const rb = options.recurrentBias;
   if (resetAfter && (!rb || rb.rank !== 1 || rb.shape[0] !== Gn)) throw bad('options.recurrentBias (GRU resetAfter)', rb, `[${Gn}]`);
@@ -298,10 +300,9 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
 
   const returns = options.returns ?? 'all';
   if (!(returns in RETURNS)) throw new Error(`fusedSequence(${kind}): options.returns must be 'all', 'sequence' or 'last'; got '${returns}'`);
-  const dims: Dims = { kind, code: KIND_CODE[kind], flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns] };
+  const dims: Dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns] };
   const keep = isTapeOn();
   const shards = shardsOf(a, dims, keep);
-  const hasC = kind === 'lstm';
 
   return tf.tidy(() => {
     const inputs: tf.Tensor[] = [x, kernel, recurrentKernel, bias, h0 ?? tf.zeros([b, n])];
@@ -335,10 +336,10 @@ const rowsOf = (arr: Float32Array, per: number, s: { b0: number; b1: number }) =
 
 function runForward(a: Arena, dims: Dims, shards: Shard[], args: tf.Tensor[], keep: boolean): tf.Tensor {
   const { T, b, m, n } = dims;
-  const hasC = dims.kind === 'lstm';
+  const hasC = kernelHasCell(dims);
   const [x, K, U, Bx, h0] = args.map(data);
   const c0 = hasC ? data(args[5]) : undefined;
-  const Bh = dims.kind === 'gru' && dims.flags & RESET_AFTER ? data(args[hasC ? 6 : 5]) : undefined;
+  const Bh = kernelHasRecurrentBias(dims) ? data(args[hasC ? 6 : 5]) : undefined;
   const rows = outRows(dims);
   const out = new Float32Array(b * rows * n);
   const inputsOf = (s: Shard): ForwardIn => {
@@ -361,8 +362,8 @@ function runForward(a: Arena, dims: Dims, shards: Shard[], args: tf.Tensor[], ke
 function runBackward(a: Arena, dims: Dims, shards: Shard[], dy: tf.Tensor): tf.Tensor[] {
   const { T, b, m, n } = dims;
   const Gn = GATES[dims.kind] * n;
-  const hasC = dims.kind === 'lstm';
-  const resetAfter = dims.kind === 'gru' && (dims.flags & RESET_AFTER) !== 0;
+  const hasC = kernelHasCell(dims);
+  const resetAfter = kernelHasRecurrentBias(dims);
   const rows = outRows(dims);
   const g = data(dy);
   const full = {
