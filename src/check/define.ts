@@ -121,8 +121,8 @@ function outputsOf(value: unknown): Record<string, unknown> | null {
  * `homeworkChecks()` in the notebook and the grader's `gradeExercise` find it there.
  *
  * Errors: TypeError naming `defineExercise`, the argument and what was given for a missing or wrong
- * field (an unknown key names the nearest valid one). A reference that throws is the teacher's error and
- * is reported as "the check could not run", never as the student's.
+ * field (an unknown key names the nearest valid one). A reference that throws is the teacher's error: the
+ * check scores 0 with a message that says "the reference threw (…)", never blaming the student's function.
  *
  * @example
  * ```ts
