@@ -6,12 +6,19 @@
  * - compare.ts — reading a student's result and comparing it with tolerances, hints from mistake simulators;
  * - column.ts — the homework's column-vector convention at the library's edges;
  * - hw1-rnn-step.ts, hw2-lstm-step.ts, hw3-char-lm.ts — one module per homework: references, cases,
- *   hints and mistake simulators of its exercises.
+ *   hints and mistake simulators of its exercises;
+ * - define.ts — `defineExercise`, the same exercise record made from a teacher's reference, cases and hints;
+ * - discover.ts — checks files beside a homework notebook (`<id>.checks.cjs`) for the release, the
+ *   notebook (`homeworkChecks`) and the grader (`gradeExercise`).
  * This file keeps the module's public names (rnn-lab exports check, gradeExercise, EXERCISES and the
  * types from here; tests and scripts require dist/check.js).
  */
-export { check, gradeExercise, EXERCISES, recoverEngine } from './check/runner';
+export { check, gradeExercise, EXERCISES, recoverEngine, homeworkChecks } from './check/runner';
 export type { CheckOptions, CheckResult, ExerciseName } from './check/runner';
+export { defineExercise } from './check/define';
+export type { Exercise, ExerciseSpec, ExerciseCase, ExerciseHint, ExerciseRandom } from './check/define';
+// For scripts/homework (the release reads the checks file beside each notebook).
+export { CHECKS_SUFFIX, loadChecksFile } from './check/discover';
 export type { LstmWeights } from './check/hw2-lstm-step';
 import * as tf from '@tensorflow/tfjs';
 import { REFERENCE_RNN_CELL, rnnStepLayer, rnnStepRef } from './check/hw1-rnn-step';

@@ -62,6 +62,8 @@ export { constantBaseline, autoregressiveBaseline } from './baselines';
 export type { ConstantBaseline, AutoregressiveBaseline } from './baselines';
 export { check, gradeExercise, EXERCISES } from './check';
 export type { CheckOptions, CheckResult, ExerciseName, LstmWeights } from './check';
+export { defineExercise, homeworkChecks } from './check';
+export type { Exercise, ExerciseSpec, ExerciseCase, ExerciseHint, ExerciseRandom } from './check';
 export { fusedSequence, fusedSupport, fusedInfo, fusedAvailable, setFusedThreads, FusedUnsupportedError } from './fused';
 export type { FusedOptions, FusedResult } from './fused';
 export { NO_TRAINING_ENV, trainingDisabled } from './no-training';

@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT, copyMathJax, libFiles } from '../lib/jupyter.mjs';
 import { installKernel } from '../kernel.mjs';
+import { scanArgs } from '../lib/args.mjs';
+
+const USAGE = 'usage: npm run course -- [--site DIR] [NOTEBOOK-NAME-PART …]';
 
 /** Marks every page this script writes (the index here; notebook pages through scripts/course/nbexport.py, which `npm run export` shares). */
 export const GENERATOR_META = '<meta name="generator" content="rnn-lab course">';
@@ -24,22 +27,42 @@ export function writeIndex(site, html) {
   libFiles().writeFileAtomic(path.join(site, 'index.html'), html);
 }
 
-function main() {
-  const args = process.argv.slice(2);
-  const siteAt = args.indexOf('--site');
-  const SITE = siteAt >= 0 ? path.resolve(args.splice(siteAt, 2)[1] ?? '') : path.join(ROOT, 'site');
-  const BUDGET_S = 60;
+/**
+ * Parse the command line: { site, only } — the site folder (default site/) and the parts of notebook
+ * names to run (none: every lesson). Throws (with the usage line) on an unknown flag or a --site without a folder.
+ */
+export function parseArgs(argv) {
+  const o = { site: path.join(ROOT, 'site'), only: [] };
+  for (const a of scanArgs(argv, { site: { type: 'string' } })) {
+    if (a.kind === 'option') {
+      if (!a.value || a.value.startsWith('-')) throw new Error(`--site needs a folder\n${USAGE}`);
+      o.site = path.resolve(a.value);
+    } else if (a.kind === 'unknown' || a.raw.startsWith('-')) throw new Error(`unknown option ${a.raw}\n${USAGE}`);
+    else o.only.push(a.value);
+  }
+  return o;
+}
 
+function main() {
   function fail(msg) {
     console.error(`rnn-lab course: ${msg}`);
     process.exit(1);
   }
 
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    fail(e.message);
+  }
+  const SITE = opts.site;
+  const BUDGET_S = 60;
+
   if (!libraryBuilt()) fail('the library is not built (dist/ is missing): run `npm install` or `npm run build`.');
   if (!findPython(['nbclient', 'nbconvert', 'ipykernel'])) fail(`Jupyter was not found. ${INSTALL_HINT}`);
   installKernel();
 
-  const only = args;
+  const only = opts.only;
   const notebooks = listNotebooks().filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
   if (notebooks.length === 0) fail(`no notebooks match ${only.join(' ')}`);
   const foreign = foreignPages(SITE, notebooks.map((f) => path.basename(f, '.ipynb')));

@@ -17,6 +17,9 @@
 //   --jobs N            submissions graded at the same time (default 1)
 //   --seed N            seed of the hidden tests (default 20251)
 //   --homework ID       grade every submission as this homework (default: from the notebook)
+//   --manifest FILE     the release's manifest.json (default homework/release/manifest.json); a homework
+//                       with a checks file (<id>.checks.cjs, listed as `checks`) has it copied from beside the
+//                       manifest into each submission's folder, where the grader cells' gradeExercise finds it
 //   --max-kernels N     kernels one submission may use after hangs or crashes (default 4)
 //   --keep DIR          keep each submission's grading files (kernel log, job, result) in DIR/<name>
 //                       (DIR/<name>-2, -3, … when taken: nothing there is overwritten)
@@ -26,25 +29,26 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from '../lib/jupyter.mjs';
 import { installKernel } from '../kernel.mjs';
-import { loadManifest, exerciseTable } from './homework-release.mjs';
+import { loadManifest, exerciseTable, MANIFEST } from './homework-release.mjs';
 import { scanArgs } from '../lib/args.mjs';
 
 export const GRADING_KERNEL = 'rnn-lab-grading';
 export const DEFAULTS = Object.freeze({ out: 'grades.json', cellTimeout: 60, timeout: 600, memory: 2048, jobs: 1, seed: 20251, maxKernels: 4 });
 
 const USAGE = `usage: npm run grade -- [--out grades.json] [--cell-timeout 60] [--timeout 600] [--memory 2048]
-                      [--jobs 1] [--seed 20251] [--homework ID] [--max-kernels 4] [--keep DIR] submission.ipynb …`;
+                      [--jobs 1] [--seed 20251] [--homework ID] [--max-kernels 4] [--keep DIR]
+                      [--manifest homework/release/manifest.json] submission.ipynb …`;
 
 /** Parse the command line into options and submission paths. */
 export function parseArgs(argv) {
-  const o = { ...DEFAULTS, homework: undefined, keep: undefined, files: [] };
+  const o = { ...DEFAULTS, homework: undefined, keep: undefined, manifest: undefined, files: [] };
   const num = (name, v, min) => {
     const x = Number(v);
     if (!Number.isFinite(x) || x < min) throw new Error(`${name} must be a number ≥ ${min}; got ${v}`);
     return x;
   };
   const str = { type: 'string' };
-  const spec = { out: str, 'cell-timeout': str, timeout: str, memory: str, jobs: str, seed: str, 'max-kernels': str, homework: str, keep: str, help: { type: 'boolean', short: 'h' } };
+  const spec = { out: str, 'cell-timeout': str, timeout: str, memory: str, jobs: str, seed: str, 'max-kernels': str, homework: str, keep: str, manifest: str, help: { type: 'boolean', short: 'h' } };
   for (const a of scanArgs(argv, spec)) {
     // A flag not known to the grader is an error; any other word (even one starting with a single -) is a submission.
     if (a.kind === 'unknown') { if (a.raw.startsWith('--')) throw new Error(`unknown option ${a.raw}`); o.files.push(a.raw); continue; }
@@ -64,6 +68,7 @@ export function parseArgs(argv) {
       case 'max-kernels': o.maxKernels = Math.round(num(flag, value(), 1)); break;
       case 'homework': o.homework = value(); break;
       case 'keep': o.keep = value(); break;
+      case 'manifest': o.manifest = value(); break;
       case 'help': o.help = true; break;
     }
   }
@@ -289,6 +294,8 @@ export async function gradeSubmission(file, o) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-grade-'));
   workDirs.add(work);
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules'), 'dir');
+  // The homework's own checks (defineExercise), where homeworkChecks() and gradeExercise look: the kernel's folder.
+  if (hw.checks) fs.copyFileSync(path.join(o.manifestDir, hw.checks), path.join(work, path.basename(hw.checks)));
   const job = {
     cells, kernel: o.kernel, cellTimeout: o.cellTimeout, timeout: o.timeout, maxKernels: o.maxKernels, cwd: work,
     pidFile: path.join(work, 'kernels.pid'), kernelLog: path.join(work, 'kernel.log'),
@@ -385,10 +392,11 @@ export async function main(argv) {
     return 2;
   }
   exerciseTable();   // fails early with a clear message when dist/ is stale
-  const manifest = loadManifest();
+  const manifestFile = path.resolve(o.manifest ?? MANIFEST);
+  const manifest = loadManifest(manifestFile);
   const kernel = installGradingKernel(o.memory).name;
   const t0 = Date.now();
-  const results = await gradeAll(o.files, { ...o, python, kernel, manifest });
+  const results = await gradeAll(o.files, { ...o, python, kernel, manifest, manifestDir: path.dirname(manifestFile) });
   const report = {
     generatedBy: REPORT_BY,
     gradedAt: new Date().toISOString(),

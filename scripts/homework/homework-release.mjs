@@ -13,15 +13,21 @@
 // "BEGIN SOLUTION:" if any) and `throw new Error('not implemented')`, so the signature stays and the
 // stub compiles; clears every output; and writes homework/release/manifest.json with the notebooks,
 // their exercises (from the `check.<exercise>(<function>)` cells) and points (from the library's
-// EXERCISES, which must agree with the "(N points)" in each exercise's heading). It then verifies that
-// no solution line and no marker made it into the release.
+// EXERCISES, or from the checks file beside the notebook, which must agree with the "(N points)" in each
+// exercise's heading). It then verifies that no solution line and no marker made it into the release.
 //
-//     node scripts/homework/homework-release.mjs           write homework/release/
-//     node scripts/homework/homework-release.mjs --check   exit 1 if the committed release is not up to date
+// A teacher's checks (exercises made by defineExercise) live beside the notebook, homework/<name>.checks.cjs
+// for homework/<name>.ipynb: the release reads their points and copies the file beside the student version
+// (the in-notebook checks, homeworkChecks(), load it from there; the grader copies it next to each submission).
+//
+//     node scripts/homework/homework-release.mjs               write homework/release/
+//     node scripts/homework/homework-release.mjs --check       exit 1 if the committed release is not up to date
+//     node scripts/homework/homework-release.mjs --dir DIR     the homework folder DIR (release into DIR/release/)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { ROOT, listNotebooks, libraryBuilt, libFiles } from '../lib/jupyter.mjs';
+import { scanArgs } from '../lib/args.mjs';
 
 export const HOMEWORK_DIR = path.join(ROOT, 'homework');
 export const RELEASE_DIR = path.join(HOMEWORK_DIR, 'release');
@@ -31,11 +37,41 @@ const BEGIN = /^(\s*)\/\/\s*BEGIN SOLUTION\b[:\s—-]*(.*)$/;
 const END = /^\s*\/\/\s*END SOLUTION\b/;
 const CHECK_CALL = /\bcheck\.(\w+)\(\s*([A-Za-z_$][\w$]*)/g;
 
-/** The library's exercise table (points, function names), from the built library. */
-export function exerciseTable() {
+const USAGE = 'usage: node scripts/homework/homework-release.mjs [--check] [--dir DIR]';
+
+/** The built library's check module. */
+function checkModule() {
   if (!libraryBuilt()) throw new Error('the library is not built (dist/ is missing): run `npm run build` first');
   const require = createRequire(import.meta.url);
-  return require(path.join(ROOT, 'dist', 'check.js')).EXERCISES;
+  return require(path.join(ROOT, 'dist', 'check.js'));
+}
+
+/** The library's exercise table (points, function names), from the built library. */
+export function exerciseTable() {
+  return checkModule().EXERCISES;
+}
+
+/** The checks file beside a homework notebook: homework/<name>.checks.cjs for homework/<name>.ipynb. */
+export function checksFileOf(notebook) {
+  return path.join(path.dirname(notebook), path.basename(notebook, '.ipynb') + checkModule().CHECKS_SUFFIX);
+}
+
+/** The first line of a checks file's copy in the release: marks it as the release's (isReleaseOutput). */
+const CHECKS_COPY = '// rnn-lab release: a copy of';
+
+/**
+ * The exercise table a notebook's check calls are read against: the library's, plus the exercises of
+ * the checks file beside the notebook (when there is one). Also returns that file's text, for the copy.
+ */
+export function notebookTable(notebook, table = exerciseTable()) {
+  const file = checksFileOf(notebook);
+  if (!fs.existsSync(file)) return { table, checks: null };
+  const own = {};
+  for (const [name, { def }] of checkModule().loadChecksFile(file)) {
+    if (Object.hasOwn(table, name)) throw new Error(`${file}: '${name}' is already an exercise of the library; choose another name`);
+    own[name] = { homework: def.homework, fn: def.fn, maxPoints: def.maxPoints, title: def.title };
+  }
+  return { table: { ...table, ...own }, checks: { file, text: fs.readFileSync(file, 'utf8') } };
 }
 
 function sourceText(cell) {
@@ -139,11 +175,15 @@ export function notebookJson(nb) {
   return JSON.stringify(sort(nb), null, 1) + '\n';
 }
 
-/** Build the release in memory: { files: Map<path, text>, manifest, leaks }. */
-export function buildRelease() {
-  const table = exerciseTable();
-  const sources = listNotebooks(HOMEWORK_DIR);
-  if (sources.length === 0) throw new Error(`no homework notebooks in ${path.relative(ROOT, HOMEWORK_DIR)}/`);
+/**
+ * Build the release in memory: { files: Map<path, text>, manifest, leaks }.
+ * @param {{ homeworkDir?: string, releaseDir?: string }} [where] the sources (default homework/) and
+ *   the release folder (default <homeworkDir>/release)
+ */
+export function buildRelease({ homeworkDir = HOMEWORK_DIR, releaseDir = path.join(homeworkDir, 'release') } = {}) {
+  const library = exerciseTable();
+  const sources = listNotebooks(homeworkDir);
+  if (sources.length === 0) throw new Error(`no homework notebooks in ${path.relative(ROOT, homeworkDir)}/`);
   const files = new Map();
   const manifest = { generatedBy: 'npm run homework:release (scripts/homework-release.mjs)', notebooks: [] };
   const leaks = [];
@@ -152,6 +192,7 @@ export function buildRelease() {
     const nb = JSON.parse(fs.readFileSync(file, 'utf8'));
     const { nb: released, removed } = releaseNotebook(nb, rel);
     if (removed.length === 0) throw new Error(`${rel}: no BEGIN SOLUTION … END SOLUTION blocks; is it a homework source?`);
+    const { table, checks } = notebookTable(file, library);
     const exercises = notebookExercises(nb, table, rel);
     if (exercises.length === 0) throw new Error(`${rel}: no check.<exercise>(…) calls`);
     const text = notebookJson(released);
@@ -160,29 +201,42 @@ export function buildRelease() {
     if (/BEGIN SOLUTION|END SOLUTION/.test(text)) leaks.push(`${name}: a solution marker`);
     const plain = released.cells.map((c) => sourceText(c)).join('\n');
     for (const line of distinctiveLines(removed)) if (plain.includes(line)) leaks.push(`${name}: "${line}"`);
-    files.set(path.join(RELEASE_DIR, name), text);
+    files.set(path.join(releaseDir, name), text);
+    let checksName;
+    if (checks) {
+      checksName = path.basename(checks.file);
+      files.set(path.join(releaseDir, checksName), `${CHECKS_COPY} ${path.relative(ROOT, checks.file)}, written by npm run homework:release; edit that file, not this one.\n${checks.text}`);
+    }
     const title = (/^#\s+(.+)$/m.exec(sourceText(nb.cells.find((c) => c.cell_type === 'markdown') ?? { source: '' })) ?? [, name])[1];
     manifest.notebooks.push({
       homework: nb.metadata?.['rnn-lab']?.homework ?? path.basename(file, '.ipynb'),
-      file: `homework/release/${name}`,
+      file: path.relative(ROOT, path.join(releaseDir, name)),
       source: rel,
+      ...(checksName ? { checks: checksName } : {}),
       title,
       maxPoints: exercises.reduce((s, e) => s + e.points, 0),
       exercises,
     });
   }
-  files.set(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
+  files.set(path.join(releaseDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return { files, manifest, leaks };
 }
 
 /** Read the manifest of the committed release (or build it in memory when there is none). */
-export function loadManifest() {
-  if (fs.existsSync(MANIFEST)) return JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
+export function loadManifest(file = MANIFEST) {
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (file !== MANIFEST) throw new Error(`no release manifest at ${file}: run the release first`);
   return buildRelease().manifest;
 }
 
-/** Whether `file` is something this script wrote: a released notebook (metadata rnn-lab.release) or its manifest (generatedBy). */
+/**
+ * Whether `file` is something this script wrote: a released notebook (metadata rnn-lab.release), its
+ * manifest (generatedBy), or the copy of a checks file (its first line).
+ */
 export function isReleaseOutput(file) {
+  if (file.endsWith('.cjs')) {
+    try { return fs.readFileSync(file, 'utf8').startsWith(CHECKS_COPY); } catch { return false; }
+  }
   let json;
   try { json = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return false; }
   return path.basename(file) === 'manifest.json'
@@ -198,9 +252,10 @@ export function isReleaseOutput(file) {
 export function staleNotebooks(files, dir) {
   const manifest = path.join(dir, 'manifest.json');
   if (!fs.existsSync(manifest) || !isReleaseOutput(manifest)) return [];
-  const listed = (JSON.parse(fs.readFileSync(manifest, 'utf8')).notebooks ?? []).map((n) => path.join(dir, path.basename(String(n.file ?? ''))));
+  const listed = (JSON.parse(fs.readFileSync(manifest, 'utf8')).notebooks ?? [])
+    .flatMap((n) => [n.file, n.checks].filter((f) => f).map((f) => path.join(dir, path.basename(String(f)))));
   const names = new Set([...files.keys()].map((f) => path.basename(f)));
-  return listed.filter((f) => f.endsWith('.ipynb') && !names.has(path.basename(f)) && fs.existsSync(f) && isReleaseOutput(f));
+  return listed.filter((f) => /\.(ipynb|cjs)$/.test(f) && !names.has(path.basename(f)) && fs.existsSync(f) && isReleaseOutput(f));
 }
 
 /**
@@ -223,30 +278,46 @@ export function writeRelease(files, dir) {
   return { written: targets.map(([f]) => f), removed: stale };
 }
 
+/** Parse the command line: { check, dir, help }; throws (with the usage line) on anything else. */
+export function parseArgs(argv) {
+  const o = { check: false, dir: HOMEWORK_DIR, help: false };
+  for (const a of scanArgs(argv, { check: { type: 'boolean' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } })) {
+    if (a.kind !== 'option') throw new Error(`${a.kind === 'unknown' || a.raw.startsWith('-') ? 'unknown option' : 'unexpected argument'} ${a.raw}\n${USAGE}`);
+    if (a.name === 'dir') {
+      if (!a.value || a.value.startsWith('--')) throw new Error(`--dir needs a folder\n${USAGE}`);
+      o.dir = path.resolve(a.value);
+    } else o[a.name] = true;
+  }
+  return o;
+}
+
 function main(argv) {
-  const checkOnly = argv.includes('--check');
-  const { files, manifest, leaks } = buildRelease();
+  const o = parseArgs(argv);
+  if (o.help) { console.log(USAGE); return 0; }
+  const checkOnly = o.check;
+  const releaseDir = path.join(o.dir, 'release');
+  const { files, manifest, leaks } = buildRelease({ homeworkDir: o.dir, releaseDir });
   if (leaks.length) {
     console.error(`homework:release: solution text would leak into the release:\n  ${leaks.join('\n  ')}`);
     return 1;
   }
-  const stale = staleNotebooks(files, RELEASE_DIR);
+  const stale = staleNotebooks(files, releaseDir);
   if (checkOnly) {
     const outdated = [...files].filter(([f, text]) => !fs.existsSync(f) || fs.readFileSync(f, 'utf8') !== text).map(([f]) => f);
     const bad = [...outdated, ...stale].map((f) => path.relative(ROOT, f));
     if (bad.length) {
-      console.error(`homework/release is out of date (${bad.join(', ')}): run npm run homework:release`);
+      console.error(`${path.relative(ROOT, releaseDir)} is out of date (${bad.join(', ')}): run npm run homework:release`);
       return 1;
     }
-    console.log(`homework/release is up to date (${manifest.notebooks.length} notebooks)`);
+    console.log(`${path.relative(ROOT, releaseDir)} is up to date (${manifest.notebooks.length} notebooks)`);
     return 0;
   }
-  writeRelease(files, RELEASE_DIR);
+  writeRelease(files, releaseDir);
   for (const nb of manifest.notebooks) {
     const list = nb.exercises.map((e) => `${e.exercise} ${e.points}`).join(', ');
     console.log(`${nb.file}: ${nb.exercises.length} exercises, ${nb.maxPoints} points (${list})`);
   }
-  console.log(`wrote ${path.relative(ROOT, MANIFEST)}; no solution text in the release`);
+  console.log(`wrote ${path.relative(ROOT, path.join(releaseDir, 'manifest.json'))}; no solution text in the release`);
   return 0;
 }
 

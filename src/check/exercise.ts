@@ -88,6 +88,20 @@ export interface ExerciseDef {
   run: (fn: StudentFn, ctx: Ctx) => string;
 }
 
+/**
+ * Where an exercise made by `defineExercise` keeps its {@link ExerciseDef}. A registered symbol
+ * (Symbol.for), so that a checks file that loaded the library through another path still hands the
+ * runner an exercise it recognises.
+ */
+export const EXERCISE_DEF = Symbol.for('rnn-lab.exerciseDef');
+
+/** The definition inside a `defineExercise` result, or undefined for anything else. */
+export function exerciseDefOf(value: unknown): ExerciseDef | undefined {
+  if (value == null || typeof value !== 'object') return undefined;
+  const def = (value as { [EXERCISE_DEF]?: ExerciseDef })[EXERCISE_DEF];
+  return def && typeof def.run === 'function' ? def : undefined;
+}
+
 /** A homework module's exercises, typed so their names stay a literal union (ExerciseName). */
 export function defineHomework<D extends Record<string, ExerciseDef>>(defs: D): D {
   return defs;

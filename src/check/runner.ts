@@ -23,7 +23,9 @@ import { checkOptions as checkOptionKeys } from '../options';
 import { describe } from '../describe';
 import { Rng } from '../random';
 import { resetEngineTape } from '../internals';
+import * as path from 'path';
 import { CheckFailure, ExerciseDef, StudentFn, errorText, makeCtx } from './exercise';
+import { CHECKS_SUFFIX, checksFiles, discoverExercises } from './discover';
 import { HW1_RNN_STEP } from './hw1-rnn-step';
 import { HW2_LSTM_STEP } from './hw2-lstm-step';
 import { HW3_CHAR_LM } from './hw3-char-lm';
@@ -75,8 +77,7 @@ function checkOptions(exercise: string, options: unknown): { hidden: boolean; se
   return { hidden: o.hidden === true, seed: o.seed, quiet: o.quiet === true };
 }
 
-function finish(exercise: ExerciseName, passed: boolean, message: string, hidden: boolean, quiet: boolean): CheckResult {
-  const maxPoints = EXERCISES[exercise].maxPoints;
+function finish(exercise: string, maxPoints: number, passed: boolean, message: string, hidden: boolean, quiet: boolean): CheckResult {
   const points = passed ? maxPoints : 0;
   const result: CheckResult = { exercise, points, maxPoints, passed, message };
   // In a notebook the returned object is displayed after the check's lines: keep that to one short line.
@@ -105,16 +106,20 @@ export function recoverEngine(): boolean {
   return resetEngineTape();
 }
 
-function runCheck(exercise: ExerciseName, fn: unknown, options: unknown): CheckResult {
-  const body = DEFS[exercise].run;
+/**
+ * Run one exercise's check: the library's (`check.X`) and a teacher's (`defineExercise`) alike, so
+ * both print, score and report RNN_LAB_RESULT lines the same way.
+ */
+export function runCheck(exercise: string, def: ExerciseDef, fn: unknown, options: unknown): CheckResult {
+  const body = def.run;
   const o = checkOptions(exercise, options);
   if (typeof fn !== 'function') {
-    throw new TypeError(`check.${exercise}: pass your function itself, e.g. check.${exercise}(${EXERCISES[exercise].fn}); got ${describe(fn)}`);
+    throw new TypeError(`check.${exercise}: pass your function itself, e.g. check.${exercise}(${def.fn}); got ${describe(fn)}`);
   }
   if (recoverEngine() && !o.quiet) {
     console.log('(an interrupted cell had left tf.js in the middle of a gradient computation; the check reset it)');
   }
-  const seed = o.seed ?? (o.hidden ? HIDDEN_SEED : DEFS[exercise].visibleSeed);
+  const seed = o.seed ?? (o.hidden ? HIDDEN_SEED : def.visibleSeed);
   const ctx = makeCtx(new Rng(seed), o.hidden, seed);
   let passed = false;
   let message: string;
@@ -127,7 +132,7 @@ function runCheck(exercise: ExerciseName, fn: unknown, options: unknown): CheckR
     // Anything else is a student function returning something so odd that the check tripped over it.
     else message = `${prefix}could not check your function's result (${errorText(e)})`;
   }
-  return finish(exercise, passed, message, o.hidden, o.quiet);
+  return finish(exercise, def.maxPoints, passed, message, o.hidden, o.quiet);
 }
 
 /**
@@ -140,21 +145,28 @@ function runCheck(exercise: ExerciseName, fn: unknown, options: unknown): CheckR
  * ```
  */
 export function gradeExercise(exercise: string, fn: unknown, options: CheckOptions = {}): CheckResult {
-  const name = exercise as ExerciseName;
-  const meta = EXERCISES[name];
-  if (!meta) throw new TypeError(`gradeExercise: unknown exercise '${exercise}'; expected one of ${Object.keys(EXERCISES).join(', ')}`);
+  const def: ExerciseDef | undefined = Object.hasOwn(DEFS, exercise) ? DEFS[exercise as ExerciseName] : teacherExercise(exercise);
   const o = checkOptions(exercise, options);
   if (typeof fn !== 'function') {
     const msg = fn === undefined
-      ? `no function named ${meta.fn} is defined (was its cell deleted, renamed, or did it fail to compile?)`
-      : `${meta.fn} is not a function (got ${describe(fn)})`;
-    return finish(name, false, msg, o.hidden, o.quiet);
+      ? `no function named ${def.fn} is defined (was its cell deleted, renamed, or did it fail to compile?)`
+      : `${def.fn} is not a function (got ${describe(fn)})`;
+    return finish(exercise, def.maxPoints, false, msg, o.hidden, o.quiet);
   }
   try {
-    return (check[name] as (f: StudentFn, opt?: CheckOptions) => CheckResult)(fn as StudentFn, options);
+    return runCheck(exercise, def, fn, options);
   } catch (e) {
-    return finish(name, false, `the check could not run: ${errorText(e)}`, o.hidden, o.quiet);
+    return finish(exercise, def.maxPoints, false, `the check could not run: ${errorText(e)}`, o.hidden, o.quiet);
   }
+}
+
+/** A teacher's exercise from the checks files in the current folder (the grader copies the homework's there). */
+function teacherExercise(exercise: string): ExerciseDef {
+  const found = discoverExercises(process.cwd(), Object.keys(DEFS)).get(exercise);
+  if (found) return found.def;
+  const files = checksFiles(process.cwd()).map((f) => path.basename(f));
+  throw new TypeError(`gradeExercise: unknown exercise '${exercise}'; expected one of ${Object.keys(EXERCISES).join(', ')}` +
+    ` or an exercise of a checks file (*${CHECKS_SUFFIX}) in ${process.cwd()}${files.length ? ` (found: ${files.join(', ')})` : ' (there is none)'}`);
 }
 
 type Check = (fn: StudentFn, options?: CheckOptions) => CheckResult;
@@ -184,5 +196,30 @@ type Check = (fn: StudentFn, options?: CheckOptions) => CheckResult;
  * ```
  */
 export const check: Readonly<Record<ExerciseName, Check>> = Object.freeze(Object.fromEntries(
-  (Object.keys(DEFS) as ExerciseName[]).map((name) => [name, (fn: StudentFn, options?: CheckOptions) => runCheck(name, fn, options)]),
+  (Object.keys(DEFS) as ExerciseName[]).map((name) => [name, (fn: StudentFn, options?: CheckOptions) => runCheck(name, DEFS[name], fn, options)]),
 ) as Record<ExerciseName, Check>);
+
+/**
+ * The checks of a homework notebook: the library's (`check`) and those of every checks file
+ * (`<homework id>.checks.cjs`, exercises made by `defineExercise`) in `dir` — by default the kernel's
+ * folder, which Jupyter makes the notebook's folder, and where the release and the grader put the
+ * homework's checks file. Each is called like the library's: `check.gruStepForward(gruStepForward)`.
+ * The files are read afresh on each call, so an edited checks file takes effect when the cell re-runs.
+ *
+ * Errors: an Error naming the file when a checks file cannot be loaded or exports something other than
+ * `defineExercise` results, and when a name is defined twice (by two files, or by a file and the library).
+ *
+ * @param dir the folder holding the checks files. Default `process.cwd()`.
+ * @example
+ * ```ts
+ * import { homeworkChecks } from 'rnn-lab';
+ * const check = homeworkChecks();          // + homework/hw4-gru.checks.cjs, beside hw4-gru.ipynb
+ * check.gruStepForward(gruStepForward);    // ✔ gruStepForward: 3/3 points — …
+ * ```
+ */
+export function homeworkChecks(dir: string = process.cwd()): Readonly<Record<ExerciseName, Check>> & Readonly<Record<string, Check>> {
+  if (typeof dir !== 'string') throw new TypeError(`homeworkChecks: dir must be a folder path (a string); got ${describe(dir)}`);
+  const found = discoverExercises(dir, Object.keys(DEFS));
+  const teacher = Object.fromEntries([...found].map(([name, { def }]) => [name, (fn: StudentFn, options?: CheckOptions) => runCheck(name, def, fn, options)]));
+  return Object.freeze({ ...check, ...teacher });
+}

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildRelease, writeRelease, staleNotebooks } from '../../scripts/homework/homework-release.mjs';
-import { foreignPages, writeIndex, GENERATOR_META } from '../../scripts/course/course.mjs';
+import { foreignPages, writeIndex, GENERATOR_META, parseArgs as courseArgs } from '../../scripts/course/course.mjs';
 import { ensureLink } from '../../scripts/kernel.mjs';
 import { outProblem, keepFolder, REPORT_BY } from '../../scripts/homework/grade.mjs';
 
@@ -100,4 +100,14 @@ test('grade: --out never replaces a file that is not a report; --keep never over
     assert.equal(b, path.join(keep, 'hw1-2'));
     assert.equal(fs.readFileSync(path.join(a, 'kernel.log'), 'utf8'), 'first student');
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('npm run course reads its flags with node:util parseArgs (scripts/lib/args.mjs): --site, notebook filters, unknown flags rejected', () => {
+  assert.deepEqual(courseArgs(['--site', 'out', '00-welcome', '03']), { site: path.resolve('out'), only: ['00-welcome', '03'] });
+  assert.deepEqual(courseArgs(['--site=out']).site, path.resolve('out'));
+  assert.match(courseArgs([]).site, /[\\/]site$/);
+  // Before, an unknown flag became a notebook filter ("no notebooks match --pdf") and a bare --site the current folder.
+  assert.throws(() => courseArgs(['--pdf']), /^Error: unknown option --pdf\nusage: npm run course/);
+  assert.throws(() => courseArgs(['00', '--site']), /--site needs a folder/);
+  assert.throws(() => courseArgs(['--site', '--pdf']), /--site needs a folder/);
 });
