@@ -4,7 +4,7 @@
  * the fused dispatch look a family up here instead of switching on the kind. Adding a cell type is one
  * family file plus one `registerCell` call (tests/unit/cell-registry.test.mjs adds a minimal gated unit).
  */
-import { BlockActivation, CellFamily, CellKind, CellOptions, RnnActivation } from './family';
+import { BlockActivation, CellFamily, CellKind, CellOptions, RnnActivation, cellDefaults } from './family';
 import { RNN_FAMILY } from './rnn';
 import { LSTM_FAMILY } from './lstm';
 import { GRU_FAMILY } from './gru';
@@ -125,6 +125,24 @@ export function onCellRegistered(hook: (family: CellFamily) => void): void {
 /** Whether the family's equations read option `key`. */
 export function readsOption(family: CellFamily, key: keyof CellOptions): boolean {
   return family.options.includes(key);
+}
+
+/**
+ * Refuse a value other than the default for an option the family's equations do not read (it would
+ * change nothing, silently); the default itself is accepted, so a saved config, which lists every
+ * option, loads. Used by the layers, the builders (through them) and countParams.
+ *
+ * @throws RangeError naming `where`, the option, the cells that read it and the value given
+ */
+export function checkUnreadOptions(where: string, family: CellFamily, given: CellOptions & { unitForgetBias?: boolean }): void {
+  const defaults = { ...cellDefaults({}), unitForgetBias: true };
+  const reads = (f: CellFamily, key: keyof typeof defaults) => (key === 'unitForgetBias' ? f.forgetGate !== undefined : readsOption(f, key));
+  for (const key of ['activation', 'resetAfter', 'update', 'unitForgetBias'] as const) {
+    const value = given[key];
+    if (value === undefined || reads(family, key) || value === defaults[key]) continue;
+    const readers = [...registry.values()].filter((f) => reads(f, key)).map((f) => `'${f.kind}'`);
+    throw new RangeError(`${where}: option ${key} is read only by ${readers.join(', ')} cells; the '${family.kind}' cell's equations do not use it, so ${describe(value)} would change nothing (leave it out)`);
+  }
 }
 
 /** Whether a layer of this family with these options keeps a second bias block b_hh. */

@@ -3,7 +3,7 @@
  * (defaults and checks) into what a layer keeps. One default per option, here.
  */
 import { CellFamily, CellOptions, GateActivation, GruUpdate, RnnActivation, cellDefaults } from './family';
-import { readsOption } from './cells';
+import { checkUnreadOptions, readsOption } from './cells';
 import { checkOptions } from './options';
 import { checkPositiveInt } from './inputs';
 
@@ -101,6 +101,7 @@ export function resolveLayerOptions(who: string, args: RecurrentLayerOptions, fa
   if (args.recurrentActivation !== undefined && !readsOption(family, 'recurrentActivation')) {
     throw new RangeError(`${who}: recurrentActivation is the gates' activation of LSTM and GRU layers; the Elman RNN has no gates (use activation); got '${args.recurrentActivation}'`);
   }
+  checkUnreadOptions(who, family, args);
   return {
     units: args.units,
     returnSequences: args.returnSequences ?? false,

@@ -2,7 +2,7 @@
  * Parameter counts from a spec alone, by the lecture's formulas (no model is built).
  */
 import { CellKind, cellDefaults } from './family';
-import { cellFamily, directionParams } from './cells';
+import { cellFamily, checkUnreadOptions, directionParams } from './cells';
 import { ModelSpec, checkSpec } from './build';
 
 /**
@@ -15,6 +15,7 @@ import { ModelSpec, checkSpec } from './build';
 export function countParams(cell: CellKind, spec: ModelSpec): number {
   const { numLayers, topology } = checkSpec(spec, 'countParams');
   const family = cellFamily(cell, 'countParams');
+  checkUnreadOptions('countParams', family, spec);
   const options = cellDefaults(spec);
   const n = spec.hiddenSize;
   const dirs = spec.bidirectional ? 2 : 1;
