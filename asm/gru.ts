@@ -67,8 +67,8 @@ import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma } from './simd';
  *   HP   [b, 3n]  scratch: q = h_{t-1}·U + b_hh
  *   Up   U [n, 3n] packed by packB;  Bh b_hh [3n]
  */
-@inline export function gruForwardStepResetAfter(A: usize, Hp: usize, Hc: usize, St: usize, HP: usize, Up: usize, Bh: usize,
-  b: i32, n: i32, takesNew: bool, hard: bool): void {
+@inline export function gruForwardStepResetAfter(A: usize, Hp: usize, Hc: usize, St: usize, HP: usize, Up: usize,
+  Bh: usize, b: i32, n: i32, takesNew: bool, hard: bool): void {
   const Gn = 3 * n;
   const nB = B4(n);
   for (let i = 0; i < b; i++) memory.copy(HP + B4(i * Gn), Bh, B4(Gn));
@@ -123,8 +123,8 @@ import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma } from './simd';
  *   e     [b, 3n]  reset after, out: dq;  DRH [b, n] reset before, scratch: d(r⊙h)
  *   Utp   Uᵀ [3n, n] (reset after);  Uth U_hᵀ [n, n], Utrz U_rzᵀ [2n, n] (reset before); packed by packB
  */
-@inline export function gruBackwardStep(dh: usize, dhp: usize, Hp: usize, g: usize, d: usize, St: usize, e: usize, DRH: usize,
-  Utp: usize, Uth: usize, Utrz: usize, b: i32, n: i32, resetAfter: bool, takesNew: bool, hard: bool): void {
+@inline export function gruBackwardStep(dh: usize, dhp: usize, Hp: usize, g: usize, d: usize, St: usize, e: usize,
+  DRH: usize, Utp: usize, Uth: usize, Utrz: usize, b: i32, n: i32, resetAfter: bool, takesNew: bool, hard: bool): void {
   const Gn = 3 * n;
   const nB = B4(n);
   const one = kt(14);

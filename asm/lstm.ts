@@ -22,7 +22,7 @@
 // Reference: S. Hochreiter, J. Schmidhuber, "Long Short-Term Memory", Neural Computation 9 (1997),
 // https://doi.org/10.1162/neco.1997.9.8.1735 (the forget gate: F. A. Gers, J. Schmidhuber, F. Cummins,
 // 2000, https://doi.org/10.1162/089976600300015015); the backward written out as here: K. Greff et al.,
-// "LSTM: A Search Space Odyssey", 2015, https://arxiv.org/abs/1503.04069 (appendix, without peepholes).
+// "LSTM: A Search Space Odyssey", 2015, https://arxiv.org/abs/1503.04069 (its BPTT deltas, peephole terms dropped).
 // The library's tf.js-ops step, which the tests hold this against: src/lstm.ts.
 
 import { gemm } from './gemm';

@@ -44,7 +44,8 @@ import { B4, ldn, stn, vact, vactGrad } from './simd';
  *   d    [b, n]  out: da_t
  *   Utp  Uᵀ [n, n] packed by packB
  */
-@inline export function rnnBackwardStep(dh: usize, dhp: usize, Hc: usize, d: usize, Utp: usize, b: i32, n: i32, act: i32): void {
+@inline export function rnnBackwardStep(dh: usize, dhp: usize, Hc: usize, d: usize, Utp: usize,
+  b: i32, n: i32, act: i32): void {
   for (let i = 0; i < b; i++) {
     const dh_i = dh + B4(i * n), h = Hc + B4(i * n), da = d + B4(i * n);
     for (let j = 0; j < n; j += 4) {
