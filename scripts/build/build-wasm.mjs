@@ -1,9 +1,10 @@
-// `npm run build:wasm`: compile the fused recurrent kernels (asm/recurrent.ts, AssemblyScript) with the
-// npm-installed compiler into WebAssembly, offline:
+// `npm run build:wasm`: compile the fused recurrent kernels (AssemblyScript: the entry asm/recurrent.ts,
+// which imports asm/simd.ts, gemm.ts, codes.ts, layout.ts and one file per cell, rnn.ts, lstm.ts, gru.ts)
+// with the npm-installed compiler into WebAssembly, offline:
 //   src/fused/recurrent.wasm          v128 SIMD (loaded everywhere WebAssembly SIMD is)
 //   src/fused/recurrent-relaxed.wasm  + relaxed-SIMD fused multiply-add (loaded only where it validates)
 // and copies both next to the compiled loader, dist/fused/. Options: --check (compile only if a .wasm
-// is missing or older than asm/), --quiet.
+// is missing or older than any asm/*.ts), --quiet.
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -26,7 +27,7 @@ for (const a of scanArgs(process.argv.slice(2), { quiet: { type: 'boolean' }, ch
 }
 const log = (s) => { if (!quiet) console.log(s); };
 
-const SRC = path.join(ROOT, 'asm', 'recurrent.ts');
+const SRC = path.join(ROOT, 'asm', 'recurrent.ts');   // the entry; asc follows its imports
 const OUT = path.join(ROOT, 'src', 'fused');
 const DIST = path.join(ROOT, 'dist', 'fused');
 const variants = [
