@@ -13,6 +13,7 @@
  * const grads = tf.grads((k) => tf.sum(fusedSequence('lstm', x, k, rk, b, h0, c0).hT))([kernel]);
  * ```
  */
+import { allFull, checkLengths } from '../lengths';
 import * as tf from '@tensorflow/tfjs';
 import { cellDefaults } from '../family';
 import type { CellKind, CellOptions } from '../family';
@@ -38,6 +39,12 @@ export interface FusedOptions extends CellOptions {
    * cT only). Asking only for what is used saves copying [batch, T, n] arrays in and out of tf.js.
    */
   returns?: 'all' | 'sequence' | 'last';
+  /**
+   * Per-row sequence lengths L_b (1 ≤ L_b ≤ T; src/lengths.ts): steps t ≥ L_b are padding — their
+   * output is 0 and the state is held, so hT (and cT) are the states after step L_b. Omitted: every
+   * row has T steps.
+   */
+  lengths?: ArrayLike<number>;
 }
 
 /** What {@link fusedSequence} returns (what `options.returns` asked for). */
@@ -275,9 +282,13 @@ interface Shard {
  */
 export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, recurrentKernel: tf.Tensor, bias: tf.Tensor,
   h0?: tf.Tensor | null, c0?: tf.Tensor | null, options: FusedOptions = {}): FusedResult {
-  checkOptions('fusedSequence', options, ['activation', 'resetAfter', 'update', 'recurrentActivation', 'recurrentBias', 'returns']);
+  checkOptions('fusedSequence', options, ['activation', 'resetAfter', 'update', 'recurrentActivation', 'recurrentBias', 'returns', 'lengths']);
   const why = fusedSupport(kind, options, x);
   if (why) throw new FusedUnsupportedError(why);
+  // Issue 16: the kernels do not skip padded steps yet; the layer then runs its reference loop.
+  if (options.lengths && x.rank === 3 && !allFull(checkLengths('fusedSequence', 'options.lengths', options.lengths, x.shape[0]!, x.shape[1]!), x.shape[1]!)) {
+    throw new FusedUnsupportedError('the fused kernels do not handle per-sequence lengths yet');
+  }
   const a = getArena();
   const family = cellFamily(kind, 'fusedSequence');
   const [b, T, mIn] = x.shape as [number, number, number];
