@@ -277,7 +277,7 @@ export async function gradeSubmission(file, o) {
   }
   const hw = identifyHomework(nb, file, o.manifest, o.homework);
   if (!hw) {
-    entry.error = 'cannot tell which homework this is (no rnn-lab.homework metadata, no homework id in the file name, no known check calls); use --homework';
+    entry.error = `cannot tell which homework this is (no rnn-lab.homework metadata, no homework id in the file name, no known check calls); use --homework ID${o.whence ? ` (${o.whence})` : ''}`;
     entry.seconds = (Date.now() - t0) / 1000;
     return entry;
   }
@@ -386,17 +386,29 @@ export async function main(argv) {
     console.error(`grade: no such file: ${missing.join(', ')}`);
     return 2;
   }
+  exerciseTable();   // fails early with a clear message when dist/ is stale
+  const manifestFile = path.resolve(o.manifest ?? MANIFEST);
+  if (o.manifest && !fs.existsSync(manifestFile)) {
+    console.error(`grade: --manifest ${o.manifest}: no such file; a release writes it as <homework folder>/release/manifest.json`);
+    return 2;
+  }
+  const manifest = loadManifest(manifestFile);
+  const known = manifest.notebooks.map((n) => n.homework);
+  // Where the homeworks the grader knows come from, and how to point it at another release.
+  const whence = `homeworks known from ${path.relative(process.cwd(), manifestFile) || manifestFile}: ${known.join(', ')}; ` +
+    'a homework released with `homework-release.mjs --dir DIR` is graded with --manifest DIR/release/manifest.json';
+  if (o.homework && !known.includes(o.homework)) {
+    console.error(`grade: --homework ${o.homework} is not in the manifest (${whence})`);
+    return 2;
+  }
   const python = findPython(['nbclient', 'nbformat', 'jupyter_client']);
   if (!python) {
     console.error(`grade: Jupyter (nbclient) was not found in ${pythonCandidates().join(', ')}. ${INSTALL_HINT}`);
     return 2;
   }
-  exerciseTable();   // fails early with a clear message when dist/ is stale
-  const manifestFile = path.resolve(o.manifest ?? MANIFEST);
-  const manifest = loadManifest(manifestFile);
   const kernel = installGradingKernel(o.memory).name;
   const t0 = Date.now();
-  const results = await gradeAll(o.files, { ...o, python, kernel, manifest, manifestDir: path.dirname(manifestFile) });
+  const results = await gradeAll(o.files, { ...o, python, kernel, manifest, manifestDir: path.dirname(manifestFile), whence });
   const report = {
     generatedBy: REPORT_BY,
     gradedAt: new Date().toISOString(),

@@ -136,6 +136,21 @@ export function notebookExercises(nb, table, where) {
   return exercises;
 }
 
+/**
+ * A points table's total row (`| **total** | | **N** |`) must equal the sum of the exercises' points:
+ * students read the total there, the grader scores the sum.
+ */
+export function checkTotalRow(nb, exercises, where) {
+  const sum = exercises.reduce((s, e) => s + e.points, 0);
+  for (const [i, cell] of nb.cells.entries()) {
+    if (cell.cell_type !== 'markdown') continue;
+    const m = /^\|\s*\*\*total\*\*\s*\|[^\n]*?\*\*(\d+)\*\*\s*\|\s*$/im.exec(sourceText(cell));
+    if (m && Number(m[1]) !== sum) {
+      throw new Error(`${where}: the points table's total row in cell ${i} says ${m[1]}, but the exercises' points add up to ${sum} (${exercises.map((e) => `${e.exercise} ${e.points}`).join(', ')})`);
+    }
+  }
+}
+
 /** A cell source as nbformat stores it: a list of lines, each but the last ending in a newline. */
 function splitLines(text) {
   if (text === '') return [];
@@ -180,21 +195,31 @@ export function notebookJson(nb) {
  * @param {{ homeworkDir?: string, releaseDir?: string }} [where] the sources (default homework/) and
  *   the release folder (default <homeworkDir>/release)
  */
+/** A path as messages and the manifest give it: relative to the checkout inside it, absolute outside. */
+function shown(file) {
+  const rel = path.relative(ROOT, file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(file) : rel;
+}
+
 export function buildRelease({ homeworkDir = HOMEWORK_DIR, releaseDir = path.join(homeworkDir, 'release') } = {}) {
   const library = exerciseTable();
   const sources = listNotebooks(homeworkDir);
-  if (sources.length === 0) throw new Error(`no homework notebooks in ${path.relative(ROOT, homeworkDir)}/`);
+  if (sources.length === 0) throw new Error(`no homework notebooks in ${shown(homeworkDir)}/`);
   const files = new Map();
-  const manifest = { generatedBy: 'npm run homework:release (scripts/homework-release.mjs)', notebooks: [] };
+  const manifest = { generatedBy: 'npm run homework:release (scripts/homework/homework-release.mjs)', notebooks: [] };
   const leaks = [];
   for (const file of sources) {
-    const rel = path.relative(ROOT, file);
+    const rel = shown(file);
     const nb = JSON.parse(fs.readFileSync(file, 'utf8'));
     const { nb: released, removed } = releaseNotebook(nb, rel);
     if (removed.length === 0) throw new Error(`${rel}: no BEGIN SOLUTION … END SOLUTION blocks; is it a homework source?`);
     const { table, checks } = notebookTable(file, library);
     const exercises = notebookExercises(nb, table, rel);
     if (exercises.length === 0) throw new Error(`${rel}: no check.<exercise>(…) calls`);
+    checkTotalRow(nb, exercises, rel);
+    // The grader recognises a renamed submission by this id (a student's file name is theirs to choose).
+    const id = nb.metadata?.['rnn-lab']?.homework ?? path.basename(file, '.ipynb');
+    released.metadata['rnn-lab'] = { ...released.metadata['rnn-lab'], homework: id };
     const text = notebookJson(released);
     const name = path.basename(file);
     // Nothing of the solutions may remain: no marker and no distinctive solution line.
@@ -205,12 +230,12 @@ export function buildRelease({ homeworkDir = HOMEWORK_DIR, releaseDir = path.joi
     let checksName;
     if (checks) {
       checksName = path.basename(checks.file);
-      files.set(path.join(releaseDir, checksName), `${CHECKS_COPY} ${path.relative(ROOT, checks.file)}, written by npm run homework:release; edit that file, not this one.\n${checks.text}`);
+      files.set(path.join(releaseDir, checksName), `${CHECKS_COPY} ${shown(checks.file)}, written by npm run homework:release; edit that file, not this one.\n${checks.text}`);
     }
     const title = (/^#\s+(.+)$/m.exec(sourceText(nb.cells.find((c) => c.cell_type === 'markdown') ?? { source: '' })) ?? [, name])[1];
     manifest.notebooks.push({
-      homework: nb.metadata?.['rnn-lab']?.homework ?? path.basename(file, '.ipynb'),
-      file: path.relative(ROOT, path.join(releaseDir, name)),
+      homework: id,
+      file: shown(path.join(releaseDir, name)),
       source: rel,
       ...(checksName ? { checks: checksName } : {}),
       title,
@@ -269,7 +294,7 @@ export function writeRelease(files, dir) {
   const targets = [...files].map(([f, text]) => [path.join(dir, path.basename(f)), text]);
   const foreign = targets.map(([f]) => f).filter((f) => fs.existsSync(f) && !isReleaseOutput(f));
   if (foreign.length) {
-    throw new Error(`${foreign.map((f) => path.relative(ROOT, f)).join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not from an earlier release (no rnn-lab release marker), so not replaced; move ${foreign.length === 1 ? 'it' : 'them'} away or rename the homework`);
+    throw new Error(`${foreign.map((f) => shown(f)).join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not from an earlier release (no rnn-lab release marker), so not replaced; move ${foreign.length === 1 ? 'it' : 'them'} away or rename the homework`);
   }
   const stale = staleNotebooks(files, dir);
   fs.mkdirSync(dir, { recursive: true });
@@ -304,12 +329,14 @@ function main(argv) {
   const stale = staleNotebooks(files, releaseDir);
   if (checkOnly) {
     const outdated = [...files].filter(([f, text]) => !fs.existsSync(f) || fs.readFileSync(f, 'utf8') !== text).map(([f]) => f);
-    const bad = [...outdated, ...stale].map((f) => path.relative(ROOT, f));
+    const bad = [...outdated, ...stale].map((f) => shown(f));
     if (bad.length) {
-      console.error(`${path.relative(ROOT, releaseDir)} is out of date (${bad.join(', ')}): run npm run homework:release`);
+      const command = o.dir === HOMEWORK_DIR ? 'npm run homework:release' : `node scripts/homework/homework-release.mjs --dir ${shown(o.dir)}`;
+      console.error(`${shown(releaseDir)} is out of date (${bad.join(', ')}): run ${command}`);
       return 1;
     }
-    console.log(`${path.relative(ROOT, releaseDir)} is up to date (${manifest.notebooks.length} notebooks)`);
+    const count = manifest.notebooks.length;
+    console.log(`${shown(releaseDir)} is up to date (${count} notebook${count === 1 ? '' : 's'})`);
     return 0;
   }
   writeRelease(files, releaseDir);
@@ -317,7 +344,7 @@ function main(argv) {
     const list = nb.exercises.map((e) => `${e.exercise} ${e.points}`).join(', ');
     console.log(`${nb.file}: ${nb.exercises.length} exercises, ${nb.maxPoints} points (${list})`);
   }
-  console.log(`wrote ${path.relative(ROOT, path.join(releaseDir, 'manifest.json'))}; no solution text in the release`);
+  console.log(`wrote ${shown(path.join(releaseDir, 'manifest.json'))}; no solution text in the release`);
   return 0;
 }
 

@@ -12,6 +12,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { createRequire } from 'module';
+import * as vm from 'vm';
 import { describe } from '../describe';
 import { ExerciseDef, errorText, exerciseDefOf } from './exercise';
 
@@ -36,8 +38,7 @@ export function loadChecksFile(file: string): Map<string, FoundExercise> {
   const homework = path.basename(abs).slice(0, -CHECKS_SUFFIX.length);
   let exported: unknown;
   try {
-    delete require.cache[require.resolve(abs)];
-    exported = require(abs);
+    exported = evaluateChecksFile(abs);
   } catch (e) {
     throw new Error(`${file} could not be loaded: ${errorText(e)}`);
   }
@@ -53,6 +54,29 @@ export function loadChecksFile(file: string): Map<string, FoundExercise> {
     found.set(def.name, { def: { ...def, homework }, file: abs });
   });
   return found;
+}
+
+/**
+ * Run a checks file as CommonJS, afresh (a teacher who edits it and re-runs the cell gets the edit).
+ * Its `require` resolves from the file's folder first, then from this library's own install, so a
+ * homework folder outside the course checkout (a teacher's /tmp/hw, a grader's submission folder)
+ * still finds 'rnn-lab' and '@tensorflow/tfjs' — as the kernel does through NODE_PATH.
+ */
+function evaluateChecksFile(abs: string): unknown {
+  const own = createRequire(abs);
+  const fallback = (id: string) => {
+    try {
+      return own(id);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND' || id.startsWith('.') || path.isAbsolute(id)) throw e;
+      return require(id);
+    }
+  };
+  const req = Object.assign(fallback, { resolve: own.resolve, cache: own.cache, main: own.main, extensions: own.extensions }) as NodeRequire;
+  const mod = { exports: {} as unknown };
+  const run = vm.compileFunction(fs.readFileSync(abs, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: abs });
+  run(mod.exports, req, mod, abs, path.dirname(abs));
+  return mod.exports;
 }
 
 /** The checks files in `dir`, sorted. */

@@ -221,5 +221,19 @@ export function homeworkChecks(dir: string = process.cwd()): Readonly<Record<Exe
   if (typeof dir !== 'string') throw new TypeError(`homeworkChecks: dir must be a folder path (a string); got ${describe(dir)}`);
   const found = discoverExercises(dir, Object.keys(DEFS));
   const teacher = Object.fromEntries([...found].map(([name, { def }]) => [name, (fn: StudentFn, options?: CheckOptions) => runCheck(name, def, fn, options)]));
-  return Object.freeze({ ...check, ...teacher });
+  const all = Object.freeze({ ...check, ...teacher });
+  // A student who downloaded the notebook without its checks file would otherwise call `undefined` and
+  // read "check.x is not a function": name the exercise, the folder looked in and what was found there.
+  return new Proxy(all, {
+    get(target, key, receiver) {
+      if (typeof key !== 'string' || key in target || !/^[A-Za-z_$][\w$]*$/.test(key) || NOT_EXERCISES.has(key)) return Reflect.get(target, key, receiver);
+      const files = checksFiles(dir).map((f) => path.basename(f));
+      throw new Error(`homeworkChecks: no exercise '${key}' in the library's checks or in a checks file in ${dir} ` +
+        `(${files.length ? `found ${files.join(', ')}` : `no *${CHECKS_SUFFIX} file there`}). A homework's checks file, <homework id>${CHECKS_SUFFIX}, ` +
+        `must sit beside the notebook (Jupyter runs the notebook in its own folder): copy it there, or ask for it with the notebook.`);
+    },
+  });
 }
+
+/** Property names tools read from any object (promises, JSON, inspection): never exercise names. */
+const NOT_EXERCISES = new Set(['then', 'toJSON', 'constructor', 'inspect', 'nodeType', 'asymmetricMatch', '$$typeof']);

@@ -171,3 +171,64 @@ test('homework-release flags go through scripts/lib/args.mjs: an unknown flag or
     assert.match(r.stderr, /usage: node scripts\/homework\/homework-release\.mjs \[--check\] \[--dir DIR\]/);
   }
 });
+
+// A fresh-user trial found these: a homework folder outside the checkout (no node_modules beside it), a
+// total row that disagrees with the exercises, --check's advice for a --dir release, a student without the
+// checks file, and the grader's advice when a homework is not in its manifest.
+test('a homework folder outside the checkout: its checks file finds rnn-lab and tf.js; release, --check and the metadata are right', () => {
+  const { tmp, dir, ex } = makeExampleHomework();
+  try {
+    fs.rmSync(path.join(tmp, 'node_modules'));                // no link: nothing beside the folder resolves
+    const checks = path.join(dir, 'hw4-gru.checks.cjs');
+    fs.writeFileSync(checks, `const tfjs = require('@tensorflow/tfjs');\nif (typeof tfjs.tensor !== 'function') throw new Error('no tf.js');\n${ex.checks}`);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_PATH'));
+    const run = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'homework', 'homework-release.mjs'), ...args], { encoding: 'utf8', cwd: tmp, env });
+    const r = run('--dir', dir);
+    assert.equal(r.status, 0, r.stderr);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'release', 'manifest.json'), 'utf8'));
+    assert.equal(manifest.notebooks[0].file, path.join(dir, 'release', 'hw4-gru.ipynb'), 'outside the checkout the manifest holds absolute paths');
+    assert.match(manifest.generatedBy, /scripts\/homework\/homework-release\.mjs/);
+    const student = JSON.parse(fs.readFileSync(path.join(dir, 'release', 'hw4-gru.ipynb'), 'utf8'));
+    assert.equal(student.metadata['rnn-lab'].homework, 'hw4-gru');
+    fs.appendFileSync(checks, '// edited\n');
+    const c = run('--dir', dir, '--check');
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, new RegExp(`out of date .*run node scripts/homework/homework-release\\.mjs --dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    // A total row that says 4 while the exercise gives 3.
+    const nbFile = path.join(dir, 'hw4-gru.ipynb');
+    const nb = JSON.parse(fs.readFileSync(nbFile, 'utf8'));
+    nb.cells[0].source = nb.cells[0].source.replace(/\*\*total\*\* \| \| \*\*(\d+)\*\*/, (_, p) => `**total** | | **${Number(p) + 1}**`);
+    fs.writeFileSync(nbFile, JSON.stringify(nb));
+    const t = run('--dir', dir);
+    assert.equal(t.status, 1);
+    assert.match(t.stderr, /the points table's total row in cell 0 says \d+, but the exercises' points add up to \d+ \(gruStepForward \d+\)/);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('homeworkChecks: an exercise whose checks file is missing is named, with the folder and what to do', () => {
+  const empty = fs.mkdtempSync(path.join(ROOT, '.tmp-teacher-'));
+  try {
+    const c = L.homeworkChecks(empty);
+    assert.equal(typeof c.rnnStepForward, 'function', 'library exercises stay');
+    assert.equal(c.then, undefined, 'not a thenable (await and display read .then)');
+    assert.throws(() => c.gruStepForward(() => 0),
+      new RegExp(`^Error: homeworkChecks: no exercise 'gruStepForward' in the library's checks or in a checks file in ${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(no \\*\\.checks\\.cjs file there\\)\\. A homework's checks file, <homework id>\\.checks\\.cjs, must sit beside the notebook`));
+  } finally {
+    fs.rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test('the grader: --homework not in the manifest and a missing --manifest say which manifest and how to point at another', () => {
+  const grade = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'homework', 'grade.mjs'), ...args], { encoding: 'utf8', cwd: ROOT });
+  const sub = path.join(ROOT, 'homework', 'release', 'hw1-rnn-step.ipynb');
+  const a = grade('--homework', 'hw9-none', '--out', path.join(ROOT, '.tmp-never.json'), sub);
+  assert.equal(a.status, 2);
+  assert.match(a.stderr, /^grade: --homework hw9-none is not in the manifest \(homeworks known from homework\/release\/manifest\.json: hw1-rnn-step, hw2-lstm-step, hw3-char-lm; a homework released with `homework-release\.mjs --dir DIR` is graded with --manifest DIR\/release\/manifest\.json\)$/m);
+  assert.doesNotMatch(a.stderr, /\n\s+at /, 'no stack trace for a wrong flag');
+  const b = grade('--manifest', '/nonexistent/manifest.json', '--out', path.join(ROOT, '.tmp-never.json'), sub);
+  assert.equal(b.status, 2);
+  assert.match(b.stderr, /--manifest \/nonexistent\/manifest\.json: no such file; a release writes it as <homework folder>\/release\/manifest\.json/);
+  assert.ok(!fs.existsSync(path.join(ROOT, '.tmp-never.json')));
+});
