@@ -4,7 +4,9 @@
  * the fused dispatch look a family up here instead of switching on the kind. Adding a cell type is one
  * family file plus one `registerCell` call (tests/unit/cell-registry.test.mjs adds a minimal gated unit).
  */
-import { BlockActivation, CellFamily, CellKind, CellOptions, RnnActivation, cellDefaults } from './family';
+import * as tf from '@tensorflow/tfjs';
+import { BlockActivation, CellFamily, CellKind, CellOptions, RnnActivation, StepResult, StepWeights, cellDefaults } from './family';
+import { shapeText } from './inputs';
 import { RNN_FAMILY } from './rnn';
 import { LSTM_FAMILY } from './lstm';
 import { GRU_FAMILY } from './gru';
@@ -13,6 +15,8 @@ import { checkOptions } from './options';
 import { describe } from './describe';
 
 const registry = new Map<string, CellFamily>();
+/** The library's own cells: never replaced (a registered kind may be registered again, e.g. a re-run cell). */
+const BUILTIN_KINDS: readonly string[] = ['rnn', 'lstm', 'gru'];
 const hooks: ((family: CellFamily) => void)[] = [];
 
 const FAMILY_KEYS = ['kind', 'gates', 'hasCell', 'activations', 'options', 'recurrentBias', 'forgetGate', 'keras', 'pytorch', 'fused', 'prepare', 'step'];
@@ -37,7 +41,7 @@ function checkFamily(f: CellFamily): void {
     throw new Error(`${where}: family.kind must be a lower-case name like 'mgu' (it names the layer class 'Lab' + KIND); got ${describe(kind)}`);
   }
   const who = `${where}(${kind})`;
-  if (registry.has(kind)) throw new Error(`${who}: a cell of kind '${kind}' is already registered`);
+  if (BUILTIN_KINDS.includes(kind) && registry.has(kind)) throw new Error(`${who}: '${kind}' is a built-in cell of the library and cannot be replaced; choose another kind`);
   const gates = f.gates;
   if (!Array.isArray(gates) || gates.length === 0 || new Set(gates).size !== gates.length || gates.some((g) => typeof g !== 'string' || g === '')) {
     throw new Error(`${who}: family.gates must be distinct gate names in storage order, e.g. ['f', 'h']; got ${describe(gates)}`);
@@ -72,6 +76,39 @@ function checkFamily(f: CellFamily): void {
     }
   }
   if (typeof f.prepare !== 'function' || typeof f.step !== 'function') throw new Error(`${who}: family.prepare and family.step must be functions (see CellFamily)`);
+  // The built-ins are tested against their equations; running them here would start a tf.js backend at import.
+  if (!BUILTIN_KINDS.includes(kind)) trySteps(who, f);
+}
+
+/**
+ * Run the family's prepare and step once on a batch of 2 with n = 3 (zeros) and check what comes back,
+ * so that a step returning the wrong width, or no c for a cell with a cell state, is refused here,
+ * naming the cell, rather than failing later in a head layer or a gradient.
+ */
+function trySteps(who: string, f: CellFamily): void {
+  const batch = 2, n = 3, G = f.gates.length;
+  const o = cellDefaults({});
+  tf.tidy(() => {
+    const w: StepWeights = { recurrentKernel: tf.zeros([n, G * n]) as tf.Tensor2D };
+    if (f.recurrentBias?.(o)) w.recurrentBias = tf.zeros([G * n]) as tf.Tensor1D;
+    const prev = { h: tf.zeros([batch, n]) as tf.Tensor2D, ...(f.hasCell ? { c: tf.zeros([batch, n]) as tf.Tensor2D } : {}) };
+    let r: StepResult;
+    try {
+      r = f.step(tf.zeros([batch, G * n]) as tf.Tensor2D, prev, f.prepare(w, n), o);
+    } catch (e) {
+      throw new Error(`${who}: family.prepare/step threw on a batch of ${batch} with n = ${n} (xp [batch, G·n] = [${batch}, ${G * n}], zeros): ${(e as Error).message}`);
+    }
+    const shape = (t: unknown) => (t instanceof tf.Tensor ? shapeText(t.shape) : describe(t));
+    const want = shapeText([batch, n]);
+    if (!(r?.h instanceof tf.Tensor) || r.h.shape.join() !== [batch, n].join()) {
+      throw new Error(`${who}: family.step must return h of shape [batch, n] (${want} for a batch of ${batch}, n = ${n}); got ${shape(r?.h)}`);
+    }
+    if (f.hasCell && (!(r.c instanceof tf.Tensor) || r.c.shape.join() !== [batch, n].join())) {
+      throw new Error(`${who}: family.hasCell is true, so family.step must return c of shape [batch, n] (${want}); got ${shape(r.c)}`);
+    }
+    if (!f.hasCell && r.c !== undefined) throw new Error(`${who}: family.step returned c but family.hasCell is false; set hasCell: true or return { h, gates } only`);
+    if (r.gates === null || typeof r.gates !== 'object') throw new Error(`${who}: family.step must return gates, an object of [batch, n] gate activations (may be empty); got ${describe(r.gates)}`);
+  });
 }
 
 /**
@@ -80,10 +117,26 @@ function checkFamily(f: CellFamily): void {
  * The descriptor is checked (gates, activations, orders, options; a fused code must be the kernels'
  * code for this kind) and must have a new kind. A cell without `fused` runs the reference step loop.
  *
+ * Registering a kind again replaces its family (a notebook cell run twice); layers made before keep
+ * the family they were made with. The built-in kinds cannot be replaced. A saved model of a registered
+ * cell loads only in a process that registered the same kind first.
+ *
  * @example
  * ```ts
- * registerCell({ kind: 'mgu', gates: ['f', 'h'], hasCell: false, activations: { f: 'gate', h: 'tanh' },
- *   options: ['recurrentActivation'], prepare: (w) => w, step: mguStep });
+ * // The minimal gated unit (Zhou et al. 2016): f = σ(W_xf x + W_hf h + b_f),
+ * // h̃ = tanh(W_xh x + W_hh (f⊙h) + b_h), h' = (1 − f)⊙h + f⊙h̃.
+ * registerCell({
+ *   kind: 'mgu', gates: ['f', 'h'], hasCell: false, activations: { f: 'gate', h: 'tanh' },
+ *   options: ['recurrentActivation'],
+ *   prepare: (w, n) => ({ ...w, Whf: w.recurrentKernel.slice([0, 0], [n, n]), Whh: w.recurrentKernel.slice([0, n], [n, n]) }),
+ *   step: (xp, prev, w, o) => {
+ *     const [xf, xh] = tf.split(xp, 2, 1);                                            // [batch, n] each
+ *     const f = gateActivate(tf.add(xf, tf.matMul(prev.h, w.Whf!)), o.recurrentActivation);    // [batch, n]
+ *     const hTilde = tf.tanh(tf.add(xh, tf.matMul(tf.mul(f, prev.h), w.Whh!)));       // [batch, n]
+ *     const h = tf.add(tf.mul(tf.sub(1, f), prev.h), tf.mul(f, hTilde));              // [batch, n]
+ *     return { h, gates: { f, hTilde } };
+ *   },
+ * });
  * const model = buildModel('mgu', { inputSize: 3, hiddenSize: 8, outputSize: 1 });
  * ```
  * @throws naming the field when the descriptor is inconsistent, or when the kind is taken

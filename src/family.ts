@@ -73,6 +73,8 @@ export interface StepWeights {
   recurrentRZ?: tf.Tensor2D;
   /** GRU resetBefore only: W_hh's candidate block [hidden, hidden]. */
   recurrentH?: tf.Tensor2D;
+  /** A registered cell's own per-sequence views, made by its `prepare`. */
+  [view: string]: tf.Tensor | undefined;
 }
 
 /** A step's result: the new state and the gate activations (named as in the lecture). */
@@ -111,8 +113,9 @@ export interface CellFamily {
   /** The activation of each gate block, by gate name (every name of `gates`). */
   activations: Readonly<Record<string, BlockActivation>>;
   /**
-   * The {@link CellOptions} this family's equations read. An option it does not read is ignored by
-   * its layers (except recurrentActivation, which a layer refuses when no gate uses it).
+   * The {@link CellOptions} this family's equations read. A layer, a builder spec or countParams that
+   * gives an option the family does not read is an error unless the value is the option's default
+   * (recurrentActivation: any value, when no gate uses it); see cells.ts `checkUnreadOptions`.
    */
   options: readonly (keyof CellOptions)[];
   /** Whether these options give the family a second bias block b_hh (the GRU with resetAfter). Default: never. */
@@ -129,12 +132,20 @@ export interface CellFamily {
   pytorch?: { order: readonly string[]; activations?: readonly RnnActivation[]; needsRecurrentBias?: boolean };
   /** The fused kernel's entry; undefined: no fused kernel, the layer runs the reference step loop. */
   fused?: FusedCell;
-  /** Prepare per-sequence views of the weights (e.g. GRU's split recurrent kernel). */
+  /**
+   * Prepare per-sequence views of the weights once per sequence (e.g. GRU's split recurrent kernel),
+   * returned as extra fields of `w` (any name: StepWeights accepts them). Return `w` itself when none.
+   */
   prepare(w: StepWeights, hidden: number): StepWeights;
   /**
    * One time step from the projected input xp = x_t·W_x + b ([batch, G·hidden], all gates at once)
    * and the previous state. `cProbe` (LSTM) is added to c_t before h_t = o⊙tanh(c_t) is computed, so
    * its gradient is the full ∂L/∂c_t.
+   *
+   * Must return `{ h, gates }` with h [batch, hidden], plus c [batch, hidden] exactly when `hasCell`;
+   * `gates` holds the gate activations by name ([batch, hidden] each; may be `{}`), which
+   * `forwardSequence({ collectGates: true })` and `gateStats` report. `registerCell` runs the step once
+   * on zeros and refuses a family whose step returns other shapes.
    */
   step(xp: tf.Tensor2D, prev: State, w: StepWeights, options: Required<CellOptions>, cProbe?: tf.Tensor): StepResult;
 }

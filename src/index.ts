@@ -13,6 +13,7 @@ export type { RecurrentLayerOptions, SequenceResult, DirectionTrace, ForwardOpti
 export type { CellKind, CellOptions, RnnActivation, GateActivation, GruUpdate, State, StepResult, StepWeights, CellFamily } from './family';
 export type { BuiltinCellKind, BlockActivation, FusedCell } from './family';
 export { registerCell, cellFamily, cellKinds } from './cells';
+export { gateActivate } from './family';
 export { layerClass } from './layers';
 export { buildModel } from './builders';
 export { RNN_FAMILY, activate } from './rnn';

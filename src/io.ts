@@ -335,7 +335,19 @@ export async function loadModel(modelPath: string): Promise<tf.LayersModel> {
   // The model first (from its topology alone), so its weights' names and shapes can be checked
   // before any value is decoded; every tensor made here is disposed if anything fails.
   const { weightSpecs: _s, weightData: _d, ...topologyOnly } = artifacts;
-  const model = await tf.loadLayersModel(tf.io.fromMemory(topologyOnly));
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(tf.io.fromMemory(topologyOnly));
+  } catch (e) {
+    // A layer of a cell registered with registerCell exists only in a process that registered it.
+    const m = /Unknown layer: (Lab([A-Z0-9_]+))\b/.exec((e as Error).message ?? '');
+    if (m) {
+      throw new Error(`${where}: ${file} has a layer of class ${m[1]}, the layer of a cell registered with registerCell ` +
+        `(kind '${m[2].toLowerCase()}'), which this process has not registered: run the cell that calls registerCell({ kind: '${m[2].toLowerCase()}', … }) ` +
+        `(the same family as when the model was saved) before loadModel`);
+    }
+    throw e;
+  }
   let decoded: tf.NamedTensorMap = {};
   try {
     const modelSpecs = specs.filter((s) => s.group !== 'optimizer');

@@ -100,6 +100,9 @@ before(() => {
   L.registerCell(MGU_FAMILY);
 });
 
+/** A copy of the MGU under another kind, for descriptors that must be refused. */
+const other0 = () => ({ ...MGU_FAMILY, kind: 'mgu3' });
+
 describe('registerCell', () => {
   test('adds the kind; unknown kinds and inconsistent descriptors are errors naming what is wrong', () => {
     assert.deepEqual(L.cellKinds(), ['rnn', 'lstm', 'gru', 'mgu']);
@@ -108,7 +111,14 @@ describe('registerCell', () => {
     assert.throws(() => L.cellFamily('mgv'), /unknown cell kind "mgv"; registered: 'rnn', 'lstm', 'gru', 'mgu'/);
     assert.throws(() => L.buildModel('mgv', { inputSize: 1, hiddenSize: 2, outputSize: 1 }), /buildModel: unknown cell kind "mgv"/);
     assert.throws(() => L.countParams('mgv', { inputSize: 1, hiddenSize: 2, outputSize: 1 }), /countParams: unknown cell kind "mgv"/);
-    assert.throws(() => L.registerCell(MGU_FAMILY), /registerCell\(mgu\): a cell of kind 'mgu' is already registered/);
+    // Registering a kind again replaces it (a notebook cell run twice); the library's own cells stay.
+    assert.equal(L.registerCell(MGU_FAMILY), MGU_FAMILY);
+    assert.throws(() => L.registerCell({ ...L.cellFamily('lstm') }), /registerCell\(lstm\): 'lstm' is a built-in cell of the library and cannot be replaced/);
+    // A step that returns the wrong width, or no c for a cell with a cell state, is refused at registration.
+    assert.throws(() => L.registerCell({ ...other0(), step: (xp, prev) => ({ h: tf.concat([prev.h, prev.h], 1), gates: {} }) }),
+      /registerCell\(mgu3\): family\.step must return h of shape \[batch, n\] \(\[2, 3\] for a batch of 2, n = 3\); got \[2, 6\]/);
+    assert.throws(() => L.registerCell({ ...other0(), hasCell: true }), /registerCell\(mgu3\): family\.hasCell is true, so family\.step must return c of shape \[batch, n\] \(\[2, 3\]\); got undefined/);
+    assert.throws(() => L.registerCell({ ...other0(), step: () => { throw new Error('boom'); } }), /registerCell\(mgu3\): family\.prepare\/step threw on a batch of 2 with n = 3 .*: boom/);
     const other = { ...MGU_FAMILY, kind: 'mgu2' };
     assert.throws(() => L.registerCell({ ...other, keras: { className: 'MGU', order: ['f', 'f'] } }), /family\.keras\.order must list the gates f, h once each/);
     assert.throws(() => L.registerCell({ ...other, fused: { code: 1, flags: () => 0 } }), /family\.fused\.code 1 is not this cell's kernel \(the fused kernels implement 0 = rnn, 1 = lstm, 2 = gru\)/);
@@ -286,6 +296,10 @@ describe('an MGU model (buildModel, countParams, save/load)', () => {
       console.log(`# MGU save/load: weights max |Δ| ${dW}, predictions max |Δ| ${dY}`);
       x.dispose();
       loaded.dispose();
+      // The same file in a process that has not registered the cell (its class renamed to one nobody registered).
+      const file = path.join(dir, 'model.json');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replaceAll('LabMGU', 'LabNOPE'));
+      await assert.rejects(L.loadModel(dir), /loadModel: .*model\.json has a layer of class LabNOPE, the layer of a cell registered with registerCell \(kind 'nope'\), which this process has not registered: run the cell that calls registerCell\(\{ kind: 'nope', … \}\)/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       model.dispose();
