@@ -21,7 +21,7 @@ import {
   ROOT, KERNEL_DIR, KERNEL_NAME, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, INSTALL_HINT,
   findPython, pythonCandidates, libFiles,
 } from './lib/jupyter.mjs';
-import { scanArgs } from './lib/args.mjs';
+import { scanArgs, wantsHelp } from './lib/args.mjs';
 
 /** The logos copied beside kernel.json (Jupyter shows them in its launcher). */
 export const LOGOS = ['logo-32x32.png', 'logo-64x64.png'];
@@ -240,6 +240,7 @@ export function installKernel() {
 function main(argv) {
   const [cmd, ...rest] = argv;
   const fail = (msg, code = 1) => { console.error(`rnn-lab kernel: ${msg}`); process.exit(code); };
+  if (wantsHelp(argv)) { console.log(USAGE); return; }
   if (cmd !== 'install' && cmd !== 'uninstall') fail(`${cmd === undefined ? 'no command' : `unknown command '${cmd}'`}\n${USAGE}`, 2);
   let o;
   try { o = parseKernelArgs(rest); } catch (e) { fail(`${e.message}\n${USAGE}`, 2); }

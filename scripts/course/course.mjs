@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, findPython, INSTALL_HINT, copyMathJax, libFiles } from '../lib/jupyter.mjs';
 import { installKernel } from '../kernel.mjs';
-import { scanArgs } from '../lib/args.mjs';
+import { scanArgs, wantsHelp } from '../lib/args.mjs';
 
 const USAGE = 'usage: npm run course -- [--site DIR] [NOTEBOOK-NAME-PART …]';
 
@@ -49,6 +49,7 @@ function main() {
     process.exit(1);
   }
 
+  if (wantsHelp(process.argv.slice(2))) { console.log(USAGE); return; }
   let opts;
   try {
     opts = parseArgs(process.argv.slice(2));

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ROOT, findPython, pythonCandidates, INSTALL_HINT, jupyterEnv, libFiles } from '../lib/jupyter.mjs';
 import { GENERATOR_META } from './course.mjs';
-import { scanArgs } from '../lib/args.mjs';
+import { scanArgs, wantsHelp } from '../lib/args.mjs';
 
 export const USAGE = 'usage: npm run export -- PATH.ipynb [--pdf] [--out FILE] [--force]';
 /** Where Chromium is looked for when RNN_LAB_CHROMIUM is not set (as tests/helpers.mjs CHROMIUM). */
@@ -334,6 +334,7 @@ function size(n) {
 }
 
 async function main() {
+  if (wantsHelp(process.argv.slice(2))) { console.log(USAGE); return; }
   try {
     const swallowed = npmSwallowed(process.argv.slice(2));
     if (swallowed) throw new ExportError(swallowed);
@@ -341,7 +342,8 @@ async function main() {
     // npm runs scripts in the package folder; paths on the command line are meant from where npm was called.
     if (process.env.npm_lifecycle_event === 'export' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
     const r = await exportNotebook(opts.file, opts);
-    const what = `${r.figures} figure${r.figures === 1 ? '' : 's'}${opts.pdf ? ', A4' : '; plotly.js and MathJax inside, opens offline'}`;
+    // plotly.js is embedded only when there is a figure to draw (export.mjs writes it once, before the first).
+    const what = `${r.figures} figure${r.figures === 1 ? '' : 's'}${opts.pdf ? ', A4' : `; ${r.figures > 0 ? 'plotly.js and ' : ''}MathJax inside, opens offline`}`;
     console.log(`rnn-lab export: wrote ${r.out} (${size(r.bytes)}, ${what})`);
     if (r.note) console.error(`rnn-lab export: note: ${r.note}`);
   } catch (e) {

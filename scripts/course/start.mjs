@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { ROOT, findPython, jupyterEnv, libraryBuilt, pythonCandidates, INSTALL_HINT } from '../lib/jupyter.mjs';
 import { installKernel } from '../kernel.mjs';
+import { wantsHelp } from '../lib/args.mjs';
 
 function fail(msg) {
   console.error(`rnn-lab start: ${msg}`);
@@ -19,6 +20,15 @@ function portFree(port) {
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
+
+const USAGE = 'usage: npm start   (options by environment: RNN_LAB_PORT=8888, RNN_LAB_NO_BROWSER=1, RNN_LAB_PYTHON=/path/to/python)';
+const argv = process.argv.slice(2);
+if (wantsHelp(argv)) {
+  console.log(USAGE);
+  process.exit(0);
+}
+// Nothing on the command line is read: an argument would otherwise be ignored silently.
+if (argv.length > 0) fail(`unexpected argument${argv.length > 1 ? 's' : ''} ${argv.join(' ')}\n${USAGE}`);
 
 if (!libraryBuilt()) fail('the library is not built (dist/index.js is missing). Run `npm install` (it builds), or `npm run build`.');
 

@@ -36,3 +36,12 @@ export function scanArgs(argv, options) {
   // A short group with an unknown flag is one unknown word: drop the fields an option item had.
   return items.map((i) => (i.kind === 'unknown' ? { kind: 'unknown', raw: i.raw } : i));
 }
+
+/**
+ * Whether the command line asks for help (`--help` or `-h` anywhere before a `--`): every course script
+ * then prints its usage on stdout and exits 0, whatever else was given.
+ */
+export function wantsHelp(argv) {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ROOT } from '../helpers.mjs';
 import { buildRelease, writeRelease, staleNotebooks } from '../../scripts/homework/homework-release.mjs';
 import { foreignPages, writeIndex, GENERATOR_META, parseArgs as courseArgs } from '../../scripts/course/course.mjs';
 import { ensureLink } from '../../scripts/kernel.mjs';
@@ -110,4 +112,18 @@ test('npm run course reads its flags with node:util parseArgs (scripts/lib/args.
   assert.throws(() => courseArgs(['--pdf']), /^Error: unknown option --pdf\nusage: npm run course/);
   assert.throws(() => courseArgs(['00', '--site']), /--site needs a folder/);
   assert.throws(() => courseArgs(['--site', '--pdf']), /--site needs a folder/);
+});
+
+test('every course script prints its usage for --help / -h with exit 0; npm start refuses arguments it would ignore', () => {
+  const scripts = ['course/start.mjs', 'course/course.mjs', 'course/export.mjs', 'kernel.mjs', 'homework/grade.mjs', 'homework/homework-release.mjs'];
+  for (const s of scripts) {
+    for (const flag of ['--help', '-h']) {
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', s), flag], { encoding: 'utf8', env: { ...process.env, RNN_LAB_NO_BROWSER: '1' }, timeout: 30000 });
+      assert.equal(r.status, 0, `${s} ${flag}: exit ${r.status}\n${r.stderr}`);
+      assert.match(r.stdout, /^usage: /, `${s} ${flag} prints its usage on stdout`);
+    }
+  }
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'course', 'start.mjs'), '--port', '9999'], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^rnn-lab start: unexpected arguments --port 9999\nusage: npm start/);
 });
