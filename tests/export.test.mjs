@@ -143,7 +143,9 @@ test('overwriting: a foreign X.html is kept byte for byte without --force and re
   // --force replaces it (as `jupyter nbconvert` would have left it).
   r = runExport([nb, '--force']);
   assert.equal(r.status, 0, r.err);
-  assert.match(r.out, /wrote .*hw\.html \(\d+(\.\d)? [kM]B, 0 figures; plotly\.js and MathJax inside, opens offline\)/);
+  // No figure: no plotly.js in the page, and the message does not claim it (fresh-user trial).
+  assert.match(r.out, /wrote .*hw\.html \(\d+(\.\d)? [kM]B, 0 figures; MathJax inside, opens offline\)/);
+  assert.doesNotMatch(fs.readFileSync(page, 'utf8'), /Plotly\.newPlot|plotly\.js v\d/, 'a page without figures carries no plotly.js');
   assert.doesNotMatch(r.err, /note:/, 'a notebook that ran without error gets no note');
   assert.match(fs.readFileSync(page, 'utf8'), /hello/);
   assert.match(fs.readFileSync(page, 'utf8'), /<title>hw<\/title>/, 'no heading: the page is titled with the file name');
