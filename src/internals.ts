@@ -87,6 +87,19 @@ export function dropAbandonedTape(): void {
  * private `firstUse` field is false (tfjs-backend-cpu/src/backend_cpu.ts). No-op without a CPU backend.
  */
 export function silenceCpuBanner(): void {
+  // The engine makes a NEW backend instance from the registered factory when it first picks a backend
+  // (Engine.initializeBackend), so silencing today's instance is not enough: wrap the factory too.
+  const engine = tf.engine() as unknown as { registryFactory?: Record<string, { factory: () => unknown }> };
+  const entry = engine.registryFactory?.cpu;
+  if (entry && !(entry.factory as { quiet?: boolean }).quiet) {
+    const make = entry.factory;
+    const quiet = () => {
+      const backend = make() as { firstUse?: boolean };
+      if (backend && typeof backend === 'object') backend.firstUse = false;
+      return backend;
+    };
+    entry.factory = Object.assign(quiet, { quiet: true });
+  }
   try {
     const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
     if (cpu) cpu.firstUse = false;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { ROOT, lib, tf } from '../helpers.mjs';
 
 const { initBackend, backendInfo } = lib();
@@ -102,6 +103,7 @@ test('tf.js internals rnn-lab relies on still exist (fails when a tf.js upgrade 
   const cpu = T.findBackend('cpu');
   assert.ok(cpu && 'firstUse' in cpu, "the CPU backend's firstUse field is gone (silenceCpuBanner)");
   assert.equal(cpu.firstUse, false, 'silenceCpuBanner (run at import) left firstUse on');
+  assert.equal(typeof T.engine().registryFactory?.cpu?.factory, 'function', "tf.js's engine no longer keeps backend factories in registryFactory (silenceCpuBanner wraps the CPU's)");
   // disposeLearningRateScalar: SGD-based optimizers keep the learning rate as a tensor `c`, and
   // MomentumOptimizer.dispose() still leaks it (when tf.js fixes that, the helper can go).
   const { disposeLearningRateScalar, bidirectionalLayers, replaceOptimizerSteps, OPTIMIZER_CLASSES } = internals();
@@ -256,4 +258,19 @@ test('a tf.sequential embedding → lstm → dense trains on wasm with the losse
   assert.ok(worst < 1e-4, `losses cpu ${cpu.loss} vs wasm ${wasm.loss}: max rel. difference ${worst} at epoch ${at}`);
   assert.ok(cpu.loss[4] < cpu.loss[0], `the loss must fall: ${cpu.loss}`);
   assert.equal(wasm.leaked, 0, 'fit left tensors behind on wasm');
+});
+
+// The reported case (fresh-user trial): a script that imports rnn-lab and computes on the CPU backend
+// without initBackend printed tf.js's "install tfjs-node" banner on stderr; a second case: tf.js imported
+// before rnn-lab.
+test('no "install tfjs-node" banner on stderr when rnn-lab is loaded, whichever is imported first and without initBackend', () => {
+  const lib = JSON.stringify(path.join(ROOT, 'dist', 'index.js'));
+  const tfjs = JSON.stringify(path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs'));
+  for (const order of [[`require(${lib})`, `require(${tfjs})`], [`require(${tfjs})`, `require(${lib})`]]) {
+    const code = `${order.join(';')}; const tf = require(${tfjs}); tf.add(tf.tensor([1]), 2).dataSync(); console.log(tf.getBackend());`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'cpu');
+    assert.doesNotMatch(r.stderr, /tfjs-node/, `stderr (${order[0]} first): ${r.stderr}`);
+  }
 });
