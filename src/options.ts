@@ -52,7 +52,26 @@ export function checkOptions(where: string, options: unknown, valid: readonly st
   }
   for (const key of Object.keys(options)) {
     if (valid.includes(key)) continue;
-    const near = nearestKey(key, valid);
+    const known = KNOWN_ELSEWHERE[key];
+    if (known && !Array.isArray(known)) {
+      throw new TypeError(`${where}: ${argName} key '${key}' is not supported: ${(known as { why: string }).why}. Valid keys: ${valid.join(', ')}`);
+    }
+    const near = (known as readonly string[] | undefined)?.find((k) => valid.includes(k)) ?? nearestKey(key, valid);
     throw new TypeError(`${where}: unknown ${argName} key '${key}'${near ? ` — did you mean '${near}'?` : '.'} Valid keys: ${valid.join(', ')}`);
   }
 }
+
+/**
+ * Keys users bring from Keras, PyTorch or other libraries, too far from ours for the typo match: the
+ * name meant (suggested where the function takes it), or why the feature is not there.
+ */
+const KNOWN_ELSEWHERE: Readonly<Record<string, readonly string[] | { why: string }>> = {
+  lr: ['learningRate'], learning_rate: ['learningRate'], batch_size: ['batchSize'], hidden_size: ['hiddenSize', 'units'],
+  input_size: ['inputSize'], num_layers: ['numLayers'], units: ['hiddenSize'], hidden: ['hiddenSize', 'units'],
+  hiddenSize: ['units'], return_sequences: ['returnSequences'], return_state: ['returnState'], go_backwards: ['goBackwards'],
+  recurrent_activation: ['recurrentActivation'], reset_after: ['resetAfter'], unit_forget_bias: ['unitForgetBias'],
+  dropout: { why: 'rnn-lab layers have no dropout (an input or recurrent dropout would change the lecture\'s equations); add tf.layers.dropout between layers' },
+  recurrentDropout: { why: 'rnn-lab layers have no recurrent dropout' },
+  recurrent_dropout: { why: 'rnn-lab layers have no recurrent dropout' },
+  stateful: { why: 'rnn-lab layers are not stateful; pass the previous final state as the initial state instead' },
+};

@@ -96,3 +96,21 @@ test('importing the library silences tf.js\'s tfjs-node banner, also without ini
   assert.equal(r.stdout, 'cpu');
   assert.doesNotMatch(r.stderr, /looks like you are running TensorFlow\.js in Node\.js/, `stderr: ${r.stderr}`);
 });
+
+// Fresh-user trial: train(…, { lr }) and buildLSTM({ units }) got no suggestion (too far for the typo
+// match), and lstmLayer({ dropout }) was only "unknown key".
+test('names brought from Keras or PyTorch get the rnn-lab name; features rnn-lab lacks say so', () => {
+  const L = await_lib();
+  const cases = [
+    [() => L.buildLSTM({ inputSize: 1, hiddenSize: 2, outputSize: 1, units: 3 }), /^TypeError: buildLSTM: unknown spec key 'units' — did you mean 'hiddenSize'\?/],
+    [() => L.lstmLayer({ units: 2, hidden_size: 3 }), /^TypeError: LabLSTM: unknown options key 'hidden_size' — did you mean 'units'\?/],
+    [() => L.buildGRU({ inputSize: 1, hidden_size: 2, outputSize: 1 }), /unknown spec key 'hidden_size' — did you mean 'hiddenSize'\?/],
+    [() => L.lstmLayer({ units: 2, dropout: 0.1 }), /^TypeError: LabLSTM: options key 'dropout' is not supported: rnn-lab layers have no dropout .*add tf\.layers\.dropout between layers/],
+    [() => L.gruLayer({ units: 2, stateful: true }), /options key 'stateful' is not supported: rnn-lab layers are not stateful/],
+  ];
+  for (const [fn, msg] of cases) assert.throws(fn, msg);
+  const m = L.buildRNN({ inputSize: 1, hiddenSize: 2, outputSize: 1 });
+  const tf = getTf();
+  const x = tf.zeros([2, 3, 1]), y = tf.zeros([2, 1]);
+  return assert.rejects(L.train(m, { x, y }, { epochs: 1, lr: 0.1 }), /train: unknown options key 'lr' — did you mean 'learningRate'\?/).finally(() => { tf.dispose([x, y]); m.dispose(); });
+});
