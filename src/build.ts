@@ -103,9 +103,9 @@ export function specOf(model: tf.LayersModel): StoredSpec {
   return spec;
 }
 
-function posInt(v: unknown, what: string, optional = false): void {
+function posInt(where: string, v: unknown, what: string, optional = false): void {
   if (optional && v === undefined) return;
-  checkPositiveInt('build', `spec.${what}`, v);
+  checkPositiveInt(where, `spec.${what}`, v);
 }
 
 /** Validate a spec (shared by the builders and countParams); returns its defaults filled in. */
@@ -114,20 +114,20 @@ export function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<Model
   checkOptions(where, spec, MODEL_SPEC_KEYS, 'spec');
   const topology = spec.topology ?? 'many-to-one';
   const topologies: Topology[] = ['many-to-one', 'many-to-many', 'one-to-many', 'seq2seq'];
-  if (!topologies.includes(topology)) throw new RangeError(`build: spec.topology must be one of ${topologies.join(', ')}; got '${topology}'`);
-  posInt(spec.hiddenSize, 'hiddenSize');
-  posInt(spec.outputSize, 'outputSize');
-  posInt(spec.numLayers, 'numLayers', true);
-  posInt(spec.vocabSize, 'vocabSize', true);
-  posInt(spec.embeddingSize, 'embeddingSize', true);
-  posInt(spec.sequenceLength, 'sequenceLength', true);
-  posInt(spec.targetLength, 'targetLength', true);
-  if (spec.vocabSize === undefined) posInt(spec.inputSize, 'inputSize (or vocabSize for token inputs)');
-  if (topology === 'one-to-many' && spec.sequenceLength === undefined) throw new RangeError(`build: a one-to-many model needs spec.sequenceLength (the length of the sequence it generates)`);
-  if (topology === 'one-to-many' && spec.vocabSize !== undefined) throw new RangeError(`build: a one-to-many model takes one input vector (inputSize), not tokens (vocabSize)`);
-  if (topology === 'seq2seq' && spec.bidirectional) throw new RangeError(`build: a seq2seq model's decoder runs forward only; use bidirectional: false`);
+  if (!topologies.includes(topology)) throw new RangeError(`${where}: spec.topology must be one of ${topologies.join(', ')}; got '${topology}'`);
+  posInt(where, spec.hiddenSize, 'hiddenSize');
+  posInt(where, spec.outputSize, 'outputSize');
+  posInt(where, spec.numLayers, 'numLayers', true);
+  posInt(where, spec.vocabSize, 'vocabSize', true);
+  posInt(where, spec.embeddingSize, 'embeddingSize', true);
+  posInt(where, spec.sequenceLength, 'sequenceLength', true);
+  posInt(where, spec.targetLength, 'targetLength', true);
+  if (spec.vocabSize === undefined) posInt(where, spec.inputSize, 'inputSize (or vocabSize for token inputs)');
+  if (topology === 'one-to-many' && spec.sequenceLength === undefined) throw new RangeError(`${where}: a one-to-many model needs spec.sequenceLength (the length of the sequence it generates)`);
+  if (topology === 'one-to-many' && spec.vocabSize !== undefined) throw new RangeError(`${where}: a one-to-many model takes one input vector (inputSize), not tokens (vocabSize)`);
+  if (topology === 'seq2seq' && spec.bidirectional) throw new RangeError(`${where}: a seq2seq model's decoder runs forward only; use bidirectional: false`);
   const outs = ['linear', 'softmax', 'sigmoid'];
-  if (spec.outputActivation !== undefined && !outs.includes(spec.outputActivation)) throw new RangeError(`build: spec.outputActivation must be one of ${outs.join(', ')}; got '${spec.outputActivation}'`);
+  if (spec.outputActivation !== undefined && !outs.includes(spec.outputActivation)) throw new RangeError(`${where}: spec.outputActivation must be one of ${outs.join(', ')}; got '${spec.outputActivation}'`);
   return { numLayers: spec.numLayers ?? 1, topology, outputActivation: spec.outputActivation ?? 'linear', seed: spec.seed ?? 1 };
 }
 

@@ -107,6 +107,10 @@ test('names brought from Keras or PyTorch get the rnn-lab name; features rnn-lab
     [() => L.buildGRU({ inputSize: 1, hidden_size: 2, outputSize: 1 }), /unknown spec key 'hidden_size' — did you mean 'hiddenSize'\?/],
     [() => L.lstmLayer({ units: 2, dropout: 0.1 }), /^TypeError: LabLSTM: options key 'dropout' is not supported: rnn-lab layers have no dropout .*add tf\.layers\.dropout between layers/],
     [() => L.gruLayer({ units: 2, stateful: true }), /options key 'stateful' is not supported: rnn-lab layers are not stateful/],
+    // the builder called is named, not an internal 'build'
+    [() => L.buildLSTM({ hiddenSize: 2, outputSize: 1 }), /^RangeError: buildLSTM: spec\.inputSize \(or vocabSize for token inputs\) must be a positive integer; got undefined/],
+    [() => L.buildGRU({ inputSize: 1, hiddenSize: 2, outputSize: 1, topology: 'one-to-many' }), /^RangeError: buildGRU: a one-to-many model needs spec\.sequenceLength/],
+    [() => L.countParams('rnn', { inputSize: 1, hiddenSize: 0, outputSize: 1 }), /^RangeError: countParams: spec\.hiddenSize must be a positive integer; got 0/],
   ];
   for (const [fn, msg] of cases) assert.throws(fn, msg);
   const m = L.buildRNN({ inputSize: 1, hiddenSize: 2, outputSize: 1 });
