@@ -9,5 +9,5 @@ export type { Topology, ModelSpec, StoredSpec } from './build';
 export { LabEmbedding, checkTokens } from './embedding';
 export { countParams } from './param-count';
 export { torchWeights, loadTorchWeights, torchWeightsShapes } from './torch-io';
-export { decode, generate } from './decode';
-export type { DecodeOptions } from './decode';
+export { decode, decodeSequences, generate } from './decode';
+export type { DecodeOptions, DecodeSequencesOptions, DecodedSequences } from './decode';
