@@ -11,6 +11,7 @@
 // the encoder's state after each source's own last step is picked from its per-step trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import { lib, tf } from '../helpers.mjs';
 
 const L = lib();
@@ -253,5 +254,44 @@ test('numTensors flat: ragged greedy and sampled decodeSequences, decode with so
   assert.throws(() => L.decodeSequences(model, src, { start: 0, end: 4, maxLength: 3, sourceLengths: [9, 1, 1, 1] }));
   assert.equal(T.memory().numTensors, before, 'no tensor left by a refused call');
   src.dispose();
+  model.dispose();
+});
+
+test('decodeSequences: ■ from another thread → KeyboardInterrupt with the sequences so far; tensors flat', async () => {
+  // The course kernel's hub, as in interrupt.test.mjs: [0] interrupts, [1] running calls, [2] cell start.
+  const HUB_KEY = Symbol.for('rnn-lab.kernel');
+  const state = new Int32Array(new SharedArrayBuffer(20));
+  globalThis[HUB_KEY] = { state, onInterrupted: () => {} };
+  const model = L.buildGRU(SPEC);
+  const src = padded();
+  const total = 20000;
+  // An end token that ends one row at once while another runs on, so the partial result is ragged.
+  const free = L.decode(model, src, { start: 0, maxLength: 50, sourceLengths: LENGTHS });
+  const rows = free.arraySync();
+  free.dispose();
+  const end = rows.map((r) => r[0]).find((e) => rows.some((r) => !r.includes(e)));
+  assert.ok(end !== undefined, `setup: an end token some row never produces in 50 steps; rows ${JSON.stringify(rows)}`);
+  const opts = { start: 0, end, maxLength: total, sourceLengths: LENGTHS };
+  const before = T.memory().numTensors;
+  const w = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    const s = new Int32Array(workerData.buf);
+    while (Atomics.load(s, 1) === 0) Atomics.wait(s, 3, 0, 1);
+    Atomics.wait(s, 3, 0, 200);
+    Atomics.add(s, 0, 1);`, { eval: true, workerData: { buf: state.buffer } });
+  let err;
+  try { L.decodeSequences(model, src, opts); } catch (e) { err = e; }
+  await w.terminate();
+  delete globalThis[HUB_KEY];
+  assert.ok(err instanceof L.KeyboardInterrupt, `threw ${err}`);
+  const m = /^decodeSequences interrupted after (\d+)\/20000 steps$/.exec(err.message);
+  assert.ok(m, err.message);
+  const done = Number(m[1]);
+  assert.ok(done >= 1 && done < total, `done ${done}`);
+  assert.equal(T.memory().numTensors, before, 'tensors flat after the interrupt');
+  const ref = L.decodeSequences(model, src, { ...opts, maxLength: done });
+  assert.deepEqual(err.partial, ref.sequences, `partial = decodeSequences(maxLength: ${done}).sequences`);
+  assert.ok(err.partial.some((q) => q.length === 1) && err.partial.some((q) => q.length === done), `ragged partial: lengths ${err.partial.map((q) => q.length)}`);
+  T.dispose([ref.tokens, src]);
   model.dispose();
 });
