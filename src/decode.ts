@@ -234,7 +234,7 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
   if (V === undefined) throw new Error(`${where}: the model must take and produce token ids (built with vocabSize); this one outputs vectors — use decode`);
   if (options.end === undefined) throw new RangeError(`${where}: options.end (the end token id, in [0, ${V})) is required; without it use decode`);
   const padId = options.padId ?? options.end;
-  if (!Number.isInteger(padId) || Math.abs(padId) > 2 ** 31 - 1) throw new RangeError(`${where}: options.padId must be an int32 integer (it need not be a token id, e.g. -1); got ${describe(options.padId)}`);
+  if (!Number.isInteger(padId) || padId < -(2 ** 31) || padId > 2 ** 31 - 1) throw new RangeError(`${where}: options.padId must be an int32 integer (it need not be a token id, e.g. -1); got ${describe(options.padId)}`);
   const batch = source.shape[0];
   const rngs = options.rng === undefined ? null : Array.isArray(options.rng) ? options.rng : [options.rng];
   if (rngs) {

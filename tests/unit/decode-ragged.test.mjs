@@ -106,6 +106,10 @@ for (const [name, build] of [['GRU', L.buildGRU], ['LSTM', L.buildLSTM]]) {
     const mask = T.tensor2d(LENGTHS.map((n) => Array.from({ length: TS }, (_, t) => (t < n ? 1 : 0))));   // [batch, Ts]
     const viaMask = L.decodeSequences(model, src, { start: 0, end, padId, maxLength, sourceMask: mask });
     assert.deepEqual(viaMask.sequences, want, 'sourceMask = sourceLengths');
+    const lensT = T.tensor1d(LENGTHS, 'int32');
+    const viaTensor = L.decodeSequences(model, src, { start: 0, end, padId, maxLength, sourceLengths: lensT });
+    assert.deepEqual(viaTensor.sequences, want, 'sourceLengths as a [batch] tensor');
+    T.dispose([lensT, viaTensor.tokens]);
     // padId defaults to end.
     const defPad = L.decodeSequences(model, src, { start: 0, end, maxLength, sourceLengths: LENGTHS });
     assert.deepEqual(defPad.tokens.arraySync(), want.map((w) => [...w, ...Array(width - w.length).fill(end)]), 'default padId = end');
@@ -213,6 +217,7 @@ test('decodeSequences and decode: bad options name the argument', () => {
     [{ ...base, maxLength: 2.5 }, /options\.maxLength must be a positive integer/],
     [{ ...base, start: 9 }, /options\.start must be a token id in \[0, 9\); got 9/],
     [{ ...base, padId: 0.5 }, /^decodeSequences: options\.padId must be an int32 integer/],
+    [{ ...base, padId: 2 ** 31 }, /options\.padId must be an int32 integer/],
     [{ ...base, endId: 4 }, /^decodeSequences: unknown options key 'endId'/],
     [{ ...base, temperature: 0.5 }, /^decodeSequences: options\.temperature \(0\.5\) only applies to sampling; give options\.rng too/],
     [{ ...base, rng: new L.Rng(1), temperature: 0 }, /options\.temperature must be a number > 0; got 0/],
