@@ -9,6 +9,10 @@ import { checkModelInput, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 import { recurrentLayers, specOf } from './build';
 import { checkTokens } from './embedding';
+import { Lengths, allFull, checkLengths, lengthsFromMask } from './lengths';
+import { Rng } from './random';
+import { softmax } from './text';
+import { describe } from './describe';
 
 /** Options of {@link decode}. */
 export interface DecodeOptions {
@@ -18,8 +22,113 @@ export interface DecodeOptions {
   start: number | number[];
   /** Token models: stop once every sequence has produced this token (it is kept in the output). */
   end?: number;
+  /**
+   * Sources of different lengths: source b has `sourceLengths[b]` real steps (1 ≤ L_b ≤ Ts), padded
+   * at the end of the time axis with anything valid (a token id, finite values). The decoder starts
+   * from each encoder layer's state after step L_b (PyTorch `pack_padded_sequence` semantics), so
+   * the padding has no effect. Default: every source has all Ts steps.
+   */
+  sourceLengths?: Lengths;
+  /** The same as `sourceLengths`, as a mask `[batch, Ts]` of 1s then 0s (bool or float); both given must agree. */
+  sourceMask?: tf.Tensor;
 }
-const DECODE_KEYS = ['maxLength', 'start', 'end'] as const;
+const DECODE_KEYS = ['maxLength', 'start', 'end', 'sourceLengths', 'sourceMask'] as const;
+
+/** Options of {@link decodeSequences}. */
+export interface DecodeSequencesOptions {
+  /** At most this many tokens per sequence (≥ 1); a sequence that has not produced `end` by then stops there. */
+  maxLength: number;
+  /** The decoder's first input: a start token id. */
+  start: number;
+  /** The end token id: a sequence stops after producing it (it is kept and counted in its length). */
+  end: number;
+  /**
+   * What fills `tokens` after a sequence's end (any integer; it need not be a token id, e.g. −1).
+   * Default: `end` (as Hugging Face `generate` does without a pad token).
+   */
+  padId?: number;
+  /** As in {@link DecodeOptions}: the real length of each source. */
+  sourceLengths?: Lengths;
+  /** As in {@link DecodeOptions}: the source mask `[batch, Ts]`. */
+  sourceMask?: tf.Tensor;
+  /**
+   * Sample each token from softmax(logits / temperature) instead of taking the argmax: one `Rng` for
+   * the whole batch (draws go to the unfinished sequences in row order, each step), or one `Rng` per
+   * sequence (then each sequence's draws do not depend on the others: it decodes as it would alone
+   * with the same `Rng`). Default: greedy (the argmax, ties to the lowest id), like {@link decode}.
+   */
+  rng?: Rng | Rng[];
+  /** Softmax temperature T > 0 for sampling (default 1); only with `rng` (greedy decoding would ignore it). */
+  temperature?: number;
+}
+const DECODE_SEQUENCES_KEYS = ['maxLength', 'start', 'end', 'padId', 'sourceLengths', 'sourceMask', 'rng', 'temperature'] as const;
+
+/** What {@link decodeSequences} returns. */
+export interface DecodedSequences {
+  /** Token ids [batch, max(lengths)] (int32); row b holds its `lengths[b]` tokens, then `padId`. */
+  tokens: tf.Tensor2D;
+  /** Tokens per sequence, its end token included; `maxLength` for a sequence that never produced `end`. */
+  lengths: number[];
+  /** The ragged result: sequence b's tokens, its end token included, without padding. */
+  sequences: number[][];
+}
+
+/** The real length of each source from options.sourceLengths / options.sourceMask; null when neither is given. */
+function sourceLengthsOf(where: string, options: { sourceLengths?: unknown; sourceMask?: unknown }, batch: number, Ts: number): Int32Array | null {
+  const fromLengths = options.sourceLengths == null ? null : checkLengths(where, 'options.sourceLengths', options.sourceLengths, batch, Ts);
+  const fromMask = options.sourceMask == null ? null : lengthsFromMask(where, 'options.sourceMask', options.sourceMask, batch, Ts);
+  if (fromLengths && fromMask) {
+    const b = fromLengths.findIndex((L, i) => L !== fromMask[i]);
+    if (b >= 0) throw new RangeError(`${where}: options.sourceLengths and options.sourceMask disagree at row ${b}: sourceLengths[${b}] = ${fromLengths[b]}, the mask has ${fromMask[b]} real steps`);
+  }
+  return fromLengths ?? fromMask;
+}
+
+type DecoderState = { h: tf.Tensor2D; c?: tf.Tensor2D };
+
+/**
+ * Run the encoder over the source and return each layer's final state, the decoder's initial state.
+ * With ragged `lengths`, row b's final state is its state after step L_b: the encoder runs forward
+ * only (build refuses a bidirectional seq2seq), so that state never saw the padding after it, and
+ * picking it from the per-step trace gives PyTorch's packed-sequence final state exactly.
+ */
+function encodeSource(model: tf.LayersModel, source: tf.Tensor, tokens: boolean, lengths: Int32Array | null, op: ReturnType<typeof interruptible>): DecoderState[] {
+  const enc = recurrentLayers(model).filter((l) => l.name.startsWith('encoder_'));
+  const batch = source.shape[0];
+  const Ts = source.shape[1]!;
+  const ragged = !allFull(lengths, Ts);
+  // [batch, 2] indices (row, step L_b − 1) into the [batch, Ts, n] stack of per-step states.
+  const last = ragged ? tf.tensor2d(Array.from(lengths!, (L, b) => [b, L - 1]), [batch, 2], 'int32') : null;
+  const pick = (steps: tf.Tensor2D[]) => (ragged ? (tf.gatherND(tf.stack(steps, 1), last!) as tf.Tensor2D) : steps[steps.length - 1]);  // [batch, n]
+  let x: tf.Tensor = tokens ? (model.getLayer('embedding').apply(source) as tf.Tensor) : source;
+  const states: DecoderState[] = [];
+  for (const [l, layer] of enc.entries()) {
+    const where = { name: layer.name, index: l, count: enc.length };
+    const { output, directions } = layer.forwardSequence(x, {}, (t, T, d) => op.throwIfStopped(() => `encoding the source: ${stepProgress(t, T, d, where)}`));
+    const d = directions[0];
+    states.push({ h: pick(d.h), c: d.c ? pick(d.c) : undefined });
+    // Every encoder layer but the last was built with returnSequences (see build.ts), so `output`
+    // is already the next layer's [batch, T, n] input; the last one's output is not read.
+    x = output;
+  }
+  return states;
+}
+
+/** The checks decode and decodeSequences share: a seq2seq model, the source, maxLength, start and end. */
+function checkDecodeCall(where: string, model: tf.LayersModel, source: tf.Tensor, options: { maxLength?: unknown; start?: unknown; end?: unknown }): ReturnType<typeof specOf> {
+  const spec = specOf(model);
+  if (spec.topology !== 'seq2seq') throw new Error(`${where}: the model must be a seq2seq model; got topology '${spec.topology ?? 'many-to-one'}'`);
+  checkModelInput(where, 'source', source, inputSpecsOf(spec)[0]);
+  checkPositiveInt(where, 'options.maxLength', options?.maxLength);
+  const tokens = spec.vocabSize !== undefined;
+  if (tokens && (!Number.isInteger(options.start) || (options.start as number) < 0 || (options.start as number) >= spec.vocabSize!)) {
+    throw new RangeError(`${where}: options.start must be a token id in [0, ${spec.vocabSize}); got ${options.start}`);
+  }
+  if (tokens && options.end !== undefined && (!Number.isInteger(options.end) || (options.end as number) < 0 || (options.end as number) >= spec.vocabSize!)) {
+    throw new RangeError(`${where}: options.end must be a token id in [0, ${spec.vocabSize}); got ${options.end}`);
+  }
+  return spec;
+}
 
 /**
  * Greedy decoding for a seq2seq model: encode the source, then run the decoder one step at a time,
@@ -30,34 +139,32 @@ const DECODE_KEYS = ['maxLength', 'start', 'end'] as const;
  * says how many steps were done and whose `partial` holds the outputs so far as nested number arrays
  * ([batch][steps] ids, or [batch][steps][outputSize]); no tensor is left behind.
  *
+ * Sources of different lengths, padded at the end: give `sourceLengths` (or `sourceMask`); each
+ * sequence is then decoded as if its source were given alone, unpadded. For each sequence to stop
+ * at its own end token with padding after it, use {@link decodeSequences}.
+ *
  * @returns token ids [batch, steps] (int32) for token models, else outputs [batch, steps, outputSize]
  * @throws KeyboardInterrupt when interrupted (see above)
  * @example
  * ```ts
  * const ids = decode(s2s, tf.tensor2d([[3, 4, 5]], [1, 3], 'int32'), { start: 1, end: 2, maxLength: 10 });
+ * // two sources of 3 and 2 tokens, the second padded with 0
+ * const two = decode(s2s, tf.tensor2d([[3, 4, 5], [6, 7, 0]], [2, 3], 'int32'), { start: 1, maxLength: 10, sourceLengths: [3, 2] });
  * ```
  */
 export function decode(model: tf.LayersModel, source: tf.Tensor, options: DecodeOptions): tf.Tensor {
-  const spec = specOf(model);
-  if (spec.topology !== 'seq2seq') throw new Error(`decode: the model must be a seq2seq model; got topology '${spec.topology ?? 'many-to-one'}'`);
+  const spec0 = specOf(model);
+  if (spec0.topology !== 'seq2seq') throw new Error(`decode: the model must be a seq2seq model; got topology '${spec0.topology ?? 'many-to-one'}'`);
   if (options === undefined) throw new TypeError(`decode: options { maxLength, start, end? } are required; got undefined`);
   checkOptions('decode', options, DECODE_KEYS);
-  checkModelInput('decode', 'source', source, inputSpecsOf(spec)[0]);
-  checkPositiveInt('decode', 'options.maxLength', options?.maxLength);
+  const spec = checkDecodeCall('decode', model, source, options);
   const tokens = spec.vocabSize !== undefined;
-  if (tokens && (!Number.isInteger(options.start) || (options.start as number) < 0 || (options.start as number) >= spec.vocabSize!)) {
-    throw new RangeError(`decode: options.start must be a token id in [0, ${spec.vocabSize}); got ${options.start}`);
-  }
-  if (tokens && options.end !== undefined && (!Number.isInteger(options.end) || options.end < 0 || options.end >= spec.vocabSize!)) {
-    throw new RangeError(`decode: options.end must be a token id in [0, ${spec.vocabSize}); got ${options.end}`);
-  }
+  const sourceLengths = sourceLengthsOf('decode', options, source.shape[0], source.shape[1]!);
   if (!tokens && options.end !== undefined) throw new RangeError(`decode: options.end is for token models (vocabSize); this model outputs vectors, so it would be ignored`);
   if (!tokens && (!Array.isArray(options.start) || options.start.length !== spec.outputSize)) {
     throw new RangeError(`decode: options.start must be a start vector of length outputSize=${spec.outputSize}; got ${JSON.stringify(options.start)}`);
   }
-  const layers = recurrentLayers(model);
-  const enc = layers.filter((l) => l.name.startsWith('encoder_'));
-  const dec = layers.filter((l) => l.name.startsWith('decoder_'));
+  const dec = recurrentLayers(model).filter((l) => l.name.startsWith('decoder_'));
   const head = model.getLayer('head');
   const op = interruptible('decode');
   try {
@@ -65,17 +172,7 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
     return tf.tidy(() => {
       if (tokens) checkTokens(source, spec.vocabSize!, 'decode: source');
       const batch = source.shape[0];
-      let x: tf.Tensor = tokens ? (model.getLayer('embedding').apply(source) as tf.Tensor) : source;
-      const states: { h: tf.Tensor2D; c?: tf.Tensor2D }[] = [];
-      for (const [l, layer] of enc.entries()) {
-        const where = { name: layer.name, index: l, count: enc.length };
-        const { output, directions } = layer.forwardSequence(x, {}, (t, T, d) => op.throwIfStopped(() => `encoding the source: ${stepProgress(t, T, d, where)}`));
-        const d = directions[0];
-        states.push({ h: d.h[d.h.length - 1], c: d.c?.[d.c.length - 1] });
-        // Every encoder layer but the last was built with returnSequences (see build.ts), so `output`
-        // is already the next layer's [batch, T, n] input; the last one's output is not read.
-        x = output;
-      }
+      const states = encodeSource(model, source, tokens, sourceLengths, op);
       let prev: tf.Tensor = tokens ? tf.fill([batch], options.start as number, 'int32') : tf.tile(tf.tensor2d([options.start as number[]]), [batch, 1]);
       const outs: tf.Tensor[] = [];
       let done = tokens && options.end !== undefined ? tf.zeros([batch], 'bool') : null;
@@ -101,6 +198,128 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
   } finally {
     op.end();
   }
+}
+
+/**
+ * Decode a batch in which each sequence stops at its own end token: a seq2seq token model is run
+ * step by step as in {@link decode} (greedy by default, or sampled with `rng`), but once sequence b
+ * produces `end` it gets no further decoder steps — the finished rows leave the batch, so they cost
+ * nothing and cannot affect the others — and its later positions in `tokens` are `padId`. A sequence
+ * that never produces `end` stops at `maxLength`. Each sequence's tokens are those it would get
+ * decoded alone (a batch of 1, its source unpadded); with sampling, when each has its own `Rng`.
+ *
+ * Semantics follow Hugging Face `generate` (`eos_token_id`, `pad_token_id`; the end token is kept)
+ * and PyTorch packed sequences for the sources (`sourceLengths`, see {@link DecodeOptions}).
+ *
+ * Interrupt (the course kernel's ■) stops it between steps with a `KeyboardInterrupt` whose
+ * `partial` holds the sequences so far (number[][]); no tensor is left behind.
+ *
+ * @returns `{ tokens: [batch, max(lengths)] int32 padded with padId, lengths, sequences }`
+ * @throws RangeError naming the option: `end`/`start` not a token id, `maxLength` < 1, `padId` not an
+ *   integer, bad `sourceLengths`/`sourceMask`, `temperature` without `rng`, a wrong number of `rng`s;
+ *   Error for a model that is not a seq2seq token model; KeyboardInterrupt when interrupted
+ * @example
+ * ```ts
+ * const src = tf.tensor2d([[3, 4, 5], [6, 7, 0]], [2, 3], 'int32');        // second source: 2 tokens + pad
+ * const { tokens, lengths, sequences } = decodeSequences(s2s, src, { start: 1, end: 2, padId: 0, maxLength: 10, sourceLengths: [3, 2] });
+ * // sequences: e.g. [[5, 4, 3, 2], [7, 6, 2]]; lengths [4, 3]; tokens [[5, 4, 3, 2], [7, 6, 2, 0]]
+ * ```
+ */
+export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, options: DecodeSequencesOptions): DecodedSequences {
+  const where = 'decodeSequences';
+  if (options == null || typeof options !== 'object') throw new TypeError(`${where}: options { maxLength, start, end, padId?, sourceLengths?, rng?, temperature? } are required; got ${describe(options)}`);
+  checkOptions(where, options, DECODE_SEQUENCES_KEYS);
+  const spec = checkDecodeCall(where, model, source, options);
+  const V = spec.vocabSize;
+  if (V === undefined) throw new Error(`${where}: the model must take and produce token ids (built with vocabSize); this one outputs vectors — use decode`);
+  if (options.end === undefined) throw new RangeError(`${where}: options.end (the end token id, in [0, ${V})) is required; without it use decode`);
+  const padId = options.padId ?? options.end;
+  if (!Number.isInteger(padId) || padId < -(2 ** 31) || padId > 2 ** 31 - 1) throw new RangeError(`${where}: options.padId must be an int32 integer (it need not be a token id, e.g. -1); got ${describe(options.padId)}`);
+  const batch = source.shape[0];
+  const rngs = options.rng === undefined ? null : Array.isArray(options.rng) ? options.rng : [options.rng];
+  if (rngs) {
+    rngs.forEach((r, i) => { if (!(r instanceof Rng)) throw new TypeError(`${where}: options.rng${Array.isArray(options.rng) ? `[${i}]` : ''} must be an Rng; got ${describe(r)}`); });
+    if (Array.isArray(options.rng) && rngs.length !== batch) throw new RangeError(`${where}: options.rng has ${rngs.length} Rngs but the source has ${batch} sequences; give one per sequence, or a single Rng`);
+    if (spec.outputActivation === 'sigmoid') throw new RangeError(`${where}: sampling (options.rng) needs a softmax or linear (logits) head; this model's head is sigmoid, which is no distribution over tokens`);
+  }
+  const temperature = options.temperature ?? 1;
+  if (options.temperature !== undefined) {
+    if (!rngs) throw new RangeError(`${where}: options.temperature (${describe(options.temperature)}) only applies to sampling; give options.rng too (greedy decoding would ignore it)`);
+    if (typeof temperature !== 'number' || Number.isNaN(temperature) || temperature <= 0) throw new RangeError(`${where}: options.temperature must be a number > 0; got ${describe(options.temperature)}`);
+  }
+  const sourceLengths = sourceLengthsOf(where, options, batch, source.shape[1]!);
+  checkTokens(source, V, `${where}: source`);
+  const dec = recurrentLayers(model).filter((l) => l.name.startsWith('decoder_'));
+  const embed = model.getLayer('decoder_embedding');
+  const head = model.getLayer('head');
+  const softmaxHead = spec.outputActivation === 'softmax';
+  const sequences: number[][] = Array.from({ length: batch }, () => []);
+  const op = interruptible(where);
+  let states: DecoderState[] = [];
+  try {
+    states = tf.tidy(() => encodeSource(model, source, true, sourceLengths, op) as unknown as tf.TensorContainer) as unknown as DecoderState[];
+    let active = Array.from({ length: batch }, (_, b) => b);                       // the rows still decoding
+    let prev = new Int32Array(batch).fill(options.start);
+    for (let t = 0; t < options.maxLength; t++) {
+      if (op.reason) op.throwIfStopped(`${t}/${options.maxLength} steps`, sequences.map((s) => s.slice()));
+      const n = active.length;
+      // One step for the active rows only; the per-step tidy keeps just the new states and the outputs.
+      const step = tf.tidy(() => {
+        let inp = tf.reshape(embed.apply(tf.tensor2d(prev, [n, 1], 'int32')) as tf.Tensor, [n, -1]) as tf.Tensor2D;  // [n, E]
+        const next: DecoderState[] = dec.map((layer, l) => {
+          const r = layer.step(inp, states[l]);
+          inp = r.h;
+          return { h: r.h, c: r.c };
+        });
+        const y = head.apply(inp) as tf.Tensor2D;                                   // [n, V]
+        return { next, ids: tf.cast(tf.argMax(y, 1), 'int32'), y: rngs ? y : undefined } as unknown as tf.TensorContainer;
+      }) as unknown as { next: DecoderState[]; ids: tf.Tensor1D; y?: tf.Tensor2D };
+      disposeStates(states);
+      states = step.next;
+      let ids: Int32Array;
+      if (rngs) {
+        const y = step.y!.dataSync();
+        ids = new Int32Array(n);
+        for (let i = 0; i < n; i++) {
+          const row = y.subarray(i * V, (i + 1) * V);
+          // A softmax head gives probabilities; sampling at temperature T needs their logs (−∞ for a 0).
+          const logits = softmaxHead ? Array.from(row, Math.log) : row;
+          ids[i] = (rngs.length === 1 ? rngs[0] : rngs[active[i]]).choice(softmax(logits, temperature));
+        }
+      } else {
+        ids = step.ids.dataSync() as Int32Array;
+      }
+      tf.dispose([step.ids, step.y]);
+      const keep: number[] = [];
+      active.forEach((b, i) => {
+        sequences[b].push(ids[i]);
+        if (ids[i] !== options.end) keep.push(i);
+      });
+      if (keep.length === 0) break;
+      if (keep.length < n) {
+        // Finished rows leave the batch: later steps run on the others only.
+        const idx = tf.tensor1d(keep, 'int32');
+        const kept = states.map((s) => ({ h: tf.gather(s.h, idx) as tf.Tensor2D, c: s.c ? (tf.gather(s.c, idx) as tf.Tensor2D) : undefined }));
+        idx.dispose();
+        disposeStates(states);
+        states = kept;
+        active = keep.map((i) => active[i]);
+      }
+      prev = Int32Array.from(keep, (i) => ids[i]);
+    }
+  } finally {
+    disposeStates(states);
+    op.end();
+  }
+  const lengths = sequences.map((s) => s.length);
+  const width = Math.max(...lengths);
+  const flat = new Int32Array(batch * width).fill(padId);
+  sequences.forEach((s, b) => flat.set(s, b * width));
+  return { tokens: tf.tensor2d(flat, [batch, width], 'int32'), lengths, sequences };
+}
+
+function disposeStates(states: DecoderState[]): void {
+  for (const s of states) { s.h.dispose(); s.c?.dispose(); }
 }
 
 /**

@@ -25,6 +25,8 @@ export { fromKerasLayer, importLayersModel } from './keras';
 export type { FromKerasOptions } from './keras';
 export { buildRNN, buildLSTM, buildGRU, specOf, recurrentLayers, countParams, torchWeights, loadTorchWeights, torchWeightsShapes, decode, generate, checkTokens, LabEmbedding } from './builders';
 export type { DecodeOptions } from './builders';
+export { decodeSequences } from './builders';
+export type { DecodeSequencesOptions, DecodedSequences } from './builders';
 export { saveModel, loadModel } from './io';
 export type { SaveModelOptions } from './io';
 export { writeFileAtomic } from './files';
