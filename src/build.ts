@@ -36,6 +36,13 @@ export interface ModelSpec {
   vocabSize?: number;
   /** Embedding width. Default: hiddenSize. */
   embeddingSize?: number;
+  /**
+   * Token inputs padded at the end with this id: the embedding masks it out and every recurrent layer
+   * runs each row for its own length (outputs 0 at padded steps, final state after the last real
+   * token; PyTorch's packed sequences). Rows must be pads only at the end, with at least one real
+   * token (else an error naming the row). Needs `vocabSize`. Default: no padding.
+   */
+  padId?: number;
   /** Sequence length, when fixed (required for 'one-to-many': the length generated in training). */
   sequenceLength?: number;
   /** Decoder sequence length for seq2seq (optional: null = any). */
@@ -59,7 +66,7 @@ export interface ModelSpec {
 /** Every key a {@link ModelSpec} may have (a new option is one line here). */
 export const MODEL_SPEC_KEYS: readonly string[] = [
   'inputSize', 'hiddenSize', 'outputSize', 'numLayers', 'bidirectional', 'topology', 'outputActivation',
-  'vocabSize', 'embeddingSize', 'sequenceLength', 'targetLength', 'activation', 'resetAfter', 'update',
+  'vocabSize', 'embeddingSize', 'padId', 'sequenceLength', 'targetLength', 'activation', 'resetAfter', 'update',
   'initialState', 'seed', 'impl', 'recurrentActivation',
 ];
 
@@ -123,6 +130,10 @@ export function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<Model
   posInt(where, spec.sequenceLength, 'sequenceLength', true);
   posInt(where, spec.targetLength, 'targetLength', true);
   if (spec.vocabSize === undefined) posInt(where, spec.inputSize, 'inputSize (or vocabSize for token inputs)');
+  if (spec.padId !== undefined) {
+    if (spec.vocabSize === undefined) throw new RangeError(`${where}: spec.padId marks padding in token ids, so it needs spec.vocabSize; feature inputs take lengths or a mask (model.apply(x, { mask }), forwardModel(model, x, { lengths }))`);
+    if (!Number.isInteger(spec.padId) || spec.padId < 0 || spec.padId >= spec.vocabSize) throw new RangeError(`${where}: spec.padId must be a token id in [0, vocabSize = ${spec.vocabSize}); got ${spec.padId}`);
+  }
   if (topology === 'one-to-many' && spec.sequenceLength === undefined) throw new RangeError(`${where}: a one-to-many model needs spec.sequenceLength (the length of the sequence it generates)`);
   if (topology === 'one-to-many' && spec.vocabSize !== undefined) throw new RangeError(`${where}: a one-to-many model takes one input vector (inputSize), not tokens (vocabSize)`);
   if (topology === 'seq2seq' && spec.bidirectional) throw new RangeError(`${where}: a seq2seq model's decoder runs forward only; use bidirectional: false`);
@@ -152,8 +163,8 @@ function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
     let x: tf.SymbolicTensor = src;
     let y: tf.SymbolicTensor = tgtIn;
     if (tokens) {
-      x = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + EMBEDDING_SEED_OFFSET, name: 'embedding' }).apply(x) as tf.SymbolicTensor;
-      y = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + DECODER_EMBEDDING_SEED_OFFSET, name: 'decoder_embedding' }).apply(y) as tf.SymbolicTensor;
+      x = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + EMBEDDING_SEED_OFFSET, name: 'embedding', padId: spec.padId }).apply(x) as tf.SymbolicTensor;
+      y = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + DECODER_EMBEDDING_SEED_OFFSET, name: 'decoder_embedding', padId: spec.padId }).apply(y) as tf.SymbolicTensor;
     }
     const states: tf.SymbolicTensor[][] = [];
     for (let l = 0; l < numLayers; l++) {
@@ -170,7 +181,7 @@ function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
     const input = tf.input({ shape: oneToMany ? [spec.inputSize!] : tokens ? [T] : [T, spec.inputSize!], name: 'input' });
     let x: tf.SymbolicTensor = input;
     if (tokens) {
-      x = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + EMBEDDING_SEED_OFFSET, name: 'embedding' }).apply(x) as tf.SymbolicTensor;
+      x = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + EMBEDDING_SEED_OFFSET, name: 'embedding', padId: spec.padId }).apply(x) as tf.SymbolicTensor;
     }
     // One-to-many: the one input vector is fed at every step (a common reading of the lecture's diagram).
     if (oneToMany) x = tf.layers.repeatVector({ n: spec.sequenceLength!, name: 'repeat' }).apply(x) as tf.SymbolicTensor;

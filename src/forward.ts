@@ -11,6 +11,7 @@ import { checkOptions } from './options';
 import { checkModelInput, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 import { gradientDepth } from './internals';
+import { Lengths, lengthsFromMask, resolveLengths } from './lengths';
 
 /**
  * Called before each time step of each recurrent layer with how far the run got, in words (a function,
@@ -26,8 +27,17 @@ export interface ForwardModelOptions {
   probes?: ({ h?: tf.Tensor[]; c?: tf.Tensor[] }[] | undefined)[];
   /** Keep every step's gate activations. */
   collectGates?: boolean;
+  /**
+   * Per-sequence lengths L_b of a batch padded at the end (1 ≤ L_b ≤ T), passed to every recurrent
+   * layer: outputs 0 at padded steps, final states after step L_b, backward directions from each row's
+   * last real step (PyTorch's packed sequences). A token model built with `padId` finds them in x
+   * itself; given as well, they must agree. Not for one-to-many models (their input has no time axis).
+   */
+  lengths?: Lengths;
+  /** The same as `lengths`, as a `[batch, T]` mask of 1s then 0s (bool or float). */
+  mask?: tf.Tensor;
 }
-const FORWARD_MODEL_KEYS = ['initialStates', 'probes', 'collectGates'] as const;
+const FORWARD_MODEL_KEYS = ['initialStates', 'probes', 'collectGates', 'lengths', 'mask'] as const;
 
 /** What {@link forwardModel} returns. */
 export interface ForwardModelResult {
@@ -50,7 +60,11 @@ export interface ForwardModelResult {
  * ```ts
  * const { output, layers } = forwardModel(model, x, { collectGates: true });
  * layers[0].directions[0].h;    // T × [batch, n]
+ * const padded = forwardModel(model, x, { lengths: [7, 3, 5] });   // rows padded at the end
+ * padded.finalStates[0][0];     // [batch, n]: each row's h after its own last step
  * ```
+ * With lengths (or a mask, or a `padId` model's padding) each direction's h_t and c_t hold a row's
+ * state through its padding, and the model's output at padded steps is the head applied to 0.
  */
 export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}): ForwardModelResult {
   checkForwardModel(model, x, options);
@@ -77,6 +91,24 @@ export function checkForwardModel(model: tf.LayersModel, x: tf.Tensor, options: 
   if (spec.topology === 'seq2seq') throw new Error('forwardModel: seq2seq models are run with model.apply / decode; forwardModel takes many-to-one, many-to-many and one-to-many models');
   checkOptions('forwardModel', options, FORWARD_MODEL_KEYS);
   checkModelInput('forwardModel', 'x', x, inputSpecsOf(spec)[0]);
+  if (spec.topology === 'one-to-many' && (options.lengths != null || options.mask != null)) {
+    throw new Error('forwardModel: lengths and mask describe padded sequences; a one-to-many model\'s input x is one vector [batch, features] per sequence');
+  }
+}
+
+/**
+ * The rows' lengths of a model's input x: from options.lengths / options.mask and, for a token model
+ * built with padId, from the padding in x (all given must agree); null when nothing says so.
+ */
+function modelLengths(spec: ReturnType<typeof specOf>, x: tf.Tensor, options: ForwardModelOptions): Int32Array | null {
+  if (x.rank < 2) return null;
+  const [batch, T] = x.shape as [number, number];
+  const given = resolveLengths('forwardModel', { lengths: options.lengths, mask: options.mask }, batch, T);
+  if (spec.padId === undefined || spec.vocabSize === undefined) return given;
+  const fromIds = tf.tidy(() => lengthsFromMask('forwardModel', `x (padded with padId ${spec.padId})`, tf.notEqual(x, spec.padId!), batch, T));
+  const b = given ? given.findIndex((L, i) => L !== fromIds[i]) : -1;
+  if (b >= 0) throw new RangeError(`forwardModel: ${options.lengths != null ? 'lengths' : 'mask'} and the padding of x disagree at row ${b}: ${given![b]} real steps given, x has ${fromIds[b]} tokens before padId ${spec.padId}`);
+  return fromIds;
 }
 
 /**
@@ -86,7 +118,8 @@ export function checkForwardModel(model: tf.LayersModel, x: tf.Tensor, options: 
 export function runModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}, check?: ModelStepCheck): ForwardModelResult {
   const spec = specOf(model);
   let h: tf.Tensor = x;
-  if (spec.vocabSize !== undefined) h = model.getLayer('embedding').apply(h) as tf.Tensor;
+  if (spec.vocabSize !== undefined) h = model.getLayer('embedding').apply(h) as tf.Tensor;   // checks the ids (and their padding)
+  const lengths = modelLengths(spec, x, options);
   if (spec.topology === 'one-to-many') h = model.getLayer('repeat').apply(h) as tf.Tensor;
   const layers: ForwardModelResult['layers'] = [];
   const finalStates: tf.Tensor[][] = [];
@@ -95,6 +128,7 @@ export function runModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardMo
     const where = { name: layer.name, index: l, count: recurrent.length };
     const r = layer.forwardSequence(h, {
       initialState: options.initialStates?.[l], probes: options.probes?.[l], collectGates: options.collectGates,
+      ...(lengths ? { lengths } : {}),
     }, check && ((t, T, d) => check(() => stepProgress(t, T, d, where))));
     layers.push({ name: layer.name, layer, directions: r.directions });
     const fin: tf.Tensor[] = [];

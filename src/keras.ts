@@ -199,8 +199,12 @@ const supported = () => ['InputLayer', 'Embedding', ...kerasClasses().keys(), 'B
  *   LabEmbedding, and the Dense layers as tf.layers.dense with the same config and weights.
  * Token ids go in as float32 (LabEmbedding checks them); an Embedding's ids are the same numbers.
  *
- * Errors: every unsupported layer listed in one message; an Embedding with maskZero (masking is not
- * supported); Dropout (layers or rates) unless `options.dropout` is 'drop' (then the names are in
+ * An Embedding with maskZero becomes a LabEmbedding with `padId: 0` (a builder's `spec.padId`): rows
+ * padded with 0 at the end run for their own lengths, as in Keras, except that a recurrent layer's
+ * sequence output at padded steps is 0 (Keras repeats the last output there); a 0 before a real token
+ * is an error naming the row instead of a skipped step.
+ *
+ * Errors: every unsupported layer listed in one message; Dropout (layers or rates) unless `options.dropout` is 'drop' (then the names are in
  * `getUserDefinedMetadata()['rnn-lab-import'].dropped`); all of {@link fromKerasLayer}'s errors.
  *
  * @example
@@ -240,11 +244,6 @@ export async function importLayersModel(source: tf.LayersModel | string, options
   }
   dropped.push(...dropouts.map((l) => l.layer.name));
   const chain = all.filter((l) => l.cls !== 'Dropout');
-  for (const { layer, cls } of chain) {
-    if (cls === 'Embedding' && layer.getConfig().maskZero) {
-      throw new Error(`${where}: Embedding '${layer.name}' has maskZero: true; masking is not supported by rnn-lab layers (yet), so padded steps would change the result`);
-    }
-  }
   const inputShape = model.inputs[0].shape.slice(1);
   const built = asBuilderModel(chain, inputShape, dropout, dropped) ?? plainModel(chain, inputShape, model.name, dropout, dropped);
   built.setUserDefinedMetadata({ ...(built.getUserDefinedMetadata() ?? {}), 'rnn-lab-import': { source: model.name, dropped } });
@@ -283,6 +282,7 @@ function asBuilderModel(chain: Link[], inputShape: (number | null)[], dropout: '
     const ec = emb.getConfig();
     spec.vocabSize = Number(ec.inputDim);
     spec.embeddingSize = Number(ec.outputDim);
+    if (ec.maskZero) spec.padId = 0;                                   // Keras's mask_zero: id 0 pads
   } else {
     spec.inputSize = first.inputSize;
   }
@@ -305,7 +305,7 @@ function plainModel(chain: Link[], inputShape: (number | null)[], name: string, 
     let next: tf.layers.Layer;
     if (cls === 'Embedding') {
       const c = layer.getConfig();
-      next = new LabEmbedding({ vocabSize: Number(c.inputDim), embeddingSize: Number(c.outputDim), name: layer.name });
+      next = new LabEmbedding({ vocabSize: Number(c.inputDim), embeddingSize: Number(c.outputDim), name: layer.name, ...(c.maskZero ? { padId: 0 } : {}) });
     } else if (cls === 'Dense') {
       const { batchInputShape: _b, inputShape: _i, ...config } = layer.getConfig();
       next = tf.layers.dense(config as unknown as Parameters<typeof tf.layers.dense>[0]);

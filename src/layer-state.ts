@@ -19,7 +19,46 @@ export function directionInput(x: tf.Tensor, d: number, goBackwards: boolean): t
   return readsBackwards(d, goBackwards) ? tf.reverse(x, 1) : x;                     // [batch, T, m]
 }
 
-/** The final state of a direction's trace: h_T (and c_T). [batch, n] each */
+/**
+ * The per-row time reversal of a padded batch, as one permutation matrix per row: P_b [T, T] maps
+ * step k to step L_b − 1 − k for k < L_b and leaves the padding (k ≥ L_b) in place. `matMul(P, x)`
+ * with x [batch, T, m] reverses each sequence within its own length, so a backward direction starts
+ * at each sequence's last real step (PyTorch's packed sequences). P is its own inverse, so the same
+ * product takes a backward direction's outputs back to time order. A matmul rather than a gather:
+ * the gradient of a gather needs UnsortedSegmentSum, which tf.js's WASM backend lacks; multiplying
+ * by 1 and adding exact zeros leaves every value unchanged.
+ */
+export function reverseWithin(lengths: ArrayLike<number>, T: number): tf.Tensor3D {
+  const batch = lengths.length;
+  const p = new Float32Array(batch * T * T);
+  for (let b = 0; b < batch; b++) {
+    for (let k = 0; k < T; k++) p[b * T * T + k * T + (k < lengths[b] ? lengths[b] - 1 - k : k)] = 1;
+  }
+  return tf.tensor3d(p, [batch, T, T]);                                             // [batch, T, T]
+}
+
+/**
+ * Direction d's input in its processing order when the rows have their own lengths: x as it is, or
+ * reversed within each row's length (`reversal` from {@link reverseWithin}) when d reads backwards.
+ */
+export function directionInputWithin(x: tf.Tensor, d: number, goBackwards: boolean, reversal: tf.Tensor3D | null): tf.Tensor {
+  return readsBackwards(d, goBackwards) ? tf.matMul(reversal!, x) : x;               // [batch, T, m]
+}
+
+/** Which rows are still inside their sequence at each step: T × [batch, 1] bool (step t is real for row b when t < L_b). */
+export function liveSteps(lengths: ArrayLike<number>, T: number): tf.Tensor2D[] {
+  const batch = lengths.length;
+  return Array.from({ length: T }, (_, t) => {
+    const v = new Uint8Array(batch);
+    for (let b = 0; b < batch; b++) v[b] = t < lengths[b] ? 1 : 0;
+    return tf.tensor2d(v, [batch, 1], 'bool');                                       // [batch, 1]
+  });
+}
+
+/**
+ * The final state of a direction's trace: h_T (and c_T); with per-row lengths the trace holds each
+ * row's state through its padding, so this is the state after step L_b. [batch, n] each
+ */
 export function finalState(trace: DirectionTrace): State {
   return { h: trace.h[trace.h.length - 1], c: trace.c ? trace.c[trace.c.length - 1] : undefined };
 }

@@ -25,7 +25,8 @@ import { checkAlive, checkFinite } from './inputs';
 import { cellFamily, hasRecurrentBias, onCellRegistered, readsOption } from './cells';
 import { RecurrentLayerOptions, noFusedKernel, resolveLayerOptions } from './layer-options';
 import { DirectionTrace, FORWARD_KEYS, ForwardOptions, SequenceResult, StepCheck, projectInputs, runDirection } from './time-loop';
-import { directionInput, finalState, initialState, joinDirections, stateList } from './layer-state';
+import { directionInput, directionInputWithin, finalState, initialState, joinDirections, liveSteps, reverseWithin, stateList } from './layer-state';
+import { allFull, resolveLengths } from './lengths';
 
 export { RECURRENT_LAYER_KEYS } from './layer-options';
 export type { RecurrentLayerOptions } from './layer-options';
@@ -35,8 +36,11 @@ export type { SequenceResult, DirectionTrace, ForwardOptions, StepCheck } from '
 export const FAMILIES: Record<BuiltinCellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
 
 
-/** The call kwargs a recurrent layer reads ('training' is passed by model.fit; a non-null 'mask' is an error). */
-const CALL_KWARGS = ['initialState', 'training', 'mask'] as const;
+/**
+ * The call kwargs a recurrent layer reads: 'training' is passed by model.fit; 'mask' ([batch, T], by
+ * tf.layers' mask propagation or by hand) and 'lengths' ([batch]) describe a batch padded at the end.
+ */
+const CALL_KWARGS = ['initialState', 'training', 'mask', 'lengths'] as const;
 
 function shapeStr(s: readonly (number | null)[]): string {
   return `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
@@ -76,7 +80,8 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     this.seed = o.seed;
     this.checkInput = o.checkInput;
     this.impl = o.impl;
-    this.supportsMasking = false;
+    // Masks from tf.layers.masking, an embedding with maskZero or model.apply(x, { mask }) reach call().
+    this.supportsMasking = true;
   }
 
   /** The cell family's equations. */
@@ -226,7 +231,10 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
    * ```ts
    * const { output, directions } = layer.forwardSequence(x, { collectGates: true });
    * const f = directions[0].gates!.f;      // T × [batch, n]: forget gate at each step
+   * const padded = layer.forwardSequence(x, { lengths: [5, 2, 7] });   // rows padded at the end
    * ```
+   * With `lengths` (or `mask`) the output is 0 at padded steps and each row's states hold their value
+   * after step L_b (see {@link ForwardOptions.lengths}).
    * @param check run before every step; the library's interruptible calls stop a long run with it
    *   (it throws, and the tensors made so far belong to the caller's tf.tidy scope)
    */
@@ -234,31 +242,68 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     checkOptions(`${this.name}.forwardSequence`, options, FORWARD_KEYS);
     if (!this.built) this.build(x.shape);
     this.checkX(x);
-    return this.runSequence(x, options, check);
+    return this.runSequence(x, options, check, this.raggedLengths(`${this.name}.forwardSequence`, x, options));
   }
 
-  /** {@link forwardSequence} without the input check, for callers that already made it. */
-  private runSequence(x: tf.Tensor, options: ForwardOptions, check?: StepCheck): SequenceResult {
-    const batch = x.shape[0];
+  /**
+   * The rows' lengths from `lengths` and/or `mask` (a list of masks: the first, the input's; the
+   * initial states' are ignored, as in Keras), checked; null when every row has all T steps, so an
+   * unmasked call runs exactly the code it ran before masks existed.
+   */
+  private raggedLengths(where: string, x: tf.Tensor, given: { lengths?: unknown; mask?: unknown }): Int32Array | null {
+    const [batch, T] = x.shape as [number, number, number];
+    const mask = Array.isArray(given.mask) ? given.mask[0] : given.mask;
+    const lengths = resolveLengths(where, { lengths: given.lengths, mask }, batch, T);
+    return lengths && !allFull(lengths, T) ? lengths : null;
+  }
+
+  /**
+   * {@link forwardSequence} without the input check, for callers that already made it. `lengths`: the
+   * rows' lengths when some row is padded (else null, and the loop is the unmasked one).
+   */
+  private runSequence(x: tf.Tensor, options: ForwardOptions, check?: StepCheck, lengths: Int32Array | null = null): SequenceResult {
+    const [batch, T] = x.shape as [number, number, number];
+    const reversal = lengths && this.reversesRows ? reverseWithin(lengths, T) : null;   // [batch, T, T]
+    const live = lengths ? liveSteps(lengths, T) : undefined;                          // T × [batch, 1]
     const directions: DirectionTrace[] = [];
     for (let d = 0; d < this.directions; d++) {
       const v = this.vars[d];
-      const xp = projectInputs(directionInput(x, d, this.goBackwards), v.kernel.read(), v.bias.read());  // [batch, T, G·n]
+      const input = lengths ? directionInputWithin(x, d, this.goBackwards, reversal) : directionInput(x, d, this.goBackwards);
+      const xp = projectInputs(input, v.kernel.read(), v.bias.read());                 // [batch, T, G·n]
       directions.push(runDirection(xp, {
         family: this.family, cellOptions: this.cellOptions, weights: this.stepWeights(d), initial: this.initialStates(d, batch, options.initialState),
-        probe: options.probes?.[d], collectGates: options.collectGates, d, check,
+        probe: options.probes?.[d], collectGates: options.collectGates, d, check, live,
       }));
     }
-    // Sequences go back to time order (the backward direction ran from the end); else each direction's h_T.
-    const outs = directions.map((dir, d) => (this.returnSequences ? tf.stack(d === 1 ? dir.h.slice().reverse() : dir.h, 1) : finalState(dir).h));
+    // Sequences go back to time order (the backward direction ran from the end); else each direction's
+    // final state (the state after step L_b with lengths).
+    const outs = directions.map((dir, d) => {
+      if (!this.returnSequences) return finalState(dir).h;
+      if (!lengths) return tf.stack(d === 1 ? dir.h.slice().reverse() : dir.h, 1);
+      const all = tf.stack(dir.h, 1);                                                  // [batch, T, n]
+      const seq = tf.where(this.paddingMask(lengths, T), all, tf.zerosLike(all));      // [batch, T, n], 0 at padded steps
+      return d === 1 ? tf.matMul(reversal!, seq) : seq;
+    });
     return { output: joinDirections(outs, this.returnSequences), directions };
+  }
+
+  /** Whether some direction reads backwards (then rows are reversed within their lengths). */
+  private get reversesRows(): boolean {
+    return this.bidirectional || this.goBackwards;
+  }
+
+  /** true at real steps, false at padded ones: [batch, T, 1] bool. */
+  private paddingMask(lengths: Int32Array, T: number): tf.Tensor3D {
+    const m = new Uint8Array(lengths.length * T);
+    for (let b = 0; b < lengths.length; b++) m.fill(1, b * T, b * T + lengths[b]);
+    return tf.tensor3d(m, [lengths.length, T, 1], 'bool');
   }
 
   /**
    * The whole layer through the fused WebAssembly kernel: per direction one op for all T steps, with
    * its hand-written BPTT as the gradient. Returns null when the kernel does not support this layer.
    */
-  private fusedCall(x: tf.Tensor, given?: tf.Tensor[]): { output: tf.Tensor; finals: State[] } | null {
+  private fusedCall(x: tf.Tensor, given?: tf.Tensor[], lengths: Int32Array | null = null): { output: tf.Tensor; finals: State[] } | null {
     const { recurrentActivation, ...rest } = this.cellOptions;
     const options = readsOption(this.family, 'recurrentActivation') ? { ...rest, recurrentActivation } : rest;  // the Elman cell has no gates
     if (fusedSupport(this.kind, options, x) !== null) return null;
@@ -267,48 +312,55 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     const returns = !this.returnSequences ? 'last' : this.returnState ? 'all' : 'sequence';
     const outs: tf.Tensor[] = [];
     const finals: State[] = [];
+    // Ragged rows: the kernel gets each direction's input already reversed within each row's length.
+    const reversal = lengths && this.reversesRows ? reverseWithin(lengths, x.shape[1]!) : null;  // [batch, T, T]
     for (let d = 0; d < this.directions; d++) {
       const v = this.vars[d];
       const s0 = this.initialStates(d, batch, given);
+      const input = lengths ? directionInputWithin(x, d, this.goBackwards, reversal) : directionInput(x, d, this.goBackwards);
       let r;
       try {
-        r = fusedSequence(this.kind, directionInput(x, d, this.goBackwards), v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), s0.h, s0.c ?? null,
-          { ...options, recurrentBias: v.recurrent_bias?.read(), returns });
+        r = fusedSequence(this.kind, input, v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), s0.h, s0.c ?? null,
+          { ...options, recurrentBias: v.recurrent_bias?.read(), returns, ...(lengths ? { lengths } : {}) });
       } catch (e) {
         if (e instanceof FusedUnsupportedError) return null;
         throw e;
       }
       // hs is in processing order; the backward direction's sequence goes back to time order.
-      outs.push(this.returnSequences ? (d === 1 ? tf.reverse(r.hs, 1) : r.hs) : r.hT);
+      const back = (hs: tf.Tensor) => (reversal ? tf.matMul(reversal, hs) : tf.reverse(hs, 1));
+      outs.push(this.returnSequences ? (d === 1 ? back(r.hs) : r.hs) : r.hT);
       if (this.returnState) finals.push({ h: r.hT, c: r.cT });
     }
     return { output: joinDirections(outs, this.returnSequences), finals };
   }
 
   /**
-   * Masks are refused, not dropped: tf.js hands a layer the mask of an upstream
-   * `tf.layers.masking` or `tf.layers.embedding({ maskZero: true })`, and running over the padded
-   * steps anyway changes the output silently (0.5625 vs 0.5169 unpadded on a two-step RNN).
+   * The mask of the layer's outputs (Keras's RNN.compute_mask): with returnSequences the input's mask
+   * goes on to the next layer (its padded steps are still padding), else null (the last output has no
+   * time axis); with returnState a list, null for every state. Of a list of input masks (initial
+   * states as extra inputs) only the first, the sequence's, counts.
    */
   override computeMask(inputs: tf.Tensor | tf.Tensor[], mask?: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
-    if (hasMask(mask)) throw new Error(maskError(this.name));
-    return null as unknown as tf.Tensor;
+    const input = (Array.isArray(mask) ? mask[0] : mask) ?? null;
+    const out = this.returnSequences ? input : null;
+    if (!this.returnState) return out as tf.Tensor;
+    return [out, ...new Array(this.directions * this.statesPerDirection).fill(null)] as tf.Tensor[];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     checkOptions(`${this.name}.apply`, kwargs, CALL_KWARGS, 'kwargs');
-    if (hasMask(kwargs?.mask as tf.Tensor | tf.Tensor[] | undefined)) throw new Error(maskError(this.name));
     return tf.tidy(() => {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       const given = list.length > 1 ? list.slice(1) : (kwargs?.initialState as tf.Tensor[] | undefined);
       this.checkX(list[0]);                                       // once, whichever path runs
+      const lengths = this.raggedLengths(`${this.name}.apply`, list[0], { lengths: kwargs?.lengths, mask: kwargs?.mask });
       let result: { output: tf.Tensor; finals: State[] } | null = null;
       if (this.impl === 'fused') {
         if (!this.family.fused) throw new Error(noFusedKernel(this.name, this.family));   // impl set after construction
-        result = this.fusedCall(list[0], given);
+        result = this.fusedCall(list[0], given, lengths);
       }
       if (!result) {
-        const { output, directions } = this.runSequence(list[0], { initialState: given });
+        const { output, directions } = this.runSequence(list[0], { initialState: given }, undefined, lengths);
         result = { output, finals: this.returnState ? directions.map(finalState) : [] };
       }
       return this.returnState ? [result.output, ...stateList(result.finals)] : result.output;
@@ -334,17 +386,6 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       impl: this.impl,
     };
   }
-}
-
-function hasMask(mask: tf.Tensor | tf.Tensor[] | null | undefined): boolean {
-  return Array.isArray(mask) ? mask.some((m) => m != null) : mask != null;
-}
-
-function maskError(name: string): string {
-  return `${name}: masking is not supported yet, and a mask arrived (from layer.apply(x, { mask }), an upstream ` +
-    `tf.layers.masking, or tf.layers.embedding({ maskZero: true })); running over the padded steps would silently ` +
-    `change the output. Pass equal-length sequences (group or cut them to one length) and drop the mask ` +
-    `(maskZero: false, no masking layer); masking and per-sequence lengths are planned.`;
 }
 
 /** Elman RNN layer. Serialized as 'LabRNN'. */

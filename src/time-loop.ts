@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CellFamily, CellOptions, State, StepWeights } from './family';
+import type { Lengths } from './lengths';
 
 /** What {@link RecurrentLayer.forwardSequence} returns. */
 export interface SequenceResult {
@@ -14,7 +15,12 @@ export interface SequenceResult {
   directions: DirectionTrace[];
 }
 
-/** Everything one direction computed, in processing order (step k = k-th step read). */
+/**
+ * Everything one direction computed, in processing order (step k = k-th step read). With per-row
+ * lengths, a row's h and c stay at their values after step L_b through its padding (the gates there
+ * are what the cell computed on the padding, and mean nothing); a direction that reads backwards
+ * reads each row from its own last real step, so step k of row b is time L_b − 1 − k.
+ */
 export interface DirectionTrace {
   /** h after each step. T × [batch, n] */
   h: tf.Tensor2D[];
@@ -32,8 +38,16 @@ export interface ForwardOptions {
   probes?: { h?: tf.Tensor[]; c?: tf.Tensor[] }[];
   /** Keep every step's gate activations. Default false. */
   collectGates?: boolean;
+  /**
+   * Per-sequence lengths L_b (1 ≤ L_b ≤ T) of a batch padded at the end: the output is 0 at padded
+   * steps, each row's final state is its state after step L_b, and a backward direction starts at each
+   * row's last real step (PyTorch's packed sequences). Default: every row has T steps.
+   */
+  lengths?: Lengths;
+  /** The same as `lengths`, as a `[batch, T]` mask of 1s then 0s (bool or float); both given must agree. */
+  mask?: tf.Tensor;
 }
-export const FORWARD_KEYS = ['initialState', 'probes', 'collectGates'] as const;
+export const FORWARD_KEYS = ['initialState', 'probes', 'collectGates', 'lengths', 'mask'] as const;
 
 /**
  * Called before time step t (t of T steps done) of direction d, so a long run can be stopped between
@@ -90,6 +104,11 @@ export interface DirectionRun {
   /** Additive probes on the states after each step (T × [batch, n]). */
   probe?: { h?: tf.Tensor[]; c?: tf.Tensor[] };
   collectGates?: boolean;
+  /**
+   * Per-row lengths as step masks (layer-state.ts liveSteps): T × [batch, 1], true while t < L_b.
+   * A row past its end keeps its state. Undefined: every row runs all T steps.
+   */
+  live?: tf.Tensor[];
   /** Direction index, passed to `check`. */
   d: number;
   check?: StepCheck;
@@ -109,8 +128,14 @@ export function runDirection(xp: tf.Tensor, run: DirectionRun): DirectionTrace {
     run.check?.(t, T, run.d);
     const r = family.step(xAt(t), state, run.weights, run.cellOptions, probe?.c?.[t]);  // c probe acts inside, before h_t
     let h = r.h;
-    const c = r.c;
+    let c = r.c;
     if (probe?.h?.[t]) h = tf.add(h, probe.h[t]) as tf.Tensor2D;                   // [batch, n]
+    const live = run.live?.[t];
+    if (live) {
+      // A row past its last real step holds its state: the padding never reaches it, in value or gradient.
+      h = tf.where(live, h, state.h) as tf.Tensor2D;                               // [batch, n]
+      if (c) c = tf.where(live, c, state.c!) as tf.Tensor2D;                       // [batch, n]
+    }
     state = { h, c };
     trace.h.push(h);
     if (c) trace.c!.push(c);

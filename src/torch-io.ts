@@ -55,6 +55,18 @@ function torchParamShapes(layer: RecurrentLayer): Record<TorchParam, number[]> {
  * `head.bias`, and `embedding.weight` where present. Seq2seq models use `encoder.`/`decoder.`.
  * Load it in PyTorch into `nn.LSTM(m, n, num_layers, batch_first=True, bidirectional=…)` named `rnn`
  * and an `nn.Linear` named `head`.
+ *
+ * Padded batches: the weights do not change with masking, but PyTorch's recurrent modules have no
+ * mask argument. What rnn-lab computes with `lengths`, a `mask` or `padId` is what PyTorch computes on
+ * `pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)`, unpacked with
+ * `pad_packed_sequence(out, batch_first=True, total_length=T)`; fed the padded tensor directly, PyTorch
+ * runs over the padding (and its backward direction starts at the padding).
+ *
+ * @example
+ * ```ts
+ * const sd = torchWeights(model);   // JSON.stringify(sd) → Python: rnn.load_state_dict(…)
+ * // Python, for a padded batch: out, h_n = rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+ * ```
  */
 export function torchWeights(model: tf.LayersModel): Record<string, NumArrayT> {
   specOf(model);
@@ -80,7 +92,14 @@ type NumArrayT = number[] | number[][];
 /**
  * Load a PyTorch-style state dict (see {@link torchWeights}) into a builder model. Every expected
  * key must be present with its exact shape, and no other key may be: errors name the key, the
- * expected shape and what was given.
+ * expected shape and what was given. Weights are the same for padded batches; a model trained in
+ * PyTorch on `pack_padded_sequence` batches computes here what it computed there when given the same
+ * `lengths` (or `mask`, or `padId`) — see {@link torchWeights}.
+ *
+ * @example
+ * ```ts
+ * loadTorchWeights(model, JSON.parse(fs.readFileSync('state_dict.json', 'utf8')));
+ * ```
  */
 export function loadTorchWeights(model: tf.LayersModel, stateDict: Record<string, unknown>): void {
   specOf(model);

@@ -91,7 +91,7 @@ test('forwardSequence, decode, forwardModel, gradientFlow, spectrum, verdictOf, 
   x.dispose();
 });
 
-// --- Item 7: masks are refused, not dropped ------------------------------------------------------
+// --- Item 7: masks are honoured, not dropped (issue 16) --------------------------------------------
 
 /** A one-unit linear RNN with w_x = 1, w_h = 0.5, b = 0: h_t = x_t + 0.5·h_{t-1}. */
 function linearRnn() {
@@ -101,7 +101,7 @@ function linearRnn() {
   return layer;
 }
 
-test('a mask (apply kwarg, tf.layers.masking, embedding maskZero) is an error saying masking is not supported yet', () => {
+test('a mask (apply kwarg, lengths, tf.layers.masking, embedding maskZero) is honoured: the padded sequence gives the unpadded result', () => {
   const layer = linearRnn();
   const x = T.tensor3d([[[0.5], [1.0]]]);
   const xp = T.tensor3d([[[0.5], [1.0], [0], [0]]]);
@@ -111,16 +111,22 @@ test('a mask (apply kwarg, tf.layers.masking, embedding maskZero) is an error sa
   const hp = layer.apply(xp).dataSync()[0];
   assert.ok(Math.abs(hp - 0.3125) < 1e-6, `padded h_4 = ${hp}, expected 0.3125 (why a dropped mask is wrong)`);
   const mask = T.tensor2d([[1, 1, 0, 0]]).cast('bool');
-  const patterns = [/masking is not supported yet/, /Pass equal-length sequences/, /planned/];
-  throwsAll(() => layer.apply(xp, { mask }), patterns);
+  const hm = layer.apply(xp, { mask }).dataSync()[0];
+  assert.ok(Math.abs(hm - 1.25) < 1e-6, `masked padded h = ${hm}, expected 1.25 (the state after step L = 2)`);
+  const hl = layer.apply(xp, { lengths: [2] }).dataSync()[0];
+  assert.ok(Math.abs(hl - 1.25) < 1e-6, `padded h with lengths [2] = ${hl}, expected 1.25`);
   // Upstream tf.layers.masking in a functional model.
   const inp = T.input({ shape: [null, 1] });
-  throwsAll(() => { const m = T.model({ inputs: inp, outputs: linearRnn().apply(T.layers.masking({ maskValue: 0 }).apply(inp)) }); m.predict(xp); }, patterns);
-  // Second instance: an embedding with maskZero in a tf.sequential.
-  throwsAll(() => {
-    const s = T.sequential({ layers: [T.layers.embedding({ inputDim: 5, outputDim: 1, maskZero: true, inputLength: 4 }), L.rnnLayer({ units: 1 })] });
-    s.predict(T.tensor2d([[1, 2, 0, 0]]));
-  }, patterns);
+  const m = T.model({ inputs: inp, outputs: linearRnn().apply(T.layers.masking({ maskValue: 0 }).apply(inp)) });
+  const hk = m.predict(xp).dataSync()[0];
+  assert.ok(Math.abs(hk - 1.25) < 1e-6, `behind tf.layers.masking h = ${hk}, expected 1.25`);
+  // Second instance: an embedding with maskZero in a tf.sequential equals the unpadded ids.
+  const s = T.sequential({ layers: [T.layers.embedding({ inputDim: 5, outputDim: 1, maskZero: true }), L.rnnLayer({ units: 1 })] });
+  const padded = s.predict(T.tensor2d([[1, 2, 0, 0]])).dataSync()[0];
+  const alone = s.predict(T.tensor2d([[1, 2]])).dataSync()[0];
+  assert.ok(Math.abs(padded - alone) < 1e-6, `embedding maskZero: padded ${padded} vs unpadded ${alone}`);
+  // A mask that is not 1s then 0s is an error naming the row.
+  throwsAll(() => layer.apply(xp, { mask: T.tensor2d([[1, 0, 1, 0]]) }), [/apply: mask row 0 must be 1s followed by 0s/]);
   // Any other call kwarg the layer does not read.
   throwsAll(() => layer.apply(x, { initalState: [T.zeros([1, 1])] }), [/apply: unknown kwargs key 'initalState' — did you mean 'initialState'\?/]);
   T.dispose([x, xp, mask]);

@@ -386,7 +386,7 @@ describe('importLayersModel', () => {
     x.dispose();
   });
 
-  test('unsupported layers are listed; maskZero and non-chains are refused', async () => {
+  test('unsupported layers are listed; non-chains are refused; maskZero imports as padId 0', async () => {
     const model = tf.sequential({ layers: [
       tf.layers.conv1d({ filters: 2, kernelSize: 2, inputShape: [5, 3] }),
       tf.layers.lstm({ units: 2, returnSequences: true }),
@@ -394,8 +394,19 @@ describe('importLayersModel', () => {
       tf.layers.dense({ units: 1 }),
     ] });
     await assert.rejects(L.importLayersModel(model), /unsupported layers '.*' \(Conv1D\), '.*' \(Flatten\)/);
-    const masked = tf.sequential({ layers: [tf.layers.embedding({ inputDim: 4, outputDim: 2, maskZero: true, inputLength: 3 }), tf.layers.lstm({ units: 2 })] });
-    await assert.rejects(L.importLayersModel(masked), /maskZero: true/);
+    // An Embedding with maskZero imports as padId 0 (issue 16): the same predictions on rows padded with 0 at the end.
+    for (const layers of [
+      [tf.layers.embedding({ inputDim: 4, outputDim: 2, maskZero: true, inputLength: 3 }), tf.layers.lstm({ units: 2 })],
+      [tf.layers.embedding({ inputDim: 4, outputDim: 2, maskZero: true, inputLength: 3 }), tf.layers.gru({ units: 2 }), tf.layers.dense({ units: 1 })],
+    ]) {
+      const masked = tf.sequential({ layers });
+      const lab = await L.importLayersModel(masked);
+      const ids = tf.tensor2d([[1, 2, 0], [3, 0, 0], [1, 2, 3]]);
+      const d = tf.tidy(() => Math.max(...lab.predict(ids).sub(masked.predict(ids)).abs().dataSync()));
+      assert.ok(d <= 1e-6, `maskZero import: predictions differ by ${d}`);
+      assert.equal(lab.layers.find((l) => l.getClassName() === 'LabEmbedding').padId, 0);
+      ids.dispose();
+    }
     const a = tf.input({ shape: [3, 2] });
     const two = tf.layers.concatenate().apply([tf.layers.lstm({ units: 2 }).apply(a), tf.layers.gru({ units: 2 }).apply(a)]);
     await assert.rejects(L.importLayersModel(tf.model({ inputs: a, outputs: two })), /unsupported layers .*Concatenate|not fed by the layer before it/);
