@@ -75,7 +75,7 @@ export function lossFunction(spec: LossSpec, fromLogits = false): LossFn {
       return (y, p, mask) => {
         sameShape('mse', y, p);
         if (mask == null) return tf.mean(tf.square(tf.sub(p, y))) as tf.Scalar;
-        return maskedMean('mse', p, y, mask, (yr) => tf.square(tf.sub(p, yr)));
+        return maskedMean(p, y, checkMask('mse', p, mask), (yr) => tf.square(tf.sub(p, yr)));
       };
     case 'binaryCrossEntropy':
       return (y, p, mask) => {
@@ -90,7 +90,7 @@ export function lossFunction(spec: LossSpec, fromLogits = false): LossFn {
           return tf.neg(tf.add(tf.mul(yr, tf.log(q)), tf.mul(tf.sub(1, yr), tf.log(tf.sub(1, q)))));
         };
         if (mask == null) return tf.mean(terms(y)) as tf.Scalar;
-        return maskedMean('binaryCrossEntropy', p, y, mask, terms);
+        return maskedMean(p, y, checkMask('binaryCrossEntropy', p, mask), terms);
       };
     case 'crossEntropy':
       return (y, p, mask) => {
@@ -98,12 +98,13 @@ export function lossFunction(spec: LossSpec, fromLogits = false): LossFn {
         if (y.rank !== p.rank - 1 || y.shape.join() !== p.shape.slice(0, -1).join()) {
           throw new Error(`loss 'crossEntropy': targets must be class ids of shape ${shapeText(p.shape.slice(0, -1))} for predictions ${shapeText(p.shape)}; got ${shapeText(y.shape)}`);
         }
+        const checked = mask == null ? undefined : checkMask('crossEntropy', p, mask);     // before any tensor is made
         const logp = fromLogits ? tf.logSoftmax(p) : tf.log(tf.clipByValue(p, 1e-12, 1));    // [..., V]
         if (mask == null) {
           const onehot = tf.oneHot(tf.cast(tf.reshape(y, [-1]), 'int32'), V);                      // [N, V], N = b·T
           return tf.neg(tf.mean(tf.sum(tf.mul(tf.reshape(logp, [-1, V]), onehot), 1))) as tf.Scalar;
         }
-        return maskedMean('crossEntropy', p, y, mask, (yr) => {
+        return maskedMean(p, y, checked!, (yr) => {
           const onehot = tf.oneHot(tf.cast(yr, 'int32'), V);                                       // [batch, T, V]
           return tf.neg(tf.sum(tf.mul(logp, onehot), -1));                                         // [batch, T]
         });
@@ -119,20 +120,7 @@ export function lossFunction(spec: LossSpec, fromLogits = false): LossFn {
  * NaN or out-of-range padded target reaches neither the value nor, through 0·NaN, the gradient); the
  * padded terms are then selected away (tf.where: their gradient is exactly 0).
  */
-function maskedMean(name: string, p: tf.Tensor, y: tf.Tensor, mask: tf.Tensor, terms: (yReal: tf.Tensor) => tf.Tensor): tf.Scalar {
-  if (!(mask instanceof tf.Tensor)) throw new TypeError(`loss '${name}': mask must be a [batch, time] tensor (1 at real steps, 0 at padding); got ${describe(mask)}`);
-  if (p.rank < 3) {
-    throw new Error(`loss '${name}': a mask applies to per-step predictions [batch, time, …]; got predictions ${shapeText(p.shape)} with no time axis ` +
-      '(a many-to-one model already outputs each sequence\'s last real step: pass no mask)');
-  }
-  if (mask.rank !== 2 || mask.shape[0] !== p.shape[0] || mask.shape[1] !== p.shape[1]) {
-    throw new Error(`loss '${name}': mask must have shape [batch, time] = ${shapeText(p.shape.slice(0, 2))} for predictions ${shapeText(p.shape)}; got ${shapeText(mask.shape)}`);
-  }
-  // Counted on the CPU before any tensor is made, so the error leaves nothing behind.
-  const m = mask.dataSync();
-  let count = 0;
-  for (let i = 0; i < m.length; i++) if (Number(m[i]) !== 0) count++;
-  if (count === 0) throw new RangeError(`loss '${name}': the mask has no real step (all 0s): the mean over real steps would be 0/0`);
+function maskedMean(p: tf.Tensor, y: tf.Tensor, { mask, count }: { mask: tf.Tensor; count: number }, terms: (yReal: tf.Tensor) => tf.Tensor): tf.Scalar {
   const real = tf.notEqual(mask, 0);                                                 // [batch, T] bool
   const perStep = y.rank === 2 ? 1 : y.shape.slice(2).reduce((a, d) => a * d, 1);    // outputs averaged per step (1 for class ids)
   const ry = y.rank === 2 ? real : tf.reshape(real, [...real.shape, ...y.shape.slice(2).map(() => 1)]);   // [batch, T(, 1…)]
@@ -142,6 +130,26 @@ function maskedMean(name: string, p: tf.Tensor, y: tf.Tensor, mask: tf.Tensor, t
   const realT = t.shape.join() === y.shape.join() ? realY : tf.broadcastTo(real, t.shape as [number, number]);
   const kept = tf.where(realT, t, tf.zerosLike(t));
   return tf.div(tf.sum(kept), count * perStep) as tf.Scalar;
+}
+
+/**
+ * A loss mask's checks, before any tensor is made (so an error leaves nothing behind): a tensor
+ * `[batch, T]` matching per-step predictions, with at least one real step. Returns it with its count.
+ */
+function checkMask(name: string, p: tf.Tensor, mask: tf.Tensor): { mask: tf.Tensor; count: number } {
+  if (!(mask instanceof tf.Tensor)) throw new TypeError(`loss '${name}': mask must be a [batch, time] tensor (1 at real steps, 0 at padding); got ${describe(mask)}`);
+  if (p.rank < 3) {
+    throw new Error(`loss '${name}': a mask applies to per-step predictions [batch, time, …]; got predictions ${shapeText(p.shape)} with no time axis ` +
+      '(a many-to-one model already outputs each sequence\'s last real step: pass no mask)');
+  }
+  if (mask.rank !== 2 || mask.shape[0] !== p.shape[0] || mask.shape[1] !== p.shape[1]) {
+    throw new Error(`loss '${name}': mask must have shape [batch, time] = ${shapeText(p.shape.slice(0, 2))} for predictions ${shapeText(p.shape)}; got ${shapeText(mask.shape)}`);
+  }
+  const m = mask.dataSync();
+  let count = 0;
+  for (let i = 0; i < m.length; i++) if (Number(m[i]) !== 0) count++;
+  if (count === 0) throw new RangeError(`loss '${name}': the mask has no real step (all 0s): the mean over real steps would be 0/0`);
+  return { mask, count };
 }
 
 /**

@@ -9,6 +9,14 @@ import { readRows } from './padding';
 import { shapeText } from './inputs';
 import { describe } from './describe';
 
+/**
+ * The fewest steps a batch cut or padded per batch gets. tf.js 4.22's recurrent layers with
+ * `returnSequences` cannot differentiate a one-step input (the gradient of their unstack receives a
+ * null and tf.stack throws), so a batch of one-step sequences gets one extra padded step: it is masked,
+ * so it changes neither the loss nor the gradient.
+ */
+const MIN_STEPS = 2;
+
 /** One batch, ready for the model and the loss. */
 export interface SeqBatch {
   x: tf.Tensor | tf.Tensor[];
@@ -72,7 +80,7 @@ export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], 
       if (!lengths) return { x: xb, y: yb, mask: null, modelMask: null, terms: yb.size, tensors };
       const L = rows.map((r) => lengths[r]);
       const T = first.shape[1] as number;
-      const Tb = free ? Math.max(...L) : T;
+      const Tb = free ? Math.min(T, Math.max(MIN_STEPS, ...L)) : T;
       if (Tb < T) {
         // The padded tail is masked anyway: cutting it saves the steps (bucketing makes this large).
         xb = tf.slice(xb as tf.Tensor, [0, 0], [-1, Tb]);                             // [batch, T_b, …]
@@ -106,7 +114,7 @@ export function dataLengths(what: string, data: { lengths?: unknown; mask?: unkn
 /**
  * Ragged arrays: `x` a list of sequences (`number[][]` token ids or one feature per step, or
  * `number[][][]` feature vectors); `y` ragged the same way for per-step outputs (each row as long as
- * its x row), else a tensor or array of one target per sequence. Each batch is padded at the end to its
+ * its x row), else an array of one target per sequence. Each batch is padded at the end to its
  * longest sequence (or to the model's fixed T).
  */
 export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y: unknown, lossName: string | undefined): BatchSource {
@@ -146,14 +154,11 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
       }));
     }
   } else {
-    yAll = y instanceof tf.Tensor ? y : tf.tensor(y as number[]);
-    if (yAll.shape[0] !== xr.lengths.length) {
-      const n = yAll.shape[0];
-      if (!(y instanceof tf.Tensor)) yAll.dispose();
-      throw new RangeError(`train: ${what}.y has ${n} targets but ${what}.x has ${xr.lengths.length} sequences`);
-    }
+    if (!Array.isArray(y)) throw new TypeError(`train: ${what}.y must be an array of targets, one per sequence of the ragged ${what}.x; got ${describe(y)}`);
+    if (y.length !== xr.lengths.length) throw new RangeError(`train: ${what}.y has ${y.length} targets but ${what}.x has ${xr.lengths.length} sequences`);
+    yAll = tf.tensor(y as number[]);                                                   // [N] class ids or [N, outputs]
   }
-  const owned = y instanceof tf.Tensor ? undefined : yAll;
+  const owned = yAll;
   const pad = (rows: number[], r: ReturnType<typeof readRows>, Tb: number) => {
     const w = r.features ?? 1;
     const out = new Float32Array(rows.length * Tb * w);                                  // zeros: padding at the end
@@ -165,7 +170,7 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
     lengths: Int32Array.from(xr.lengths),
     batch(rows) {
       const L = rows.map((r) => xr.lengths[r]);
-      const Tb = fixedT ?? Math.max(...L);
+      const Tb = fixedT ?? Math.max(MIN_STEPS, ...L);
       const B = rows.length;
       const xb = inShape.length === 2 ? tf.tensor2d(pad(rows, xr, Tb), [B, Tb]) : tf.tensor3d(pad(rows, xr, Tb), [B, Tb, inShape[2] as number]);   // [batch, T_b(, F)]
       let yb: tf.Tensor;

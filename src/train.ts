@@ -40,7 +40,7 @@ export type RaggedSequences = readonly (readonly number[])[] | readonly (readonl
  */
 export interface TrainData {
   x: tf.Tensor | tf.Tensor[] | RaggedSequences;
-  /** Targets: a tensor; with ragged x, ragged per-step targets (one per x step) or one target per sequence (a tensor or an array). */
+  /** Targets: a tensor; with ragged x, an array: ragged per-step targets (one per x step), or one target per sequence (number[] class ids, number[][] rows). */
   y: tf.Tensor | RaggedSequences | readonly number[];
   /** Real steps per sequence (tensor x only). */
   lengths?: Lengths;
@@ -585,6 +585,9 @@ function makeSource(model: tf.LayersModel, d: TrainData, what: string, lossName:
     if (model.inputs.length !== 1) throw new Error(`train: ragged ${what}.x needs a model with one input; this one has ${model.inputs.length} (seq2seq: pass tensors)`);
     if (d.lengths != null || d.mask != null) {
       throw new Error(`train: ${what}.${d.lengths != null ? 'lengths' : 'mask'} is given with ragged ${what}.x, whose rows carry their own lengths; pass tensors with lengths, or ragged arrays without`);
+    }
+    if (d.y instanceof tf.Tensor) {
+      throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors, or both arrays (ragged sequences, padded per batch); got ragged ${what}.x with a tensor ${what}.y: pass y as an array (y.arraySync())`);
     }
     const src = raggedSource(model, what, d.x, d.y, name);
     if (src.y) {
