@@ -14,7 +14,7 @@ import { backendInfo } from './backend';
 import { recurrentLayers, specOf } from './builders';
 import { forwardModel, runModel } from './forward';
 import { applyUnchecked, predictUnchecked } from './guard';
-import { LossSpec, checkLossFitsHead, lossFunction } from './losses';
+import { LossFn, LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Rng } from './random';
 import { ownedLiveFigure } from './display';
 import { Interruptible, interruptible } from './interrupt';
@@ -23,11 +23,29 @@ import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
 import { disposeLearningRateScalar } from './internals';
 import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
+import { Lengths, lengthsFromMask, sequenceMask } from './lengths';
+import { bucketOrder } from './padding';
+import { BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
 
-/** Inputs and targets; `x` is a list for seq2seq models ([source, target_in]). */
+/** Sequences of different lengths, unpadded: `number[][]` (token ids, or one number per step) or `number[][][]` (feature vectors). */
+export type RaggedSequences = readonly (readonly number[])[] | readonly (readonly (readonly number[])[])[];
+
+/**
+ * Inputs and targets; `x` is a list for seq2seq models ([source, target_in]).
+ *
+ * Variable-length sequences, padded at the end (see `src/lengths.ts`): give `lengths` (`[batch]`,
+ * 1 ≤ L_b ≤ T) or `mask` (`[batch, T]`, 1s then 0s) with tensor data, or give `x` (and, for per-step
+ * outputs, `y`) as ragged arrays, which train pads per batch. A per-step loss then averages over the
+ * real steps only; a many-to-one model's loss reads its output, which is each sequence's last real step.
+ */
 export interface TrainData {
-  x: tf.Tensor | tf.Tensor[];
-  y: tf.Tensor;
+  x: tf.Tensor | tf.Tensor[] | RaggedSequences;
+  /** Targets: a tensor; with ragged x, an array: ragged per-step targets (one per x step), or one target per sequence (number[] class ids, number[][] rows). */
+  y: tf.Tensor | RaggedSequences | readonly number[];
+  /** Real steps per sequence (tensor x only). */
+  lengths?: Lengths;
+  /** `[batch, T]`, 1 at real steps then 0 (tensor x only); with lengths, both must agree. */
+  mask?: tf.Tensor;
 }
 
 /** Options of {@link train}. */
@@ -56,6 +74,14 @@ export interface TrainOptions {
   shuffle?: boolean;
   /** Seed of the shuffling. Default 1. */
   seed?: number;
+  /**
+   * Batches of similar lengths (needs lengths, a mask or ragged data): rows sorted by length with ties
+   * shuffled, cut into batches, the batches' order shuffled, a new draw each epoch (seeded; see
+   * `bucketBatches`). Fewer padded steps per batch; batches less random. Default false.
+   */
+  bucketByLength?: boolean;
+  /** With bucketByLength: lengths L and L' share a bucket when ⌈L/w⌉ = ⌈L'/w⌉. Default 1. */
+  bucketWidth?: number;
   /** Validation data, evaluated after each epoch. */
   validation?: TrainData;
   /** Stop when the validation loss (else the training loss) has not improved by minDelta for `patience` epochs, and restore the best weights. */
@@ -307,26 +333,30 @@ function mapValues(m: tf.NamedTensorMap, f: (t: tf.Tensor) => tf.Tensor): tf.Nam
   return out;
 }
 
-function takeRows(t: tf.Tensor | tf.Tensor[], idx: tf.Tensor1D): tf.Tensor | tf.Tensor[] {
-  return Array.isArray(t) ? t.map((u) => tf.gather(u, idx)) : tf.gather(t, idx);
-}
-
 function firstOf(t: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(t) ? t[0] : t;
 }
 
 /** Options of {@link computeGradients}. */
 export interface GradientOptions {
-  loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+  loss: (yTrue: tf.Tensor, yPred: tf.Tensor, mask?: tf.Tensor) => tf.Scalar;
   /** Initial states per recurrent layer (for truncated BPTT's chunks). */
   initialStates?: (tf.Tensor[] | undefined)[];
+  /**
+   * `[batch, T]`, 1s then 0s: the model is called as `model.apply(x, { mask })` and, when its output
+   * has a time axis, the loss is called as `loss(y, output, mask)` (the mean over real steps).
+   */
+  mask?: tf.Tensor;
 }
 
 /**
  * The loss and its gradient with respect to every trainable weight, for one batch — the core of a
  * training step, exposed so that tests and lessons can inspect it. With `initialStates` the model
  * is run by hand from those states (they are constants: no gradient flows into them), and the final
- * states are returned for the next chunk. Unknown option keys and a missing `loss` are errors.
+ * states are returned for the next chunk. With `mask` (variable-length sequences) the model gets the
+ * mask and a per-step loss counts the real steps only. Unknown option keys, a missing `loss`, a mask
+ * that is not 1s then 0s `[batch, T]`, a mask with `initialStates`, and a mask for a model with a
+ * layer that does not support masking are errors.
  *
  * @example
  * ```ts
@@ -335,16 +365,29 @@ export interface GradientOptions {
  */
 export function computeGradients(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions):
   { loss: tf.Scalar; grads: tf.NamedTensorMap; finalStates?: tf.Tensor[][] } {
-  checkOptions('computeGradients', options, ['loss', 'initialStates']);
+  checkOptions('computeGradients', options, ['loss', 'initialStates', 'mask']);
   if (typeof options?.loss !== 'function') throw new TypeError(`computeGradients: options.loss must be a function (yTrue, yPred) => scalar, e.g. lossFunction('mse'); got ${typeof options?.loss}`);
-  return gradientsOf(model, x, y, options, false);
+  if (options.mask == null) return gradientsOf(model, x, y, options, false);
+  if (options.initialStates) throw new Error('computeGradients: options.mask with options.initialStates (truncated BPTT) is not supported: the chunks are run step by step without masks');
+  checkMaskSupport('computeGradients', model, 'options.mask');
+  const first = firstOf(x);
+  lengthsFromMask('computeGradients', 'options.mask', options.mask, first.shape[0], first.shape[1] as number);
+  const modelMask = tf.cast(options.mask, 'bool');
+  try {
+    return gradientsOf(model, x, y, options, false, { modelMask, lossMask: perStepOutput(model) ? options.mask : null });
+  } finally {
+    modelMask.dispose();
+  }
 }
+
+/** The masks of one masked batch: booleans for the model, 1/0 for a per-step loss (null for a many-to-one output). */
+interface BatchMasks { modelMask: tf.Tensor; lossMask: tf.Tensor | null }
 
 /**
  * computeGradients' work. `checked`: train checked all of x once before its loop, so each batch skips
  * the model's boundary check (a read-back per step otherwise).
  */
-function gradientsOf(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions, checked: boolean):
+function gradientsOf(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions, checked: boolean, masks?: BatchMasks):
   { loss: tf.Scalar; grads: tf.NamedTensorMap; finalStates?: tf.Tensor[][] } {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let finalStates: tf.Tensor[][] | undefined;
@@ -354,8 +397,9 @@ function gradientsOf(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Te
       finalStates = r.finalStates.map((s) => s.map((t) => tf.keep(t)));
       return options.loss(y, r.output);
     }
-    const out = checked ? applyUnchecked(model, x, { training: true }) : model.apply(x, { training: true });
-    return options.loss(y, out as tf.Tensor);
+    const kwargs = masks ? { training: true, mask: masks.modelMask } : { training: true };
+    const out = (checked ? applyUnchecked(model, x, kwargs as unknown as tf.serialization.ConfigDict) : model.apply(x, kwargs)) as tf.Tensor;
+    return masks?.lossMask ? options.loss(y, out, masks.lossMask) : options.loss(y, out);
   }, vars);
   return { loss: value, grads, finalStates };
 }
@@ -374,16 +418,23 @@ function inputSpecOf(model: tf.LayersModel, i: number, tokens: boolean): InputSp
   return { shape, tokens: tokens && shape.length === 1 };            // builders refuse tokens for one-to-many
 }
 
+/** Train data whose x and y are tensors. */
+interface TensorData { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; lengths?: Lengths; mask?: tf.Tensor }
+
+/** `{ x, y }`'s form and keys (before its contents are checked as tensors or as ragged arrays). */
+function checkDataKeys(data: TrainData, what: string): void {
+  if (!data || typeof data !== 'object' || Array.isArray(data) || !('x' in data) || !('y' in data)) {
+    throw new TypeError(`train: ${what} must be { x, y } with tensors; got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
+  }
+  checkOptions('train', data, ['x', 'y', 'lengths', 'mask', ...DATASET_METADATA_KEYS], what);
+}
+
 /**
  * Check `{ x, y }` before anything runs: the keys, tensors, one x per model input with the model's
  * layout, one batch size, and no NaN or Infinity in x (y's values are checked with its layout by
  * {@link checkTargetValues}). Returns the number of sequences.
  */
-function checkData(model: tf.LayersModel, data: TrainData, what: string, tokens: boolean): number {
-  if (!data || typeof data !== 'object' || Array.isArray(data) || !('x' in data) || !('y' in data)) {
-    throw new TypeError(`train: ${what} must be { x, y } with tensors; got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
-  }
-  checkOptions('train', data, ['x', 'y', ...DATASET_METADATA_KEYS], what);
+function checkData(model: tf.LayersModel, data: TensorData, what: string, tokens: boolean): number {
   const xs = Array.isArray(data.x) ? data.x : [data.x];
   if (xs.some((t) => !(t instanceof tf.Tensor)) || !(data.y instanceof tf.Tensor)) {
     throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors`);
@@ -442,17 +493,22 @@ function checkTargets(model: tf.LayersModel, y: tf.Tensor, loss: LossSpec, what:
 }
 
 const TRAIN_KEYS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'loss', 'clipNorm', 'clipValue', 'tbptt', 'shuffle', 'seed',
-  'validation', 'earlyStopping', 'signal', 'verbose', 'live', 'recordParamNorms', 'onEpoch'] as const;
+  'validation', 'earlyStopping', 'signal', 'verbose', 'live', 'recordParamNorms', 'onEpoch', 'bucketByLength', 'bucketWidth'] as const;
 
 /** What {@link checkTrainArgs} settles before anything runs. */
 interface TrainSetup {
   batchSize: number;
   /** Sequences in `data`. */
   N: number;
-  loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+  loss: LossFn;
   lr: number;
   /** Truncated-BPTT chunk length, if any. */
   k?: number;
+  /** The training batches, and the validation batches. */
+  source: BatchSource;
+  valSource?: BatchSource;
+  /** Bucketing by length: the bucket width (undefined: random batches). */
+  bucketWidth?: number;
 }
 
 /** Every check of train's arguments, before an optimizer (which holds tensors) exists. */
@@ -472,18 +528,13 @@ function checkTrainArgs(model: tf.LayersModel, data: TrainData, options: TrainOp
   let spec: ReturnType<typeof specOf> | undefined;
   try { spec = specOf(model); } catch { spec = undefined; }
   const tokens = spec?.vocabSize !== undefined;
-  const N = checkData(model, data, 'data', tokens);
-  if (options.validation !== undefined) checkData(model, options.validation, 'validation', tokens);
+  const validation = options.validation;
+  checkDataKeys(data, 'data');
+  if (validation !== undefined) checkDataKeys(validation, 'validation');
+  if (!isRagged(data.x)) checkData(model, data as TensorData, 'data', tokens);
+  if (validation !== undefined && !isRagged(validation.x)) checkData(model, validation as TensorData, 'validation', tokens);
   const lossName = options.loss ?? (spec?.outputActivation === 'softmax' ? 'crossEntropy' : 'mse');
   checkLossFitsHead('train', lossName, model);
-  checkTargets(model, data.y, lossName, 'data');
-  checkFinite('train', 'data.y', data.y, targetLayout(model, lossName));
-  if (lossName === 'crossEntropy') checkClassIds(model, data.y, 'data');
-  if (options.validation !== undefined) {
-    checkTargets(model, options.validation.y, lossName, 'validation');
-    checkFinite('train', 'validation.y', options.validation.y, targetLayout(model, lossName));
-    if (lossName === 'crossEntropy') checkClassIds(model, options.validation.y, 'validation');
-  }
   const loss = lossFunction(lossName);
   const lr = options.learningRate ?? 0.01;
   if (!(lr > 0)) throw new RangeError(`train: options.learningRate must be > 0; got ${lr}`);
@@ -493,8 +544,86 @@ function checkTrainArgs(model: tf.LayersModel, data: TrainData, options: TrainOp
     if (!spec || spec.topology !== 'many-to-many') throw new Error(`train: options.tbptt (truncated BPTT) needs a many-to-many builder model (targets at every step); got ${spec ? `topology '${spec.topology ?? 'many-to-one'}'` : 'a model without builder metadata'}`);
     if (spec.bidirectional) throw new Error('train: truncated BPTT cannot carry a backward direction\'s state forward; use bidirectional: false');
   }
-  return { batchSize, N, loss, lr, k };
+  if (options.bucketByLength !== undefined && typeof options.bucketByLength !== 'boolean') throw new TypeError(`train: options.bucketByLength must be true or false; got ${describe(options.bucketByLength)}`);
+  if (options.bucketWidth !== undefined) {
+    if (!options.bucketByLength) throw new Error('train: options.bucketWidth is given without options.bucketByLength: true, so it would have no effect');
+    checkPositiveInt('train', 'options.bucketWidth', options.bucketWidth);
+  }
+  const sources: BatchSource[] = [];
+  try {
+    const source = makeSource(model, data, 'data', lossName);
+    sources.push(source);
+    const valSource = validation === undefined ? undefined : makeSource(model, validation, 'validation', lossName);
+    if (valSource) sources.push(valSource);
+    const masked = sources.some((src) => src.lengths !== null);
+    if (masked) {
+      checkMaskSupport('train', model);
+      if (k !== undefined) throw new Error('train: options.tbptt (truncated BPTT) with lengths, a mask or ragged data is not supported: its chunks run step by step without masks');
+      if (typeof lossName === 'function' && perStepOutput(model) && lossName.length < 3) {
+        throw new TypeError('train: with lengths, a mask or ragged data, a custom loss must take the mask of real steps as its third argument, (yTrue, yPred, mask) => scalar (see lossFunction); this one declares fewer arguments, so it would score the padding');
+      }
+    }
+    if (options.bucketByLength && source.lengths === null) {
+      throw new Error('train: options.bucketByLength needs sequence lengths: give data.lengths (or data.mask), or ragged data.x');
+    }
+    const bucketWidth = options.bucketByLength ? options.bucketWidth ?? 1 : undefined;
+    return { batchSize, N: source.N, loss, lr, k, source, valSource, bucketWidth };
+  } catch (e) {
+    sources.forEach((src) => src.dispose());
+    throw e;
+  }
 }
+
+/**
+ * The batches of `d` after every check of its targets: tensors (with lengths or a mask, or without),
+ * or ragged arrays. With lengths, only the real steps of per-step targets are checked (a padded target
+ * is never scored, so any value there is allowed).
+ */
+function makeSource(model: tf.LayersModel, d: TrainData, what: string, lossName: LossSpec): BatchSource {
+  const name = typeof lossName === 'string' ? lossName : undefined;
+  if (isRagged(d.x)) {
+    if (model.inputs.length !== 1) throw new Error(`train: ragged ${what}.x needs a model with one input; this one has ${model.inputs.length} (seq2seq: pass tensors)`);
+    if (d.lengths != null || d.mask != null) {
+      throw new Error(`train: ${what}.${d.lengths != null ? 'lengths' : 'mask'} is given with ragged ${what}.x, whose rows carry their own lengths; pass tensors with lengths, or ragged arrays without`);
+    }
+    if (d.y instanceof tf.Tensor) {
+      throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors, or both arrays (ragged sequences, padded per batch); got ragged ${what}.x with a tensor ${what}.y: pass y as an array (y.arraySync())`);
+    }
+    const src = raggedSource(model, what, d.x, d.y, name);
+    if (src.y) {
+      try {
+        checkTargets(model, src.y, lossName, what);
+        checkFinite('train', `${what}.y`, src.y, targetLayout(model, lossName));
+        if (lossName === 'crossEntropy') checkClassIds(model, src.y, what);
+      } catch (e) { src.dispose(); throw e; }
+    }
+    return src;
+  }
+  const td = d as TensorData;
+  if (!(td.y instanceof tf.Tensor)) throw new TypeError(`train: ${what}.y must be a tf.Tensor when ${what}.x is one (ragged y goes with ragged x)`);
+  const first = firstOf(td.x);
+  const lengths = dataLengths(what, td, first.shape[0], first.shape[1] as number);
+  checkTargets(model, td.y, lossName, what);
+  if (lengths && perStepOutput(model)) {
+    if (td.y.shape[1] !== first.shape[1]) throw new Error(`train: ${what}.y has ${td.y.shape[1]} steps but ${what}.x has ${first.shape[1]}; with lengths, per-step targets share x's time axis`);
+    const real = sequenceMask(lengths, first.shape[1] as number);                       // [N, T]
+    const yReal = tf.tidy(() => {
+      const m = tf.reshape(real, [...real.shape, ...td.y.shape.slice(2).map(() => 1)]);   // [N, T(, 1)]
+      return tf.where(tf.broadcastTo(tf.cast(m, 'bool'), td.y.shape), td.y, tf.zerosLike(td.y));
+    });
+    try {
+      checkFinite('train', `${what}.y (real steps)`, yReal, targetLayout(model, lossName));
+      if (lossName === 'crossEntropy') checkClassIds(model, yReal, what);
+    } finally { tf.dispose([real, yReal]); }
+  } else {
+    checkFinite('train', `${what}.y`, td.y, targetLayout(model, lossName));
+    if (lossName === 'crossEntropy') checkClassIds(model, td.y, what);
+  }
+  return tensorSource(model, td.x, td.y, lengths);
+}
+
+/** One optimizer step's data: a batch, or one truncated-BPTT chunk of it. */
+interface Chunk { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; masks?: BatchMasks; terms: number }
 
 /** One epoch's running sums, for its {@link EpochLog}. */
 interface EpochTotals { lossSum: number; lossTerms: number; normSum: number; clips: number; steps: number }
@@ -544,7 +673,7 @@ class TrainingRun {
   private readonly varNames: string[];
   private readonly shortName: Map<string, string>;
 
-  constructor(readonly model: tf.LayersModel, readonly data: TrainData, readonly options: TrainOptions, readonly setup: TrainSetup) {
+  constructor(readonly model: tf.LayersModel, readonly options: TrainOptions, readonly setup: TrainSetup) {
     this.optimizer = makeOptimizer(options.optimizer ?? 'adam', setup.lr);
     this.rng = new Rng(options.seed ?? 1);
     this.stopper = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : undefined;
@@ -560,10 +689,18 @@ class TrainingRun {
 
   /** One epoch's batches. Sets `stopped` (and returns early) on abort, interrupt or a non-finite step. */
   async runEpoch(epoch: number, op: Interruptible): Promise<EpochTotals> {
-    const { N, batchSize } = this.setup;
-    const order = this.options.shuffle === false ? Array.from({ length: N }, (_, i) => i) : this.rng.permutation(N);
+    const { N, batchSize, source, bucketWidth } = this.setup;
+    const shuffle = this.options.shuffle !== false;
+    let batches: number[][];
+    if (bucketWidth !== undefined) {
+      batches = bucketOrder(source.lengths!, batchSize, bucketWidth, shuffle ? this.rng : undefined);   // a new draw each epoch
+    } else {
+      const order = shuffle ? this.rng.permutation(N) : Array.from({ length: N }, (_, i) => i);
+      batches = [];
+      for (let b = 0; b < N; b += batchSize) batches.push(order.slice(b, b + batchSize));
+    }
     const totals: EpochTotals = { lossSum: 0, lossTerms: 0, normSum: 0, clips: 0, steps: 0 };
-    for (let b = 0; b < N; b += batchSize) {
+    for (const rows of batches) {
       const why = op.reason;                                     // interrupt or signal, whichever came
       if (why === 'interrupt') { this.interruptedIn(epoch); return totals; }
       if (why === 'signal') {
@@ -571,7 +708,7 @@ class TrainingRun {
         this.message = `training aborted in epoch ${epoch} after ${this.step} steps; the weights of the last finished step are kept`;
         return totals;
       }
-      this.runBatch(order.slice(b, b + batchSize), epoch, op, totals);
+      this.runBatch(rows, epoch, op, totals);
       if (this.stopped !== 'completed') return totals;
       // Let an abort, the kernel's SIGINT handler and its messages get a word in: keep this yield.
       await new Promise((r) => setImmediate(r));
@@ -583,17 +720,17 @@ class TrainingRun {
   private runBatch(rows: number[], epoch: number, op: Interruptible, totals: EpochTotals): void {
     const chunks = this.batchChunks(rows);
     this.states = this.setup.k === undefined ? undefined : recurrentLayers(this.model).map(() => undefined);
-    for (const [c, [xc, yc]] of chunks.entries()) {
+    for (const [c, { x: xc, y: yc, masks, terms }] of chunks.entries()) {
       // Each truncated-BPTT chunk is a step of its own: a long batch stops between them.
       if (c > 0 && op.reason === 'interrupt') { this.interruptedIn(epoch); break; }
-      const r = gradientsOf(this.model, xc, yc, { loss: this.setup.loss, initialStates: this.states }, true);   // x, y checked once in checkTrainArgs
+      const r = gradientsOf(this.model, xc, yc, { loss: this.setup.loss, initialStates: this.states }, true, masks);   // x, y checked once in checkTrainArgs
       const lv = r.loss.dataSync()[0];
       const ok = this.takeStep(r.grads, lv, epoch);
       tf.dispose([r.loss, ...Object.values(r.grads)]);
       this.disposeStates();
       this.states = r.finalStates;                               // constants for the next chunk: truncated
       if (!ok) { this.refuse(epoch, lv); break; }
-      totals.lossSum += lv * yc.size; totals.lossTerms += yc.size;   // weighted: a short batch or chunk counts for its terms only
+      totals.lossSum += lv * terms; totals.lossTerms += terms;   // weighted: a short batch or chunk counts for its (real) terms only
       totals.normSum += this.steps[this.steps.length - 1].gradNorm;
       totals.clips += this.steps[this.steps.length - 1].clipped ? 1 : 0;
       totals.steps++;
@@ -603,24 +740,28 @@ class TrainingRun {
     this.batchTensors = [];
   }
 
-  /** The batch's rows as [x, y] pairs: the whole batch, or its chunks of k time steps. Kept in batchTensors. */
-  private batchChunks(rows: number[]): [tf.Tensor | tf.Tensor[], tf.Tensor][] {
+  /**
+   * The batch's rows as steps: the whole batch (with its masks when it has lengths), or its chunks of k
+   * time steps (never masked: checkTrainArgs refuses tbptt with lengths). Kept in batchTensors.
+   */
+  private batchChunks(rows: number[]): Chunk[] {
     const k = this.setup.k;
-    const idx = tf.tensor1d(rows, 'int32');
-    const xb = takeRows(this.data.x, idx);
-    const yb = tf.gather(this.data.y, idx);
-    const chunks: [tf.Tensor | tf.Tensor[], tf.Tensor][] = [];
+    const batch: SeqBatch = this.setup.source.batch(rows);
+    const { x: xb, y: yb } = batch;
+    const chunks: Chunk[] = [];
     if (k === undefined) {
-      chunks.push([xb, yb]);
+      const masks = batch.modelMask ? { modelMask: batch.modelMask, lossMask: batch.mask } : undefined;
+      chunks.push({ x: xb, y: yb, masks, terms: batch.terms });
     } else {
       const T = firstOf(xb).shape[1] as number;
       for (let s = 0; s < T; s += k) {
         const len = Math.min(k, T - s);
-        chunks.push([tf.slice(firstOf(xb), [0, s], [-1, len]), tf.slice(yb, [0, s], [-1, len])]);   // [batch, len, …]
+        const yc = tf.slice(yb, [0, s], [-1, len]);                                             // [batch, len, …]
+        chunks.push({ x: tf.slice(firstOf(xb), [0, s], [-1, len]), y: yc, terms: yc.size });
       }
     }
-    this.batchTensors = [idx, ...(Array.isArray(xb) ? xb : [xb]), yb,
-      ...chunks.flatMap(([xc, yc]) => (xc === xb ? [] : [...(Array.isArray(xc) ? xc : [xc]), yc]))];
+    this.batchTensors = [...batch.tensors,
+      ...chunks.flatMap(({ x: xc, y: yc }) => (xc === xb ? [] : [...(Array.isArray(xc) ? xc : [xc]), yc]))];
     return chunks;
   }
 
@@ -665,7 +806,7 @@ class TrainingRun {
       clipFraction: t.clips / Math.max(1, t.steps), learningRate: this.setup.lr, samplesPerSecond: this.setup.N / seconds,
       tensors: tf.memory().numTensors, seconds,
     };
-    if (this.options.validation) log.valLoss = evaluateLoss(this.model, this.options.validation, this.setup.loss, this.setup.batchSize);
+    if (this.setup.valSource) log.valLoss = evaluateLoss(this.model, this.setup.valSource, this.setup.loss, this.setup.batchSize);
     return log;
   }
 
@@ -681,21 +822,24 @@ class TrainingRun {
     tf.dispose(this.lastGood);
     this.stopper?.dispose();
     this.optimizer.dispose();
+    this.setup.source.dispose();
+    this.setup.valSource?.dispose();
     disposeLearningRateScalar(this.optimizer);   // MomentumOptimizer.dispose() leaks it (tf.js 4.22)
   }
 }
 
-/** The loss over all of `d` (and its time steps): each batch's mean weighted by its number of loss terms. */
-function evaluateLoss(model: tf.LayersModel, d: TrainData, loss: TrainSetup['loss'], batchSize: number): number {
+/**
+ * The loss over all of a source (and its real time steps): each batch's mean weighted by its number
+ * of loss terms. Masked batches go through `model.apply(x, { mask })` and the masked loss.
+ */
+function evaluateLoss(model: tf.LayersModel, src: BatchSource, loss: TrainSetup['loss'], batchSize: number): number {
   return tf.tidy(() => {
-    const n = firstOf(d.x).shape[0];
     let total = 0, terms = 0;
-    for (let i = 0; i < n; i += batchSize) {
-      const idx = tf.range(i, Math.min(n, i + batchSize), 1, 'int32') as tf.Tensor1D;
-      const xb = takeRows(d.x, idx);
-      const yb = tf.gather(d.y, idx);
-      total += loss(yb, predictUnchecked(model, xb) as tf.Tensor).dataSync()[0] * yb.size;   // batch mean × its loss terms
-      terms += yb.size;
+    for (let i = 0; i < src.N; i += batchSize) {
+      const b = src.batch(Array.from({ length: Math.min(src.N, i + batchSize) - i }, (_, j) => i + j));
+      const out = (b.modelMask ? applyUnchecked(model, b.x, { mask: b.modelMask } as unknown as tf.serialization.ConfigDict) : predictUnchecked(model, b.x)) as tf.Tensor;
+      total += (b.mask ? loss(b.y, out, b.mask) : loss(b.y, out)).dataSync()[0] * b.terms;   // batch mean × its loss terms
+      terms += b.terms;
     }
     return total / terms;
   });
@@ -717,15 +861,28 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  * which reports the cell as interrupted. Between batches it yields to the event loop, so the kernel
  * (and an `AbortSignal`) can get a word in.
  *
+ * Variable-length sequences (PyTorch's packed-sequence semantics, padding at the end): `{ x, y, lengths }`
+ * or `{ x, y, mask }` with tensors, or ragged arrays `{ x: number[][] | number[][][], y }` that are
+ * padded per batch to the batch's longest sequence (tensor batches are cut to it too when the model's
+ * time axis is free). Each batch is run as `model.apply(xb, { mask })`; a per-step loss (many-to-many)
+ * is the mean over real steps only (`lossFunction`'s mask), and epoch and validation losses weight each
+ * batch by its real steps, so they are means over real steps. A many-to-one model's loss reads its
+ * output, which a masked recurrent layer makes each sequence's last real step. `bucketByLength: true`
+ * batches similar lengths together (seeded, a new draw each epoch). Errors, before any step: lengths
+ * with a model that has a layer without mask support (named), with truncated BPTT, with a seq2seq
+ * (two-input) model, or with a custom loss that does not take a mask; ragged rows whose feature widths
+ * or lengths do not fit the model or their targets (row named).
+ *
  * @example
  * ```ts
  * const result = await train(model, { x, y }, { epochs: 30, optimizer: 'adam', learningRate: 0.01, clipNorm: 1 });
  * table(result.frame());               // per-epoch history as a danfo DataFrame
+ * await train(model, { x: names, y: labels }, { epochs: 5, bucketByLength: true });   // ragged names, padded per batch
  * ```
  */
 export async function train(model: tf.LayersModel, data: TrainData, options: TrainOptions): Promise<TrainResult> {
   const setup = checkTrainArgs(model, data, options);
-  const run = new TrainingRun(model, data, options, setup);      // after every check: an optimizer holds tensors
+  const run = new TrainingRun(model, options, setup);      // after every check: an optimizer holds tensors
   const verbose = options.verbose ?? true;
   const live = options.live ? ownedLiveFigure() : undefined;     // closed below, also after an interrupt
   const op = interruptible('train', options.signal);

@@ -1,0 +1,230 @@
+/**
+ * train's data for variable-length sequences: `{ x, y }` tensors, `{ x, y, lengths }` (or `mask`)
+ * padded at the end, or ragged arrays padded per batch — one source of batches, each with its mask
+ * and its number of loss terms. Also the check that a model can take a mask at all.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkLengths, lengthsFromMask, sequenceMask } from './lengths';
+import { readRows } from './padding';
+import { shapeText } from './inputs';
+import { describe } from './describe';
+
+/**
+ * The fewest steps a batch cut or padded per batch gets. tf.js 4.22's recurrent layers with
+ * `returnSequences` cannot differentiate a one-step input (the gradient of their unstack receives a
+ * null and tf.stack throws), so a batch of one-step sequences gets one extra padded step: it is masked,
+ * so it changes neither the loss nor the gradient.
+ */
+const MIN_STEPS = 2;
+
+/** One batch, ready for the model and the loss. */
+export interface SeqBatch {
+  x: tf.Tensor | tf.Tensor[];
+  y: tf.Tensor;
+  /** Float 1/0 `[batch, T_b]` for the loss (null: every step is real). */
+  mask: tf.Tensor2D | null;
+  /** The same mask as booleans, for `model.apply(x, { mask })` (tf.layers' own masks are boolean). */
+  modelMask: tf.Tensor | null;
+  /** Loss terms of the batch (real steps × entries per step, or y's entries), for weighted means. */
+  terms: number;
+  /** Everything made for this batch (the caller disposes it). */
+  tensors: tf.Tensor[];
+}
+
+/** Where a train call's batches come from. */
+export interface BatchSource {
+  /** Sequences. */
+  N: number;
+  /** Real steps per sequence; null when there are no lengths (every step real). */
+  lengths: Int32Array | null;
+  /** Rows `rows` as one batch: gathered (and cut to the batch's longest sequence when the model's time axis is free) or padded. */
+  batch(rows: number[]): SeqBatch;
+  /** Ragged data's targets of a many-to-one model, as one tensor (for train's target checks). */
+  y?: tf.Tensor;
+  /** Tensors the source made once (ragged data's many-to-one targets). */
+  dispose(): void;
+}
+
+/** A ragged list of sequences (`number[][]` or `number[][][]`), as opposed to a tensor. */
+export function isRagged(v: unknown): v is unknown[] {
+  return Array.isArray(v) && v.length > 0 && !(v[0] instanceof tf.Tensor);
+}
+
+/** Whether the model's output has a time axis (many-to-many, seq2seq): then the loss is masked. */
+export function perStepOutput(model: tf.LayersModel): boolean {
+  return model.outputs[0].shape.length === 3;
+}
+
+/** Entries per step of a target (1 for class ids [batch, T], O for [batch, T, O]). */
+function entriesPerStep(y: tf.Tensor): number {
+  return y.shape.slice(2).reduce((a, d) => a * d, 1);
+}
+
+/**
+ * The batches of tensor data with lengths (or a mask): rows gathered, the time axis cut to the batch's
+ * longest sequence when the model accepts any length (`[batch, null, …]` inputs), the mask built from
+ * the lengths. Without lengths: the plain rows, as before.
+ */
+export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, lengths: Int32Array | null): BatchSource {
+  const first = Array.isArray(x) ? x[0] : x;
+  const free = model.inputs[0].shape[1] === null;
+  const perStep = perStepOutput(model);
+  return {
+    N: first.shape[0],
+    lengths,
+    batch(rows) {
+      const idx = tf.tensor1d(rows, 'int32');
+      let xb = Array.isArray(x) ? x.map((u) => tf.gather(u, idx)) : tf.gather(x, idx);
+      let yb = tf.gather(y, idx);
+      const tensors: tf.Tensor[] = [idx, ...(Array.isArray(xb) ? xb : [xb]), yb];
+      if (!lengths) return { x: xb, y: yb, mask: null, modelMask: null, terms: yb.size, tensors };
+      const L = rows.map((r) => lengths[r]);
+      const T = first.shape[1] as number;
+      const Tb = free ? Math.min(T, Math.max(MIN_STEPS, ...L)) : T;
+      if (Tb < T) {
+        // The padded tail is masked anyway: cutting it saves the steps (bucketing makes this large).
+        xb = tf.slice(xb as tf.Tensor, [0, 0], [-1, Tb]);                             // [batch, T_b, …]
+        tensors.push(xb);
+        if (perStep) { yb = tf.slice(yb, [0, 0], [-1, Tb]); tensors.push(yb); }      // [batch, T_b(, O)]
+      }
+      const mask = sequenceMask(L, Tb);                                               // [batch, T_b] float
+      const modelMask = tf.cast(mask, 'bool');
+      tensors.push(mask, modelMask);
+      const terms = perStep ? L.reduce((a, l) => a + l, 0) * entriesPerStep(yb) : yb.size;
+      return { x: xb, y: yb, mask: perStep ? mask : null, modelMask, terms, tensors };
+    },
+    dispose() {},
+  };
+}
+
+/**
+ * The lengths of tensor data given `lengths` or `mask` (both: they must agree); null when neither.
+ * @throws as checkLengths / lengthsFromMask, naming `<what>.lengths` / `<what>.mask` and the row
+ */
+export function dataLengths(what: string, data: { lengths?: unknown; mask?: unknown }, N: number, T: number): Int32Array | null {
+  const a = data.lengths == null ? null : checkLengths('train', `${what}.lengths`, data.lengths, N, T);
+  const b = data.mask == null ? null : lengthsFromMask('train', `${what}.mask`, data.mask, N, T);
+  if (a && b) {
+    const r = a.findIndex((L, i) => L !== b[i]);
+    if (r >= 0) throw new RangeError(`train: ${what}.lengths and ${what}.mask disagree at row ${r}: lengths[${r}] = ${a[r]}, the mask has ${b[r]} real steps`);
+  }
+  return a ?? b;
+}
+
+/**
+ * Ragged arrays: `x` a list of sequences (`number[][]` token ids or one feature per step, or
+ * `number[][][]` feature vectors); `y` ragged the same way for per-step outputs (each row as long as
+ * its x row), else an array of one target per sequence. Each batch is padded at the end to its
+ * longest sequence (or to the model's fixed T).
+ */
+export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y: unknown, lossName: string | undefined): BatchSource {
+  const xr = readRows('train', `${what}.x`, x);
+  const inShape = model.inputs[0].shape;                                              // [null, T] tokens, [null, T, F]
+  const fixedT = inShape[1];
+  const layout = inShape.length === 2 ? '[batch, time] token ids' : `[batch, time, features=${inShape[2]}]`;
+  if (inShape.length === 2 && xr.features !== undefined) {
+    throw new RangeError(`train: ${what}.x must be sequences of token ids (number[][]) for the model's input ${layout}; got sequences of feature vectors of width ${xr.features}`);
+  }
+  if (inShape.length === 3 && (xr.features ?? 1) !== inShape[2]) {
+    throw new RangeError(`train: ${what}.x has ${xr.features === undefined ? 'one number per step' : `${xr.features} features per step`} but the model's input is ${layout}`);
+  }
+  if (inShape.length !== 2 && inShape.length !== 3) throw new Error(`train: ragged ${what}.x needs a sequence model (input [batch, time] or [batch, time, features]); the model's input is ${shapeText(inShape)}`);
+  if (fixedT != null) {
+    const b = xr.lengths.findIndex((L) => L > fixedT);
+    if (b >= 0) throw new RangeError(`train: ${what}.x[${b}] has ${xr.lengths[b]} steps but the model takes at most T = ${fixedT} (input ${layout}); cut it first, e.g. padSequences(seqs, { maxLength: ${fixedT} })`);
+  }
+  const perStep = perStepOutput(model);
+  const outShape = model.outputs[0].shape;                                            // [null, T, O] or [null, O]
+  let yr: ReturnType<typeof readRows> | undefined;
+  let yAll: tf.Tensor | undefined;
+  if (perStep) {
+    if (!isRagged(y)) throw new TypeError(`train: ${what}.y must be ragged like ${what}.x (one target per step: number[][] or number[][][]) for a model with per-step outputs ${shapeText(outShape)}; got ${describe(y)}`);
+    yr = readRows('train', `${what}.y`, y);
+    if (yr.lengths.length !== xr.lengths.length) throw new RangeError(`train: ${what}.y has ${yr.lengths.length} sequences but ${what}.x has ${xr.lengths.length}`);
+    const b = yr.lengths.findIndex((L, i) => L !== xr.lengths[i]);
+    if (b >= 0) throw new RangeError(`train: ${what}.y[${b}] has ${yr.lengths[b]} steps but ${what}.x[${b}] has ${xr.lengths[b]}; per-step targets need one per input step`);
+    const O = outShape[2] as number;
+    if (lossName === 'crossEntropy' ? yr.features !== undefined : (yr.features ?? 1) !== O) {
+      throw new RangeError(`train: ${what}.y has ${yr.features === undefined ? 'one number per step' : `${yr.features} numbers per step`}; the model outputs ${O} per step${lossName === 'crossEntropy' ? ' and crossEntropy takes one class id per step' : ''}`);
+    }
+    if (lossName === 'crossEntropy') {
+      // An id outside [0, V) would make a one-hot row of zeros: a loss term of 0, silently.
+      yr.values.forEach((row, b) => row.forEach((v, t) => {
+        if (!Number.isInteger(v) || v < 0 || v >= O) throw new RangeError(`train: ${what}.y[${b}][${t}] must be a class id, an integer in [0, ${O}) for loss 'crossEntropy'; got ${v}`);
+      }));
+    }
+  } else {
+    if (!Array.isArray(y)) throw new TypeError(`train: ${what}.y must be an array of targets, one per sequence of the ragged ${what}.x; got ${describe(y)}`);
+    if (y.length !== xr.lengths.length) throw new RangeError(`train: ${what}.y has ${y.length} targets but ${what}.x has ${xr.lengths.length} sequences`);
+    yAll = tf.tensor(y as number[]);                                                   // [N] class ids or [N, outputs]
+  }
+  const owned = yAll;
+  const pad = (rows: number[], r: ReturnType<typeof readRows>, Tb: number) => {
+    const w = r.features ?? 1;
+    const out = new Float32Array(rows.length * Tb * w);                                  // zeros: padding at the end
+    rows.forEach((row, b) => out.set(r.values[row], b * Tb * w));
+    return out;
+  };
+  return {
+    N: xr.lengths.length,
+    lengths: Int32Array.from(xr.lengths),
+    batch(rows) {
+      const L = rows.map((r) => xr.lengths[r]);
+      const Tb = fixedT ?? Math.max(MIN_STEPS, ...L);
+      const B = rows.length;
+      const xb = inShape.length === 2 ? tf.tensor2d(pad(rows, xr, Tb), [B, Tb]) : tf.tensor3d(pad(rows, xr, Tb), [B, Tb, inShape[2] as number]);   // [batch, T_b(, F)]
+      let yb: tf.Tensor;
+      let idx: tf.Tensor | undefined;
+      if (yr) {
+        yb = lossName === 'crossEntropy' ? tf.tensor2d(pad(rows, yr, Tb), [B, Tb]) : tf.tensor3d(pad(rows, yr, Tb), [B, Tb, yr.features ?? 1]);   // [batch, T_b(, O)]
+      } else {
+        idx = tf.tensor1d(rows, 'int32');
+        yb = tf.gather(yAll!, idx);
+      }
+      const mask = sequenceMask(L, Tb);                                               // [batch, T_b] float
+      const modelMask = tf.cast(mask, 'bool');
+      const terms = yr ? L.reduce((a, l) => a + l, 0) * entriesPerStep(yb) : yb.size;
+      return { x: xb, y: yb, mask: yr ? mask : null, modelMask, terms, tensors: [xb, yb, mask, modelMask, ...(idx ? [idx] : [])] };
+    },
+    y: yAll,
+    dispose() { owned?.dispose(); },
+  };
+}
+
+/** How a layer class is named in messages: `'lstm_1' (LabLSTM)`. */
+function layerName(layer: tf.layers.Layer): string {
+  return `'${layer.name}' (${layer.getClassName()})`;
+}
+
+/**
+ * Check that a model can take `model.apply(x, { mask })`, before any step runs. Keras's rule: a
+ * layer that receives a mask must support masking (`supportsMasking`), or it would treat the padded
+ * steps as real. The mask flows from the input through layers that support it and stops after a
+ * recurrent layer without `returnSequences` (its output is each sequence's last real step). tf.js's
+ * `model.apply` also hands the input mask to layers past that point, so a recurrent layer there (it
+ * would read the wrong mask) is refused too.
+ *
+ * @throws Error naming `where`, the layer and its class
+ */
+export function checkMaskSupport(where: string, model: tf.LayersModel, what = 'lengths (or a mask)'): void {
+  if (model.inputs.length !== 1) {
+    throw new Error(`${where}: ${what} with a model of ${model.inputs.length} inputs is not supported: tf.js's model.apply hands one mask to every layer; give each sequence its own model call, or train without lengths`);
+  }
+  const masked = new Set<tf.layers.Layer>();
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    const inbound = layer.inboundNodes.flatMap((n) => n.inboundLayers);
+    // A sequential model's input layer is not among its layers: an inbound InputLayer is the model's input.
+    const receives = inbound.length === 0 || inbound.some((l) => l.getClassName() === 'InputLayer' || masked.has(l));
+    const recurrent = 'returnSequences' in layer;
+    if (receives && !layer.supportsMasking) {
+      throw new Error(`${where}: ${what} given, but layer ${layerName(layer)} does not support masking: it would run over the padded steps as if they were real. ` +
+        'Use layers that honour masks (tf.layers.simpleRNN/lstm/gru, and rnn-lab\'s recurrent layers where they take masks), or pass no lengths');
+    }
+    if (!receives && recurrent) {
+      throw new Error(`${where}: ${what} given, but recurrent layer ${layerName(layer)} comes after the mask was consumed (by a layer without returnSequences); ` +
+        'tf.js\'s model.apply would hand it the input\'s mask anyway, which does not describe its input');
+    }
+    if (receives && (!recurrent || (layer as unknown as { returnSequences: boolean }).returnSequences)) masked.add(layer);
+  }
+}
