@@ -73,15 +73,25 @@ export interface DecodedSequences {
   sequences: number[][];
 }
 
-/** The real length of each source from options.sourceLengths / options.sourceMask; null when neither is given. */
-function sourceLengthsOf(where: string, options: { sourceLengths?: unknown; sourceMask?: unknown }, batch: number, Ts: number): Int32Array | null {
+/**
+ * The real length of each source from options.sourceLengths / options.sourceMask and, for a model built
+ * with `padId`, from the padding in the source ids (all given must agree); null when nothing says so.
+ */
+function sourceLengthsOf(where: string, model: tf.LayersModel, source: tf.Tensor, options: { sourceLengths?: unknown; sourceMask?: unknown }, batch: number, Ts: number): Int32Array | null {
   const fromLengths = options.sourceLengths == null ? null : checkLengths(where, 'options.sourceLengths', options.sourceLengths, batch, Ts);
   const fromMask = options.sourceMask == null ? null : lengthsFromMask(where, 'options.sourceMask', options.sourceMask, batch, Ts);
   if (fromLengths && fromMask) {
     const b = fromLengths.findIndex((L, i) => L !== fromMask[i]);
     if (b >= 0) throw new RangeError(`${where}: options.sourceLengths and options.sourceMask disagree at row ${b}: sourceLengths[${b}] = ${fromLengths[b]}, the mask has ${fromMask[b]} real steps`);
   }
-  return fromLengths ?? fromMask;
+  const given = fromLengths ?? fromMask;
+  // A model built with padId knows its padding: decoding over the pads would change every answer silently.
+  const padId = specOf(model).padId;
+  if (padId === undefined || source.rank !== 2) return given;
+  const fromIds = tf.tidy(() => lengthsFromMask(where, `source (padded with padId ${padId})`, tf.notEqual(source, padId), batch, Ts));
+  const b = given ? given.findIndex((L, i) => L !== fromIds[i]) : -1;
+  if (b >= 0) throw new RangeError(`${where}: ${fromLengths ? 'options.sourceLengths' : 'options.sourceMask'} and the padding of source disagree at row ${b}: ${given![b]} real steps given, source has ${fromIds[b]} tokens before padId ${padId}`);
+  return fromIds;
 }
 
 type DecoderState = { h: tf.Tensor2D; c?: tf.Tensor2D };
@@ -159,7 +169,7 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
   checkOptions('decode', options, DECODE_KEYS);
   const spec = checkDecodeCall('decode', model, source, options);
   const tokens = spec.vocabSize !== undefined;
-  const sourceLengths = sourceLengthsOf('decode', options, source.shape[0], source.shape[1]!);
+  const sourceLengths = sourceLengthsOf('decode', model, source, options, source.shape[0], source.shape[1]!);
   if (!tokens && options.end !== undefined) throw new RangeError(`decode: options.end is for token models (vocabSize); this model outputs vectors, so it would be ignored`);
   if (!tokens && (!Array.isArray(options.start) || options.start.length !== spec.outputSize)) {
     throw new RangeError(`decode: options.start must be a start vector of length outputSize=${spec.outputSize}; got ${JSON.stringify(options.start)}`);
@@ -179,7 +189,7 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
       for (let t = 0; t < options.maxLength; t++) {
         // The outputs so far are read only when stopping (one read-back, as plain arrays: no tensor escapes).
         if (op.reason) op.throwIfStopped(`${t}/${options.maxLength} steps`, t > 0 ? tf.stack(outs, 1).arraySync() : []);
-        let inp = (tokens ? tf.squeeze(model.getLayer('decoder_embedding').apply(tf.reshape(prev, [batch, 1])) as tf.Tensor, [1]) : prev) as tf.Tensor2D;
+        let inp = (tokens ? tf.squeeze(model.getLayer('decoder_embedding').apply(tf.reshape(prev, [batch, 1]), { oneStep: true }) as tf.Tensor, [1]) : prev) as tf.Tensor2D;
         dec.forEach((layer, l) => {
           const r = layer.step(inp, states[l]);
           states[l] = { h: r.h, c: r.c };
@@ -247,7 +257,7 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
     if (!rngs) throw new RangeError(`${where}: options.temperature (${describe(options.temperature)}) only applies to sampling; give options.rng too (greedy decoding would ignore it)`);
     if (typeof temperature !== 'number' || Number.isNaN(temperature) || temperature <= 0) throw new RangeError(`${where}: options.temperature must be a number > 0; got ${describe(options.temperature)}`);
   }
-  const sourceLengths = sourceLengthsOf(where, options, batch, source.shape[1]!);
+  const sourceLengths = sourceLengthsOf(where, model, source, options, batch, source.shape[1]!);
   checkTokens(source, V, `${where}: source`);
   const dec = recurrentLayers(model).filter((l) => l.name.startsWith('decoder_'));
   const embed = model.getLayer('decoder_embedding');
@@ -265,7 +275,7 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
       const n = active.length;
       // One step for the active rows only; the per-step tidy keeps just the new states and the outputs.
       const step = tf.tidy(() => {
-        let inp = tf.reshape(embed.apply(tf.tensor2d(prev, [n, 1], 'int32')) as tf.Tensor, [n, -1]) as tf.Tensor2D;  // [n, E]
+        let inp = tf.reshape(embed.apply(tf.tensor2d(prev, [n, 1], 'int32'), { oneStep: true }) as tf.Tensor, [n, -1]) as tf.Tensor2D;  // [n, E]
         const next: DecoderState[] = dec.map((layer, l) => {
           const r = layer.step(inp, states[l]);
           inp = r.h;

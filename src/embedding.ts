@@ -27,6 +27,9 @@ const EMBEDDING_INIT_RANGE = 0.1;
  * end of each row (PyTorch's packed sequences): a row with a real id after a pad, or with no real id,
  * is an error naming the row.
  */
+/** Keyword arguments of a layer call. */
+type Kwargs = Record<string, unknown>;
+
 export class LabEmbedding extends tf.layers.Layer {
   static className = 'LabEmbedding';
   readonly vocabSize: number;
@@ -66,11 +69,15 @@ export class LabEmbedding extends tf.layers.Layer {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     return [...s, this.embeddingSize];
   }
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  /**
+   * kwargs `oneStep: true`: the ids are one step of longer sequences (decode feeds the decoder its
+   * previous output token by token), so a pad id there is a token like any other, not a padded row.
+   */
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs?: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const ids = Array.isArray(inputs) ? inputs[0] : inputs;
       checkTokens(ids, this.vocabSize, `${this.name}: the input`);
-      if (this.padId !== undefined) checkPadding(ids, this.padId, `${this.name}: the input`);
+      if (this.padId !== undefined && kwargs?.oneStep !== true) checkPadding(ids, this.padId, `${this.name}: the input`);
       const flat = tf.oneHot(tf.cast(tf.reshape(ids, [-1]), 'int32'), this.vocabSize);          // [N, V]
       const rows = tf.matMul(flat, this.table!.read());                                          // [N, E]
       return tf.reshape(rows, [...ids.shape, this.embeddingSize]);                               // [..., E]

@@ -300,3 +300,34 @@ test('decodeSequences: ■ from another thread → KeyboardInterrupt with the se
   T.dispose([ref.tokens, src]);
   model.dispose();
 });
+
+// A seq2seq model built with padId knows its padding: decode and decodeSequences find each source's
+// length in the ids (as forwardModel does), so padded sources are never decoded over silently.
+test('a padId seq2seq model: decode and decodeSequences take the source lengths from the padding, and refuse lengths that disagree', () => {
+  const model = L.buildGRU({ ...SPEC, padId: 0, seed: 11 });
+  const padded = T.tensor2d(ROWS.map((r) => [...r, ...Array(TS - r.length).fill(0)]), [ROWS.length, TS], 'int32');
+  const opts = { start: 1, end: 2, maxLength: 6 };
+  const before = T.memory().numTensors;
+  const all = L.decode(model, padded, { start: 1, maxLength: 6 });
+  const got = all.arraySync();
+  const seqs = L.decodeSequences(model, padded, opts);
+  ROWS.forEach((r, b) => {
+    const one = T.tensor2d([r], [1, r.length], 'int32');
+    const alone = L.decode(model, one, { start: 1, maxLength: 6 });
+    assert.deepEqual(got[b], alone.arraySync()[0], `row ${b}: decode of the padded batch equals the source alone`);
+    const s1 = L.decodeSequences(model, one, opts);
+    assert.deepEqual(seqs.sequences[b], s1.sequences[0], `row ${b}: decodeSequences equals the source alone`);
+    T.dispose([one, alone, s1.tokens]);
+  });
+  T.dispose([all, seqs.tokens]);
+  assert.equal(T.memory().numTensors, before, 'no tensors left');
+  assert.throws(() => L.decode(model, padded, { start: 1, maxLength: 6, sourceLengths: [5, 3, 2, 3] }),
+    /^RangeError: decode: options\.sourceLengths and the padding of source disagree at row 3: 3 real steps given, source has 4 tokens before padId 0/);
+  // The same model without padId decodes over the pads: the rows differ (so the test above can fail).
+  const noPad = L.buildGRU({ ...SPEC, seed: 11 });
+  const over = L.decode(noPad, padded, { start: 1, maxLength: 6 });
+  assert.notDeepEqual(over.arraySync(), got, 'decoding over the padding should change some row');
+  T.dispose([over, padded]);
+  model.dispose();
+  noPad.dispose();
+});
