@@ -99,6 +99,8 @@ function torchRates() {
  * against the same batch at full length; PyTorch 1 thread packed and full on the same x and lengths.
  * Returns ms per forward+backward (medians of alternating repetitions) and the ratios.
  */
+const raggedRepeats = Math.max(repeats, 5);
+
 function raggedRow() {
   const H = 128, lo = T / 2;
   let seed = 12345;
@@ -126,13 +128,14 @@ function raggedRow() {
   };
   const timers = { ragged: timerOf({ lengths }), full: timerOf({}) };
   const ms = { ragged: [], full: [] };
-  for (let r = 0; r < repeats; r++) for (const k of ['ragged', 'full']) ms[k].push(timers[k]());
+  // Each repetition is short (≈ 1.5 s): at least 5 of them, for a steadier median on a busy machine.
+  for (let r = 0; r < raggedRepeats; r++) for (const k of ['ragged', 'full']) ms[k].push(timers[k]());
   const xs = Array.from(x.dataSync());
   tf.dispose([x, K, U, B, R]);
   const row = { cell: 'lstm', hidden: H, T, batch: BATCH, lengths: `uniform ${lo}–${T}`, realStepFraction: realSteps / (BATCH * T),
     'fused ragged ms': median(ms.ragged), 'fused full ms': median(ms.full) };
   row['fused ragged/full'] = row['fused ragged ms'] / row['fused full ms'];
-  const torch = torchRun([{ mode: 'packed', cell: 'lstm', hidden: H, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats, warmup, lengths, x: xs }]);
+  const torch = torchRun([{ mode: 'packed', cell: 'lstm', hidden: H, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats: raggedRepeats, warmup, lengths, x: xs }]);
   if (torch.skipped) row.pytorch = torch.skipped;
   else {
     const t = torch.results[0];
@@ -145,7 +148,7 @@ function raggedRow() {
 
 function printRagged(row) {
   const f = (v) => (typeof v === 'number' ? v.toFixed(1) : '—');
-  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real); ms per forward+backward of one layer, median of ${repeats}`);
+  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real); ms per forward+backward of one layer, median of ${raggedRepeats}`);
   console.log(['', 'ragged', 'full T', 'ragged/full'].join('\t'));
   console.log(['rnn-lab fused', f(row['fused ragged ms']), f(row['fused full ms']), row['fused ragged/full'].toFixed(2)].join('\t'));
   if (row['pytorch packed ms'] !== undefined) {

@@ -11,6 +11,8 @@
  * ```ts
  * const { hs, hT, cT } = fusedSequence('lstm', x, kernel, recurrentKernel, bias, h0, c0);
  * const grads = tf.grads((k) => tf.sum(fusedSequence('lstm', x, k, rk, b, h0, c0).hT))([kernel]);
+ * // A padded batch: row 0 has 3 real steps, row 1 all T = 5; hs[0, 3:] is 0, hT[0] is h after step 3.
+ * const ragged = fusedSequence('gru', x2, k2, rk2, b2, null, null, { lengths: [3, 5] });
  * ```
  */
 import { allFull, checkLengths } from '../lengths';
@@ -312,7 +314,10 @@ interface Shard {
  * One recurrent layer direction over a whole sequence, fused: x [b, T, m] with kernel [m, G·n],
  * recurrentKernel [n, G·n], bias [G·n] (gate order and layout as the library stores them), initial
  * states h0 (and c0 for the LSTM) [b, n] (zeros if omitted). Differentiable with respect to every
- * tensor input via the hand-written BPTT. Throws {@link FusedUnsupportedError} when it cannot run.
+ * tensor input via the hand-written BPTT. With `options.lengths` (a ragged batch, padded at the end:
+ * PyTorch's packed-sequence semantics, see {@link FusedOptions.lengths}) the kernels compute only the real
+ * steps. Throws {@link FusedUnsupportedError} when it cannot run; bad lengths are a RangeError naming
+ * `options.lengths` and the row (src/lengths.ts checkLengths).
  */
 export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, recurrentKernel: tf.Tensor, bias: tf.Tensor,
   h0?: tf.Tensor | null, c0?: tf.Tensor | null, options: FusedOptions = {}): FusedResult {
