@@ -24,11 +24,15 @@
 //   DH [(T+2)·b, n]   DH[t] (t = 1..T) = ∂L/∂h_t from the outputs (in), DH[T+1] = ∂L/∂c_T (LSTM, in),
 //                     DH[0] = ∂L/∂h0 (out); DH[1..T] are overwritten with the total gradients.
 //   dX [T·b, m], dK [m, G·n], dU [n, G·n], dB [G·n], dBh [G·n], dC0 [b, n] (out)
+// Ragged batches (forwardLengths, backwardLengths; per-sequence lengths Ls, rows sorted longest first):
+// the same buffers in PyTorch's packed-sequence layout (layout.ts), N = Σ L_i rows in place of T·b, so
+// each step, the input projection and the weight-gradient GEMMs touch only real steps.
 
 import { GRU, HARD_SIGMOID, LSTM, RESET_AFTER, RNN, Z_TAKES_NEW, gatesOf } from './codes';
 import { colSum, gemm, packB, packedFloats, pad16 } from './gemm';
 import { gruBackwardStep, gruForwardStepResetAfter, gruForwardStepResetBefore } from './gru';
 import { lstmBackwardStep, lstmForwardStep } from './lstm';
+import { activeRows, packedRows } from './layout';
 import { rnnBackwardStep, rnnForwardStep } from './rnn';
 import { B4 } from './simd';
 
@@ -44,6 +48,7 @@ export function relaxedSimd(): i32 {
 
 export { packB, gemm } from './gemm';
 export { swapAxes, packOutput, unpackGrad } from './layout';
+export { checkLengths, packInput, unpackInputGrad, packOutputLengths, unpackGradLengths } from './layout';
 
 // ---- workspace sizes (floats)
 
@@ -88,15 +93,25 @@ export function backwardWorkFloats(kind: i32, flags: i32, T: i32, b: i32, m: i32
 
 export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
   X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize): void {
-  if (flags & HARD_SIGMOID) forwardWith(kind, flags, T, b, m, n, X, K, U, Bx, Bh, H, C, Gs, S, W, true);
-  else forwardWith(kind, flags, T, b, m, n, X, K, U, Bx, Bh, H, C, Gs, S, W, false);
+  forwardLengths(kind, flags, T, b, m, n, 0, X, K, U, Bx, Bh, H, C, Gs, S, W);   // Ls = 0: the full layout
 }
 
-@inline function forwardWith(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
+/**
+ * forward for a ragged batch: Ls [b] i32, the rows' lengths sorted longest first (layout.ts); X, H, C,
+ * Gs, S in the packed layout. Step t runs on its a_t active rows only; padded steps are never computed.
+ */
+export function forwardLengths(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32, Ls: usize,
+  X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize): void {
+  if (flags & HARD_SIGMOID) forwardWith(kind, flags, T, b, m, n, Ls, X, K, U, Bx, Bh, H, C, Gs, S, W, true);
+  else forwardWith(kind, flags, T, b, m, n, Ls, X, K, U, Bx, Bh, H, C, Gs, S, W, false);
+}
+
+// Ls = 0: every row has T steps, and the offsets below reduce to the full layout's (row (t−1)·b + i).
+@inline function forwardWith(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32, Ls: usize,
   X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize, hard: bool): void {
   const G = gatesOf(kind);
   const Gn = G * n;
-  const rows = T * b;
+  const rows = packedRows(Ls, b, T);
   const resetAfter = kind == GRU && (flags & RESET_AFTER) != 0;
   // Input projection of all steps: Gs = X·K + Bx.                   // [T·b, G·n]
   const Kp = W;
@@ -120,39 +135,58 @@ export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
   }
   const act = flags & 3;
   const takesNew = (flags & Z_TAKES_NEW) != 0;
+  let xr = 0;                  // first row of step t in X, Gs, S
+  let hr = 0;                  // first row of h_{t-1} in H, C
+  let hb = b;                  // rows of h_{t-1}'s block
   for (let t = 1; t <= T; t++) {
-    const Hp = H + B4((t - 1) * b * n);                               // [b, n]  h_{t-1}
-    const Hc = H + B4(t * b * n);                                     // [b, n]  h_t
-    const A = Gs + B4((t - 1) * b * Gn);                              // [b, G·n]
-    const St = S + B4((t - 1) * b * n);                               // [b, n]
+    const a = activeRows(Ls, b, t);                                   // the first a rows have step t
+    if (a == 0) break;
+    const Hp = H + B4(hr * n);                                        // [a, n]  h_{t-1}
+    const Hc = H + B4((hr + hb) * n);                                 // [a, n]  h_t
+    const A = Gs + B4(xr * Gn);                                       // [a, G·n]
+    const St = S + B4(xr * n);                                        // [a, n]
     if (kind == RNN) {
-      rnnForwardStep(A, Hp, Hc, Up, b, n, act);
+      rnnForwardStep(A, Hp, Hc, Up, a, n, act);
     } else if (kind == LSTM) {
-      const Cp = C + B4((t - 1) * b * n), Cc = C + B4(t * b * n);     // [b, n]  c_{t-1}, c_t
-      lstmForwardStep(A, Hp, Hc, Cp, Cc, St, Up, b, n, hard);
+      const Cp = C + B4(hr * n), Cc = C + B4((hr + hb) * n);          // [a, n]  c_{t-1}, c_t
+      lstmForwardStep(A, Hp, Hc, Cp, Cc, St, Up, a, n, hard);
     } else if (!resetAfter) {
-      gruForwardStepResetBefore(A, Hp, Hc, St, Urz, Uh, b, n, takesNew, hard);
+      gruForwardStepResetBefore(A, Hp, Hc, St, Urz, Uh, a, n, takesNew, hard);
     } else {
-      gruForwardStepResetAfter(A, Hp, Hc, St, HP, Up, Bh, b, n, takesNew, hard);
+      gruForwardStepResetAfter(A, Hp, Hc, St, HP, Up, Bh, a, n, takesNew, hard);
     }
+    hr += hb;
+    hb = a;
+    xr += a;
   }
 }
 
-// ---- backward (BPTT): the steps t = T..1, then the weight gradients as single GEMMs over all T·b rows
+// ---- backward (BPTT): the steps t = T..1, then the weight gradients as single GEMMs over all T·b (or N) rows
 
 export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
   X: usize, K: usize, U: usize, H: usize, C: usize, Gs: usize, S: usize,
   DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize): void {
-  if (flags & HARD_SIGMOID) backwardWith(kind, flags, T, b, m, n, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, true);
-  else backwardWith(kind, flags, T, b, m, n, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, false);
+  backwardLengths(kind, flags, T, b, m, n, 0, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W);   // Ls = 0: the full layout
 }
 
-@inline function backwardWith(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
+/**
+ * backward for a ragged batch (Ls and the packed layout as forwardLengths; DH packed like H, filled by
+ * unpackGradLengths, with ∂L/∂c_{L_i} at (T+1)·b·n). Step t runs on its a_t active rows: a row's
+ * gradient enters at its own last step, and its dx at padded steps is 0 (unpackInputGrad).
+ */
+export function backwardLengths(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32, Ls: usize,
+  X: usize, K: usize, U: usize, H: usize, C: usize, Gs: usize, S: usize,
+  DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize): void {
+  if (flags & HARD_SIGMOID) backwardWith(kind, flags, T, b, m, n, Ls, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, true);
+  else backwardWith(kind, flags, T, b, m, n, Ls, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, false);
+}
+
+@inline function backwardWith(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32, Ls: usize,
   X: usize, K: usize, U: usize, H: usize, C: usize, Gs: usize, S: usize,
   DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize, hard: bool): void {
   const G = gatesOf(kind);
   const Gn = G * n;
-  const rows = T * b;
+  const rows = packedRows(Ls, b, T);
   const bn = b * n;
   const resetAfter = kind == GRU && (flags & RESET_AFTER) != 0;
   const resetBefore = kind == GRU && !resetAfter;
@@ -193,26 +227,50 @@ export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
   memory.fill(DH, 0, B4(bn));
   if (kind == LSTM) memory.copy(dC0, DH + B4((T + 1) * bn), B4(bn));
 
+  // Rows of the packed layout (forwardWith), walked backwards: step t at xr, h_t at b + xr, h_{t-1} at hp.
+  let xr = rows;
   for (let t = T; t >= 1; t--) {
-    const dh = DH + B4(t * bn);       // [b, n]  total ∂L/∂h_t (step t+1 has added its part)
-    const dhp = DH + B4((t - 1) * bn);                                // [b, n]  ∂L/∂h_{t-1}
-    const Hp = H + B4((t - 1) * bn);                                  // [b, n]  h_{t-1}
-    const Hc = H + B4(t * bn);                                        // [b, n]  h_t
-    const g = Gs + B4((t - 1) * b * Gn);                              // [b, G·n]
-    const d = dA + B4((t - 1) * b * Gn);                              // [b, G·n]
-    const St = S + B4((t - 1) * bn);                                  // [b, n]
+    const a = activeRows(Ls, b, t);                                   // the first a rows have step t
+    if (a == 0) continue;
+    xr -= a;
+    const hc = b + xr;
+    const hp = t == 1 ? 0 : hc - activeRows(Ls, b, t - 1);
+    const dh = DH + B4(hc * n);       // [a, n]  total ∂L/∂h_t (step t+1 has added its part)
+    const dhp = DH + B4(hp * n);                                      // [a, n]  ∂L/∂h_{t-1}
+    const Hp = H + B4(hp * n);                                        // [a, n]  h_{t-1}
+    const Hc = H + B4(hc * n);                                        // [a, n]  h_t
+    const g = Gs + B4(xr * Gn);                                       // [a, G·n]
+    const d = dA + B4(xr * Gn);                                       // [a, G·n]
+    const St = S + B4(xr * n);                                        // [a, n]
     if (kind == RNN) {
-      rnnBackwardStep(dh, dhp, Hc, d, Utp, b, n, act);
+      rnnBackwardStep(dh, dhp, Hc, d, Utp, a, n, act);
     } else if (kind == LSTM) {
-      const Cp = C + B4((t - 1) * bn);                                // [b, n]  c_{t-1}
-      lstmBackwardStep(dh, dhp, g, d, Cp, St, dC0, Utp, b, n, hard);
+      const Cp = C + B4(hp * n);                                      // [a, n]  c_{t-1}
+      lstmBackwardStep(dh, dhp, g, d, Cp, St, dC0, Utp, a, n, hard);
     } else {
-      const e = resetAfter ? dHP + B4((t - 1) * b * Gn) : 0;          // [b, 3n]
-      gruBackwardStep(dh, dhp, Hp, g, d, St, e, DRH, Utp, Uth, Utrz, b, n, resetAfter, takesNew, hard);
+      const e = resetAfter ? dHP + B4(xr * Gn) : 0;                   // [a, 3n]
+      gruBackwardStep(dh, dhp, Hp, g, d, St, e, DRH, Utp, Uth, Utrz, a, n, resetAfter, takesNew, hard);
     }
   }
 
-  // Weight gradients and dX: single GEMMs over all T·b rows.
+  // h_{t-1} row by row beside da_t, for dU = Σ_t h_{t-1}ᵀ·da_t as one GEMM: the full layout's H[0..T−1]
+  // is that already; a ragged one is gathered (step t: the first a_t rows of h_{t-1}'s block) into DH
+  // past ∂L/∂h0, which the loop above has finished with.
+  let Hg = H;
+  if (Ls != 0) {
+    Hg = DH + B4(bn);
+    let r = 0, hr = 0, hb = b;
+    for (let t = 1; t <= T; t++) {
+      const a = activeRows(Ls, b, t);
+      if (a == 0) break;
+      memory.copy(Hg + B4(r * n), H + B4(hr * n), B4(a * n));
+      r += a;
+      hr += hb;
+      hb = a;
+    }
+  }
+
+  // Weight gradients and dX: single GEMMs over all T·b (ragged: N) rows.
   colSum(dA, rows, Gn, Gn, dB);                                   // dB = Σ_t da_t
   gemm(rows, m, Gn, dA, Gn, 1, Ktp, dX, m, 0);                    // dX = dA·Kᵀ
   if (resetBefore) {
@@ -221,17 +279,17 @@ export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
     packB(dA + B4(2 * n), Gn, 1, rows, n, pH);
     gemm(m, 2 * n, rows, X, 1, m, pRZ, dK, Gn, 0);                 // dK = Xᵀ·dA
     gemm(m, n, rows, X, 1, m, pH, dK + B4(2 * n), Gn, 0);
-    gemm(n, 2 * n, rows, H, 1, n, pRZ, dU, Gn, 0);                 // dU_rz = H_{t-1}ᵀ·dA_rz
+    gemm(n, 2 * n, rows, Hg, 1, n, pRZ, dU, Gn, 0);                // dU_rz = H_{t-1}ᵀ·dA_rz
     gemm(n, n, rows, S, 1, n, pH, dU + B4(2 * n), Gn, 0);          // dU_h = (r⊙h_{t-1})ᵀ·dA_h
   } else {
     packB(dA, Gn, 1, rows, Gn, dAp);
     gemm(m, Gn, rows, X, 1, m, dAp, dK, Gn, 0);                    // dK = Xᵀ·dA
     if (resetAfter) {
       packB(dHP, Gn, 1, rows, Gn, dHPp);
-      gemm(n, Gn, rows, H, 1, n, dHPp, dU, Gn, 0);                 // dU = H_{t-1}ᵀ·dq
+      gemm(n, Gn, rows, Hg, 1, n, dHPp, dU, Gn, 0);                // dU = H_{t-1}ᵀ·dq
       colSum(dHP, rows, Gn, Gn, dBh);                              // dBh = Σ_t dq
     } else {
-      gemm(n, Gn, rows, H, 1, n, dAp, dU, Gn, 0);                  // dU = H_{t-1}ᵀ·dA
+      gemm(n, Gn, rows, Hg, 1, n, dAp, dU, Gn, 0);                 // dU = H_{t-1}ᵀ·dA
     }
   }
 }

@@ -5,7 +5,12 @@
 //   /usr/bin/python3, when torch imports).
 // Implementations alternate within each configuration; each gets warm-up steps, then several timed
 // repetitions, and the median samples/s is reported, with the ratios. JSON goes to bench/results.json.
+// With LSTM among the cells, one more row (issue 16): a ragged batch, LSTM H=128, T=50, lengths uniform
+// over 25–50 (seeded), against the same batch at full length T, forward+backward of fusedSequence (the
+// fused path, where the kernels skip padded steps), and PyTorch 1 thread on the same data packed with
+// pack_padded_sequence(enforce_sorted=False) and at full length; the ratio ragged/full (issue: ≤ 0.8).
 //   node bench/bench.mjs [--cells lstm,gru] [--hidden 64] [--steps 6] [--repeats 3] [--json file] [--quick]
+//   node bench/bench.mjs --ragged     (only the ragged row)
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,6 +24,7 @@ const tf = require(path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs'));
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1] : dflt; };
 const quick = process.argv.includes('--quick');
+const raggedOnly = process.argv.includes('--ragged');
 const cells = arg('cells', 'rnn,lstm,gru').split(',');
 const hiddens = arg('hidden', quick ? '64' : '64,128,256').split(',').map(Number);
 const steps = Number(arg('steps', quick ? 3 : 6));
@@ -74,17 +80,91 @@ function timer(model) {
   };
 }
 
-function torchRates() {
+function torchRun(jobs) {
   const py = '/usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return { skipped: `PyTorch is not importable by ${py}: ${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}` };
-  const jobs = cells.flatMap((cell) => hiddens.map((hidden) => ({ cell, hidden, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats, warmup })));
   const r = spawnSync(py, [path.join(ROOT, 'bench', 'torch_bench.py')], { input: JSON.stringify(jobs), encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return { skipped: `torch_bench.py failed: ${r.stderr.trim().split('\n').pop()}` };
   return { results: JSON.parse(r.stdout) };
 }
 
+function torchRates() {
+  return torchRun(cells.flatMap((cell) => hiddens.map((hidden) => ({ cell, hidden, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats, warmup }))));
+}
+
+/**
+ * Issue 16's row: forward+backward of one fused LSTM layer (H=128, T=50, batch 64, input 8; loss on h_T
+ * against fixed weights, as a many-to-one model's) on a batch whose lengths are uniform over 25–50,
+ * against the same batch at full length; PyTorch 1 thread packed and full on the same x and lengths.
+ * Returns ms per forward+backward (medians of alternating repetitions) and the ratios.
+ */
+const raggedRepeats = Math.max(repeats, 5);
+
+function raggedRow() {
+  const H = 128, lo = T / 2;
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);   // seeded: the same lengths every run
+  const lengths = Array.from({ length: BATCH }, () => lo + Math.floor(rand() * (T - lo + 1)));
+  const realSteps = lengths.reduce((a, b) => a + b, 0);
+  const x = tf.randomNormal([BATCH, T, INPUT], 0, 1, 'float32', 1);
+  const K = tf.randomNormal([INPUT, 4 * H], 0, 1 / Math.sqrt(INPUT), 'float32', 2);
+  const U = tf.randomNormal([H, 4 * H], 0, 1 / Math.sqrt(H), 'float32', 3);
+  const B = tf.zeros([4 * H]);
+  const R = tf.randomNormal([BATCH, H], 0, 1, 'float32', 4);
+  const timerOf = (opts) => {
+    const step = () => tf.tidy(() => {
+      const g = tf.grads((xx, k, u, b) => tf.sum(tf.mul(L.fusedSequence('lstm', xx, k, u, b, null, null, { returns: 'last', ...opts }).hT, R)))([x, K, U, B]);
+      g[1].dataSync();
+    });
+    let warm = false;
+    return () => {
+      if (!warm) { for (let i = 0; i < warmup + 1; i++) step(); warm = true; }
+      const t0 = performance.now();
+      let n = 0;
+      while (n < 3 || (n < steps * 3 && performance.now() - t0 < minSeconds * 1000)) { step(); n++; }
+      return (performance.now() - t0) / n;
+    };
+  };
+  const timers = { ragged: timerOf({ lengths }), full: timerOf({}) };
+  const ms = { ragged: [], full: [] };
+  // Each repetition is short (≈ 1.5 s): at least 5 of them, for a steadier median on a busy machine.
+  for (let r = 0; r < raggedRepeats; r++) for (const k of ['ragged', 'full']) ms[k].push(timers[k]());
+  const xs = Array.from(x.dataSync());
+  tf.dispose([x, K, U, B, R]);
+  const row = { cell: 'lstm', hidden: H, T, batch: BATCH, lengths: `uniform ${lo}–${T}`, realStepFraction: realSteps / (BATCH * T),
+    'fused ragged ms': median(ms.ragged), 'fused full ms': median(ms.full) };
+  row['fused ragged/full'] = row['fused ragged ms'] / row['fused full ms'];
+  const torch = torchRun([{ mode: 'packed', cell: 'lstm', hidden: H, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats: raggedRepeats, warmup, lengths, x: xs }]);
+  if (torch.skipped) row.pytorch = torch.skipped;
+  else {
+    const t = torch.results[0];
+    row['pytorch packed ms'] = median(t.packed_ms);
+    row['pytorch full ms'] = median(t.full_ms);
+    row['pytorch packed/full'] = row['pytorch packed ms'] / row['pytorch full ms'];
+  }
+  return row;
+}
+
+function printRagged(row) {
+  const f = (v) => (typeof v === 'number' ? v.toFixed(1) : '—');
+  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real); ms per forward+backward of one layer, median of ${raggedRepeats}`);
+  console.log(['', 'ragged', 'full T', 'ragged/full'].join('\t'));
+  console.log(['rnn-lab fused', f(row['fused ragged ms']), f(row['fused full ms']), row['fused ragged/full'].toFixed(2)].join('\t'));
+  if (row['pytorch packed ms'] !== undefined) {
+    console.log(['pytorch 1 thread (packed)', f(row['pytorch packed ms']), f(row['pytorch full ms']), row['pytorch packed/full'].toFixed(2)].join('\t'));
+    console.log(`fused ragged / pytorch packed: ${(row['fused ragged ms'] / row['pytorch packed ms']).toFixed(2)}× the time`);
+  } else console.log(`PyTorch: skipped — ${row.pytorch}`);
+}
+
 const info = await L.initBackend({ backend: process.env.RNN_LAB_BACKEND ?? 'wasm' });
+if (raggedOnly) {
+  const row = raggedRow();
+  printRagged(row);
+  const f = L.fusedInfo();
+  console.log(`(backend ${info.name}; fused kernels ${f.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${f.threads} thread(s))`);
+  process.exit(0);
+}
 const impls = [['tf.layers', (c, h) => kerasModel(c, h)], ['rnn-lab default', (c, h) => labModel(c, h, undefined)],
   ['rnn-lab reference', (c, h) => labModel(c, h, 'reference')]];
 const rows = [];
@@ -115,5 +195,7 @@ for (const r of rows) {
     ratio(r['rnn-lab default'], r['tf.layers']), ratio(r['rnn-lab default'], r['pytorch 1 thread']),
     ratio(r['rnn-lab reference'], r['tf.layers'])].join('\t'));
 }
-fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, fused, T, input: INPUT, batch: BATCH, steps, repeats, rows, pytorch: torch.skipped ?? 'measured' }, null, 2));
+const ragged = cells.includes('lstm') ? raggedRow() : undefined;
+if (ragged) printRagged(ragged);
+fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, fused, T, input: INPUT, batch: BATCH, steps, repeats, rows, ragged, pytorch: torch.skipped ?? 'measured' }, null, 2));
 console.log(`results written to ${path.relative(process.cwd(), jsonOut)}`);

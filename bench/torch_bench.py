@@ -3,6 +3,11 @@ Adam, on one CPU thread. Reads a JSON job list on stdin, prints JSON results on 
 
 Job: {"cell": "rnn"|"lstm"|"gru", "hidden": H, "T": 50, "input": 8, "batch": 64, "steps": N, "repeats": R, "warmup": W}
 Result: {"cell", "hidden", "samples_per_s": [..per repeat..]}
+
+Job {"mode": "packed", "cell", "hidden", "T", "input", "batch", "steps", "repeats", "warmup", "lengths": [..],
+"x": [batch·T·input floats]} (issue 16's ragged row): forward+backward of the layer alone, loss on each
+sequence's last h against fixed weights, on x packed with pack_padded_sequence(enforce_sorted=False) and on
+the same x at full length, alternating. Result: {"cell", "hidden", "packed_ms": [..], "full_ms": [..]}
 """
 import json
 import sys
@@ -41,6 +46,38 @@ def run(job):
     return {'cell': job['cell'], 'hidden': job['hidden'], 'samples_per_s': rates}
 
 
+def run_packed(job):
+    cls = {'rnn': torch.nn.RNN, 'lstm': torch.nn.LSTM, 'gru': torch.nn.GRU}[job['cell']]
+    rnn = cls(job['input'], job['hidden'], batch_first=True)
+    b, T = job['batch'], job['T']
+    x = torch.tensor(job['x'], dtype=torch.float32).reshape(b, T, job['input']).requires_grad_(True)
+    lengths = torch.tensor(job['lengths'], dtype=torch.int64)
+    r = torch.randn(b, job['hidden'])
+
+    def step(packed):
+        rnn.zero_grad()
+        x.grad = None
+        inp = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False) if packed else x
+        _, h = rnn(inp)
+        h_n = h[0] if isinstance(h, tuple) else h          # [1, b, n], in the caller's row order
+        (h_n[0] * r).sum().backward()
+
+    def timed(packed):
+        t0 = time.perf_counter()
+        for _ in range(job['steps']):
+            step(packed)
+        return 1000 * (time.perf_counter() - t0) / job['steps']
+
+    for _ in range(job['warmup']):
+        step(True)
+        step(False)
+    out = {'cell': job['cell'], 'hidden': job['hidden'], 'packed_ms': [], 'full_ms': []}
+    for _ in range(job['repeats']):
+        out['packed_ms'].append(timed(True))
+        out['full_ms'].append(timed(False))
+    return out
+
+
 if __name__ == '__main__':
     jobs = json.load(sys.stdin)
-    print(json.dumps([run(j) for j in (jobs if isinstance(jobs, list) else [jobs])]))
+    print(json.dumps([run_packed(j) if j.get('mode') == 'packed' else run(j) for j in (jobs if isinstance(jobs, list) else [jobs])]))

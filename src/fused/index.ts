@@ -11,9 +11,12 @@
  * ```ts
  * const { hs, hT, cT } = fusedSequence('lstm', x, kernel, recurrentKernel, bias, h0, c0);
  * const grads = tf.grads((k) => tf.sum(fusedSequence('lstm', x, k, rk, b, h0, c0).hT))([kernel]);
+ * // A padded batch: row 0 has 3 real steps, row 1 all T = 5; hs[0, 3:] is 0, hT[0] is h after step 3.
+ * const ragged = fusedSequence('gru', x2, k2, rk2, b2, null, null, { lengths: [3, 5] });
  * ```
  */
 import { allFull, checkLengths } from '../lengths';
+import type { Lengths } from '../lengths';
 import * as tf from '@tensorflow/tfjs';
 import { cellDefaults } from '../family';
 import type { CellKind, CellOptions } from '../family';
@@ -40,11 +43,13 @@ export interface FusedOptions extends CellOptions {
    */
   returns?: 'all' | 'sequence' | 'last';
   /**
-   * Per-row sequence lengths L_b (1 ≤ L_b ≤ T; src/lengths.ts): steps t ≥ L_b are padding — their
-   * output is 0 and the state is held, so hT (and cT) are the states after step L_b. Omitted: every
-   * row has T steps.
+   * Per-row sequence lengths L_b (1 ≤ L_b ≤ T; src/lengths.ts), in any order: steps t ≥ L_b are
+   * padding — their output is 0 and the state is held, so hT (and cT) are the states after step L_b;
+   * gradients flow from hT (cT) into step L_b, and dx at padded steps is 0 (PyTorch's packed
+   * sequences). The kernels skip the padded steps: rows are sorted by length inside, and step t
+   * computes only the rows that have it. Omitted, or every L_b = T: the unmasked path, bit for bit.
    */
-  lengths?: ArrayLike<number>;
+  lengths?: Lengths;
 }
 
 /** What {@link fusedSequence} returns (what `options.returns` asked for). */
@@ -182,8 +187,9 @@ function helpersFor(k: number): Helper[] {
  * Shard 0 is this thread's, prepared on `a` now (so an unsupported size fails before anything is on
  * the tape); each other shard gets its helper.
  */
-function shardsOf(a: Arena, d: Dims, keep: boolean): Shard[] {
-  const work = d.T * d.b * GATES[d.kind] * d.n * (d.m + d.n);
+function shardsOf(a: Arena, d: Dims, keep: boolean, lengths: Int32Array | null): Shard[] {
+  const steps = lengths ? lengths.reduce((s, L) => s + L, 0) : d.T * d.b;   // real steps of the batch
+  const work = steps * GATES[d.kind] * d.n * (d.m + d.n);
   let k = Math.min(threading.threads, Math.floor(d.b / threading.minRows));
   if (work < threading.minWork || !helpersPossible) k = 1;
   const pool = k > 1 ? helpersFor(k) : [];
@@ -196,8 +202,35 @@ function shardsOf(a: Arena, d: Dims, keep: boolean): Shard[] {
     const b1 = Math.min(d.b, b0 + per);
     shards.push({ b0, b1, dims: { ...d, b: b1 - b0 }, helper: shards.length > 0 ? pool[shards.length - 1] : undefined });
   }
+  if (lengths) dealRows(shards, lengths);
   shards[0].local = a.prepare(shards[0].dims, keep);
   return shards;
+}
+
+/**
+ * A ragged batch's rows among the shards (sizes kept): sorted by length, longest first, and dealt out
+ * back and forth (0, 1, …, k−1, k−1, …, 0, 0, 1, …), so each shard gets about as many real steps and its
+ * rows arrive longest first, as the kernels want them (each step computes a prefix of the rows).
+ */
+function dealRows(shards: Shard[], lengths: Int32Array): void {
+  const order = Array.from(lengths.keys()).sort((i, j) => lengths[j] - lengths[i] || i - j);
+  const lists: number[][] = shards.map(() => []);
+  const k = shards.length;
+  let s = 0, dir = 1;
+  const advance = () => {
+    s += dir;
+    if (s === k) { s = k - 1; dir = -1; }
+    if (s < 0) { s = 0; dir = 1; }
+  };
+  for (const r of order) {
+    while (lists[s].length >= shards[s].b1 - shards[s].b0) advance();
+    lists[s].push(r);
+    advance();
+  }
+  shards.forEach((sh, i) => {
+    sh.rows = Int32Array.from(lists[i]);
+    sh.lengths = sh.rows.map((r) => lengths[r]);
+  });
 }
 
 /** Whether the fused kernels load here (without throwing). */
@@ -266,6 +299,9 @@ export function fusedSupport(kind: CellKind, options: FusedOptions = {}, x?: tf.
 interface Shard {
   b0: number;
   b1: number;
+  /** Ragged calls: the caller's rows this shard computes (in place of b0..b1), longest first, and their lengths. */
+  rows?: Int32Array;
+  lengths?: Int32Array;
   dims: Dims;
   /** This thread's call (shard 0) … */
   local?: Call;
@@ -278,17 +314,19 @@ interface Shard {
  * One recurrent layer direction over a whole sequence, fused: x [b, T, m] with kernel [m, G·n],
  * recurrentKernel [n, G·n], bias [G·n] (gate order and layout as the library stores them), initial
  * states h0 (and c0 for the LSTM) [b, n] (zeros if omitted). Differentiable with respect to every
- * tensor input via the hand-written BPTT. Throws {@link FusedUnsupportedError} when it cannot run.
+ * tensor input via the hand-written BPTT. With `options.lengths` (a ragged batch, padded at the end:
+ * PyTorch's packed-sequence semantics, see {@link FusedOptions.lengths}) the kernels compute only the real
+ * steps. Throws {@link FusedUnsupportedError} when it cannot run; bad lengths are a RangeError naming
+ * `options.lengths` and the row (src/lengths.ts checkLengths).
  */
 export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, recurrentKernel: tf.Tensor, bias: tf.Tensor,
   h0?: tf.Tensor | null, c0?: tf.Tensor | null, options: FusedOptions = {}): FusedResult {
   checkOptions('fusedSequence', options, ['activation', 'resetAfter', 'update', 'recurrentActivation', 'recurrentBias', 'returns', 'lengths']);
   const why = fusedSupport(kind, options, x);
   if (why) throw new FusedUnsupportedError(why);
-  // Issue 16: the kernels do not skip padded steps yet; the layer then runs its reference loop.
-  if (options.lengths && x.rank === 3 && !allFull(checkLengths('fusedSequence', 'options.lengths', options.lengths, x.shape[0]!, x.shape[1]!), x.shape[1]!)) {
-    throw new FusedUnsupportedError('the fused kernels do not handle per-sequence lengths yet');
-  }
+  // Lengths all T are no lengths: the unmasked path, bit for bit.
+  let lengths = options.lengths == null ? null : checkLengths('fusedSequence', 'options.lengths', options.lengths, x.shape[0]!, x.shape[1]!);
+  if (lengths && allFull(lengths, x.shape[1]!)) lengths = null;
   const a = getArena();
   const family = cellFamily(kind, 'fusedSequence');
   const [b, T, mIn] = x.shape as [number, number, number];
@@ -311,9 +349,9 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
 
   const returns = options.returns ?? 'all';
   if (!(returns in RETURNS)) throw new Error(`fusedSequence(${kind}): options.returns must be 'all', 'sequence' or 'last'; got '${returns}'`);
-  const dims: Dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns] };
+  const dims: Dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns], ragged: lengths !== null };
   const keep = isTapeOn();
-  const shards = shardsOf(a, dims, keep);
+  const shards = shardsOf(a, dims, keep, lengths);
 
   return tf.tidy(() => {
     const inputs: tf.Tensor[] = [x, kernel, recurrentKernel, bias, h0 ?? tf.zeros([b, n])];
@@ -330,7 +368,8 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
     // (A slice on the WASM backend copies its whole input: only 'all' slices a [b, T+1, n] tensor.)
     if (returns === 'sequence') return { hs: y } as unknown as tf.TensorContainer;       // [b, T, n]
     const out: Partial<FusedResult> = {};
-    const at = returns === 'last' ? 0 : T - 1;                                            // y: [b, 1(+1), n] or [b, T(+1), n]
+    // y: [b, 1(+1), n], or [b, T(+1), n], or ragged [b, T+1(+1), n] with each row's own last h (and c) after h_1..h_T
+    const at = returns === 'last' ? 0 : lengths ? T : T - 1;
     if (returns === 'all') out.hs = tf.slice(y, [0, 0, 0], [b, T, n]) as tf.Tensor3D;
     out.hT = tf.reshape(tf.slice(y, [0, at, 0], [b, 1, n]), [b, n]) as tf.Tensor2D;
     if (hasC) out.cT = tf.reshape(tf.slice(y, [0, at + 1, 0], [b, 1, n]), [b, n]) as tf.Tensor2D;
@@ -345,6 +384,23 @@ function data(t: tf.Tensor): Float32Array {
 /** The sub-array of batch rows [b0, b1) of a batch-major array with `per` floats per row. */
 const rowsOf = (arr: Float32Array, per: number, s: { b0: number; b1: number }) => arr.subarray(s.b0 * per, s.b1 * per);
 
+/** A shard's rows of a batch-major array: a view for a contiguous shard, a gathered copy for a ragged one. */
+function shardRows(arr: Float32Array, per: number, s: Shard): Float32Array {
+  if (!s.rows) return rowsOf(arr, per, s);
+  const out = new Float32Array(s.rows.length * per);
+  s.rows.forEach((r, i) => out.set(arr.subarray(r * per, (r + 1) * per), i * per));
+  return out;
+}
+
+/** Where a shard writes its rows of a batch-major result: a view, or a buffer that {@link scatterRows} puts in place. */
+function shardOut(arr: Float32Array, per: number, s: Shard): Float32Array {
+  return s.rows ? new Float32Array(s.rows.length * per) : rowsOf(arr, per, s);
+}
+
+function scatterRows(src: Float32Array, arr: Float32Array, per: number, s: Shard): void {
+  if (s.rows) s.rows.forEach((r, i) => arr.set(src.subarray(i * per, (i + 1) * per), r * per));
+}
+
 function runForward(a: Arena, dims: Dims, shards: Shard[], args: tf.Tensor[], keep: boolean): tf.Tensor {
   const { T, b, m, n } = dims;
   const hasC = kernelHasCell(dims);
@@ -354,16 +410,23 @@ function runForward(a: Arena, dims: Dims, shards: Shard[], args: tf.Tensor[], ke
   const rows = outRows(dims);
   const out = new Float32Array(b * rows * n);
   const inputsOf = (s: Shard): ForwardIn => {
-    const inp: ForwardIn = { x: rowsOf(x, T * m, s), K, U, Bx, h0: rowsOf(h0, n, s) };
+    const inp: ForwardIn = { x: shardRows(x, T * m, s), K, U, Bx, h0: shardRows(h0, n, s) };
     if (Bh) inp.Bh = Bh;
-    if (c0) inp.c0 = rowsOf(c0, n, s);
+    if (c0) inp.c0 = shardRows(c0, n, s);
+    if (s.lengths) inp.L = s.lengths;
     return inp;
   };
   try {
     // The helpers start first and work while this thread computes shard 0.
     for (let i = 1; i < shards.length; i++) shards[i].token = shards[i].helper!.startForward(shards[i].dims, keep, inputsOf(shards[i]));
-    a.forward(shards[0].local!, inputsOf(shards[0]), rowsOf(out, rows * n, shards[0]));
-    for (let i = 1; i < shards.length; i++) shards[i].helper!.finishForward(rowsOf(out, rows * n, shards[i]));
+    const own = shardOut(out, rows * n, shards[0]);
+    a.forward(shards[0].local!, inputsOf(shards[0]), own);
+    scatterRows(own, out, rows * n, shards[0]);
+    for (let i = 1; i < shards.length; i++) {
+      const part = shardOut(out, rows * n, shards[i]);
+      shards[i].helper!.finishForward(part);
+      scatterRows(part, out, rows * n, shards[i]);
+    }
   } finally {
     for (const s of shards) s.helper?.settle();
   }
@@ -381,13 +444,24 @@ function runBackward(a: Arena, dims: Dims, shards: Shard[], dy: tf.Tensor): tf.T
     dx: new Float32Array(b * T * m), dh0: new Float32Array(b * n), dc0: hasC ? new Float32Array(b * n) : undefined,
     dK: new Float32Array(m * Gn), dU: new Float32Array(n * Gn), dB: new Float32Array(Gn), dBh: resetAfter ? new Float32Array(Gn) : undefined,
   };
-  const rowParts = (s: Shard) => ({ dx: rowsOf(full.dx, T * m, s), dh0: rowsOf(full.dh0, n, s), dc0: full.dc0 ? rowsOf(full.dc0, n, s) : undefined });
+  const rowParts = (s: Shard) => ({ dx: shardOut(full.dx, T * m, s), dh0: shardOut(full.dh0, n, s), dc0: full.dc0 ? shardOut(full.dc0, n, s) : undefined });
+  const scatterParts = (p: ReturnType<typeof rowParts>, s: Shard) => {
+    scatterRows(p.dx, full.dx, T * m, s);
+    scatterRows(p.dh0, full.dh0, n, s);
+    if (p.dc0) scatterRows(p.dc0, full.dc0!, n, s);
+  };
   try {
-    for (let i = 1; i < shards.length; i++) shards[i].helper!.startBackward(shards[i].token!, shards[i].dims, rowsOf(g, rows * n, shards[i]));
-    const out: BackwardOut = { ...rowParts(shards[0]), dK: full.dK, dU: full.dU, dB: full.dB, dBh: full.dBh } as BackwardOut;
-    a.backward(shards[0].local!, rowsOf(g, rows * n, shards[0]), out);
+    for (let i = 1; i < shards.length; i++) shards[i].helper!.startBackward(shards[i].token!, shards[i].dims, shardRows(g, rows * n, shards[i]));
+    const own = rowParts(shards[0]);
+    const out: BackwardOut = { ...own, dK: full.dK, dU: full.dU, dB: full.dB, dBh: full.dBh } as BackwardOut;
+    a.backward(shards[0].local!, shardRows(g, rows * n, shards[0]), out);
+    scatterParts(own, shards[0]);
     const sums = { dK: full.dK, dU: full.dU, dB: full.dB, dBh: full.dBh };
-    for (let i = 1; i < shards.length; i++) shards[i].helper!.finishBackward(rowParts(shards[i]), sums);
+    for (let i = 1; i < shards.length; i++) {
+      const part = rowParts(shards[i]);
+      shards[i].helper!.finishBackward(part, sums);
+      scatterParts(part, shards[i]);
+    }
   } finally {
     for (const s of shards) s.helper?.settle();
   }

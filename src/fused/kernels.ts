@@ -27,6 +27,17 @@ interface Exports {
   backward(kind: number, flags: number, T: number, b: number, m: number, n: number, X: number, K: number, U: number,
     H: number, C: number, Gs: number, S: number, DH: number, dX: number, dK: number, dU: number, dB: number,
     dBh: number, dC0: number, W: number): void;
+  // Ragged batches (Ls: i32 lengths, rows sorted longest first; packed layout, asm/layout.ts).
+  checkLengths(Ls: number, b: number, T: number): number;
+  packInput(src: number, dst: number, T: number, b: number, w: number, Ls: number): void;
+  unpackInputGrad(src: number, dst: number, T: number, b: number, w: number, Ls: number): void;
+  packOutputLengths(H: number, C: number, T: number, b: number, n: number, Ls: number, returns: number, dst: number): void;
+  unpackGradLengths(src: number, hasC: number, T: number, b: number, n: number, Ls: number, returns: number, DH: number): void;
+  forwardLengths(kind: number, flags: number, T: number, b: number, m: number, n: number, Ls: number, X: number, K: number, U: number,
+    Bx: number, Bh: number, H: number, C: number, Gs: number, S: number, W: number): void;
+  backwardLengths(kind: number, flags: number, T: number, b: number, m: number, n: number, Ls: number, X: number, K: number, U: number,
+    H: number, C: number, Gs: number, S: number, DH: number, dX: number, dK: number, dU: number, dB: number,
+    dBh: number, dC0: number, W: number): void;
 }
 
 export const KIND_CODE: Record<CellKind, number> = { rnn: 0, lstm: 1, gru: 2 };
@@ -115,6 +126,11 @@ export interface Dims {
   n: number;
   /** RETURNS.all: [b, T(+1), n], h_1..h_T then c_T (LSTM); sequence: [b, T, n]; last: [b, 1(+1), n], h_T then c_T. */
   returns: number;
+  /**
+   * Per-sequence lengths (ForwardIn.L, rows sorted longest first): the kernels skip padded steps, and
+   * RETURNS.all is [b, T+1(+1), n], h_1..h_T (0 at padded steps), then each row's own last h (and c).
+   */
+  ragged: boolean;
 }
 
 export const hasCell = (d: Dims) => d.kind === 'lstm';
@@ -122,7 +138,7 @@ export const hasRecurrentBias = (d: Dims) => d.kind === 'gru' && (d.flags & RESE
 /** Rows per batch entry of the output (see Dims.returns). */
 export function outRows(d: Dims): number {
   const c = hasCell(d) ? 1 : 0;
-  return d.returns === RETURNS.sequence ? d.T : d.returns === RETURNS.last ? 1 + c : d.T + c;
+  return d.returns === RETURNS.sequence ? d.T : d.returns === RETURNS.last ? 1 + c : d.T + c + (d.ragged ? 1 : 0);
 }
 /** Floats of the output (and of its gradient). */
 export const outFloats = (d: Dims) => d.b * outRows(d) * d.n;
@@ -130,6 +146,8 @@ export const outFloats = (d: Dims) => d.b * outRows(d) * d.n;
 /** The forward's inputs (batch-major). Bh only for the GRU with resetAfter, c0 only for the LSTM. */
 export interface ForwardIn {
   x: Float32Array; K: Float32Array; U: Float32Array; Bx: Float32Array; Bh?: Float32Array; h0: Float32Array; c0?: Float32Array;
+  /** Dims.ragged: the rows' lengths, longest first. */
+  L?: Int32Array;
 }
 
 /** The backward's outputs (batch-major): ∂L/∂ of every forward input. */
@@ -156,6 +174,8 @@ export function ioSizes(d: Dims): { name: keyof ForwardIn; dname: keyof Backward
 
 interface Layout {
   X: number; K: number; U: number; Bx: number; Bh: number; H: number; C: number; Gs: number; S: number;
+  /** Dims.ragged: the lengths (i32). */
+  Ls: number;
   /** End of what the backward needs from the forward: [0, saved) is copied out on eviction. */
   saved: number;
   fwdWork: number; fwdEnd: number;
@@ -179,6 +199,7 @@ function layoutOf(e: Exports, d: Dims): Layout {
   const C = take(hasCell(d) ? (T + 1) * b * n : 0);
   const Gs = take(rows * Gn);
   const S = take(d.kind === 'rnn' ? 0 : rows * n);
+  const Ls = take(d.ragged ? b : 0);
   const saved = at;
   // The forward's work and the backward's buffers overlap: they are never live together.
   const fwdWork = take(e.forwardWorkFloats(d.code, d.flags, T, b, m, n));
@@ -187,8 +208,8 @@ function layoutOf(e: Exports, d: Dims): Layout {
   const DH = take((T + 2) * b * n), dX = take(rows * m), dK = take(m * Gn), dU = take(n * Gn), dB = take(Gn), dBh = take(Gn), dC0 = take(b * n);
   const bwdWork = take(e.backwardWorkFloats(d.code, d.flags, T, b, m, n));
   at = Math.max(at, fwdEnd);
-  const stage = take(Math.max(rows * m, (T + 1) * b * n));
-  return { X, K, U, Bx, Bh, H, C, Gs, S, saved, fwdWork, fwdEnd, DH, dX, dK, dU, dB, dBh, dC0, bwdWork, stage, total: at };
+  const stage = take(Math.max(rows * m, (T + (d.ragged ? 2 : 1)) * b * n));
+  return { X, K, U, Bx, Bh, H, C, Gs, S, Ls, saved, fwdWork, fwdEnd, DH, dX, dK, dU, dB, dBh, dC0, bwdWork, stage, total: at };
 }
 
 /** One forward call on one arena whose backward may still come. */
@@ -198,6 +219,8 @@ export interface Call {
   /** Where the saved activations are: in the arena, copied out, or gone (backward done / not needed). */
   state: 'arena' | 'evicted' | 'done';
   copy: Float32Array | null;
+  /** Dims.ragged: the lengths, written to the arena again for the backward. */
+  lengths?: Int32Array;
 }
 
 /** One module instance's memory, reused by every call. Not thread-safe: one per thread. */
@@ -215,6 +238,17 @@ export class Arena {
     const layout = layoutOf(e, dims);
     this.ensure(layout.total);
     return { dims, layout, state: keep ? 'arena' : 'done', copy: null };
+  }
+
+  /** Write a ragged call's lengths into the arena (checked by the kernels: sorted longest first, 1..T). */
+  private writeLengths(call: Call): number {
+    const { b, T } = call.dims;
+    const at = (this.mod.base + call.layout.Ls) * 4;
+    const L = call.lengths;
+    if (!L || L.length !== b) throw new Error(`fused: a ragged call needs ${b} lengths; got ${L ? L.length : 'none'}`);
+    new Int32Array(this.mod.exports.memory.buffer, at, b).set(L);
+    if (this.mod.exports.checkLengths(at, b, T) !== 0) throw new Error(`fused: lengths must be sorted longest first, each 1..${T}; got [${Array.from(L).join(', ')}]`);
+    return at;
   }
 
   memoryBytes(): number {
@@ -266,6 +300,12 @@ export class Arena {
     const o = this.mod.base;
     const e = this.mod.exports;
     const P = (fl: number) => (o + fl) * 4;   // float offset → byte pointer
+    if (call.dims.ragged) {
+      call.lengths = inp.L;
+      this.forwardRagged(call, inp, out);
+      if (!keep) this.claim(null);
+      return;
+    }
     if (b === 1 || T === 1) f.set(inp.x, o + L.X);
     else {
       f.set(inp.x, o + L.stage);
@@ -294,6 +334,28 @@ export class Arena {
     if (!keep) this.claim(null);
   }
 
+  /** A ragged call's forward (Dims.ragged): packed layout in, the output with each row's last h (and c) out. */
+  private forwardRagged(call: Call, inp: ForwardIn, out: Float32Array): void {
+    const { code, flags, T, b, m: mIn, n, returns } = call.dims;
+    const L = call.layout;
+    const f = this.mod.f32;
+    const o = this.mod.base;
+    const e = this.mod.exports;
+    const P = (fl: number) => (o + fl) * 4;
+    const Ls = this.writeLengths(call);
+    f.set(inp.x, o + L.stage);
+    e.packInput(P(L.stage), P(L.X), T, b, mIn, Ls);                      // [b, T, m] → packed [N, m]
+    f.set(inp.K, o + L.K);
+    f.set(inp.U, o + L.U);
+    f.set(inp.Bx, o + L.Bx);
+    if (inp.Bh) f.set(inp.Bh, o + L.Bh);
+    f.set(inp.h0, o + L.H);
+    if (inp.c0) f.set(inp.c0, o + L.C);
+    e.forwardLengths(code, flags, T, b, mIn, n, Ls, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork));
+    e.packOutputLengths(P(L.H), hasCell(call.dims) && returns !== RETURNS.sequence ? P(L.C) : 0, T, b, n, Ls, returns, P(L.stage));
+    out.set(f.subarray(o + L.stage, o + L.stage + outFloats(call.dims)));
+  }
+
   /** The backward of a call whose forward kept its activations; dy is the output's gradient. */
   backward(call: Call, dy: Float32Array, out: BackwardOut): void {
     if (call.state === 'done') throw new Error('fusedSequence: backward called twice for one forward (or its activations were not kept)');
@@ -312,7 +374,14 @@ export class Arena {
     }
     call.state = 'done';
     const hasC = hasCell(call.dims);
-    if (call.dims.returns === RETURNS.last) {
+    if (call.dims.ragged) {
+      const Ls = this.writeLengths(call);
+      f.set(dy, o + L.stage);
+      e.unpackGradLengths(P(L.stage), hasC && call.dims.returns !== RETURNS.sequence ? 1 : 0, T, b, n, Ls, call.dims.returns, P(L.DH));
+      e.backwardLengths(code, flags, T, b, mIn, n, Ls, P(L.X), P(L.K), P(L.U), P(L.H), P(L.C), P(L.Gs), P(L.S),
+        P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork));
+      e.unpackInputGrad(P(L.dX), P(L.stage), T, b, mIn, Ls);             // packed [N, m] → [b, T, m], 0 at padding
+    } else if (call.dims.returns === RETURNS.last) {
       // ∂L/∂h_T into DH[T], ∂L/∂c_T into DH[T+1], zeros elsewhere.
       const w = hasC ? 2 : 1;
       f.fill(0, o + L.DH, o + L.DH + (T + 2) * b * n);
@@ -325,11 +394,14 @@ export class Arena {
       f.set(dy, o + L.stage);
       e.unpackGrad(P(L.stage), hasC && call.dims.returns === RETURNS.all ? 1 : 0, T, b, n, P(L.DH));
     }
-    e.backward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.H), P(L.C), P(L.Gs), P(L.S),
-      P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork));
+    if (!call.dims.ragged) {
+      e.backward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.H), P(L.C), P(L.Gs), P(L.S),
+        P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork));
+    }
     this.occupant = null;
     const view = (at: number, len: number) => f.subarray(o + at, o + at + len);
-    if (b === 1 || T === 1) out.dx.set(view(L.dX, T * b * mIn));
+    if (call.dims.ragged) out.dx.set(view(L.stage, T * b * mIn));
+    else if (b === 1 || T === 1) out.dx.set(view(L.dX, T * b * mIn));
     else {
       e.swapAxes(P(L.dX), P(L.stage), T, b, mIn);                          // [T, b, m] → [b, T, m]
       out.dx.set(view(L.stage, T * b * mIn));

@@ -24,7 +24,8 @@ export const C = {
   VALUE: 13,     // INFO's answer: the helper's wasm memory in 64 KiB pages
   READY: 14,     // 1 once the helper has loaded its kernels, 2 if it failed
   RETURNS: 15,
-  DROPS: 16,     // ids whose backward will never come
+  RAGGED: 16,    // 1: the call has per-sequence lengths (Dims.ragged; the lengths travel as data 'L')
+  DROPS: 17,     // ids whose backward will never come
   SIZE: 64,
 } as const;
 export const OP = { FORWARD: 1, BACKWARD: 2, BUFFER: 3, INFO: 4 } as const;
@@ -55,6 +56,12 @@ export function ioOffsets(d: Dims): { at: Record<string, number>; size: Record<s
     size[s.name] = size[s.dname] = s.size;
     p += pad16(s.size);
   }
+  if (d.ragged) {
+    // The lengths (as floats: exact for any length a buffer can hold), input only.
+    at.L = p;
+    size.L = d.b;
+    p += pad16(d.b);
+  }
   return { at, size, end: p };
 }
 
@@ -72,10 +79,11 @@ function writeDims(ctl: Int32Array, d: Dims): void {
   ctl[C.M] = d.m;
   ctl[C.N] = d.n;
   ctl[C.RETURNS] = d.returns;
+  ctl[C.RAGGED] = d.ragged ? 1 : 0;
 }
 
 export function readDims(ctl: Int32Array, kinds: Dims['kind'][]): Dims {
-  return { kind: kinds[ctl[C.KIND]], code: ctl[C.KIND], flags: ctl[C.FLAGS], T: ctl[C.T], b: ctl[C.B], m: ctl[C.M], n: ctl[C.N], returns: ctl[C.RETURNS] };
+  return { kind: kinds[ctl[C.KIND]], code: ctl[C.KIND], flags: ctl[C.FLAGS], T: ctl[C.T], b: ctl[C.B], m: ctl[C.M], n: ctl[C.N], returns: ctl[C.RETURNS], ragged: ctl[C.RAGGED] === 1 };
 }
 
 /** How long the main thread waits for a helper before it gives up (a helper that died never answers). */

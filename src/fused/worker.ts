@@ -50,6 +50,7 @@ function handle(op: number): void {
     const inp: ForwardIn = { x: view('x'), K: view('K'), U: view('U'), Bx: view('Bx'), h0: view('h0') };
     if (hasRecurrentBias(d)) inp.Bh = view('Bh');
     if (hasCell(d)) inp.c0 = view('c0');
+    if (d.ragged) inp.L = Int32Array.from(view('L'));
     arena.forward(call, inp, data.subarray(io.end, io.end + outFloats(d)));
     if (keep) calls.set(id, call);
     return;
