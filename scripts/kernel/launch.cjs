@@ -25,6 +25,20 @@ if (args.length !== 1 || args[0].startsWith('-')) {
 const channelPath = path.join(os.tmpdir(), `rnn-lab-interrupt-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
 const channel = fs.openSync(channelPath, 'wx+', 0o600);
 
+// `import … from 'rnn-lab'` resolves through the link node_modules/rnn-lab -> .. that `npm install` makes;
+// `npm install <another package>` prunes it (npm does not know it), so a kernel started after that would
+// fail every notebook's import. Put it back when it is missing; never touch anything else there.
+const link = path.join(ROOT, 'node_modules', 'rnn-lab');
+try {
+  fs.lstatSync(link);
+} catch {
+  try {
+    if (fs.existsSync(path.join(ROOT, 'node_modules'))) fs.symlinkSync('..', link, 'dir');
+  } catch (e) {
+    console.error(`rnn-lab kernel: node_modules/rnn-lab is missing and could not be recreated (${e.message}); run npm install in ${ROOT}`);
+  }
+}
+
 // Notebooks anywhere import rnn-lab, @tensorflow/tfjs and danfojs-node: Node searches NODE_PATH after
 // the notebook folder's own node_modules chain, so a package installed next to the notebook still wins.
 const nodePath = [...(process.env.NODE_PATH ?? '').split(path.delimiter).filter(Boolean), path.join(ROOT, 'node_modules')];

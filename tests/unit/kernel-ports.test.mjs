@@ -4,7 +4,7 @@
 // timeout; seen once in CI as "Socket is blocked by a bind or unbind operation" while binding).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -57,3 +57,28 @@ for (const taken of ['iopub_port', 'shell_port']) {
     }
   });
 }
+
+// `npm install <another package>` prunes the link node_modules/rnn-lab -> .. (npm did not make it), and
+// every notebook's `import … from 'rnn-lab'` then failed until the next plain `npm install`. The
+// launcher puts it back. Tried on a copy of the launcher in a scratch "checkout", not the real one.
+test('the kernel launcher recreates a pruned node_modules/rnn-lab link, and leaves a real folder there alone', async () => {
+  const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-lab-root-'));
+  try {
+    fs.mkdirSync(path.join(fake, 'scripts', 'kernel'), { recursive: true });
+    fs.mkdirSync(path.join(fake, 'node_modules'));
+    fs.copyFileSync(path.join(ROOT, 'scripts', 'kernel', 'launch.cjs'), path.join(fake, 'scripts', 'kernel', 'launch.cjs'));
+    // No kernel.cjs in the copy: the child fails at once, after the launcher's own work is done.
+    const run = () => spawnSync(process.execPath, [path.join(fake, 'scripts', 'kernel', 'launch.cjs'), path.join(fake, 'none.json')], { encoding: 'utf8', timeout: 20000 });
+    run();
+    const link = path.join(fake, 'node_modules', 'rnn-lab');
+    assert.ok(fs.lstatSync(link).isSymbolicLink(), 'the link was not recreated');
+    assert.equal(fs.realpathSync(link), fs.realpathSync(fake));
+    fs.rmSync(link);
+    fs.mkdirSync(link);
+    fs.writeFileSync(path.join(link, 'keep.txt'), 'a real install');
+    run();
+    assert.equal(fs.readFileSync(path.join(link, 'keep.txt'), 'utf8'), 'a real install', 'a real folder was touched');
+  } finally {
+    fs.rmSync(fake, { recursive: true, force: true });
+  }
+});
