@@ -47,7 +47,7 @@ export type { PadSequencesOptions, PaddedBatch, BucketOptions } from './padding'
 export { train, computeGradients, clipByGlobalNorm, clipByValue, globalNorm } from './train';
 export { gradientStep } from './train';
 export type { ClipOptions, GradientStepResult } from './train';
-export type { TrainData, TrainOptions, TrainResult, StepLog, EpochLog, GradientOptions, RaggedSequences } from './train';
+export type { TrainData, RaggedTrainData, TrainInput, TrainOptions, TrainResult, StepLog, EpochLog, GradientOptions, RaggedSequences } from './train';
 export { descendPaths, pathStats } from './descent';
 export type { DescentOptions, DescentPaths, PathStats } from './descent';
 export { KeyboardInterrupt, interruptible, kernelHub } from './interrupt';

@@ -39,14 +39,31 @@ export type RaggedSequences = readonly (readonly number[])[] | readonly (readonl
  * real steps only; a many-to-one model's loss reads its output, which is each sequence's last real step.
  */
 export interface TrainData {
-  x: tf.Tensor | tf.Tensor[] | RaggedSequences;
-  /** Targets: a tensor; with ragged x, an array: ragged per-step targets (one per x step), or one target per sequence (number[] class ids, number[][] rows). */
-  y: tf.Tensor | RaggedSequences | readonly number[];
-  /** Real steps per sequence (tensor x only). */
+  /** Inputs `[batch, time, features]` (or token ids `[batch, time]`); a list for seq2seq models. */
+  x: tf.Tensor | tf.Tensor[];
+  /** Targets. */
+  y: tf.Tensor;
+  /** Real steps per sequence. */
   lengths?: Lengths;
-  /** `[batch, T]`, 1 at real steps then 0 (tensor x only); with lengths, both must agree. */
+  /** `[batch, T]`, 1 at real steps then 0; with lengths, both must agree. */
   mask?: tf.Tensor;
 }
+
+/**
+ * Ragged training data: sequences of different lengths as arrays, which train pads per batch (a type of
+ * its own, so that code reading `data.x` of a {@link TrainData} keeps getting a tensor).
+ */
+export interface RaggedTrainData {
+  x: RaggedSequences;
+  /** Ragged per-step targets (one per x step), or one target per sequence (number[] class ids, number[][] rows). */
+  y: RaggedSequences | readonly number[];
+}
+
+/** What {@link train} accepts: tensors (with optional lengths or mask) or ragged arrays. */
+export type TrainInput = TrainData | RaggedTrainData;
+
+/** Either form, as train's checks read it (every field possibly present, checked before use). */
+type AnyTrainData = { x: TrainData['x'] | RaggedSequences; y: TrainData['y'] | RaggedTrainData['y']; lengths?: Lengths; mask?: tf.Tensor };
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -83,7 +100,7 @@ export interface TrainOptions {
   /** With bucketByLength: lengths L and L' share a bucket when ⌈L/w⌉ = ⌈L'/w⌉. Default 1. */
   bucketWidth?: number;
   /** Validation data, evaluated after each epoch. */
-  validation?: TrainData;
+  validation?: TrainInput;
   /** Stop when the validation loss (else the training loss) has not improved by minDelta for `patience` epochs, and restore the best weights. */
   earlyStopping?: { patience: number; minDelta?: number };
   /**
@@ -422,7 +439,7 @@ function inputSpecOf(model: tf.LayersModel, i: number, tokens: boolean): InputSp
 interface TensorData { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; lengths?: Lengths; mask?: tf.Tensor }
 
 /** `{ x, y }`'s form and keys (before its contents are checked as tensors or as ragged arrays). */
-function checkDataKeys(data: TrainData, what: string): void {
+function checkDataKeys(data: AnyTrainData, what: string): void {
   if (!data || typeof data !== 'object' || Array.isArray(data) || !('x' in data) || !('y' in data)) {
     throw new TypeError(`train: ${what} must be { x, y } with tensors; got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
@@ -512,7 +529,7 @@ interface TrainSetup {
 }
 
 /** Every check of train's arguments, before an optimizer (which holds tensors) exists. */
-function checkTrainArgs(model: tf.LayersModel, data: TrainData, options: TrainOptions): TrainSetup {
+function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: TrainOptions): TrainSetup {
   if (!(model instanceof tf.LayersModel)) throw new TypeError(`train: model must be a tf.LayersModel (e.g. from buildLSTM); got ${typeof model}`);
   checkOptions('train', options, TRAIN_KEYS);
   checkPositiveInt('train', 'options.epochs', options?.epochs);
@@ -579,7 +596,7 @@ function checkTrainArgs(model: tf.LayersModel, data: TrainData, options: TrainOp
  * or ragged arrays. With lengths, only the real steps of per-step targets are checked (a padded target
  * is never scored, so any value there is allowed).
  */
-function makeSource(model: tf.LayersModel, d: TrainData, what: string, lossName: LossSpec): BatchSource {
+function makeSource(model: tf.LayersModel, d: AnyTrainData, what: string, lossName: LossSpec): BatchSource {
   const name = typeof lossName === 'string' ? lossName : undefined;
   if (isRagged(d.x)) {
     if (model.inputs.length !== 1) throw new Error(`train: ragged ${what}.x needs a model with one input; this one has ${model.inputs.length} (seq2seq: pass tensors)`);
@@ -880,7 +897,7 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  * await train(model, { x: names, y: labels }, { epochs: 5, bucketByLength: true });   // ragged names, padded per batch
  * ```
  */
-export async function train(model: tf.LayersModel, data: TrainData, options: TrainOptions): Promise<TrainResult> {
+export async function train(model: tf.LayersModel, data: TrainInput, options: TrainOptions): Promise<TrainResult> {
   const setup = checkTrainArgs(model, data, options);
   const run = new TrainingRun(model, options, setup);      // after every check: an optimizer holds tensors
   const verbose = options.verbose ?? true;
