@@ -53,7 +53,7 @@ export type { DescentOptions, DescentPaths, PathStats } from './descent';
 export { KeyboardInterrupt, interruptible, kernelHub } from './interrupt';
 export type { Interruptible, KernelHub, CellRef } from './interrupt';
 export { spectrum, gradientFlow, jacobianNorms, gateStats, verdictOf, ACTIVATION_GAMMA } from './diagnostics';
-export type { Spectrum, GradientFlow, GradientFlowOptions, LayerFlow, Verdict, JacobianNorms, GateStat } from './diagnostics';
+export type { Spectrum, GradientFlow, GradientFlowOptions, LayerFlow, Verdict, JacobianNorms, JacobianNormsOptions, GateStat } from './diagnostics';
 export { gradientFlowFigure, trainingFigure, heatmapFigure, singularValuesFigure, textActivationHtml } from './plot';
 export { singularValues, spectralRadius, sigmaMaxPower, symmetricEigenvalues, matmul, transpose, identity } from './linalg';
 export type { Matrix } from './linalg';
