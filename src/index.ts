@@ -57,7 +57,7 @@ export type { Spectrum, GradientFlow, GradientFlowOptions, LayerFlow, Verdict, J
 export { gradientFlowFigure, trainingFigure, heatmapFigure, singularValuesFigure, textActivationHtml } from './plot';
 export { singularValues, spectralRadius, sigmaMaxPower, symmetricEigenvalues, matmul, transpose, identity } from './linalg';
 export type { Matrix } from './linalg';
-export { addingProblem, delayedRecall, copyTask, sineWaves, tagByNext, reverseDigits, DIGIT_TOKENS, slidingWindows, standardizer, loadCO2, loadSeattleWeather, firstNames } from './data';
+export { addingProblem, delayedRecall, copyTask, sineWaves, tagByNext, reverseDigits, DIGIT_TOKENS, slidingWindows, standardizer, loadCO2, loadSeattleWeather, firstNames, maleFirstNames } from './data';
 export { timeseriesWindows, dateGaps } from './data';
 export type { Dataset, Standardizer } from './data';
 export { ridgeRegression } from './baselines';
