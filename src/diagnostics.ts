@@ -13,7 +13,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { recurrentLayers, specOf } from './builders';
 import { GateActivation, RnnActivation } from './family';
-import { checkForwardModel, runModel } from './forward';
+import { checkForwardModel, modelLengths, runModel } from './forward';
+import { Lengths, allFull, resolveLengths, sequenceMask } from './lengths';
 import { dropAbandonedTape } from './internals';
 import { interruptible, stepProgress } from './interrupt';
 import { RecurrentLayer } from './layers';
@@ -110,8 +111,18 @@ export interface GradientFlowOptions {
   lossAt?: 'last' | 'every';
   /** Loss. Default 'mse' (or 'crossEntropy' for a softmax head). */
   loss?: LossSpec;
+  /**
+   * Per-sequence lengths L_b of a batch padded at the end (1 ≤ L_b ≤ T; `number[]`, a typed array or a
+   * `[batch]` tensor), as in {@link forwardModel}: each sequence runs over its own steps only, the loss
+   * reads its output at step L_b (`lossAt: 'last'`) or its real steps only (`'every'`), and the norm at
+   * step t is taken over the sequences that have step t. A token model built with `padId` finds them
+   * in x itself (given as well, they must agree).
+   */
+  lengths?: Lengths;
+  /** The same as `lengths`, as a `[batch, T]` mask of 1s then 0s (bool or float). */
+  mask?: tf.Tensor;
 }
-const GRADIENT_FLOW_KEYS = ['lossAt', 'loss'] as const;
+const GRADIENT_FLOW_KEYS = ['lossAt', 'loss', 'lengths', 'mask'] as const;
 
 /** Per recurrent layer and direction: the norms through time. */
 export interface LayerFlow {
@@ -130,12 +141,28 @@ export interface GradientFlow {
   dx?: number[];
   /** The verdict on the first layer's forward ‖∂L/∂h_t‖. */
   verdict: Verdict;
+  /**
+   * With lengths (or a mask, or a `padId` model's padding): how many sequences have step t, for
+   * t = 1…T — the rows each norm at step t is taken over. Absent for an unpadded batch.
+   */
+  sequencesAt?: number[];
 }
 
 /**
  * ‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖, ‖∂L/∂x_t‖) for every recurrent layer and step, exactly: a zero tensor is
  * added to every state, and the gradient of the loss with respect to that probe is ∂L/∂h_t.
  * Norms are taken over the whole batch (Frobenius).
+ *
+ * Padded batches (`lengths`, `mask`, or a token model's `padId`; PyTorch's packed-sequence semantics):
+ * the norm at step t is the Frobenius norm over the sequences that have step t (L_b ≥ t); a sequence
+ * past its end holds its state, so its padded steps get exactly zero gradient and add nothing. The
+ * weighting is the loss's: with `lossAt: 'last'` (and many-to-one models) the loss is the mean over
+ * sequences of each one's loss at its own last real step L_b, so every sequence's gradient is 1/batch
+ * of what it would be alone; with `'every'` the loss is the mean over all real steps (Σ_b L_b terms),
+ * so each sequence's gradient is L_b/Σ L_b times its own per-step mean's. `sequencesAt[t−1]` says how
+ * many sequences the norm at step t covers (later steps are covered by fewer: divide by its square
+ * root for a root-mean-square per sequence). Backward directions are indexed in processing order,
+ * which for each sequence starts at its own last real step.
  *
  * Interrupt (the course kernel's ■) stops it between the forward pass's time steps (or after the
  * backward pass, which cannot be cut) with a `KeyboardInterrupt`; no tensor is left behind.
@@ -145,7 +172,10 @@ export interface GradientFlow {
  * const flow = gradientFlow(model, x, y);                 // loss on the last step
  * show(gradientFlowFigure(flow, { bound: spectrum(recurrentLayers(model)[0]).bound }));
  * flow.verdict;                                           // { verdict: 'vanishing', rate: 0.71, … }
+ * const padded = gradientFlow(model, x, y, { lengths: [3, 7, 5] });   // rows padded at the end
+ * padded.sequencesAt;                                     // [3, 3, 3, 2, 2, 1, 1]
  * ```
+ * @throws as {@link forwardModel} for bad lengths or masks (naming the row)
  */
 export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, options: GradientFlowOptions = {}): GradientFlow {
   checkOptions('gradientFlow', options, GRADIENT_FLOW_KEYS);
@@ -156,11 +186,18 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
   const lossSpec = options.loss ?? (spec.outputActivation === 'softmax' ? 'crossEntropy' : 'mse');
   checkLossFitsHead('gradientFlow', lossSpec, model);
   const lossFn = lossFunction(lossSpec);
+  const manyToOne = (spec.topology ?? 'many-to-one') === 'many-to-one';
   const tokens = spec.vocabSize !== undefined;
   const layers = recurrentLayers(model);
-  checkForwardModel(model, x, {});
+  const given = { lengths: options.lengths, mask: options.mask };
+  checkForwardModel(model, x, given);
   const batch = x.shape[0];
   const T = (spec.topology === 'one-to-many' ? spec.sequenceLength : x.shape[1]) as number;
+  const found = modelLengths(spec, x, given, 'gradientFlow');
+  const lengths = found && !allFull(found, T) ? found : null;
+  if (lengths && lossAt === 'every' && !manyToOne && typeof lossSpec === 'function' && lossSpec.length < 3) {
+    throw new Error('gradientFlow: with lengths (or a mask, or padding) a custom loss must take the mask as its third argument (yTrue, yPred, mask) to average over real steps only; this one declares ' + lossSpec.length + ' arguments');
+  }
   const op = interruptible('gradientFlow');
   try {
     return tidyValue(() => {
@@ -180,11 +217,19 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
           h: p.h.map(() => args[i++]),
           c: p.c?.map(() => args[i++]),
         })));
-        const { output } = runModel(model, xin, { probes: rebuilt }, (done) => op.throwIfStopped(() => `${done()} of the forward pass`));
-        if (lossAt === 'last' && spec.topology !== 'many-to-one') {
+        const { output } = runModel(model, xin, { probes: rebuilt, ...(lengths ? { lengths } : {}) }, (done) => op.throwIfStopped(() => `${done()} of the forward pass`));
+        if (lossAt === 'last' && !manyToOne) {
+          if (lengths) {
+            // Each row's own last real step L_b: gather row b·T + L_b − 1 of [batch·T, k].
+            const rows = tf.tensor1d(Array.from(lengths, (L, b) => b * T + L - 1), 'int32');
+            const last = (t: tf.Tensor) => tf.gather(tf.reshape(t, [batch * T, -1]), rows);   // [batch, k]
+            return lossFn(last(y), last(output));
+          }
           const last = (t: tf.Tensor) => tf.squeeze(tf.slice(t, [0, t.shape[1]! - 1], [-1, 1]), [1]);
           return lossFn(last(y), last(output));
         }
+        // Many-to-many over every step: the mean over real steps only (a padded target is never scored).
+        if (lengths && !manyToOne) return lossFn(y, output, sequenceMask(lengths, T));
         return lossFn(y, output);
       };
       const args = withX ? [x, ...flat] : flat;
@@ -201,7 +246,8 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
           return { dh, dc };
         }),
       }));
-      return { loss: value.dataSync()[0], layers: out, dx, verdict: verdictOf(out[0].directions[0].dh) };
+      const sequencesAt = lengths ? Array.from({ length: T }, (_, t) => lengths.filter((L) => L > t).length) : undefined;
+      return { loss: value.dataSync()[0], layers: out, dx, verdict: verdictOf(out[0].directions[0].dh), ...(sequencesAt ? { sequencesAt } : {}) };
     });
   } catch (e) {
     dropAbandonedTape();
@@ -267,10 +313,23 @@ export function verdictOf(norms: number[], options: { tolerance?: number; from?:
 
 /** What {@link jacobianNorms} returns. */
 export interface JacobianNorms {
-  /** ‖∂h_T/∂h_k‖₂ for k = 1…T (the last is 1). */
+  /** ‖∂h_T/∂h_k‖₂ for k = 1…T (the last is 1). For a batch: the mean over the sequences that have step k. */
   norms: number[];
-  /** ‖∂h_t/∂h_{t−1}‖₂ for t = 2…T: the per-step factors whose product bounds the norms. */
+  /** ‖∂h_t/∂h_{t−1}‖₂ for t = 2…T: the per-step factors whose product bounds the norms (a batch: mean as `norms`). */
   factors: number[];
+  /**
+   * For a batch of more than one sequence, or with lengths: each sequence's own result, over its real
+   * steps only (`norms` has L_b entries, from ∂h_{L_b}/∂h_k), exactly as for that sequence alone.
+   */
+  sequences?: { norms: number[]; factors: number[] }[];
+}
+
+/** Options of {@link jacobianNorms}. */
+export interface JacobianNormsOptions {
+  /** Per-sequence lengths L_b of a batch padded at the end (1 ≤ L_b ≤ T). */
+  lengths?: Lengths;
+  /** The same as `lengths`, as a `[batch, T]` mask of 1s then 0s (bool or float). */
+  mask?: tf.Tensor;
 }
 
 /**
@@ -280,16 +339,49 @@ export interface JacobianNorms {
  * Interrupt (the course kernel's ■) stops it between steps (of the forward pass, of the per-step
  * Jacobians, or of their products) with a `KeyboardInterrupt`; no tensor is left behind.
  *
- * @param x one sequence [T, m] or [1, T, m]
- * @throws KeyboardInterrupt when interrupted
+ * A batch [batch, T, m], padded at the end with `lengths` or `mask` (PyTorch's packed-sequence
+ * semantics): each sequence b is taken alone over its L_b real steps (its Jacobians from its own last
+ * real step, ∂h_{L_b}/∂h_k; a goBackwards layer reads it from step L_b back), and `sequences[b]` is its
+ * result. `norms[k−1]` and `factors` are then plain means over the sequences that have step k (each
+ * such sequence weighted equally; the padding of the others takes no part).
+ *
+ * @param x one sequence [T, m] or [1, T, m], or a batch [batch, T, m]
+ * @throws KeyboardInterrupt when interrupted; errors as {@link checkLengths} for bad lengths or masks
  * @example
  * ```ts
  * const { norms, factors } = jacobianNorms(layer, xOne);    // norms[k-1] = ‖∂h_T/∂h_k‖
+ * const ragged = jacobianNorms(layer, xBatch, { lengths: [4, 9, 6] });
+ * ragged.sequences![0].norms.length;                       // 4: ‖∂h_4/∂h_k‖, k = 1…4
  * ```
  */
-export function jacobianNorms(layer: RecurrentLayer, x: tf.Tensor): JacobianNorms {
+export function jacobianNorms(layer: RecurrentLayer, x: tf.Tensor, options: JacobianNormsOptions = {}): JacobianNorms {
   if (!(layer instanceof RecurrentLayer)) throw new TypeError('jacobianNorms: layer must be a recurrent layer (rnnLayer, lstmLayer, gruLayer, or recurrentLayers(model)[i])');
-  if (!(x instanceof tf.Tensor) || !(x.rank === 2 || (x.rank === 3 && x.shape[0] === 1))) throw new Error(`jacobianNorms: x must be one sequence [T, m] or [1, T, m]; got ${x instanceof tf.Tensor ? shapeText(x.shape) : describe(x)}`);
+  checkOptions('jacobianNorms', options, ['lengths', 'mask']);
+  if (!(x instanceof tf.Tensor) || !(x.rank === 2 || x.rank === 3)) throw new Error(`jacobianNorms: x must be one sequence [T, m] or a batch [batch, time, features]; got ${x instanceof tf.Tensor ? shapeText(x.shape) : describe(x)}`);
+  const padded = options.lengths != null || options.mask != null;
+  if (x.rank === 3 && (x.shape[0] !== 1 || padded)) {
+    checkFinite('jacobianNorms', 'x', x, '[batch, time, features]');
+    const [batch, T] = x.shape as [number, number, number];
+    const lengths = resolveLengths('jacobianNorms', options, batch, T) ?? new Int32Array(batch).fill(T);
+    const sequences = Array.from(lengths, (L, b) => {
+      const one = tf.slice(x, [b, 0, 0], [1, L, -1]);                                        // [1, L_b, m]
+      try { return jacobianNorms(layer, one); } finally { one.dispose(); }
+    });
+    const meanAt = (pick: (r: JacobianNorms) => number[], k: number) => {
+      const have = sequences.map(pick).filter((a) => a.length > k);
+      return have.reduce((sum, a) => sum + a[k], 0) / have.length;
+    };
+    return {
+      norms: Array.from({ length: Math.max(...lengths) }, (_, k) => meanAt((r) => r.norms, k)),
+      factors: Array.from({ length: Math.max(...lengths) - 1 }, (_, k) => meanAt((r) => r.factors, k)),
+      sequences,
+    };
+  }
+  if (padded) {
+    // One sequence [T, m] with its length: the batch path on [1, T, m].
+    const one = tf.expandDims(x, 0);
+    try { return jacobianNorms(layer, one, options); } finally { one.dispose(); }
+  }
   checkFinite('jacobianNorms', 'x', x, '[time, features]');
   const n = layer.units;
   const cell = layer.family.hasCell;

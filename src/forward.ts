@@ -99,15 +99,16 @@ export function checkForwardModel(model: tf.LayersModel, x: tf.Tensor, options: 
 /**
  * The rows' lengths of a model's input x: from options.lengths / options.mask and, for a token model
  * built with padId, from the padding in x (all given must agree); null when nothing says so.
+ * Errors name `where` (forwardModel, gradientFlow).
  */
-function modelLengths(spec: ReturnType<typeof specOf>, x: tf.Tensor, options: ForwardModelOptions): Int32Array | null {
+export function modelLengths(spec: ReturnType<typeof specOf>, x: tf.Tensor, options: ForwardModelOptions, where = 'forwardModel'): Int32Array | null {
   if (x.rank < 2) return null;
   const [batch, T] = x.shape as [number, number];
-  const given = resolveLengths('forwardModel', { lengths: options.lengths, mask: options.mask }, batch, T);
+  const given = resolveLengths(where, { lengths: options.lengths, mask: options.mask }, batch, T);
   if (spec.padId === undefined || spec.vocabSize === undefined) return given;
-  const fromIds = tf.tidy(() => lengthsFromMask('forwardModel', `x (padded with padId ${spec.padId})`, tf.notEqual(x, spec.padId!), batch, T));
+  const fromIds = tf.tidy(() => lengthsFromMask(where, `x (padded with padId ${spec.padId})`, tf.notEqual(x, spec.padId!), batch, T));
   const b = given ? given.findIndex((L, i) => L !== fromIds[i]) : -1;
-  if (b >= 0) throw new RangeError(`forwardModel: ${options.lengths != null ? 'lengths' : 'mask'} and the padding of x disagree at row ${b}: ${given![b]} real steps given, x has ${fromIds[b]} tokens before padId ${spec.padId}`);
+  if (b >= 0) throw new RangeError(`${where}: ${options.lengths != null ? 'lengths' : 'mask'} and the padding of x disagree at row ${b}: ${given![b]} real steps given, x has ${fromIds[b]} tokens before padId ${spec.padId}`);
   return fromIds;
 }
 
