@@ -82,6 +82,12 @@ test('real data sets load from their npm packages, offline', async () => {
   assert.ok(sea.columns.includes('temp_max'));
   const names = L.firstNames();
   assert.ok(names.length > 4000 && names.includes('Ada'));
+  // The male list (lesson 13): 3898 names in @stdlib 0.2.3, a different list from the female one.
+  const male = L.maleFirstNames();
+  assert.equal(male.length, 3898);
+  assert.ok(male.includes('Aaron') && !names.includes('Aaron'), 'Aaron is on the male list only');
+  const both = male.filter((n) => new Set(names).has(n)).length;
+  assert.ok(both > 0 && both < male.length / 5, `names on both lists: ${both}`);
 });
 
 // ─── Issue 11, items 2, 10, 11: nothing lost, nothing silently wrong ──────────────────────────────
