@@ -37,11 +37,13 @@ function typesInCourse() {
   }
   const found = new Map();
   const axisTypes = new Set(['log', 'linear', 'date', 'category', 'multicategory', '-']);
+  // layout.shapes[].type (a line or box drawn over the plot, lesson 13), not a trace type
+  const shapeTypes = new Set(['line', 'rect', 'circle', 'path']);
   for (const f of files) {
     // In a notebook's JSON a quote inside the source is escaped: type: \"bar\".
     for (const m of fs.readFileSync(f, 'utf8').matchAll(/\btype\\?['"]?\s*:\s*\\?['"]([a-z0-9]+)\\?['"]/g)) {
       const t = m[1];
-      if (axisTypes.has(t) || t === 'code' || t === 'markdown' || t === 'text') continue; // axis and notebook cell types
+      if (axisTypes.has(t) || shapeTypes.has(t) || t === 'code' || t === 'markdown' || t === 'text') continue; // axis and notebook cell types
       if (!found.has(t)) found.set(t, path.relative(ROOT, f));
     }
   }
