@@ -181,3 +181,31 @@ test('seq2seq lengths errors name the argument, the layout and the row, and leav
   assert.equal(after, before, `the failing calls left ${after - before} tensors behind`);
   T.dispose([...x, y, mask, badPad[1], shortY, ...xs, ys]);
 });
+
+test('reverseDigitsRagged: lengths uniform on [min, max] (both reached), each row the digits then pads, reversed with ⟨s⟩ / ⟨/s⟩, seeded', () => {
+  const { DIGIT_TOKENS: D, reverseDigitsRagged } = L;
+  const before = T.memory().numTensors;
+  const r = reverseDigitsRagged(400, 3, 8, 5);
+  assert.deepEqual([r.source.shape, r.targetIn.shape, r.target.shape], [[400, 8], [400, 9], [400, 9]]);
+  const [src, tin, tgt] = [r.source, r.targetIn, r.target].map((t) => t.arraySync());
+  const counts = new Map();
+  src.forEach((row, b) => {
+    const Lb = r.sourceLengths[b];
+    counts.set(Lb, (counts.get(Lb) ?? 0) + 1);
+    assert.equal(r.targetLengths[b], Lb + 1);
+    const digits = row.slice(0, Lb);
+    assert.ok(digits.every((d) => d >= D.digit0 && d < D.digit0 + 10), `row ${b}: ${row}`);
+    assert.deepEqual(row.slice(Lb), Array(8 - Lb).fill(D.pad), `row ${b}: pads after ${Lb} digits`);
+    const rev = digits.slice().reverse();
+    assert.deepEqual(tin[b], [D.start, ...rev, ...Array(8 - Lb).fill(D.pad)]);
+    assert.deepEqual(tgt[b], [...rev, D.end, ...Array(8 - Lb).fill(D.pad)]);
+  });
+  assert.deepEqual([...counts.keys()].sort(), [3, 4, 5, 6, 7, 8], `lengths seen: ${[...counts.keys()]}`);
+  for (const [Lb, c] of counts) assert.ok(c > 400 / 6 * 0.5 && c < 400 / 6 * 1.5, `length ${Lb} drawn ${c} times of 400 (uniform: ~67)`);
+  const again = reverseDigitsRagged(400, 3, 8, 5);
+  assert.deepEqual(again.source.arraySync(), src, 'the same seed gives the same strings');
+  assert.throws(() => reverseDigitsRagged(10, 5, 3, 1), /reverseDigitsRagged: minLength \(5\) must be ≤ maxLength \(3\)/);
+  assert.throws(() => reverseDigitsRagged(10, 0, 3, 1), /reverseDigitsRagged.*minLength/);
+  T.dispose([r.source, r.targetIn, r.target, again.source, again.targetIn, again.target]);
+  assert.equal(T.memory().numTensors, before);
+});
