@@ -932,16 +932,20 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  * is the mean over real steps only (`lossFunction`'s mask), and epoch and validation losses weight each
  * batch by its real steps, so they are means over real steps. A many-to-one model's loss reads its
  * output, which a masked recurrent layer makes each sequence's last real step. `bucketByLength: true`
- * batches similar lengths together (seeded, a new draw each epoch). Errors, before any step: lengths
- * with a model that has a layer without mask support (named), with truncated BPTT, with a seq2seq
- * (two-input) model, or with a custom loss that does not take a mask; ragged rows whose feature widths
- * or lengths do not fit the model or their targets (row named).
+ * batches similar lengths together (seeded, a new draw each epoch). A builder's seq2seq model takes
+ * `{ x: [source, targetIn], y: target, lengths?: { source, target } }` (a padId model reads both from its
+ * padding): the source lengths reach the encoder only, the target lengths the decoder and the loss (see
+ * train-seq2seq.ts). Errors, before any step: lengths with a model that has a layer without mask support
+ * (named), with truncated BPTT, with a two-input model that is not a builder's seq2seq model, or with a
+ * custom loss that does not take a mask; seq2seq lengths that are not `{ source?, target? }` or disagree
+ * with the padding; ragged rows whose feature widths or lengths do not fit the model or their targets (row named).
  *
  * @example
  * ```ts
  * const result = await train(model, { x, y }, { epochs: 30, optimizer: 'adam', learningRate: 0.01, clipNorm: 1 });
  * table(result.frame());               // per-epoch history as a danfo DataFrame
  * await train(model, { x: names, y: labels }, { epochs: 5, bucketByLength: true });   // ragged names, padded per batch
+ * await train(s2s, { x: [source, targetIn], y: target, lengths: { source: [3, 5], target: [4, 6] } }, { epochs: 5 });
  * ```
  */
 export async function train(model: tf.LayersModel, data: TrainData, options: TrainOptions): Promise<TrainResult> {
