@@ -155,6 +155,46 @@ export function reverseDigits(samples: number, length: number, seed: number): { 
   return { source: tf.tensor2d(src), targetIn: tf.tensor2d(tin), target: tf.tensor2d(tout) };
 }
 
+/**
+ * Reverse digit strings of different lengths, from `minLength` to `maxLength` digits (uniform), padded
+ * at the end with the pad token 0 — the ragged form of {@link reverseDigits}, for an encoder–decoder
+ * trained with masks (build it with `padId: DIGIT_TOKENS.pad`) and decoded with `decodeSequences`,
+ * each sequence stopping at its own end token. Same tokens: 0 pad, 1 start, 2 end, 3…12 the digits.
+ *
+ * @returns source [samples, maxLength] (the digits, then pads), targetIn [samples, maxLength + 1]
+ *          (start, the reversed digits, pads), target [samples, maxLength + 1] (the reversed digits,
+ *          end, pads), sourceLengths (digits per string) and targetLengths (digits + 1: the end token)
+ * @throws RangeError naming the argument when a length is not a positive integer or minLength > maxLength
+ * @example
+ * ```ts
+ * const { source, targetIn, target, sourceLengths } = reverseDigitsRagged(1000, 3, 12, 1);
+ * const model = buildGRU({ topology: 'seq2seq', vocabSize: DIGIT_TOKENS.vocabSize, hiddenSize: 64,
+ *   outputSize: DIGIT_TOKENS.vocabSize, outputActivation: 'softmax', padId: DIGIT_TOKENS.pad });
+ * await train(model, { x: [source, targetIn], y: target }, { epochs: 5 });   // lengths from the padding
+ * ```
+ */
+export function reverseDigitsRagged(samples: number, minLength: number, maxLength: number, seed: number):
+  { source: tf.Tensor2D; targetIn: tf.Tensor2D; target: tf.Tensor2D; sourceLengths: number[]; targetLengths: number[] } {
+  checkPositiveInt('reverseDigitsRagged', 'samples', samples);
+  checkPositiveInt('reverseDigitsRagged', 'minLength', minLength);
+  checkPositiveInt('reverseDigitsRagged', 'maxLength', maxLength);
+  if (minLength > maxLength) throw new RangeError(`reverseDigitsRagged: minLength (${minLength}) must be ≤ maxLength (${maxLength})`);
+  const rng = new Rng(seed);
+  const { pad, start, end, digit0 } = DIGIT_TOKENS;
+  const src: number[][] = [], tin: number[][] = [], tout: number[][] = [], sourceLengths: number[] = [];
+  const padTo = (row: number[], n: number) => [...row, ...Array(n - row.length).fill(pad)];
+  for (let i = 0; i < samples; i++) {
+    const len = minLength + rng.int(maxLength - minLength + 1);
+    const d = Array.from({ length: len }, () => digit0 + rng.int(10));
+    const r = d.slice().reverse();
+    src.push(padTo(d, maxLength));
+    tin.push(padTo([start, ...r], maxLength + 1));
+    tout.push(padTo([...r, end], maxLength + 1));
+    sourceLengths.push(len);
+  }
+  return { source: tf.tensor2d(src), targetIn: tf.tensor2d(tin), target: tf.tensor2d(tout), sourceLengths, targetLengths: sourceLengths.map((l) => l + 1) };
+}
+
 // ─── Values in, checked: no missing value, string or infinity becomes a number silently ──────────
 
 /**

@@ -48,6 +48,7 @@ export { train, computeGradients, clipByGlobalNorm, clipByValue, globalNorm } fr
 export { gradientStep } from './train';
 export type { ClipOptions, GradientStepResult } from './train';
 export type { TrainData, RaggedTrainData, TrainInput, TrainOptions, TrainResult, StepLog, EpochLog, GradientOptions, RaggedSequences } from './train';
+export type { Seq2seqLengths } from './train-seq2seq';
 export { descendPaths, pathStats } from './descent';
 export type { DescentOptions, DescentPaths, PathStats } from './descent';
 export { KeyboardInterrupt, interruptible, kernelHub } from './interrupt';
@@ -58,6 +59,7 @@ export { gradientFlowFigure, trainingFigure, heatmapFigure, singularValuesFigure
 export { singularValues, spectralRadius, sigmaMaxPower, symmetricEigenvalues, matmul, transpose, identity } from './linalg';
 export type { Matrix } from './linalg';
 export { addingProblem, delayedRecall, copyTask, sineWaves, tagByNext, reverseDigits, DIGIT_TOKENS, slidingWindows, standardizer, loadCO2, loadSeattleWeather, firstNames, maleFirstNames } from './data';
+export { reverseDigitsRagged } from './data';
 export { timeseriesWindows, dateGaps } from './data';
 export type { Dataset, Standardizer } from './data';
 export { ridgeRegression } from './baselines';

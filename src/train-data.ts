@@ -15,7 +15,7 @@ import { describe } from './describe';
  * null and tf.stack throws), so a batch of one-step sequences gets one extra padded step: it is masked,
  * so it changes neither the loss nor the gradient.
  */
-const MIN_STEPS = 2;
+export const MIN_STEPS = 2;
 
 /** One batch, ready for the model and the loss. */
 export interface SeqBatch {
@@ -23,8 +23,11 @@ export interface SeqBatch {
   y: tf.Tensor;
   /** Float 1/0 `[batch, T_b]` for the loss (null: every step is real). */
   mask: tf.Tensor2D | null;
-  /** The same mask as booleans, for `model.apply(x, { mask })` (tf.layers' own masks are boolean). */
-  modelMask: tf.Tensor | null;
+  /**
+   * The same mask as booleans, for `model.apply(x, { mask })` (tf.layers' own masks are boolean); for a
+   * seq2seq model one per input, `[source mask, target mask]` (null: every step of that input is real).
+   */
+  modelMask: tf.Tensor | (tf.Tensor | null)[] | null;
   /** Loss terms of the batch (real steps × entries per step, or y's entries), for weighted means. */
   terms: number;
   /** Everything made for this batch (the caller disposes it). */
@@ -208,7 +211,8 @@ function layerName(layer: tf.layers.Layer): string {
  */
 export function checkMaskSupport(where: string, model: tf.LayersModel, what = 'lengths (or a mask)'): void {
   if (model.inputs.length !== 1) {
-    throw new Error(`${where}: ${what} with a model of ${model.inputs.length} inputs is not supported: tf.js's model.apply hands one mask to every layer; give each sequence its own model call, or train without lengths`);
+    throw new Error(`${where}: ${what} with a model of ${model.inputs.length} inputs is not supported: tf.js's model.apply hands one mask to every layer. ` +
+      'A builder\'s seq2seq model takes lengths { source, target } (train) or one mask per input (computeGradients); for other models give each sequence its own model call, or train without lengths');
   }
   const masked = new Set<tf.layers.Layer>();
   for (const layer of model.layers) {

@@ -26,6 +26,7 @@ import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel,
 import { Lengths, lengthsFromMask, sequenceMask } from './lengths';
 import { bucketOrder } from './padding';
 import { BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
+import { Seq2seqLengths, applySeq2seq, isSeq2seq, seq2seqLengths, seq2seqSource } from './train-seq2seq';
 
 /** Sequences of different lengths, unpadded: `number[][]` (token ids, or one number per step) or `number[][][]` (feature vectors). */
 export type RaggedSequences = readonly (readonly number[])[] | readonly (readonly (readonly number[])[])[];
@@ -43,9 +44,13 @@ export interface TrainData {
   x: tf.Tensor | tf.Tensor[];
   /** Targets. */
   y: tf.Tensor;
-  /** Real steps per sequence. */
-  lengths?: Lengths;
-  /** `[batch, T]`, 1 at real steps then 0; with lengths, both must agree. */
+  /**
+   * Real steps per sequence. A seq2seq model (`x: [source, targetIn]`) takes `{ source, target }`: each
+   * source's real steps and each target's (target_in and target share them); a model built with padId
+   * reads both from the padding of the token ids when they are not given.
+   */
+  lengths?: Lengths | Seq2seqLengths;
+  /** `[batch, T]`, 1 at real steps then 0; with lengths, both must agree. Not for seq2seq models (two inputs): use lengths. */
   mask?: tf.Tensor;
 }
 
@@ -63,7 +68,7 @@ export interface RaggedTrainData {
 export type TrainInput = TrainData | RaggedTrainData;
 
 /** Either form, as train's checks read it (every field possibly present, checked before use). */
-type AnyTrainData = { x: TrainData['x'] | RaggedSequences; y: TrainData['y'] | RaggedTrainData['y']; lengths?: Lengths; mask?: tf.Tensor };
+type AnyTrainData = { x: TrainData['x'] | RaggedSequences; y: TrainData['y'] | RaggedTrainData['y']; lengths?: Lengths | Seq2seqLengths; mask?: tf.Tensor };
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -361,9 +366,11 @@ export interface GradientOptions {
   initialStates?: (tf.Tensor[] | undefined)[];
   /**
    * `[batch, T]`, 1s then 0s: the model is called as `model.apply(x, { mask })` and, when its output
-   * has a time axis, the loss is called as `loss(y, output, mask)` (the mean over real steps).
+   * has a time axis, the loss is called as `loss(y, output, mask)` (the mean over real steps). For a
+   * builder's seq2seq model, one mask per input, `[sourceMask [batch, Ts], targetMask [batch, Tt]]`
+   * (null for an input without padding): the encoder reads the first, the decoder and the loss the second.
    */
-  mask?: tf.Tensor;
+  mask?: tf.Tensor | (tf.Tensor | null)[];
 }
 
 /**
@@ -386,6 +393,8 @@ export function computeGradients(model: tf.LayersModel, x: tf.Tensor | tf.Tensor
   if (typeof options?.loss !== 'function') throw new TypeError(`computeGradients: options.loss must be a function (yTrue, yPred) => scalar, e.g. lossFunction('mse'); got ${typeof options?.loss}`);
   if (options.mask == null) return gradientsOf(model, x, y, options, false);
   if (options.initialStates) throw new Error('computeGradients: options.mask with options.initialStates (truncated BPTT) is not supported: the chunks are run step by step without masks');
+  if (isSeq2seq(model)) return seq2seqGradients(model, x, y, options);
+  if (Array.isArray(options.mask)) throw new TypeError('computeGradients: options.mask is a list (one mask per input), which only a builder\'s seq2seq model takes; this model takes one [batch, T] mask');
   checkMaskSupport('computeGradients', model, 'options.mask');
   const first = firstOf(x);
   lengthsFromMask('computeGradients', 'options.mask', options.mask, first.shape[0], first.shape[1] as number);
@@ -397,8 +406,30 @@ export function computeGradients(model: tf.LayersModel, x: tf.Tensor | tf.Tensor
   }
 }
 
-/** The masks of one masked batch: booleans for the model, 1/0 for a per-step loss (null for a many-to-one output). */
-interface BatchMasks { modelMask: tf.Tensor; lossMask: tf.Tensor | null }
+/** computeGradients for a builder's seq2seq model: `options.mask` is `[sourceMask, targetMask]`. */
+function seq2seqGradients(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions):
+  { loss: tf.Scalar; grads: tf.NamedTensorMap } {
+  const masks = options.mask;
+  if (!Array.isArray(masks) || masks.length !== 2) {
+    throw new TypeError(`computeGradients: options.mask of a seq2seq model must be [sourceMask [batch, Ts], targetMask [batch, Tt]] (one per input, null for one without padding); got ${describe(masks)}`);
+  }
+  if (!Array.isArray(x) || x.length !== 2) throw new TypeError(`computeGradients: x of a seq2seq model must be [source, targetIn]; got ${describe(x)}`);
+  const names = ['options.mask[0] (source)', 'options.mask[1] (target)'];
+  masks.forEach((m, i) => { if (m != null) lengthsFromMask('computeGradients', names[i], m, x[i].shape[0], x[i].shape[1] as number); });
+  const modelMask = masks.map((m) => (m == null ? null : tf.cast(m, 'bool')));
+  const lossMask = masks[1] == null ? null : tf.cast(masks[1], 'float32');
+  try {
+    return gradientsOf(model, x, y, options, false, { modelMask, lossMask });
+  } finally {
+    tf.dispose([...modelMask.filter((m): m is tf.Tensor => m !== null), ...(lossMask ? [lossMask] : [])]);
+  }
+}
+
+/**
+ * The masks of one masked batch: booleans for the model (one per input for a seq2seq model), 1/0 for a
+ * per-step loss (null for a many-to-one output).
+ */
+interface BatchMasks { modelMask: tf.Tensor | (tf.Tensor | null)[]; lossMask: tf.Tensor | null }
 
 /**
  * computeGradients' work. `checked`: train checked all of x once before its loop, so each batch skips
@@ -414,11 +445,16 @@ function gradientsOf(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Te
       finalStates = r.finalStates.map((s) => s.map((t) => tf.keep(t)));
       return options.loss(y, r.output);
     }
-    const kwargs = masks ? { training: true, mask: masks.modelMask } : { training: true };
-    const out = (checked ? applyUnchecked(model, x, kwargs as unknown as tf.serialization.ConfigDict) : model.apply(x, kwargs)) as tf.Tensor;
+    const out = Array.isArray(masks?.modelMask) ? applySeq2seq(model, x as tf.Tensor[], masks!.modelMask, true) : applyMasked(model, x, masks?.modelMask, true, checked);
     return masks?.lossMask ? options.loss(y, out, masks.lossMask) : options.loss(y, out);
   }, vars);
   return { loss: value, grads, finalStates };
+}
+
+/** `model.apply(x, { training, mask })` (without the boundary check when `checked`). */
+function applyMasked(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], mask: tf.Tensor | undefined, training: boolean, checked: boolean): tf.Tensor {
+  const kwargs = mask ? { training, mask } : { training };
+  return (checked ? applyUnchecked(model, x, kwargs as unknown as tf.serialization.ConfigDict) : model.apply(x, kwargs)) as tf.Tensor;
 }
 
 function snapshot(model: tf.LayersModel): tf.Tensor[] {
@@ -436,7 +472,7 @@ function inputSpecOf(model: tf.LayersModel, i: number, tokens: boolean): InputSp
 }
 
 /** Train data whose x and y are tensors. */
-interface TensorData { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; lengths?: Lengths; mask?: tf.Tensor }
+interface TensorData { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; lengths?: Lengths | Seq2seqLengths; mask?: tf.Tensor }
 
 /** `{ x, y }`'s form and keys (before its contents are checked as tensors or as ragged arrays). */
 function checkDataKeys(data: AnyTrainData, what: string): void {
@@ -574,7 +610,7 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
     if (valSource) sources.push(valSource);
     const masked = sources.some((src) => src.lengths !== null);
     if (masked) {
-      checkMaskSupport('train', model);
+      if (!isSeq2seq(model)) checkMaskSupport('train', model);
       if (k !== undefined) throw new Error('train: options.tbptt (truncated BPTT) with lengths, a mask or ragged data is not supported: its chunks run step by step without masks');
       if (typeof lossName === 'function' && perStepOutput(model) && lossName.length < 3) {
         throw new TypeError('train: with lengths, a mask or ragged data, a custom loss must take the mask of real steps as its third argument, (yTrue, yPred, mask) => scalar (see lossFunction); this one declares fewer arguments, so it would score the padding');
@@ -618,25 +654,52 @@ function makeSource(model: tf.LayersModel, d: AnyTrainData, what: string, lossNa
   }
   const td = d as TensorData;
   if (!(td.y instanceof tf.Tensor)) throw new TypeError(`train: ${what}.y must be a tf.Tensor when ${what}.x is one (ragged y goes with ragged x)`);
+  if (isSeq2seq(model)) return seq2seqTensorSource(model, td, what, lossName);
   const first = firstOf(td.x);
   const lengths = dataLengths(what, td, first.shape[0], first.shape[1] as number);
   checkTargets(model, td.y, lossName, what);
   if (lengths && perStepOutput(model)) {
     if (td.y.shape[1] !== first.shape[1]) throw new Error(`train: ${what}.y has ${td.y.shape[1]} steps but ${what}.x has ${first.shape[1]}; with lengths, per-step targets share x's time axis`);
-    const real = sequenceMask(lengths, first.shape[1] as number);                       // [N, T]
-    const yReal = tf.tidy(() => {
-      const m = tf.reshape(real, [...real.shape, ...td.y.shape.slice(2).map(() => 1)]);   // [N, T(, 1)]
-      return tf.where(tf.broadcastTo(tf.cast(m, 'bool'), td.y.shape), td.y, tf.zerosLike(td.y));
-    });
-    try {
-      checkFinite('train', `${what}.y (real steps)`, yReal, targetLayout(model, lossName));
-      if (lossName === 'crossEntropy') checkClassIds(model, yReal, what);
-    } finally { tf.dispose([real, yReal]); }
+    checkRealTargets(model, td.y, lengths, what, lossName);
   } else {
     checkFinite('train', `${what}.y`, td.y, targetLayout(model, lossName));
     if (lossName === 'crossEntropy') checkClassIds(model, td.y, what);
   }
   return tensorSource(model, td.x, td.y, lengths);
+}
+
+/** Check the real steps of per-step targets only (a padded target is never scored: any value may stand there). */
+function checkRealTargets(model: tf.LayersModel, y: tf.Tensor, lengths: Int32Array, what: string, lossName: LossSpec): void {
+  const real = sequenceMask(lengths, y.shape[1] as number);                              // [N, T]
+  const yReal = tf.tidy(() => {
+    const m = tf.reshape(real, [...real.shape, ...y.shape.slice(2).map(() => 1)]);      // [N, T(, 1)]
+    return tf.where(tf.broadcastTo(tf.cast(m, 'bool'), y.shape), y, tf.zerosLike(y));
+  });
+  try {
+    checkFinite('train', `${what}.y (real steps)`, yReal, targetLayout(model, lossName));
+    if (lossName === 'crossEntropy') checkClassIds(model, yReal, what);
+  } finally { tf.dispose([real, yReal]); }
+}
+
+/**
+ * Seq2seq data `{ x: [source, targetIn], y: target, lengths?: { source, target } }`: the lengths
+ * (given, or from a padId model's padding), the targets checked at real target steps, and batches
+ * with one mask per input (see train-seq2seq.ts).
+ */
+function seq2seqTensorSource(model: tf.LayersModel, td: TensorData, what: string, lossName: LossSpec): BatchSource {
+  const x = td.x as tf.Tensor[];                                                          // checkData: two inputs
+  const lengths = seq2seqLengths(model, what, { x, lengths: td.lengths, mask: td.mask });
+  checkTargets(model, td.y, lossName, what);
+  if (td.y.shape[1] !== x[1].shape[1]) {
+    throw new Error(`train: ${what}.y (target) has ${td.y.shape[1]} steps but ${what}.x[1] (target_in) has ${x[1].shape[1]}; the decoder predicts one target per target_in step`);
+  }
+  if (lengths.target) {
+    checkRealTargets(model, td.y, lengths.target, what, lossName);
+  } else {
+    checkFinite('train', `${what}.y`, td.y, targetLayout(model, lossName));
+    if (lossName === 'crossEntropy') checkClassIds(model, td.y, what);
+  }
+  return seq2seqSource(model, x, td.y, lengths);
 }
 
 /** One optimizer step's data: a batch, or one truncated-BPTT chunk of it. */
@@ -854,7 +917,8 @@ function evaluateLoss(model: tf.LayersModel, src: BatchSource, loss: TrainSetup[
     let total = 0, terms = 0;
     for (let i = 0; i < src.N; i += batchSize) {
       const b = src.batch(Array.from({ length: Math.min(src.N, i + batchSize) - i }, (_, j) => i + j));
-      const out = (b.modelMask ? applyUnchecked(model, b.x, { mask: b.modelMask } as unknown as tf.serialization.ConfigDict) : predictUnchecked(model, b.x)) as tf.Tensor;
+      const out = Array.isArray(b.modelMask) ? applySeq2seq(model, b.x as tf.Tensor[], b.modelMask, false)
+        : (b.modelMask ? applyUnchecked(model, b.x, { mask: b.modelMask } as unknown as tf.serialization.ConfigDict) : predictUnchecked(model, b.x)) as tf.Tensor;
       total += (b.mask ? loss(b.y, out, b.mask) : loss(b.y, out)).dataSync()[0] * b.terms;   // batch mean × its loss terms
       terms += b.terms;
     }
@@ -885,16 +949,20 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  * is the mean over real steps only (`lossFunction`'s mask), and epoch and validation losses weight each
  * batch by its real steps, so they are means over real steps. A many-to-one model's loss reads its
  * output, which a masked recurrent layer makes each sequence's last real step. `bucketByLength: true`
- * batches similar lengths together (seeded, a new draw each epoch). Errors, before any step: lengths
- * with a model that has a layer without mask support (named), with truncated BPTT, with a seq2seq
- * (two-input) model, or with a custom loss that does not take a mask; ragged rows whose feature widths
- * or lengths do not fit the model or their targets (row named).
+ * batches similar lengths together (seeded, a new draw each epoch). A builder's seq2seq model takes
+ * `{ x: [source, targetIn], y: target, lengths?: { source, target } }` (a padId model reads both from its
+ * padding): the source lengths reach the encoder only, the target lengths the decoder and the loss (see
+ * train-seq2seq.ts). Errors, before any step: lengths with a model that has a layer without mask support
+ * (named), with truncated BPTT, with a two-input model that is not a builder's seq2seq model, or with a
+ * custom loss that does not take a mask; seq2seq lengths that are not `{ source?, target? }` or disagree
+ * with the padding; ragged rows whose feature widths or lengths do not fit the model or their targets (row named).
  *
  * @example
  * ```ts
  * const result = await train(model, { x, y }, { epochs: 30, optimizer: 'adam', learningRate: 0.01, clipNorm: 1 });
  * table(result.frame());               // per-epoch history as a danfo DataFrame
  * await train(model, { x: names, y: labels }, { epochs: 5, bucketByLength: true });   // ragged names, padded per batch
+ * await train(s2s, { x: [source, targetIn], y: target, lengths: { source: [3, 5], target: [4, 6] } }, { epochs: 5 });
  * ```
  */
 export async function train(model: tf.LayersModel, data: TrainInput, options: TrainOptions): Promise<TrainResult> {

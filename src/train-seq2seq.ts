@@ -1,0 +1,137 @@
+/**
+ * Training a builder's seq2seq (encoder–decoder) model on sources and targets of different lengths.
+ *
+ * tf.js's `model.apply(x, { mask })` hands one mask to every layer, but the encoder and the decoder
+ * need one each: the source's and the target's. Keras takes a list of masks, one per model input;
+ * tf.js's executor does not. So a masked batch runs the model's pieces by hand, as decode does:
+ * embeddings, the encoder layers with the source mask (each row's final state is its state after its
+ * last real source step), the decoder layers from those states with the target mask, the head. The
+ * weights are the model's own, so the gradient reaches them as through `model.apply`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { recurrentLayers, specOf } from './build';
+import { checkLengths, lengthsFromMask, sequenceMask, Lengths } from './lengths';
+import { describe } from './describe';
+import { BatchSource, SeqBatch, MIN_STEPS } from './train-data';
+
+/** Lengths of a seq2seq batch: each source's real steps and each target's (the loss counts only those). */
+export interface Seq2seqLengths {
+  /** Real source steps per pair (1 ≤ L ≤ Ts). Default: from the padding (padId models), else Ts. */
+  source?: Lengths;
+  /** Real target steps per pair, the same for target_in and target (1 ≤ L ≤ Tt). Default: from target_in's padding (padId models), else Tt. */
+  target?: Lengths;
+}
+
+/** Whether `model` is a builder's seq2seq model (two inputs, [source, target_in]). */
+export function isSeq2seq(model: tf.LayersModel): boolean {
+  try { return specOf(model).topology === 'seq2seq'; } catch { return false; }
+}
+
+/**
+ * Run a builder's seq2seq model on `[source, targetIn]` with one mask per input (bool or float
+ * `[batch, Ts]` and `[batch, Tt]`, 1s then 0s; null: every step real). The decoder output at padded
+ * target steps is 0 and the head's output there is whatever the head makes of 0: the loss must be
+ * masked with the target mask.
+ *
+ * @returns the head's output [batch, Tt, outputSize]
+ */
+export function applySeq2seq(model: tf.LayersModel, x: tf.Tensor[], masks: (tf.Tensor | null)[], training: boolean): tf.Tensor {
+  const [source, targetIn] = x;
+  const [sourceMask, targetMask] = masks;
+  const layers = recurrentLayers(model);
+  const tokens = specOf(model).vocabSize !== undefined;
+  // Eager apply on one tensor: the embedding's own padding mask is not made (see LabEmbedding.computeMask).
+  let h: tf.Tensor = tokens ? (model.getLayer('embedding').apply(source) as tf.Tensor) : source;            // [batch, Ts, E]
+  const states: tf.Tensor[][] = [];
+  for (const layer of layers.filter((l) => l.name.startsWith('encoder_'))) {
+    const out = layer.apply(h, { training, ...(sourceMask ? { mask: sourceMask } : {}) }) as tf.Tensor[];   // [output, h_L (, c_L)]
+    h = out[0];
+    states.push(out.slice(1));                                                                               // each [batch, n]
+  }
+  let y: tf.Tensor = tokens ? (model.getLayer('decoder_embedding').apply(targetIn) as tf.Tensor) : targetIn;  // [batch, Tt, E]
+  layers.filter((l) => l.name.startsWith('decoder_')).forEach((layer, l) => {
+    y = layer.apply([y, ...states[l]], { training, ...(targetMask ? { mask: targetMask } : {}) }) as tf.Tensor;  // [batch, Tt, n]
+  });
+  return model.getLayer('head').apply(y) as tf.Tensor;                                                       // [batch, Tt, k]
+}
+
+/** The lengths padId padding describes in token ids `[N, T]` (null without padId or for feature inputs). */
+function paddingLengths(where: string, name: string, ids: tf.Tensor, padId: number | undefined): Int32Array | null {
+  if (padId === undefined || ids.rank !== 2) return null;
+  const [N, T] = ids.shape as [number, number];
+  return tf.tidy(() => lengthsFromMask(where, `${name} (padded with padId ${padId})`, tf.notEqual(ids, padId), N, T));
+}
+
+/**
+ * The source and target lengths of seq2seq data `{ x: [source, targetIn], y, lengths? }`: given
+ * (`lengths.source`, `lengths.target`), read from the padding of a padId model's token ids, or both
+ * (they must agree). Null for a side whose every row is full.
+ *
+ * @throws TypeError for lengths that are not `{ source?, target? }` or for a mask; RangeError for bad
+ *   lengths or lengths that disagree with the padding (row named)
+ */
+export function seq2seqLengths(model: tf.LayersModel, what: string, data: { x: tf.Tensor[]; lengths?: unknown; mask?: unknown }):
+  { source: Int32Array | null; target: Int32Array | null } {
+  if (data.mask != null) {
+    throw new TypeError(`train: ${what}.mask is one mask, but a seq2seq model has two inputs (source and target_in) with lengths of their own; give ${what}.lengths = { source, target } (each a [batch] list of real steps)`);
+  }
+  const given = data.lengths;
+  if (given != null && (typeof given !== 'object' || Array.isArray(given) || ArrayBuffer.isView(given) || given instanceof tf.Tensor)) {
+    throw new TypeError(`train: ${what}.lengths of a seq2seq model must be { source?, target? } (real steps of each source [batch, Ts] and each target [batch, Tt]); got ${describe(given)}`);
+  }
+  const g = (given ?? {}) as Record<string, unknown>;
+  const extra = Object.keys(g).find((k) => k !== 'source' && k !== 'target');
+  if (extra !== undefined) throw new TypeError(`train: ${what}.lengths has an unknown key '${extra}'; a seq2seq model takes { source, target }`);
+  const padId = specOf(model).padId;
+  const [source, targetIn] = data.x;
+  const side = (key: 'source' | 'target', ids: tf.Tensor, input: string): Int32Array | null => {
+    const [N, T] = ids.shape as [number, number];
+    const fromGiven = g[key] == null ? null : checkLengths('train', `${what}.lengths.${key}`, g[key], N, T);
+    const fromPad = paddingLengths('train', `${what}.x[${input === 'source' ? 0 : 1}] (${input})`, ids, padId);
+    if (fromGiven && fromPad) {
+      const b = fromGiven.findIndex((L, i) => L !== fromPad[i]);
+      if (b >= 0) throw new RangeError(`train: ${what}.lengths.${key}[${b}] = ${fromGiven[b]} but ${input} row ${b} has ${fromPad[b]} tokens before padId ${padId}`);
+    }
+    const L = fromGiven ?? fromPad;
+    return L && L.some((l) => l < T) ? L : null;
+  };
+  return { source: side('source', source, 'source'), target: side('target', targetIn, 'target_in') };
+}
+
+/**
+ * The batches of seq2seq tensor data: rows gathered; each side cut to its batch's longest sequence when
+ * the model's time axis of that input is free; one mask per input for {@link applySeq2seq} and the
+ * target mask for the loss. Bucketing (`lengths`) sorts by source + target length, the steps a pair costs.
+ */
+export function seq2seqSource(model: tf.LayersModel, x: tf.Tensor[], y: tf.Tensor,
+  lengths: { source: Int32Array | null; target: Int32Array | null }): BatchSource {
+  const [source, targetIn] = x;
+  const N = source.shape[0];
+  const Ts = source.shape[1] as number, Tt = targetIn.shape[1] as number;
+  const free = model.inputs.map((i) => i.shape[1] === null);
+  const Ls = lengths.source, Lt = lengths.target;
+  const any = Ls !== null || Lt !== null;
+  return {
+    N,
+    lengths: any ? Int32Array.from({ length: N }, (_, i) => (Ls ? Ls[i] : Ts) + (Lt ? Lt[i] : Tt)) : null,
+    batch(rows): SeqBatch {
+      const idx = tf.tensor1d(rows, 'int32');
+      let sb = tf.gather(source, idx), tb = tf.gather(targetIn, idx), yb = tf.gather(y, idx);
+      const tensors: tf.Tensor[] = [idx, sb, tb, yb];
+      if (!any) return { x: [sb, tb], y: yb, mask: null, modelMask: null, terms: yb.size, tensors };
+      const cut = (t: tf.Tensor, T: number) => { const c = tf.slice(t, [0, 0], [-1, T]); tensors.push(c); return c; };
+      const Lsb = rows.map((r) => (Ls ? Ls[r] : Ts)), Ltb = rows.map((r) => (Lt ? Lt[r] : Tt));
+      const Tsb = free[0] ? Math.min(Ts, Math.max(MIN_STEPS, ...Lsb)) : Ts;
+      const Ttb = free[1] ? Math.min(Tt, Math.max(MIN_STEPS, ...Ltb)) : Tt;
+      if (Tsb < Ts) sb = cut(sb, Tsb);                                                 // [batch, Ts_b(, m)]
+      if (Ttb < Tt) { tb = cut(tb, Ttb); yb = cut(yb, Ttb); }                         // [batch, Tt_b(, k)]
+      const sMask = Lsb.some((L) => L < Tsb) ? tf.tidy(() => tf.cast(sequenceMask(Lsb, Tsb), 'bool')) : null;   // [batch, Ts_b]
+      const tMask = sequenceMask(Ltb, Ttb);                                                          // [batch, Tt_b] float, for the loss
+      const tModel = Ltb.some((L) => L < Ttb) ? tf.cast(tMask, 'bool') : null;
+      tensors.push(...([sMask, tMask, tModel] as (tf.Tensor | null)[]).filter((t): t is tf.Tensor => t !== null));
+      const perStep = yb.shape.slice(2).reduce((a, d) => a * d, 1);
+      return { x: [sb, tb], y: yb, mask: tMask, modelMask: [sMask, tModel], terms: Ltb.reduce((a, l) => a + l, 0) * perStep, tensors };
+    },
+    dispose() {},
+  };
+}
