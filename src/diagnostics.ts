@@ -162,7 +162,10 @@ export interface GradientFlow {
  * so each sequence's gradient is L_b/Σ L_b times its own per-step mean's. `sequencesAt[t−1]` says how
  * many sequences the norm at step t covers (later steps are covered by fewer: divide by its square
  * root for a root-mean-square per sequence). Backward directions are indexed in processing order,
- * which for each sequence starts at its own last real step.
+ * which for each sequence starts at its own last real step. The `verdict` of a padded batch with the
+ * loss at each row's last step reads the rows aligned at their own ends (the norm k steps before
+ * L_b, root-mean-square over the rows that reach back k steps), so short and long rows are compared
+ * at the same distance from their loss.
  *
  * Interrupt (the course kernel's ■) stops it between the forward pass's time steps (or after the
  * backward pass, which cannot be cut) with a `KeyboardInterrupt`; no tensor is left behind.
@@ -198,6 +201,9 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
   if (lengths && lossAt === 'every' && !manyToOne && typeof lossSpec === 'function' && lossSpec.length < 3) {
     throw new Error('gradientFlow: with lengths (or a mask, or padding) a custom loss must take the mask as its third argument (yTrue, yPred, mask) to average over real steps only; this one declares ' + lossSpec.length + ' arguments');
   }
+  if (!manyToOne && (y.rank < 2 || y.shape[1] !== T)) {
+    throw new RangeError(`gradientFlow: y must hold one target per step, [batch, time${tokens || spec.outputActivation === 'softmax' ? '] class ids' : ', outputs]'} with time = ${T}, for a ${spec.topology} model (lossAt '${lossAt}' reads the step it needs); got shape ${shapeText(y.shape)}`);
+  }
   const op = interruptible('gradientFlow');
   try {
     return tidyValue(() => {
@@ -222,7 +228,8 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
           if (lengths) {
             // Each row's own last real step L_b: gather row b·T + L_b − 1 of [batch·T, k].
             const rows = tf.tensor1d(Array.from(lengths, (L, b) => b * T + L - 1), 'int32');
-            const last = (t: tf.Tensor) => tf.gather(tf.reshape(t, [batch * T, -1]), rows);   // [batch, k]
+            // class ids [batch, T] → [batch]; outputs or targets [batch, T, k] → [batch, k]
+            const last = (t: tf.Tensor) => tf.gather(t.rank === 2 ? tf.reshape(t, [batch * T]) : tf.reshape(t, [batch * T, -1]), rows);
             return lossFn(last(y), last(output));
           }
           const last = (t: tf.Tensor) => tf.squeeze(tf.slice(t, [0, t.shape[1]! - 1], [-1, 1]), [1]);
@@ -247,7 +254,21 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
         }),
       }));
       const sequencesAt = lengths ? Array.from({ length: T }, (_, t) => lengths.filter((L) => L > t).length) : undefined;
-      return { loss: value.dataSync()[0], layers: out, dx, verdict: verdictOf(out[0].directions[0].dh), ...(sequencesAt ? { sequencesAt } : {}) };
+      // With ragged lengths and the loss at each row's own last step, the batch norm at step t mixes
+      // rows whose loss is near (short rows) and far (long rows): the verdict reads the rows aligned at
+      // their own ends instead (k steps before L_b, root-mean-square over the rows that reach back k).
+      let curve = out[0].directions[0].dh;
+      if (lengths && (lossAt === 'last' || manyToOne)) {
+        const first = withX ? 1 : 0;                                                   // layer 0, forward h probes
+        const perRow = tf.stack(grads.slice(first, first + T).map((g) => tf.norm(g, 'euclidean', 1))).arraySync() as number[][];  // [T][batch]
+        const maxL = Math.max(...lengths);
+        curve = Array.from({ length: maxL }, (_, j) => {
+          const k = maxL - 1 - j;                                                        // steps before each row's end
+          const vals = Array.from(lengths).flatMap((L, b) => (L - 1 - k >= 0 ? [perRow[L - 1 - k][b]] : []));
+          return Math.sqrt(vals.reduce((a, v) => a + v * v, 0) / vals.length);
+        });
+      }
+      return { loss: value.dataSync()[0], layers: out, dx, verdict: verdictOf(curve), ...(sequencesAt ? { sequencesAt } : {}) };
     });
   } catch (e) {
     dropAbandonedTape();

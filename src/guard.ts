@@ -92,6 +92,21 @@ export function predictUnchecked(model: tf.LayersModel, x: tf.Tensor | tf.Tensor
  * // predict: x must have rank 3, layout [batch, time, features=1]; got shape [4, 10] (one sequence? …)
  * ```
  */
+/**
+ * tf.js's predict, evaluate and fit read their config's known keys and ignore the rest: lengths or a
+ * mask there would be dropped, and a padded batch run as if every step were real.
+ */
+function checkNoLengths(where: 'predict' | 'evaluate' | 'fit', spec: StoredSpec, config: unknown): void {
+  if (config === null || typeof config !== 'object') return;
+  const c = config as { lengths?: unknown; mask?: unknown };
+  if (c.lengths == null && c.mask == null) return;
+  const key = c.lengths != null ? 'lengths' : 'mask';
+  const instead = where === 'fit' ? 'train(model, { x, y, lengths }) trains on a padded batch'
+    : 'forwardModel(model, x, { lengths }) or model.apply(x, { lengths }) runs a padded batch';
+  const tokens = spec.vocabSize !== undefined ? '; a token model built with padId finds the lengths in its padding (then predict works as is)' : '';
+  throw new Error(`${where}: tf.js's ${where} has no ${key} option and would ignore it (every padded step would count); ${instead}${tokens}`);
+}
+
 export function guardModel(model: tf.LayersModel, spec: StoredSpec): tf.LayersModel {
   const m = model as unknown as Record<string | symbol, unknown>;
   if (m[GUARDED]) return model;
@@ -103,19 +118,27 @@ export function guardModel(model: tf.LayersModel, spec: StoredSpec): tf.LayersMo
       return orig.apply(this, args);
     };
   };
-  wrap('predict', ([x]) => checkModelInputs('predict', spec, x));
+  wrap('predict', ([x, config]) => { checkNoLengths('predict', spec, config); checkModelInputs('predict', spec, x); });
   wrap('predictOnBatch', ([x]) => checkModelInputs('predictOnBatch', spec, x));
-  wrap('evaluate', ([x, y]) => { checkModelInputs('evaluate', spec, x); checkTargets('evaluate', y); });
+  wrap('evaluate', ([x, y, config]) => { checkNoLengths('evaluate', spec, config); checkModelInputs('evaluate', spec, x); checkTargets('evaluate', y); });
   wrap('trainOnBatch', ([x, y]) => { checkModelInputs('trainOnBatch', spec, x); checkTargets('trainOnBatch', y); });
   // fit is async: a check that throws becomes a rejected promise, as tf.js's own errors do.
   const fit = m.fit as (...a: unknown[]) => Promise<unknown>;
   m.fit = async function (this: unknown, ...args: unknown[]) {
+    checkNoLengths('fit', spec, args[2]);
     checkModelInputs('fit', spec, args[0]);
     checkTargets('fit', args[1]);
     return fit.apply(this, args);
   };
   // apply on symbolic tensors builds graphs (no values to check); on tensors it runs the model.
-  wrap('apply', ([x]) => {
+  wrap('apply', ([x, kwargs]) => {
+    // One mask (or lengths list) would reach the encoder and the decoder alike (tf.js hands a call's
+    // kwargs to every layer): a seq2seq model takes the two sides' lengths where they are told apart.
+    const k = kwargs as { mask?: unknown; lengths?: unknown } | undefined;
+    if (spec.topology === 'seq2seq' && k && (k.mask != null || k.lengths != null)) {
+      throw new Error(`apply: a seq2seq model takes its source and target lengths separately — train(model, { x: [source, targetIn], y, lengths: { source, target } }), ` +
+        `decode(model, source, { sourceLengths }) — or from its padding when built with padId; one ${k.mask != null ? 'mask' : 'lengths list'} here would reach the encoder and the decoder alike`);
+    }
     const list = Array.isArray(x) ? x : [x];
     if (list.length > 0 && list.every((t) => t instanceof tf.Tensor)) checkModelInputs('apply', spec, x, 'inputs');
   });

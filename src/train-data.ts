@@ -160,11 +160,23 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
     if (!Array.isArray(y)) throw new TypeError(`train: ${what}.y must be an array of targets, one per sequence of the ragged ${what}.x; got ${describe(y)}`);
     if (y.length !== xr.lengths.length) throw new RangeError(`train: ${what}.y has ${y.length} targets but ${what}.x has ${xr.lengths.length} sequences`);
     yAll = tf.tensor(y as number[]);                                                   // [N] class ids or [N, outputs]
+    // One number per sequence for a one-output head (sigmoid, linear): the head's [N, 1].
+    if (yAll.rank === 1 && lossName !== 'crossEntropy' && outShape.length === 2 && outShape[1] === 1) {
+      const flat = yAll;
+      yAll = tf.reshape(flat, [-1, 1]);
+      flat.dispose();
+    }
   }
   const owned = yAll;
-  const pad = (rows: number[], r: ReturnType<typeof readRows>, Tb: number) => {
+  // Token ids are padded with the model's padId (its embedding masks exactly those); features with 0.
+  let padValue = 0;
+  if (inShape.length === 2) {
+    const padId = (model.layers.find((l) => l.getClassName() === 'LabEmbedding') as unknown as { padId?: number } | undefined)?.padId;
+    if (padId !== undefined) padValue = padId;
+  }
+  const pad = (rows: number[], r: ReturnType<typeof readRows>, Tb: number, value = 0) => {
     const w = r.features ?? 1;
-    const out = new Float32Array(rows.length * Tb * w);                                  // zeros: padding at the end
+    const out = new Float32Array(rows.length * Tb * w).fill(value);                       // padding at the end
     rows.forEach((row, b) => out.set(r.values[row], b * Tb * w));
     return out;
   };
@@ -175,7 +187,7 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
       const L = rows.map((r) => xr.lengths[r]);
       const Tb = fixedT ?? Math.max(MIN_STEPS, ...L);
       const B = rows.length;
-      const xb = inShape.length === 2 ? tf.tensor2d(pad(rows, xr, Tb), [B, Tb]) : tf.tensor3d(pad(rows, xr, Tb), [B, Tb, inShape[2] as number]);   // [batch, T_b(, F)]
+      const xb = inShape.length === 2 ? tf.tensor2d(pad(rows, xr, Tb, padValue), [B, Tb]) : tf.tensor3d(pad(rows, xr, Tb), [B, Tb, inShape[2] as number]);   // [batch, T_b(, F)]
       let yb: tf.Tensor;
       let idx: tf.Tensor | undefined;
       if (yr) {
@@ -222,8 +234,12 @@ export function checkMaskSupport(where: string, model: tf.LayersModel, what = 'l
     const receives = inbound.length === 0 || inbound.some((l) => l.getClassName() === 'InputLayer' || masked.has(l));
     const recurrent = 'returnSequences' in layer;
     if (receives && !layer.supportsMasking) {
+      if (layer.getClassName() === 'LabEmbedding') {
+        throw new Error(`${where}: ${what} (or ragged token sequences) given, but the model's embedding has no padId, so it cannot mark padded steps: ` +
+          'build the token model with padId, a spare id that no real token uses (e.g. vocabSize: V + 1, padId: V), and pad with it');
+      }
       throw new Error(`${where}: ${what} given, but layer ${layerName(layer)} does not support masking: it would run over the padded steps as if they were real. ` +
-        'Use layers that honour masks (tf.layers.simpleRNN/lstm/gru, and rnn-lab\'s recurrent layers where they take masks), or pass no lengths');
+        'Use layers that honour masks (tf.layers.simpleRNN/lstm/gru, and rnn-lab\'s recurrent layers), or pass no lengths');
     }
     if (!receives && recurrent) {
       throw new Error(`${where}: ${what} given, but recurrent layer ${layerName(layer)} comes after the mask was consumed (by a layer without returnSequences); ` +

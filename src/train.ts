@@ -52,6 +52,8 @@ export interface TrainData {
   lengths?: Lengths | Seq2seqLengths;
   /** `[batch, T]`, 1 at real steps then 0; with lengths, both must agree. Not for seq2seq models (two inputs): use lengths. */
   mask?: tf.Tensor;
+  /** Where the batch was padded, as padSequences reports it: only 'post' (the end) goes with lengths. */
+  padding?: 'post' | 'pre';
 }
 
 /**
@@ -479,7 +481,14 @@ function checkDataKeys(data: AnyTrainData, what: string): void {
   if (!data || typeof data !== 'object' || Array.isArray(data) || !('x' in data) || !('y' in data)) {
     throw new TypeError(`train: ${what} must be { x, y } with tensors; got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
   }
-  checkOptions('train', data, ['x', 'y', 'lengths', 'mask', ...DATASET_METADATA_KEYS], what);
+  checkOptions('train', data, ['x', 'y', 'lengths', 'mask', 'padding', ...DATASET_METADATA_KEYS], what);
+  // padSequences says where it padded ({ x, lengths, padding }): lengths mean "the first L_b steps are real",
+  // which a pre-padded batch contradicts; refused rather than trained on the padding.
+  const padding = (data as { padding?: unknown }).padding;
+  if (padding !== undefined && padding !== 'post') {
+    throw new RangeError(`train: ${what}.padding is ${describe(padding)}: lengths and masks describe batches padded at the end ('post'); ` +
+      `pad with padSequences(seqs, { padding: 'post' }) (its default)`);
+  }
 }
 
 /**
