@@ -17,12 +17,15 @@ with respect to x. Writes one JSON result per job, as an array:
 
     { "output": [b][T][n*dirs], "h": [L*dirs][b][n], "c": (LSTM) same, "gx": [b][T][m] }
 """
-import json
+import os
 import sys
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_reference import serve  # noqa: E402  (the same stdin/stdout protocol)
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -54,18 +57,7 @@ def run(job):
 
 
 def main():
-    torch.set_num_threads(1)
-    torch.manual_seed(0)  # every parameter is overwritten by the state dict
-    jobs = json.load(sys.stdin)
-    real_stdout = sys.stdout
-    sys.stdout = sys.stderr  # anything printed while computing goes to stderr, not into the JSON
-    try:
-        result = [run(j) for j in jobs]
-    finally:
-        sys.stdout = real_stdout
-    json.dump(result, real_stdout)
-    real_stdout.write("\n")
-    real_stdout.flush()
+    serve(run)  # a JSON array of jobs in, an array of results out (tests/torch_reference.py)
 
 
 if __name__ == "__main__":

@@ -72,12 +72,14 @@ def run(job):
     return {"output": output.detach().tolist(), "loss": loss.item(), "grads": out}
 
 
-def main():
+def serve(run):
+    """Read jobs (a JSON array, or one job) from stdin, run each in float64 on one thread, write the JSON
+    results to stdout (anything printed while computing goes to stderr, not into the JSON)."""
     torch.set_num_threads(1)
     torch.manual_seed(0)  # parameters are all overwritten by the state dict; this only fixes init
     jobs = json.load(sys.stdin)
     real_stdout = sys.stdout
-    sys.stdout = sys.stderr  # anything printed while computing goes to stderr, not into the JSON
+    sys.stdout = sys.stderr
     try:
         result = [run(j) for j in jobs] if isinstance(jobs, list) else run(jobs)
     finally:
@@ -85,6 +87,10 @@ def main():
     json.dump(result, real_stdout)
     real_stdout.write("\n")
     real_stdout.flush()
+
+
+def main():
+    serve(run)
 
 
 if __name__ == "__main__":

@@ -311,12 +311,7 @@ export class Arena {
       f.set(inp.x, o + L.stage);
       e.swapAxes(P(L.stage), P(L.X), b, T, mIn);                          // [b, T, m] → [T, b, m]
     }
-    f.set(inp.K, o + L.K);
-    f.set(inp.U, o + L.U);
-    f.set(inp.Bx, o + L.Bx);
-    if (inp.Bh) f.set(inp.Bh, o + L.Bh);
-    f.set(inp.h0, o + L.H);
-    if (inp.c0) f.set(inp.c0, o + L.C);
+    this.writeWeights(call, inp);
     e.forward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork));
     const hasC = hasCell(call.dims);
     if (call.dims.returns === RETURNS.last) {
@@ -334,6 +329,19 @@ export class Arena {
     if (!keep) this.claim(null);
   }
 
+  /** Copy a call's weights and initial states into the kernel's memory (the same for ragged and full calls). */
+  private writeWeights(call: Call, inp: ForwardIn): void {
+    const L = call.layout;
+    const f = this.mod.f32;
+    const o = this.mod.base;
+    f.set(inp.K, o + L.K);                                                  // [m, G·n]
+    f.set(inp.U, o + L.U);                                                  // [n, G·n]
+    f.set(inp.Bx, o + L.Bx);                                                // [G·n]
+    if (inp.Bh) f.set(inp.Bh, o + L.Bh);                                    // [G·n] GRU resetAfter
+    f.set(inp.h0, o + L.H);                                                 // [b, n]
+    if (inp.c0) f.set(inp.c0, o + L.C);                                     // [b, n] LSTM
+  }
+
   /** A ragged call's forward (Dims.ragged): packed layout in, the output with each row's last h (and c) out. */
   private forwardRagged(call: Call, inp: ForwardIn, out: Float32Array): void {
     const { code, flags, T, b, m: mIn, n, returns } = call.dims;
@@ -345,12 +353,7 @@ export class Arena {
     const Ls = this.writeLengths(call);
     f.set(inp.x, o + L.stage);
     e.packInput(P(L.stage), P(L.X), T, b, mIn, Ls);                      // [b, T, m] → packed [N, m]
-    f.set(inp.K, o + L.K);
-    f.set(inp.U, o + L.U);
-    f.set(inp.Bx, o + L.Bx);
-    if (inp.Bh) f.set(inp.Bh, o + L.Bh);
-    f.set(inp.h0, o + L.H);
-    if (inp.c0) f.set(inp.c0, o + L.C);
+    this.writeWeights(call, inp);
     e.forwardLengths(code, flags, T, b, mIn, n, Ls, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork));
     e.packOutputLengths(P(L.H), hasCell(call.dims) && returns !== RETURNS.sequence ? P(L.C) : 0, T, b, n, Ls, returns, P(L.stage));
     out.set(f.subarray(o + L.stage, o + L.stage + outFloats(call.dims)));
