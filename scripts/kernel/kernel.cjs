@@ -277,7 +277,9 @@ function makeHandler(hub) {
         return await this.execQueue.add(() => this.runCell(req, writeStream, writeDisplayData, publish, stopOnError, cellId));
       } catch (e) {
         if (e instanceof CellFailed) {
-          this.abortReceived();
+          // The reply goes out only once the queue takes requests again: a request the client sends
+          // after reading this error reply must run (CI once saw it aborted, sent within the window).
+          await this.abortReceived();
           return e.reply;
         }
         if (e instanceof TaskCanceledError) return { status: 'aborted', execution_count: null };
@@ -290,16 +292,19 @@ function makeHandler(hub) {
     /**
      * After an error with stop_on_error, abort the requests already sent to this kernel (Run All's
      * queue), as ipykernel does by flushing its shell socket, and nothing sent later: the queue stays
-     * rejected until the shell socket holds no more received messages, then a moment more.
+     * rejected until the shell socket holds no more received messages, then a moment more. Resolves
+     * when the queue takes requests again; the failed cell's reply is sent after that.
      */
     abortReceived() {
       const deadline = Date.now() + ABORT_WINDOW_MS;
       const shell = this.server?.shell;
-      const drain = () => {
-        if (shell?.readable && Date.now() < deadline) setImmediate(drain);
-        else setImmediate(() => this.execQueue.reset());
-      };
-      setImmediate(drain);
+      return new Promise((resolve) => {
+        const drain = () => {
+          if (shell?.readable && Date.now() < deadline) setImmediate(drain);
+          else setImmediate(() => { this.execQueue.reset(); resolve(); });
+        };
+        setImmediate(drain);
+      });
     }
 
     async runCell(req, writeStream, writeDisplayData, publish, stopOnError, cellId) {
