@@ -45,10 +45,16 @@ export function directionInputWithin(x: tf.Tensor, d: number, goBackwards: boole
   return readsBackwards(d, goBackwards) ? tf.matMul(reversal!, x) : x;               // [batch, T, m]
 }
 
-/** Which rows are still inside their sequence at each step: T × [batch, 1] bool (step t is real for row b when t < L_b). */
-export function liveSteps(lengths: ArrayLike<number>, T: number): tf.Tensor2D[] {
+/**
+ * Which rows are still inside their sequence at each step: T × [batch, 1] bool (step t is real for
+ * row b when t < L_b), undefined at the steps every row has (t < min L_b): the time loop then skips
+ * the hold-the-state select, two ops per step it does not need.
+ */
+export function liveSteps(lengths: ArrayLike<number>, T: number): (tf.Tensor2D | undefined)[] {
   const batch = lengths.length;
+  const shortest = Math.min(...Array.from(lengths));
   return Array.from({ length: T }, (_, t) => {
+    if (t < shortest) return undefined;
     const v = new Uint8Array(batch);
     for (let b = 0; b < batch; b++) v[b] = t < lengths[b] ? 1 : 0;
     return tf.tensor2d(v, [batch, 1], 'bool');                                       // [batch, 1]

@@ -26,7 +26,7 @@ import { cellFamily, hasRecurrentBias, onCellRegistered, readsOption } from './c
 import { RecurrentLayerOptions, noFusedKernel, resolveLayerOptions } from './layer-options';
 import { DirectionTrace, FORWARD_KEYS, ForwardOptions, SequenceResult, StepCheck, projectInputs, runDirection } from './time-loop';
 import { directionInput, directionInputWithin, finalState, initialState, joinDirections, liveSteps, reverseWithin, stateList } from './layer-state';
-import { allFull, resolveLengths } from './lengths';
+import { allFull, resolveLengths, sequenceMask } from './lengths';
 
 export { RECURRENT_LAYER_KEYS } from './layer-options';
 export type { RecurrentLayerOptions } from './layer-options';
@@ -281,7 +281,8 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       if (!this.returnSequences) return finalState(dir).h;
       if (!lengths) return tf.stack(d === 1 ? dir.h.slice().reverse() : dir.h, 1);
       const all = tf.stack(dir.h, 1);                                                  // [batch, T, n]
-      const seq = tf.where(this.paddingMask(lengths, T), all, tf.zerosLike(all));      // [batch, T, n], 0 at padded steps
+      const real = tf.cast(tf.expandDims(sequenceMask(lengths, T), 2), 'bool');       // [batch, T, 1]
+      const seq = tf.where(real, all, tf.zerosLike(all));                              // [batch, T, n], 0 at padded steps
       return d === 1 ? tf.matMul(reversal!, seq) : seq;
     });
     return { output: joinDirections(outs, this.returnSequences), directions };
@@ -290,13 +291,6 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   /** Whether some direction reads backwards (then rows are reversed within their lengths). */
   private get reversesRows(): boolean {
     return this.bidirectional || this.goBackwards;
-  }
-
-  /** true at real steps, false at padded ones: [batch, T, 1] bool. */
-  private paddingMask(lengths: Int32Array, T: number): tf.Tensor3D {
-    const m = new Uint8Array(lengths.length * T);
-    for (let b = 0; b < lengths.length; b++) m.fill(1, b * T, b * T + lengths[b]);
-    return tf.tensor3d(m, [lengths.length, T, 1], 'bool');
   }
 
   /**

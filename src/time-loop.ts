@@ -84,8 +84,6 @@ function stepInputs(xp: tf.Tensor): (t: number) => tf.Tensor2D {
   };
 }
 
-/** A recurrent layer over one cell family; use {@link rnnLayer}, {@link lstmLayer} or {@link gruLayer}. */
-
 /** All steps' input projections x_t·W_x + b at once: xs [batch, T, m] → [batch, T, G·n]. */
 export function projectInputs(xs: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor3D {
   const [batch, T, m] = xs.shape as [number, number, number];
@@ -105,10 +103,11 @@ export interface DirectionRun {
   probe?: { h?: tf.Tensor[]; c?: tf.Tensor[] };
   collectGates?: boolean;
   /**
-   * Per-row lengths as step masks (layer-state.ts liveSteps): T × [batch, 1], true while t < L_b.
-   * A row past its end keeps its state. Undefined: every row runs all T steps.
+   * Per-row lengths as step masks (layer-state.ts liveSteps): T × [batch, 1], true while t < L_b;
+   * an undefined entry (a step every row has) or no list at all: every row runs that step.
+   * A row past its end keeps its state.
    */
-  live?: tf.Tensor[];
+  live?: (tf.Tensor | undefined)[];
   /** Direction index, passed to `check`. */
   d: number;
   check?: StepCheck;
