@@ -164,7 +164,9 @@ export function cellDefaults(o: CellOptions = {}): Required<CellOptions> {
  */
 export function gateActivate(a: tf.Tensor2D, act: GateActivation): tf.Tensor2D {
   if (act === 'hardSigmoid') return tf.clipByValue(tf.add(0.5, tf.mul(0.2, a)), 0, 1) as tf.Tensor2D;
-  return tf.sigmoid(a);
+  if (act === 'sigmoid') return tf.sigmoid(a);
+  // Public since registerCell: a custom step's typo must not quietly become σ.
+  throw new RangeError(`gateActivate: act must be 'sigmoid' or 'hardSigmoid' (a layer's recurrentActivation); got ${JSON.stringify(act)}`);
 }
 
 /**

@@ -306,3 +306,19 @@ describe('an MGU model (buildModel, countParams, save/load)', () => {
     }
   });
 });
+
+// gateActivate is public (a registered cell's step uses it): both activations against their formulas in
+// float64, and anything else refused instead of quietly becoming σ.
+test('gateActivate: σ and tf.js hard σ against their formulas; an unknown activation is an error; no tensor left', () => {
+  const xs = [-6, -2.5, -1, 0, 0.3, 2.5, 7];
+  const a = tf.tensor2d([xs]);
+  const before = tf.memory().numTensors;
+  const sig = tf.tidy(() => L.gateActivate(a, 'sigmoid').arraySync()[0]);
+  const hard = tf.tidy(() => L.gateActivate(a, 'hardSigmoid').arraySync()[0]);
+  const dSig = Math.max(...xs.map((x, i) => Math.abs(sig[i] - 1 / (1 + Math.exp(-x)))));
+  const dHard = Math.max(...xs.map((x, i) => Math.abs(hard[i] - Math.min(1, Math.max(0, 0.2 * x + 0.5)))));
+  assert.ok(dSig < 1e-6 && dHard < 1e-6, `max |Δ| σ ${dSig}, hard σ ${dHard} (tol 1e-6)`);
+  assert.throws(() => L.gateActivate(a, 'relu'), /^RangeError: gateActivate: act must be 'sigmoid' or 'hardSigmoid' .*got "relu"/);
+  assert.equal(tf.memory().numTensors, before, 'tensors left');
+  a.dispose();
+});
