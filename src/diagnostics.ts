@@ -471,32 +471,42 @@ export interface GateStat {
  * Gate statistics over a batch: mean activation and saturation fractions of each gate of one
  * recurrent layer of a model (a saturated forget gate near 1 is what lets an LSTM remember).
  *
+ * Padded batches (`lengths`, `mask`, or a token model's `padId`): the statistics cover the real steps
+ * only — a gate computed at a padded step reads padding and is left out, not averaged in.
+ *
  * Interrupt (the course kernel's ■) stops it between time steps with a `KeyboardInterrupt`; no tensor
  * is left behind.
  *
  * @example
  * ```ts
  * gateStats(model, x);       // { f: { mean: 0.83, nearZero: 0.01, nearOne: 0.42 }, … }
+ * gateStats(model, padded, 0, { lengths: [3, 7, 5] });   // real steps only
  * ```
  */
-export function gateStats(model: tf.LayersModel, x: tf.Tensor, layerIndex = 0): Record<string, GateStat> {
+export function gateStats(model: tf.LayersModel, x: tf.Tensor, layerIndex = 0, options: { lengths?: Lengths; mask?: tf.Tensor } = {}): Record<string, GateStat> {
   const layers = recurrentLayers(model);
   if (!(Number.isInteger(layerIndex) && layerIndex >= 0 && layerIndex < layers.length)) throw new RangeError(`gateStats: layerIndex must be in [0, ${layers.length}); got ${layerIndex}`);
-  checkForwardModel(model, x, { collectGates: true });
+  checkOptions('gateStats', options, ['lengths', 'mask']);
+  const given = { lengths: options.lengths, mask: options.mask };
+  checkForwardModel(model, x, { collectGates: true, ...given });
+  const found = modelLengths(specOf(model), x, given, 'gateStats');
   const op = interruptible('gateStats');
   try {
     return tidyValue(() => {
-      const r = runModel(model, x, { collectGates: true }, (done) => op.throwIfStopped(done));
+      const r = runModel(model, x, { collectGates: true, ...(found ? { lengths: found } : {}) }, (done) => op.throwIfStopped(done));
       const gates = r.layers[layerIndex].directions[0].gates ?? {};
       const out: Record<string, GateStat> = {};
+      // Weights of the steps: 1 at real ones, 0 at padded ones (the forward direction runs in time order).
+      const w = found ? tf.expandDims(tf.transpose(sequenceMask(found, x.shape[1]!)), 2) : null;   // [T, batch, 1]
+      const mean = (v: tf.Tensor) => (w ? tf.div(tf.sum(tf.mul(v, w)), tf.mul(tf.sum(w), v.shape[2]!)) : tf.mean(v)).dataSync()[0];
       for (const [name, steps] of Object.entries(gates)) {
         const all = tf.stack(steps);                                         // [T, batch, n]
         const tanhLike = name === 'g' || name === 'hTilde';
         const lo = tanhLike ? -0.95 : 0.05;
         out[name] = {
-          mean: tf.mean(all).dataSync()[0],
-          nearZero: tf.mean(tf.cast(tf.less(all, lo), 'float32')).dataSync()[0],
-          nearOne: tf.mean(tf.cast(tf.greater(all, 0.95), 'float32')).dataSync()[0],
+          mean: mean(all),
+          nearZero: mean(tf.cast(tf.less(all, lo), 'float32')),
+          nearOne: mean(tf.cast(tf.greater(all, 0.95), 'float32')),
         };
       }
       if (Object.keys(out).length === 0) throw new Error(`gateStats: layer ${layers[layerIndex].name} is a vanilla RNN; it has no gates`);

@@ -172,3 +172,46 @@ for (const backend of ['wasm', 'cpu']) {
     });
   });
 }
+
+// gateStats was the one diagnostic still averaging padded steps in (a padId model's padding, or no way
+// to pass lengths at all): now the real steps only, equal to the rows run alone, weighted by length.
+test('gateStats over a padded batch: real steps only, equal to each row alone weighted by its length; a padId model finds its padding', async () => {
+  const { lib, tf: getTf } = await import('../helpers.mjs');
+  const L = lib(), T = getTf();
+  const lengths = [5, 2, 4];
+  const combine = (perRow) => {
+    const total = lengths.reduce((a, b) => a + b, 0);
+    const out = {};
+    for (const g of Object.keys(perRow[0])) {
+      out[g] = {};
+      for (const k of ['mean', 'nearZero', 'nearOne']) out[g][k] = perRow.reduce((a, s, b) => a + s[g][k] * lengths[b], 0) / total;
+    }
+    return out;
+  };
+  const maxDiff = (a, b) => Math.max(...Object.keys(a).flatMap((g) => ['mean', 'nearZero', 'nearOne'].map((k) => Math.abs(a[g][k] - b[g][k]))));
+  // feature model, lengths given; junk in the padding
+  const m = L.buildLSTM({ inputSize: 2, hiddenSize: 4, outputSize: 1, seed: 6 });
+  const x = T.tidy(() => {
+    const r = T.randomNormal([3, 5, 2], 0, 1, 'float32', 7);
+    return T.where(T.expandDims(T.cast(L.sequenceMask(lengths, 5), 'bool'), 2), r, T.fill([3, 5, 2], 50));
+  });
+  const before = T.memory().numTensors;
+  const padded = L.gateStats(m, x, 0, { lengths });
+  assert.equal(T.memory().numTensors, before, 'gateStats left tensors');
+  const alone = combine(lengths.map((Lb, b) => { const xb = x.slice([b, 0, 0], [1, Lb, 2]); const s = L.gateStats(m, xb); xb.dispose(); return s; }));
+  const d = maxDiff(padded, alone);
+  assert.ok(d < 1e-5, `gateStats with lengths vs rows alone: max |Δ| ${d} (tol 1e-5)`);
+  const blind = L.gateStats(m, x);
+  assert.ok(maxDiff(blind, alone) > 1e-3, 'without lengths the padding counts (so this test can fail)');
+  assert.throws(() => L.gateStats(m, x, 0, { length: lengths }), /gateStats: unknown options key 'length' — did you mean 'lengths'\?/);
+  // token model with padId: the padding is found without being told
+  const tm = L.buildGRU({ vocabSize: 6, hiddenSize: 4, outputSize: 1, padId: 0, seed: 2 });
+  const rows = [[1, 2, 3, 4, 5], [3, 1], [2, 2, 5, 1]];
+  const ids = T.tensor2d(rows.map((r) => [...r, ...Array(5 - r.length).fill(0)]), [3, 5], 'int32');
+  const tPadded = L.gateStats(tm, ids);
+  const tAlone = combine(rows.map((r) => { const xi = T.tensor2d([r], [1, r.length], 'int32'); const s = L.gateStats(tm, xi); xi.dispose(); return s; }));
+  const dt = maxDiff(tPadded, tAlone);
+  assert.ok(dt < 1e-5, `padId model: gateStats vs rows alone: max |Δ| ${dt}`);
+  T.dispose([x, ids]);
+  m.dispose(); tm.dispose();
+});
