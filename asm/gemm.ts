@@ -87,16 +87,20 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
   }
 }
 
-/** C[4, 8] (+)= A[4, kc]·Bpanel[kc, 8]. */
-@inline function kernel4x8(pa: usize, ars: usize, aks: usize, pb: usize, kc: i32, pc: usize, ldc: usize, w: i32, beta: bool): void {
+/**
+ * C[rows, 8] (+)= A[rows, kc]·Bpanel[kc, 8], rows = 4, or 2–3 for a tail: a tail's missing rows re-read
+ * row 0 and are not stored, so the panel is still read once for all of them. (A ragged batch has a tail
+ * at most steps, since its active rows shrink one by one; a row at a time would read the panel 3 times.)
+ */
+@inline function kernel4x8(pa: usize, ars: usize, aks: usize, pb: usize, kc: i32, pc: usize, ldc: usize, w: i32, beta: bool, rows: i32 = 4): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let p0 = pa;
   let p1 = pa + ars;
-  let p2 = p1 + ars;
-  let p3 = p2 + ars;
+  let p2 = rows > 2 ? p1 + ars : pa;
+  let p3 = rows > 3 ? p2 + ars : pa;
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
@@ -120,8 +124,8 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
   }
   storeRow(pc, c00, c01, w, beta);
   storeRow(pc + ldc, c10, c11, w, beta);
-  storeRow(pc + 2 * ldc, c20, c21, w, beta);
-  storeRow(pc + 3 * ldc, c30, c31, w, beta);
+  if (rows > 2) storeRow(pc + 2 * ldc, c20, c21, w, beta);
+  if (rows > 3) storeRow(pc + 3 * ldc, c30, c31, w, beta);
 }
 
 /** C[1, 8] (+)= A[1, kc]·Bpanel[kc, 8], two k at a time into two accumulator pairs. */
@@ -168,6 +172,10 @@ export function gemm(M: i32, N: i32, K: i32, A: usize, ars: i32, aks: i32, Bp: u
       let i = 0;
       for (; i + 4 <= M; i += 4) {
         kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, C + <usize>i * ldcB + B4(j0), ldcB, w, bt);
+      }
+      if (M - i >= 2) {
+        kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, C + <usize>i * ldcB + B4(j0), ldcB, w, bt, M - i);
+        i = M;
       }
       for (; i < M; i++) {
         kernel1x8(aK + <usize>i * arsB, aksB, pb, kc, C + <usize>i * ldcB + B4(j0), w, bt);

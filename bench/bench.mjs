@@ -94,12 +94,14 @@ function torchRates() {
 }
 
 /**
- * Issue 16's row: forward+backward of one fused LSTM layer (H=128, T=50, batch 64, input 8; loss on h_T
- * against fixed weights, as a many-to-one model's) on a batch whose lengths are uniform over 25–50,
- * against the same batch at full length; PyTorch 1 thread packed and full on the same x and lengths.
- * Returns ms per forward+backward (medians of alternating repetitions) and the ratios.
+ * Issue 16's row, LSTM H=128, T=50, batch 64, input 8, on a batch whose lengths are uniform over 25–50
+ * (seeded) against the same batch at full length, two ways: (1) a training step of a many-to-one model
+ * (buildLSTM + linear head, MSE on the last real step, Adam; `model.apply(x, { training, mask })`, the
+ * call `train` makes with lengths), and (2) forward+backward of the fused layer alone (loss on h_T against fixed weights),
+ * the same work as PyTorch 1 thread's packed (pack_padded_sequence) and full runs on the same x and lengths.
+ * Ragged and full alternate within each repetition; the ratio is the median of the per-repetition ratios.
  */
-const raggedRepeats = Math.max(repeats, 5);
+const raggedRepeats = Math.max(repeats, 9);
 
 function raggedRow() {
   const H = 128, lo = T / 2;
@@ -108,51 +110,68 @@ function raggedRow() {
   const lengths = Array.from({ length: BATCH }, () => lo + Math.floor(rand() * (T - lo + 1)));
   const realSteps = lengths.reduce((a, b) => a + b, 0);
   const x = tf.randomNormal([BATCH, T, INPUT], 0, 1, 'float32', 1);
+  const y = tf.randomNormal([BATCH, 1], 0, 1, 'float32', 5);
   const K = tf.randomNormal([INPUT, 4 * H], 0, 1 / Math.sqrt(INPUT), 'float32', 2);
   const U = tf.randomNormal([H, 4 * H], 0, 1 / Math.sqrt(H), 'float32', 3);
   const B = tf.zeros([4 * H]);
   const R = tf.randomNormal([BATCH, H], 0, 1, 'float32', 4);
-  const timerOf = (opts) => {
-    const step = () => tf.tidy(() => {
-      const g = tf.grads((xx, k, u, b) => tf.sum(tf.mul(L.fusedSequence('lstm', xx, k, u, b, null, null, { returns: 'last', ...opts }).hT, R)))([x, K, U, B]);
-      g[1].dataSync();
-    });
+  const model = L.buildLSTM({ inputSize: INPUT, hiddenSize: H, outputSize: 1, seed: 1 });
+  for (const layer of L.recurrentLayers(model)) layer.checkInput = false;
+  const opt = tf.train.adam(1e-3);
+  const vars = model.trainableWeights.map((w) => w.read());
+  const layerStep = (opts) => () => tf.tidy(() => {
+    const g = tf.grads((xx, k, u, b) => tf.sum(tf.mul(L.fusedSequence('lstm', xx, k, u, b, null, null, { returns: 'last', ...opts }).hT, R)))([x, K, U, B]);
+    g[1].dataSync();
+  });
+  const mask = L.sequenceMask(lengths, T);   // [batch, T], 1 at real steps
+  const trainStep = (kwargs) => () => tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(model.apply(x, { training: true, ...kwargs }), y))), vars);
+    opt.applyGradients(grads);
+    value.dataSync();
+  });
+  const timerOf = (step) => {
     let warm = false;
     return () => {
       if (!warm) { for (let i = 0; i < warmup + 1; i++) step(); warm = true; }
       const t0 = performance.now();
       let n = 0;
-      while (n < 3 || (n < steps * 3 && performance.now() - t0 < minSeconds * 1000)) { step(); n++; }
+      while (n < 3 || (n < steps * 3 && performance.now() - t0 < 700)) { step(); n++; }
       return (performance.now() - t0) / n;
     };
   };
-  const timers = { ragged: timerOf({ lengths }), full: timerOf({}) };
-  const ms = { ragged: [], full: [] };
-  // Each repetition is short (≈ 1.5 s): at least 5 of them, for a steadier median on a busy machine.
-  for (let r = 0; r < raggedRepeats; r++) for (const k of ['ragged', 'full']) ms[k].push(timers[k]());
+  const timers = { trainRagged: timerOf(trainStep({ mask })), trainFull: timerOf(trainStep({})),
+    layerRagged: timerOf(layerStep({ lengths })), layerFull: timerOf(layerStep({})) };
+  const ms = Object.fromEntries(Object.keys(timers).map((k) => [k, []]));
+  // Short repetitions (≈ 0.7 s each), many of them, ragged and full back to back: drift on a busy
+  // machine hits both sides of a ratio alike.
+  for (let r = 0; r < raggedRepeats; r++) for (const k of Object.keys(timers)) ms[k].push(timers[k]());
+  const ratios = (a, b) => median(ms[a].map((v, i) => v / ms[b][i]));
   const xs = Array.from(x.dataSync());
-  tf.dispose([x, K, U, B, R]);
+  tf.dispose([x, y, K, U, B, R, mask]);
+  opt.dispose();
+  model.dispose();
   const row = { cell: 'lstm', hidden: H, T, batch: BATCH, lengths: `uniform ${lo}–${T}`, realStepFraction: realSteps / (BATCH * T),
-    'fused ragged ms': median(ms.ragged), 'fused full ms': median(ms.full) };
-  row['fused ragged/full'] = row['fused ragged ms'] / row['fused full ms'];
+    'train ragged ms': median(ms.trainRagged), 'train full ms': median(ms.trainFull), 'train ragged/full': ratios('trainRagged', 'trainFull'),
+    'fused ragged ms': median(ms.layerRagged), 'fused full ms': median(ms.layerFull), 'fused ragged/full': ratios('layerRagged', 'layerFull') };
   const torch = torchRun([{ mode: 'packed', cell: 'lstm', hidden: H, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats: raggedRepeats, warmup, lengths, x: xs }]);
   if (torch.skipped) row.pytorch = torch.skipped;
   else {
     const t = torch.results[0];
     row['pytorch packed ms'] = median(t.packed_ms);
     row['pytorch full ms'] = median(t.full_ms);
-    row['pytorch packed/full'] = row['pytorch packed ms'] / row['pytorch full ms'];
+    row['pytorch packed/full'] = median(t.packed_ms.map((v, i) => v / t.full_ms[i]));
   }
   return row;
 }
 
 function printRagged(row) {
   const f = (v) => (typeof v === 'number' ? v.toFixed(1) : '—');
-  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real); ms per forward+backward of one layer, median of ${raggedRepeats}`);
+  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real, the floor of ragged/full); ms, medians of ${raggedRepeats} alternating repetitions`);
   console.log(['', 'ragged', 'full T', 'ragged/full'].join('\t'));
-  console.log(['rnn-lab fused', f(row['fused ragged ms']), f(row['fused full ms']), row['fused ragged/full'].toFixed(2)].join('\t'));
+  console.log(['rnn-lab training step (model + Adam)', f(row['train ragged ms']), f(row['train full ms']), row['train ragged/full'].toFixed(2)].join('\t'));
+  console.log(['rnn-lab fused layer fwd+bwd', f(row['fused ragged ms']), f(row['fused full ms']), row['fused ragged/full'].toFixed(2)].join('\t'));
   if (row['pytorch packed ms'] !== undefined) {
-    console.log(['pytorch 1 thread (packed)', f(row['pytorch packed ms']), f(row['pytorch full ms']), row['pytorch packed/full'].toFixed(2)].join('\t'));
+    console.log(['pytorch 1 thread layer fwd+bwd (packed)', f(row['pytorch packed ms']), f(row['pytorch full ms']), row['pytorch packed/full'].toFixed(2)].join('\t'));
     console.log(`fused ragged / pytorch packed: ${(row['fused ragged ms'] / row['pytorch packed ms']).toFixed(2)}× the time`);
   } else console.log(`PyTorch: skipped — ${row.pytorch}`);
 }
