@@ -9,7 +9,7 @@ import { checkModelInput, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 import { recurrentLayers, specOf } from './build';
 import { checkTokens } from './embedding';
-import { Lengths, allFull, checkLengths, lengthsFromMask } from './lengths';
+import { Lengths, allFull, checkLengths, lengthsFromMask, refusePrePaddedInput } from './lengths';
 import { Rng } from './random';
 import { softmax } from './text';
 import { describe } from './describe';
@@ -78,8 +78,10 @@ export interface DecodedSequences {
  * with `padId`, from the padding in the source ids (all given must agree); null when nothing says so.
  */
 function sourceLengthsOf(where: string, model: tf.LayersModel, source: tf.Tensor, options: { sourceLengths?: unknown; sourceMask?: unknown }, batch: number, Ts: number): Int32Array | null {
-  const fromLengths = options.sourceLengths == null ? null : checkLengths(where, 'options.sourceLengths', options.sourceLengths, batch, Ts);
-  const fromMask = options.sourceMask == null ? null : lengthsFromMask(where, 'options.sourceMask', options.sourceMask, batch, Ts);
+  const layout = source.rank === 2 ? '[batch, time]' : '[batch, time, features]';
+  if (options.sourceLengths != null || options.sourceMask != null) refusePrePaddedInput(where, 'source', source);
+  const fromLengths = options.sourceLengths == null ? null : checkLengths(where, 'options.sourceLengths', options.sourceLengths, batch, Ts, layout);
+  const fromMask = options.sourceMask == null ? null : lengthsFromMask(where, 'options.sourceMask', options.sourceMask, batch, Ts, { layout });
   if (fromLengths && fromMask) {
     const b = fromLengths.findIndex((L, i) => L !== fromMask[i]);
     if (b >= 0) throw new RangeError(`${where}: options.sourceLengths and options.sourceMask disagree at row ${b}: sourceLengths[${b}] = ${fromLengths[b]}, the mask has ${fromMask[b]} real steps`);
@@ -88,7 +90,7 @@ function sourceLengthsOf(where: string, model: tf.LayersModel, source: tf.Tensor
   // A model built with padId knows its padding: decoding over the pads would change every answer silently.
   const padId = specOf(model).padId;
   if (padId === undefined || source.rank !== 2) return given;
-  const fromIds = tf.tidy(() => lengthsFromMask(where, `source (padded with padId ${padId})`, tf.notEqual(source, padId), batch, Ts));
+  const fromIds = tf.tidy(() => lengthsFromMask(where, 'source', tf.notEqual(source, padId), batch, Ts, { layout, padId }));
   const b = given ? given.findIndex((L, i) => L !== fromIds[i]) : -1;
   if (b >= 0) throw new RangeError(`${where}: ${fromLengths ? 'options.sourceLengths' : 'options.sourceMask'} and the padding of source disagree at row ${b}: ${given![b]} real steps given, source has ${fromIds[b]} tokens before padId ${padId}`);
   return fromIds;

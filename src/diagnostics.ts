@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { recurrentLayers, specOf } from './builders';
 import { GateActivation, RnnActivation } from './family';
 import { checkForwardModel, modelLengths, runModel } from './forward';
-import { Lengths, allFull, resolveLengths, sequenceMask } from './lengths';
+import { Lengths, allFull, resolveLengths, maskOf } from './lengths';
 import { dropAbandonedTape } from './internals';
 import { interruptible, stepProgress } from './interrupt';
 import { RecurrentLayer } from './layers';
@@ -236,7 +236,7 @@ export function gradientFlow(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, 
           return lossFn(last(y), last(output));
         }
         // Many-to-many over every step: the mean over real steps only (a padded target is never scored).
-        if (lengths && !manyToOne) return lossFn(y, output, sequenceMask(lengths, T));
+        if (lengths && !manyToOne) return lossFn(y, output, maskOf(lengths, T));
         return lossFn(y, output);
       };
       const args = withX ? [x, ...flat] : flat;
@@ -497,7 +497,7 @@ export function gateStats(model: tf.LayersModel, x: tf.Tensor, layerIndex = 0, o
       const gates = r.layers[layerIndex].directions[0].gates ?? {};
       const out: Record<string, GateStat> = {};
       // Weights of the steps: 1 at real ones, 0 at padded ones (the forward direction runs in time order).
-      const w = found ? tf.expandDims(tf.transpose(sequenceMask(found, x.shape[1]!)), 2) : null;   // [T, batch, 1]
+      const w = found ? tf.expandDims(tf.transpose(maskOf(found, x.shape[1]!)), 2) : null;   // [T, batch, 1]
       const mean = (v: tf.Tensor) => (w ? tf.div(tf.sum(tf.mul(v, w)), tf.mul(tf.sum(w), v.shape[2]!)) : tf.mean(v)).dataSync()[0];
       for (const [name, steps] of Object.entries(gates)) {
         const all = tf.stack(steps);                                         // [T, batch, n]

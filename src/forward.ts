@@ -11,7 +11,7 @@ import { checkOptions } from './options';
 import { checkModelInput, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 import { gradientDepth } from './internals';
-import { Lengths, lengthsFromMask, resolveLengths } from './lengths';
+import { Lengths, lengthsFromMask, refusePrePaddedInput, resolveLengths } from './lengths';
 
 /**
  * Called before each time step of each recurrent layer with how far the run got, in words (a function,
@@ -104,9 +104,11 @@ export function checkForwardModel(model: tf.LayersModel, x: tf.Tensor, options: 
 export function modelLengths(spec: ReturnType<typeof specOf>, x: tf.Tensor, options: ForwardModelOptions, where = 'forwardModel'): Int32Array | null {
   if (x.rank < 2) return null;
   const [batch, T] = x.shape as [number, number];
-  const given = resolveLengths(where, { lengths: options.lengths, mask: options.mask }, batch, T);
+  const layout = spec.vocabSize !== undefined ? '[batch, time]' : '[batch, time, features]';
+  if (options.lengths != null || options.mask != null) refusePrePaddedInput(where, 'x', x);
+  const given = resolveLengths(where, { lengths: options.lengths, mask: options.mask }, batch, T, layout);
   if (spec.padId === undefined || spec.vocabSize === undefined) return given;
-  const fromIds = tf.tidy(() => lengthsFromMask(where, `x (padded with padId ${spec.padId})`, tf.notEqual(x, spec.padId!), batch, T));
+  const fromIds = tf.tidy(() => lengthsFromMask(where, 'x', tf.notEqual(x, spec.padId!), batch, T, { layout, padId: spec.padId }));
   const b = given ? given.findIndex((L, i) => L !== fromIds[i]) : -1;
   if (b >= 0) throw new RangeError(`${where}: ${options.lengths != null ? 'lengths' : 'mask'} and the padding of x disagree at row ${b}: ${given![b]} real steps given, x has ${fromIds[b]} tokens before padId ${spec.padId}`);
   return fromIds;

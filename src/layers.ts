@@ -26,7 +26,7 @@ import { cellFamily, hasRecurrentBias, onCellRegistered, readsOption } from './c
 import { RecurrentLayerOptions, noFusedKernel, resolveLayerOptions } from './layer-options';
 import { DirectionTrace, FORWARD_KEYS, ForwardOptions, SequenceResult, StepCheck, projectInputs, runDirection } from './time-loop';
 import { directionInput, directionInputWithin, finalState, initialState, joinDirections, liveSteps, reverseWithin, stateList } from './layer-state';
-import { allFull, resolveLengths, sequenceMask } from './lengths';
+import { allFull, resolveLengths, maskOf, refusePrePaddedInput } from './lengths';
 
 export { RECURRENT_LAYER_KEYS } from './layer-options';
 export type { RecurrentLayerOptions } from './layer-options';
@@ -253,6 +253,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   private raggedLengths(where: string, x: tf.Tensor, given: { lengths?: unknown; mask?: unknown }): Int32Array | null {
     const [batch, T] = x.shape as [number, number, number];
     const mask = Array.isArray(given.mask) ? given.mask[0] : given.mask;
+    if (given.lengths != null || mask != null) refusePrePaddedInput(where, 'x', x);
     const lengths = resolveLengths(where, { lengths: given.lengths, mask }, batch, T);
     return lengths && !allFull(lengths, T) ? lengths : null;
   }
@@ -281,7 +282,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       if (!this.returnSequences) return finalState(dir).h;
       if (!lengths) return tf.stack(d === 1 ? dir.h.slice().reverse() : dir.h, 1);
       const all = tf.stack(dir.h, 1);                                                  // [batch, T, n]
-      const real = tf.cast(tf.expandDims(sequenceMask(lengths, T), 2), 'bool');       // [batch, T, 1]
+      const real = tf.cast(tf.expandDims(maskOf(lengths, T), 2), 'bool');       // [batch, T, 1]
       const seq = tf.where(real, all, tf.zerosLike(all));                              // [batch, T, n], 0 at padded steps
       return d === 1 ? tf.matMul(reversal!, seq) : seq;
     });

@@ -73,5 +73,6 @@ const KNOWN_ELSEWHERE: Readonly<Record<string, readonly string[] | { why: string
   dropout: { why: 'rnn-lab layers have no dropout (an input or recurrent dropout would change the lecture\'s equations); add tf.layers.dropout between layers' },
   recurrentDropout: { why: 'rnn-lab layers have no recurrent dropout' },
   recurrent_dropout: { why: 'rnn-lab layers have no recurrent dropout' },
+  maxlen: ['maxLength'], max_length: ['maxLength'], maxLen: ['maxLength'], pad_value: ['value'],
   stateful: { why: 'rnn-lab layers are not stateful; pass the previous final state as the initial state instead' },
 };

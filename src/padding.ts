@@ -8,6 +8,7 @@
  * layers, the masked losses and `train` read.
  */
 import * as tf from '@tensorflow/tfjs';
+import { markPrePadded } from './lengths';
 import { describe } from './describe';
 import { checkOptions } from './options';
 import { checkPositiveInt } from './inputs';
@@ -102,6 +103,9 @@ export function padSequences(seqs: readonly (ArrayLike<number> | readonly ArrayL
     lengths.push(kept);
   }
   const x = F === undefined ? tf.tensor2d(out, [N, T], dtype) : tf.tensor3d(out, [N, T, F], dtype);   // [batch, T] or [batch, T, features]
+  // Front padding puts a row's real steps last: its lengths must not reach a layer, loss or train
+  // (they would read the first L_b steps, the padding); marked so each of them refuses them by name.
+  if (padding === 'pre' && lengths.some((L) => L < T)) markPrePadded(lengths, x);
   return { x, lengths, padding };
 }
 
@@ -194,14 +198,18 @@ export interface BucketOptions {
  * bucketBatches([5, 2, 9, 3, 8, 2], { batchSize: 2, seed: 1 });   // [[3, 0], [5, 1], [4, 2]]: lengths 3,5 · 2,2 · 8,9
  * ```
  */
-export function bucketBatches(lengths: ArrayLike<number>, options: BucketOptions): number[][] {
+export function bucketBatches(lengths: ArrayLike<number> | tf.Tensor1D, options: BucketOptions): number[][] {
   const where = 'bucketBatches';
   checkOptions(where, options, ['batchSize', 'seed', 'bucketWidth', 'shuffle']);
   if (!options) throw new TypeError(`${where}: options { batchSize } is required`);
   const batchSize = checkPositiveInt(where, 'options.batchSize', options.batchSize);
   const width = options.bucketWidth === undefined ? 1 : checkPositiveInt(where, 'options.bucketWidth', options.bucketWidth);
   if (options.shuffle !== undefined && typeof options.shuffle !== 'boolean') throw new TypeError(`${where}: options.shuffle must be true or false; got ${describe(options.shuffle)}`);
-  if (!Array.isArray(lengths) && !ArrayBuffer.isView(lengths)) throw new TypeError(`${where}: lengths must be a list of sequence lengths; got ${describe(lengths)}`);
+  if (lengths instanceof tf.Tensor) {
+    if (lengths.rank !== 1) throw new RangeError(`${where}: lengths must be a [batch] list of sequence lengths; got a tensor of shape [${lengths.shape.join(', ')}]`);
+    lengths = Array.from(lengths.dataSync());
+  }
+  if (!Array.isArray(lengths) && !ArrayBuffer.isView(lengths)) throw new TypeError(`${where}: lengths must be a list of sequence lengths (number[] or a [batch] tensor); got ${describe(lengths)}`);
   for (let i = 0; i < lengths.length; i++) {
     if (!Number.isInteger(lengths[i]) || lengths[i] < 1) throw new RangeError(`${where}: lengths[${i}] must be a positive integer; got ${describe(lengths[i])}`);
   }

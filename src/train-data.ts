@@ -4,7 +4,7 @@
  * and its number of loss terms. Also the check that a model can take a mask at all.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkLengths, lengthsFromMask, sequenceMask } from './lengths';
+import { checkLengths, lengthsFromMask, maskOf, refusePrePaddedInput } from './lengths';
 import { readRows } from './padding';
 import { shapeText } from './inputs';
 import { describe } from './describe';
@@ -90,7 +90,7 @@ export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], 
         tensors.push(xb);
         if (perStep) { yb = tf.slice(yb, [0, 0], [-1, Tb]); tensors.push(yb); }      // [batch, T_b(, O)]
       }
-      const mask = sequenceMask(L, Tb);                                               // [batch, T_b] float
+      const mask = maskOf(L, Tb);                                               // [batch, T_b] float
       const modelMask = tf.cast(mask, 'bool');
       tensors.push(mask, modelMask);
       const terms = perStep ? L.reduce((a, l) => a + l, 0) * entriesPerStep(yb) : yb.size;
@@ -104,9 +104,11 @@ export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], 
  * The lengths of tensor data given `lengths` or `mask` (both: they must agree); null when neither.
  * @throws as checkLengths / lengthsFromMask, naming `<what>.lengths` / `<what>.mask` and the row
  */
-export function dataLengths(what: string, data: { lengths?: unknown; mask?: unknown }, N: number, T: number): Int32Array | null {
-  const a = data.lengths == null ? null : checkLengths('train', `${what}.lengths`, data.lengths, N, T);
-  const b = data.mask == null ? null : lengthsFromMask('train', `${what}.mask`, data.mask, N, T);
+export function dataLengths(what: string, data: { x?: unknown; lengths?: unknown; mask?: unknown }, N: number, T: number, layout = '[batch, time, features]'): Int32Array | null {
+  const x = Array.isArray(data.x) ? data.x[0] : data.x;
+  if (data.lengths != null || data.mask != null) refusePrePaddedInput('train', `${what}.x`, x);
+  const a = data.lengths == null ? null : checkLengths('train', `${what}.lengths`, data.lengths, N, T, layout);
+  const b = data.mask == null ? null : lengthsFromMask('train', `${what}.mask`, data.mask, N, T, { layout });
   if (a && b) {
     const r = a.findIndex((L, i) => L !== b[i]);
     if (r >= 0) throw new RangeError(`train: ${what}.lengths and ${what}.mask disagree at row ${r}: lengths[${r}] = ${a[r]}, the mask has ${b[r]} real steps`);
@@ -120,6 +122,31 @@ export function dataLengths(what: string, data: { lengths?: unknown; mask?: unkn
  * its x row), else an array of one target per sequence. Each batch is padded at the end to its
  * longest sequence (or to the model's fixed T).
  */
+/**
+ * One target per sequence, as given in ragged data: numbers (`[N]`) or equal-width vectors of numbers
+ * (`[N, outputs]`). Anything else — null (an empty cell), a boolean, a string label — is an error naming
+ * the row: tf.tensor would turn null into 0 and true into 1, silently.
+ */
+function sequenceTargets(what: string, y: unknown[]): number[] | number[][] {
+  const bad = (at: string, v: unknown, want: string) =>
+    new TypeError(`train: ${what}.y${at} must be ${want}; got ${describe(v)} (missing values are not filled in, and labels must be numbers: map them to class ids first)`);
+  const vec = Array.isArray(y[0]) || ArrayBuffer.isView(y[0]);
+  const width = vec ? (y[0] as ArrayLike<unknown>).length : 0;
+  y.forEach((v, b) => {
+    if (!vec) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`[${b}]`, v, 'a finite number (one target per sequence, layout [batch] or [batch, outputs])');
+      return;
+    }
+    if (!(Array.isArray(v) || ArrayBuffer.isView(v)) || (v as ArrayLike<unknown>).length !== width) {
+      throw bad(`[${b}]`, v, `a vector of ${width} numbers, like ${what}.y[0] (layout [batch, outputs])`);
+    }
+    Array.from(v as ArrayLike<unknown>).forEach((e, o) => {
+      if (typeof e !== 'number' || !Number.isFinite(e)) throw bad(`[${b}][${o}]`, e, 'a finite number');
+    });
+  });
+  return y as number[] | number[][];
+}
+
 export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y: unknown, lossName: string | undefined): BatchSource {
   const xr = readRows('train', `${what}.x`, x);
   const inShape = model.inputs[0].shape;                                              // [null, T] tokens, [null, T, F]
@@ -159,7 +186,7 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
   } else {
     if (!Array.isArray(y)) throw new TypeError(`train: ${what}.y must be an array of targets, one per sequence of the ragged ${what}.x; got ${describe(y)}`);
     if (y.length !== xr.lengths.length) throw new RangeError(`train: ${what}.y has ${y.length} targets but ${what}.x has ${xr.lengths.length} sequences`);
-    yAll = tf.tensor(y as number[]);                                                   // [N] class ids or [N, outputs]
+    yAll = tf.tensor(sequenceTargets(what, y), undefined, 'float32');                  // [N] class ids or [N, outputs]
     // One number per sequence for a one-output head (sigmoid, linear): the head's [N, 1].
     if (yAll.rank === 1 && lossName !== 'crossEntropy' && outShape.length === 2 && outShape[1] === 1) {
       const flat = yAll;
@@ -196,7 +223,7 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
         idx = tf.tensor1d(rows, 'int32');
         yb = tf.gather(yAll!, idx);
       }
-      const mask = sequenceMask(L, Tb);                                               // [batch, T_b] float
+      const mask = maskOf(L, Tb);                                               // [batch, T_b] float
       const modelMask = tf.cast(mask, 'bool');
       const terms = yr ? L.reduce((a, l) => a + l, 0) * entriesPerStep(yb) : yb.size;
       return { x: xb, y: yb, mask: yr ? mask : null, modelMask, terms, tensors: [xb, yb, mask, modelMask, ...(idx ? [idx] : [])] };

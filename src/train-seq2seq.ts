@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { recurrentLayers, specOf } from './build';
-import { checkLengths, lengthsFromMask, sequenceMask, Lengths } from './lengths';
+import { checkLengths, lengthsFromMask, maskOf, Lengths } from './lengths';
 import { describe } from './describe';
 import { BatchSource, SeqBatch, MIN_STEPS } from './train-data';
 
@@ -59,7 +59,7 @@ export function applySeq2seq(model: tf.LayersModel, x: tf.Tensor[], masks: (tf.T
 function paddingLengths(where: string, name: string, ids: tf.Tensor, padId: number | undefined): Int32Array | null {
   if (padId === undefined || ids.rank !== 2) return null;
   const [N, T] = ids.shape as [number, number];
-  return tf.tidy(() => lengthsFromMask(where, `${name} (padded with padId ${padId})`, tf.notEqual(ids, padId), N, T));
+  return tf.tidy(() => lengthsFromMask(where, name, tf.notEqual(ids, padId), N, T, { layout: '[batch, time]', padId }));
 }
 
 /**
@@ -86,7 +86,7 @@ export function seq2seqLengths(model: tf.LayersModel, what: string, data: { x: t
   const [source, targetIn] = data.x;
   const side = (key: 'source' | 'target', ids: tf.Tensor, input: string): Int32Array | null => {
     const [N, T] = ids.shape as [number, number];
-    const fromGiven = g[key] == null ? null : checkLengths('train', `${what}.lengths.${key}`, g[key], N, T);
+    const fromGiven = g[key] == null ? null : checkLengths('train', `${what}.lengths.${key}`, g[key], N, T, ids.rank === 2 ? '[batch, time]' : '[batch, time, features]');
     const fromPad = paddingLengths('train', `${what}.x[${input === 'source' ? 0 : 1}] (${input})`, ids, padId);
     if (fromGiven && fromPad) {
       const b = fromGiven.findIndex((L, i) => L !== fromPad[i]);
@@ -125,8 +125,8 @@ export function seq2seqSource(model: tf.LayersModel, x: tf.Tensor[], y: tf.Tenso
       const Ttb = free[1] ? Math.min(Tt, Math.max(MIN_STEPS, ...Ltb)) : Tt;
       if (Tsb < Ts) sb = cut(sb, Tsb);                                                 // [batch, Ts_b(, m)]
       if (Ttb < Tt) { tb = cut(tb, Ttb); yb = cut(yb, Ttb); }                         // [batch, Tt_b(, k)]
-      const sMask = Lsb.some((L) => L < Tsb) ? tf.tidy(() => tf.cast(sequenceMask(Lsb, Tsb), 'bool')) : null;   // [batch, Ts_b]
-      const tMask = sequenceMask(Ltb, Ttb);                                                          // [batch, Tt_b] float, for the loss
+      const sMask = Lsb.some((L) => L < Tsb) ? tf.tidy(() => tf.cast(maskOf(Lsb, Tsb), 'bool')) : null;   // [batch, Ts_b]
+      const tMask = maskOf(Ltb, Ttb);                                                          // [batch, Tt_b] float, for the loss
       const tModel = Ltb.some((L) => L < Ttb) ? tf.cast(tMask, 'bool') : null;
       tensors.push(...([sMask, tMask, tModel] as (tf.Tensor | null)[]).filter((t): t is tf.Tensor => t !== null));
       const perStep = yb.shape.slice(2).reduce((a, d) => a * d, 1);

@@ -23,7 +23,7 @@ import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
 import { disposeLearningRateScalar } from './internals';
 import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
-import { Lengths, lengthsFromMask, sequenceMask } from './lengths';
+import { Lengths, lengthsFromMask, maskOf } from './lengths';
 import { bucketOrder } from './padding';
 import { BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
 import { Seq2seqLengths, applySeq2seq, isSeq2seq, seq2seqLengths, seq2seqSource } from './train-seq2seq';
@@ -499,7 +499,11 @@ function checkDataKeys(data: AnyTrainData, what: string): void {
 function checkData(model: tf.LayersModel, data: TensorData, what: string, tokens: boolean): number {
   const xs = Array.isArray(data.x) ? data.x : [data.x];
   if (xs.some((t) => !(t instanceof tf.Tensor)) || !(data.y instanceof tf.Tensor)) {
-    throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors`);
+    const bad = xs.find((t) => !(t instanceof tf.Tensor));
+    const batchObject = bad !== undefined && typeof bad === 'object' && bad !== null && 'x' in bad && 'lengths' in bad;
+    throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors (x [batch, time, features] or token ids [batch, time], with optional lengths), ` +
+      `or both ragged arrays (sequences of different lengths, padded per batch); got ${what}.x ${describe(bad ?? xs[0])} and ${what}.y ${describe(data.y)}` +
+      (batchObject ? `. ${what}.x looks like padSequences' result: pass its parts, { x: padded.x, lengths: padded.lengths, y } (or { ...padded, y })` : ''));
   }
   xs.forEach((t, i) => checkAlive('train', xs.length === 1 ? `${what}.x` : `${what}.x[${i}]`, t));
   checkAlive('train', `${what}.y`, data.y);
@@ -519,6 +523,21 @@ function checkData(model: tf.LayersModel, data: TensorData, what: string, tokens
 }
 
 /** crossEntropy's targets are class ids: an id outside [0, V) would make a one-hot row of zeros, a loss term of 0. */
+/**
+ * Targets the loss can score: class ids in [0, V) for 'crossEntropy', probabilities in [0, 1] for
+ * 'binaryCrossEntropy' (a label 2 would give a negative loss term, silently).
+ */
+function checkTargetValues(model: tf.LayersModel, y: tf.Tensor, what: string, loss: LossSpec): void {
+  if (loss === 'crossEntropy') checkClassIds(model, y, what);
+  if (loss !== 'binaryCrossEntropy') return;
+  const v = y.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (!(v[i] >= 0 && v[i] <= 1)) {
+      throw new RangeError(`train: ${what}.y holds targets for loss 'binaryCrossEntropy' and must be probabilities in [0, 1] (labels 0 and 1); got ${v[i]} at [${unravel(i, y.shape).join(', ')}] (shape ${shapeText(y.shape)})`);
+    }
+  }
+}
+
 function checkClassIds(model: tf.LayersModel, y: tf.Tensor, what: string): void {
   const V = model.outputs[0].shape.at(-1) as number;
   const v = y.dataSync();
@@ -617,6 +636,13 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
     sources.push(source);
     const valSource = validation === undefined ? undefined : makeSource(model, validation, 'validation', lossName);
     if (valSource) sources.push(valSource);
+    // Padded training data and a validation set without lengths: validation would score its padding
+    // as real steps (a padId token model masks its own padding, and a seq2seq model's padding is read
+    // the same way for both sets).
+    if (valSource && source.lengths !== null && valSource.lengths === null && !isSeq2seq(model) && spec?.padId === undefined) {
+      throw new Error('train: data has sequence lengths (data.lengths, data.mask or ragged data.x) but validation has none, so its padded steps would be scored as real ones; ' +
+        'give validation.lengths (or validation.mask), or ragged validation.x — lengths of T if every validation sequence has all T steps');
+    }
     const masked = sources.some((src) => src.lengths !== null);
     if (masked) {
       if (!isSeq2seq(model)) checkMaskSupport('train', model);
@@ -656,7 +682,7 @@ function makeSource(model: tf.LayersModel, d: AnyTrainData, what: string, lossNa
       try {
         checkTargets(model, src.y, lossName, what);
         checkFinite('train', `${what}.y`, src.y, targetLayout(model, lossName));
-        if (lossName === 'crossEntropy') checkClassIds(model, src.y, what);
+        checkTargetValues(model, src.y, what, lossName);
       } catch (e) { src.dispose(); throw e; }
     }
     return src;
@@ -665,28 +691,28 @@ function makeSource(model: tf.LayersModel, d: AnyTrainData, what: string, lossNa
   if (!(td.y instanceof tf.Tensor)) throw new TypeError(`train: ${what}.y must be a tf.Tensor when ${what}.x is one (ragged y goes with ragged x)`);
   if (isSeq2seq(model)) return seq2seqTensorSource(model, td, what, lossName);
   const first = firstOf(td.x);
-  const lengths = dataLengths(what, td, first.shape[0], first.shape[1] as number);
+  const lengths = dataLengths(what, td, first.shape[0], first.shape[1] as number, first.rank === 2 ? '[batch, time]' : '[batch, time, features]');
   checkTargets(model, td.y, lossName, what);
   if (lengths && perStepOutput(model)) {
     if (td.y.shape[1] !== first.shape[1]) throw new Error(`train: ${what}.y has ${td.y.shape[1]} steps but ${what}.x has ${first.shape[1]}; with lengths, per-step targets share x's time axis`);
     checkRealTargets(model, td.y, lengths, what, lossName);
   } else {
     checkFinite('train', `${what}.y`, td.y, targetLayout(model, lossName));
-    if (lossName === 'crossEntropy') checkClassIds(model, td.y, what);
+    checkTargetValues(model, td.y, what, lossName);
   }
   return tensorSource(model, td.x, td.y, lengths);
 }
 
 /** Check the real steps of per-step targets only (a padded target is never scored: any value may stand there). */
 function checkRealTargets(model: tf.LayersModel, y: tf.Tensor, lengths: Int32Array, what: string, lossName: LossSpec): void {
-  const real = sequenceMask(lengths, y.shape[1] as number);                              // [N, T]
+  const real = maskOf(lengths, y.shape[1] as number);                              // [N, T]
   const yReal = tf.tidy(() => {
     const m = tf.reshape(real, [...real.shape, ...y.shape.slice(2).map(() => 1)]);      // [N, T(, 1)]
     return tf.where(tf.broadcastTo(tf.cast(m, 'bool'), y.shape), y, tf.zerosLike(y));
   });
   try {
     checkFinite('train', `${what}.y (real steps)`, yReal, targetLayout(model, lossName));
-    if (lossName === 'crossEntropy') checkClassIds(model, yReal, what);
+    checkTargetValues(model, yReal, what, lossName);
   } finally { tf.dispose([real, yReal]); }
 }
 
@@ -706,7 +732,7 @@ function seq2seqTensorSource(model: tf.LayersModel, td: TensorData, what: string
     checkRealTargets(model, td.y, lengths.target, what, lossName);
   } else {
     checkFinite('train', `${what}.y`, td.y, targetLayout(model, lossName));
-    if (lossName === 'crossEntropy') checkClassIds(model, td.y, what);
+    checkTargetValues(model, td.y, what, lossName);
   }
   return seq2seqSource(model, x, td.y, lengths);
 }
