@@ -26,7 +26,7 @@ import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel,
 import { Lengths, lengthsFromMask, sequenceMask } from './lengths';
 import { bucketOrder } from './padding';
 import { BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
-import { Seq2seqLengths, applySeq2seq, isSeq2seq, seq2seqLengths, seq2seqSource } from './train-seq2seq';
+import { Seq2seqLengths, applySeq2seq, isSeq2seq, raggedSeq2seqSource, seq2seqLengths, seq2seqSource } from './train-seq2seq';
 
 /** Sequences of different lengths, unpadded: `number[][]` (token ids, or one number per step) or `number[][][]` (feature vectors). */
 export type RaggedSequences = readonly (readonly number[])[] | readonly (readonly (readonly number[])[])[];
@@ -644,13 +644,15 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
 function makeSource(model: tf.LayersModel, d: AnyTrainData, what: string, lossName: LossSpec): BatchSource {
   const name = typeof lossName === 'string' ? lossName : undefined;
   if (isRagged(d.x)) {
-    if (model.inputs.length !== 1) throw new Error(`train: ragged ${what}.x needs a model with one input; this one has ${model.inputs.length} (seq2seq: pass tensors)`);
+    const s2s = isSeq2seq(model);
+    if (model.inputs.length !== 1 && !s2s) throw new Error(`train: ragged ${what}.x needs a model with one input, or a builder's seq2seq model ([sources, targetsIn]); this one has ${model.inputs.length} inputs`);
     if (d.lengths != null || d.mask != null) {
       throw new Error(`train: ${what}.${d.lengths != null ? 'lengths' : 'mask'} is given with ragged ${what}.x, whose rows carry their own lengths; pass tensors with lengths, or ragged arrays without`);
     }
     if (d.y instanceof tf.Tensor) {
       throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors, or both arrays (ragged sequences, padded per batch); got ragged ${what}.x with a tensor ${what}.y: pass y as an array (y.arraySync())`);
     }
+    if (s2s) return raggedSeq2seqSource(model, what, d.x, d.y, name);
     const src = raggedSource(model, what, d.x, d.y, name);
     if (src.y) {
       try {
