@@ -175,10 +175,12 @@ export function raggedSeq2seqSource(model: tf.LayersModel, what: string, x: unkn
   const spec = specOf(model);
   const tokens = spec.vocabSize !== undefined;
   const want = tokens ? 'token ids, number[][]' : 'feature vectors, number[][][]';
-  if (!Array.isArray(x) || x.length !== 2 || !isSequenceList(x[0]) || !isSequenceList(x[1])) {
+  // A list of sequences of feature vectors is one level deeper than one sequence (unless width 1, one number per step).
+  const listOf = (v: unknown, i: number) => isSequenceList(v) && (tokens || model.inputs[i].shape[2] === 1 || isSequenceList(v[0]));
+  if (!Array.isArray(x) || x.length !== 2 || !listOf(x[0], 0) || !listOf(x[1], 1)) {
     const got = !Array.isArray(x) ? describe(x)
       : x.length !== 2 ? `a list of ${x.length} items`
-      : [0, 1].map((i) => (isSequenceList(x[i]) ? null : `${what}.x[${i}] is ${Array.isArray(x[i]) && x[i].length > 0 ? 'one sequence, not a list of sequences' : describe(x[i])}`)).filter(Boolean).join('; ');
+      : [0, 1].map((i) => (listOf(x[i], i) ? null : `${what}.x[${i}] is ${Array.isArray(x[i]) && x[i].length > 0 ? 'one sequence, not a list of sequences' : describe(x[i])}`)).filter(Boolean).join('; ');
     throw new TypeError(`train: ragged ${what}.x of a seq2seq model must be the pair [sources, targetsIn], each a list of sequences (${want}), ` +
       `with ${what}.y the targets (targetsIn[b] is ⟨start⟩ then targets[b] without its last step); got ${got}`);
   }

@@ -164,6 +164,7 @@ test('ragged seq2seq errors name the argument, the row and what was expected, an
   await bad(tok, { x: [s, ti], y: [[6, 2], [7, 13], [9, 9, 2]] }, /data\.y\[1\]\[1\] \(target\) must be a class id, an integer in \[0, 13\)/);
   await bad(tok, { x: [s, ti], y, lengths: { source: [2, 3, 1] } }, /data\.lengths is given with ragged data\.x/);
   await bad(tok, { x: [[[[3]], [[4]]], ti.slice(0, 2)], y: y.slice(0, 2) }, /data\.x\[0\] \(sources\) must be sequences of token ids \(number\[\]\[\]\).*feature vectors of width 1/);
+  await bad(feat, { x: [[[1, 2], [3, 4]], [[1], [2]]], y: [[[1]], [[2]]] }, /data\.x\[0\] is one sequence, not a list of sequences/);   // sources alone, not a pair
   await bad(feat, { x: [[[[1, 2, 3]], [[3, 4, 5]]], [[[1]], [[2]]]], y: [[[1]], [[2]]] }, /data\.x\[0\] \(sources\) has 3 features per step but the model's input 0 is \[batch, time, features=2\]/);
   await bad(feat, { x: [[[[1, 2]], [[3, 4]]], [[[1]], [[2]]]], y: [[[1, 1]], [[2, 2]]] }, /data\.y \(targets\) has 2 numbers per step; the model outputs 1 per step/);
   await bad(tok, { x: [s, ti], y }, /validation\.x\[1\]\[0\] is empty/, { ...opts, validation: { x: [s, [[], [1], [1]]], y } });
