@@ -13,6 +13,7 @@ import { recurrentLayers, specOf } from './build';
 import { checkLengths, lengthsFromMask, maskOf, Lengths } from './lengths';
 import { describe } from './describe';
 import { BatchSource, SeqBatch, MIN_STEPS } from './train-data';
+import { readRows } from './padding';
 
 /** Lengths of a seq2seq batch: each source's real steps and each target's (the loss counts only those). */
 export interface Seq2seqLengths {
@@ -99,6 +100,22 @@ export function seq2seqLengths(model: tf.LayersModel, what: string, data: { x: t
 }
 
 /**
+ * A seq2seq batch padded at the end (`sb` [batch, Ts_b(, m)], `tb` [batch, Tt_b(, k)], `yb` [batch, Tt_b(, k)])
+ * with its masks: the source's and the target's for the model (bool, null for a side with no padded
+ * step), the target's for the loss (float), and the loss terms (real target steps × entries per step).
+ * Shared by tensor and ragged data, so both train the same way.
+ */
+function maskedPairBatch(sb: tf.Tensor, tb: tf.Tensor, yb: tf.Tensor, Lsb: number[], Ltb: number[], tensors: tf.Tensor[]): SeqBatch {
+  const Tsb = sb.shape[1] as number, Ttb = tb.shape[1] as number;
+  const sMask = Lsb.some((L) => L < Tsb) ? tf.tidy(() => tf.cast(maskOf(Lsb, Tsb), 'bool')) : null;   // [batch, Ts_b]
+  const tMask = maskOf(Ltb, Ttb);                                                          // [batch, Tt_b] float, for the loss
+  const tModel = Ltb.some((L) => L < Ttb) ? tf.cast(tMask, 'bool') : null;
+  tensors.push(...([sMask, tMask, tModel] as (tf.Tensor | null)[]).filter((t): t is tf.Tensor => t !== null));
+  const perStep = yb.shape.slice(2).reduce((a, d) => a * d, 1);
+  return { x: [sb, tb], y: yb, mask: tMask, modelMask: [sMask, tModel], terms: Ltb.reduce((a, l) => a + l, 0) * perStep, tensors };
+}
+
+/**
  * The batches of seq2seq tensor data: rows gathered; each side cut to its batch's longest sequence when
  * the model's time axis of that input is free; one mask per input for {@link applySeq2seq} and the
  * target mask for the loss. Bucketing (`lengths`) sorts by source + target length, the steps a pair costs.
@@ -125,12 +142,117 @@ export function seq2seqSource(model: tf.LayersModel, x: tf.Tensor[], y: tf.Tenso
       const Ttb = free[1] ? Math.min(Tt, Math.max(MIN_STEPS, ...Ltb)) : Tt;
       if (Tsb < Ts) sb = cut(sb, Tsb);                                                 // [batch, Ts_b(, m)]
       if (Ttb < Tt) { tb = cut(tb, Ttb); yb = cut(yb, Ttb); }                         // [batch, Tt_b(, k)]
-      const sMask = Lsb.some((L) => L < Tsb) ? tf.tidy(() => tf.cast(maskOf(Lsb, Tsb), 'bool')) : null;   // [batch, Ts_b]
-      const tMask = maskOf(Ltb, Ttb);                                                          // [batch, Tt_b] float, for the loss
-      const tModel = Ltb.some((L) => L < Ttb) ? tf.cast(tMask, 'bool') : null;
-      tensors.push(...([sMask, tMask, tModel] as (tf.Tensor | null)[]).filter((t): t is tf.Tensor => t !== null));
-      const perStep = yb.shape.slice(2).reduce((a, d) => a * d, 1);
-      return { x: [sb, tb], y: yb, mask: tMask, modelMask: [sMask, tModel], terms: Ltb.reduce((a, l) => a + l, 0) * perStep, tensors };
+      return maskedPairBatch(sb, tb, yb, Lsb, Ltb, tensors);
+    },
+    dispose() {},
+  };
+}
+
+/** Whether `v` is a list of sequences (an array whose first entry is itself a sequence), not one sequence. */
+function isSequenceList(v: unknown): v is unknown[] {
+  const isRow = (r: unknown) => Array.isArray(r) || (ArrayBuffer.isView(r) && !(r instanceof DataView));
+  return Array.isArray(v) && v.length > 0 && isRow(v[0]);
+}
+
+/**
+ * Ragged seq2seq data `{ x: [sources, targetsIn], y: targets }`: three lists of sequences (token ids
+ * `number[][]` for a token model; feature vectors `number[][][]`, or one number per step for width 1,
+ * otherwise), row b of targetsIn as long as row b of targets. Each batch is padded at the end, the
+ * sources to the batch's longest source and the targets to its longest target (or to a fixed time axis
+ * of the model), token ids with the model's padId (0 without one: the masks mark the padding either
+ * way), features with 0; then it is masked as tensor data with `lengths: { source, target }` is
+ * ({@link maskedPairBatch}). `targetsIn` is not derived from `targets`: train has no start token (the
+ * data makes it, as reverseDigitsRagged does; decode takes `start`).
+ *
+ * Bucketing (`lengths` of the source) sorts by source + target length, as for tensor data.
+ *
+ * @throws TypeError when x is not a pair of lists of sequences or y is not ragged; RangeError naming
+ *   the argument and row for counts that differ, an empty row, a row longer than a fixed time axis, a
+ *   feature width the model does not take, a targetsIn row not as long as its target, a token id
+ *   outside [0, vocabSize) or equal to padId, a class id outside [0, outputs) for 'crossEntropy'
+ */
+export function raggedSeq2seqSource(model: tf.LayersModel, what: string, x: unknown, y: unknown, lossName: string | undefined): BatchSource {
+  const spec = specOf(model);
+  const tokens = spec.vocabSize !== undefined;
+  const want = tokens ? 'token ids, number[][]' : 'feature vectors, number[][][]';
+  // A list of sequences of feature vectors is one level deeper than one sequence (unless width 1, one number per step).
+  const listOf = (v: unknown, i: number) => isSequenceList(v) && (tokens || model.inputs[i].shape[2] === 1 || isSequenceList(v[0]));
+  if (!Array.isArray(x) || x.length !== 2 || !listOf(x[0], 0) || !listOf(x[1], 1)) {
+    const got = !Array.isArray(x) ? describe(x)
+      : x.length !== 2 ? `a list of ${x.length} items`
+      : [0, 1].map((i) => (listOf(x[i], i) ? null : `${what}.x[${i}] is ${Array.isArray(x[i]) && x[i].length > 0 ? 'one sequence, not a list of sequences' : describe(x[i])}`)).filter(Boolean).join('; ');
+    throw new TypeError(`train: ragged ${what}.x of a seq2seq model must be the pair [sources, targetsIn], each a list of sequences (${want}), ` +
+      `with ${what}.y the targets (targetsIn[b] is ⟨start⟩ then targets[b] without its last step); got ${got}`);
+  }
+  if (!isSequenceList(y)) {
+    throw new TypeError(`train: ${what}.y of a seq2seq model with ragged ${what}.x must be the targets, a list of sequences (${lossName === 'crossEntropy' ? 'class ids, number[][]' : 'number[][] or number[][][]'}), one per pair; got ${y instanceof tf.Tensor ? 'a tf.Tensor' : describe(y)}`);
+  }
+  const names = [`${what}.x[0]`, `${what}.x[1]`];
+  const roles = ['sources', 'targetsIn'];
+  const rows = [readRows('train', names[0], x[0]), readRows('train', names[1], x[1])];
+  const yr = readRows('train', `${what}.y`, y);
+  const N = rows[0].lengths.length;
+  if (rows[1].lengths.length !== N) throw new RangeError(`train: ${what}.x[1] (targetsIn) has ${rows[1].lengths.length} sequences but ${what}.x[0] (sources) has ${N}; one targetIn per source`);
+  if (yr.lengths.length !== N) throw new RangeError(`train: ${what}.y (targets) has ${yr.lengths.length} sequences but ${what}.x[0] (sources) has ${N}; one target per source`);
+  const b0 = yr.lengths.findIndex((L, b) => L !== rows[1].lengths[b]);
+  if (b0 >= 0) {
+    throw new RangeError(`train: ${what}.y[${b0}] (target) has ${yr.lengths[b0]} steps but ${what}.x[1][${b0}] (targetIn) has ${rows[1].lengths[b0]}; ` +
+      'the decoder predicts one target per targetIn step (targetIn: ⟨start⟩ then the target without its last step)');
+  }
+  // Each input: its width (tokens: one id per step) and fixed time axis, if the model has one.
+  const fixedT = model.inputs.map((inp) => inp.shape[1]);
+  rows.forEach((r, i) => {
+    const shape = model.inputs[i].shape;                                             // [null, T] ids or [null, T, F]
+    const layout = tokens ? '[batch, time] token ids' : `[batch, time, features=${shape[2]}]`;
+    if (tokens && r.features !== undefined) {
+      throw new RangeError(`train: ${names[i]} (${roles[i]}) must be sequences of token ids (number[][]) for the model's input ${layout}; got sequences of feature vectors of width ${r.features}`);
+    }
+    if (!tokens && (r.features ?? 1) !== shape[2]) {
+      throw new RangeError(`train: ${names[i]} (${roles[i]}) has ${r.features === undefined ? 'one number per step' : `${r.features} features per step`} but the model's input ${i} is ${layout}`);
+    }
+    const T = fixedT[i];
+    const long = T == null ? -1 : r.lengths.findIndex((L) => L > T);
+    if (long >= 0) throw new RangeError(`train: ${names[i]}[${long}] (${roles[i]}) has ${r.lengths[long]} steps but the model takes at most T = ${T} (input ${layout})`);
+    if (tokens) {
+      const V = spec.vocabSize!;
+      r.values.forEach((row, b) => row.forEach((v, t) => {
+        if (!Number.isInteger(v) || v < 0 || v >= V) throw new RangeError(`train: ${names[i]}[${b}][${t}] (${roles[i]}) must be a token id, an integer in [0, vocabSize = ${V}); got ${v}`);
+        if (v === spec.padId) {
+          throw new RangeError(`train: ${names[i]}[${b}][${t}] (${roles[i]}) is the model's padId ${v}, which marks padding; a ragged row holds only real tokens (train pads it), so drop the padding or rebuild the model with a spare padId`);
+        }
+      }));
+    }
+  });
+  const O = model.outputs[0].shape[2] as number;                                      // [null, Tt, O]
+  if (lossName === 'crossEntropy' ? yr.features !== undefined : (yr.features ?? 1) !== O) {
+    throw new RangeError(`train: ${what}.y (targets) has ${yr.features === undefined ? 'one number per step' : `${yr.features} numbers per step`}; the model outputs ${O} per step${lossName === 'crossEntropy' ? ' and crossEntropy takes one class id per step' : ''}`);
+  }
+  if (lossName === 'crossEntropy') {
+    // An id outside [0, O) would make a one-hot row of zeros: a loss term of 0, silently.
+    yr.values.forEach((row, b) => row.forEach((v, t) => {
+      if (!Number.isInteger(v) || v < 0 || v >= O) throw new RangeError(`train: ${what}.y[${b}][${t}] (target) must be a class id, an integer in [0, ${O}) for loss 'crossEntropy'; got ${v}`);
+    }));
+  }
+  const padValue = tokens ? spec.padId ?? 0 : 0;
+  // Rows `sel` of `r` padded at the end to T steps: [B, T] (one number per step) or [B, T, F].
+  const pad = (sel: number[], r: typeof yr, T: number, value: number, perStepShape: boolean) => {
+    const w = r.features ?? 1;
+    const out = new Float32Array(sel.length * T * w).fill(value);
+    sel.forEach((row, b) => out.set(r.values[row], b * T * w));
+    return perStepShape ? tf.tensor3d(out, [sel.length, T, w]) : tf.tensor2d(out, [sel.length, T]);
+  };
+  const [Ls, Lt] = [rows[0].lengths, rows[1].lengths];
+  return {
+    N,
+    lengths: Int32Array.from({ length: N }, (_, b) => Ls[b] + Lt[b]),
+    batch(sel): SeqBatch {
+      const Lsb = sel.map((r) => Ls[r]), Ltb = sel.map((r) => Lt[r]);
+      const Tsb = fixedT[0] ?? Math.max(MIN_STEPS, ...Lsb);
+      const Ttb = fixedT[1] ?? Math.max(MIN_STEPS, ...Ltb);
+      const sb = pad(sel, rows[0], Tsb, padValue, !tokens);                          // [batch, Ts_b(, m)]
+      const tb = pad(sel, rows[1], Ttb, padValue, !tokens);                          // [batch, Tt_b(, k)]
+      const yb = pad(sel, yr, Ttb, 0, lossName !== 'crossEntropy');                  // [batch, Tt_b] ids or [batch, Tt_b, O]
+      return maskedPairBatch(sb, tb, yb, Lsb, Ltb, [sb, tb, yb]);
     },
     dispose() {},
   };

@@ -26,7 +26,7 @@ import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel,
 import { Lengths, lengthsFromMask, maskOf } from './lengths';
 import { bucketOrder } from './padding';
 import { BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
-import { Seq2seqLengths, applySeq2seq, isSeq2seq, seq2seqLengths, seq2seqSource } from './train-seq2seq';
+import { Seq2seqLengths, applySeq2seq, isSeq2seq, raggedSeq2seqSource, seq2seqLengths, seq2seqSource } from './train-seq2seq';
 
 /** Sequences of different lengths, unpadded: `number[][]` (token ids, or one number per step) or `number[][][]` (feature vectors). */
 export type RaggedSequences = readonly (readonly number[])[] | readonly (readonly (readonly number[])[])[];
@@ -58,19 +58,38 @@ export interface TrainData {
 
 /**
  * Ragged training data: sequences of different lengths as arrays, which train pads per batch (a type of
- * its own, so that code reading `data.x` of a {@link TrainData} keeps getting a tensor).
+ * its own, so that code reading `data.x` of a {@link TrainData} keeps getting a tensor). No `lengths` or
+ * `mask`: each row's length is its own.
+ *
+ * A builder's seq2seq model takes the pair `x: [sources, targetsIn]` and `y: targets`, all three ragged
+ * (token ids `number[][]` for a token model, else feature vectors `number[][][]`), with
+ * `targetsIn[b].length === targets[b].length` (the decoder's teacher-forced input, ⟨start⟩ then the target
+ * without its last step: train does not derive it from `y`, there is no start token in train's
+ * options; `reverseDigitsRagged` shows the convention). Each batch pads the sources to its longest source
+ * and the targets to its longest target (token ids with the model's padId, or 0 without one; features
+ * with 0), and trains as tensor data with `lengths: { source, target }` does.
+ *
+ * @example
+ * ```ts
+ * await train(model, { x: [[1, 2], [3, 4, 5]], y: [0, 1] }, { epochs: 5 });    // many-to-one, two token sequences
+ * await train(s2s, { x: [[[3, 4], [5, 6, 7]], [[1, 4, 3], [1, 7, 6, 5]]], y: [[4, 3, 2], [7, 6, 5, 2]] }, { epochs: 5 });   // seq2seq pairs
+ * ```
  */
 export interface RaggedTrainData {
-  x: RaggedSequences;
-  /** Ragged per-step targets (one per x step), or one target per sequence (number[] class ids, number[][] rows). */
+  /** The sequences; for a seq2seq model the pair `[sources, targetsIn]` (row b of each belongs to pair b). */
+  x: RaggedSequences | readonly [RaggedSequences, RaggedSequences];
+  /** Ragged per-step targets (one per x step; seq2seq: one per targetsIn step), or one target per sequence (number[] class ids, number[][] rows). */
   y: RaggedSequences | readonly number[];
 }
 
-/** What {@link train} accepts: tensors (with optional lengths or mask) or ragged arrays. */
+/**
+ * What {@link train} accepts: tensors (with optional lengths or mask, {@link TrainData}) or ragged arrays
+ * ({@link RaggedTrainData}; for a seq2seq model `{ x: [sources, targetsIn], y: targets }`).
+ */
 export type TrainInput = TrainData | RaggedTrainData;
 
 /** Either form, as train's checks read it (every field possibly present, checked before use). */
-type AnyTrainData = { x: TrainData['x'] | RaggedSequences; y: TrainData['y'] | RaggedTrainData['y']; lengths?: Lengths | Seq2seqLengths; mask?: tf.Tensor };
+type AnyTrainData = { x: TrainData['x'] | RaggedTrainData['x']; y: TrainData['y'] | RaggedTrainData['y']; lengths?: Lengths | Seq2seqLengths; mask?: tf.Tensor };
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -670,13 +689,15 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
 function makeSource(model: tf.LayersModel, d: AnyTrainData, what: string, lossName: LossSpec): BatchSource {
   const name = typeof lossName === 'string' ? lossName : undefined;
   if (isRagged(d.x)) {
-    if (model.inputs.length !== 1) throw new Error(`train: ragged ${what}.x needs a model with one input; this one has ${model.inputs.length} (seq2seq: pass tensors)`);
+    const s2s = isSeq2seq(model);
+    if (model.inputs.length !== 1 && !s2s) throw new Error(`train: ragged ${what}.x needs a model with one input, or a builder's seq2seq model ([sources, targetsIn]); this one has ${model.inputs.length} inputs`);
     if (d.lengths != null || d.mask != null) {
       throw new Error(`train: ${what}.${d.lengths != null ? 'lengths' : 'mask'} is given with ragged ${what}.x, whose rows carry their own lengths; pass tensors with lengths, or ragged arrays without`);
     }
     if (d.y instanceof tf.Tensor) {
       throw new TypeError(`train: ${what}.x and ${what}.y must be tf.Tensors, or both arrays (ragged sequences, padded per batch); got ragged ${what}.x with a tensor ${what}.y: pass y as an array (y.arraySync())`);
     }
+    if (s2s) return raggedSeq2seqSource(model, what, d.x, d.y, name);
     const src = raggedSource(model, what, d.x, d.y, name);
     if (src.y) {
       try {
@@ -987,10 +1008,14 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  * batches similar lengths together (seeded, a new draw each epoch). A builder's seq2seq model takes
  * `{ x: [source, targetIn], y: target, lengths?: { source, target } }` (a padId model reads both from its
  * padding): the source lengths reach the encoder only, the target lengths the decoder and the loss (see
- * train-seq2seq.ts). Errors, before any step: lengths with a model that has a layer without mask support
+ * train-seq2seq.ts); or ragged `{ x: [sources, targetsIn], y: targets }`, each batch padded to its longest
+ * source and its longest target and trained as with lengths (bucketing sorts pairs by source + target
+ * length, tensors or ragged). Errors, before any step: lengths with a model that has a layer without mask support
  * (named), with truncated BPTT, with a two-input model that is not a builder's seq2seq model, or with a
  * custom loss that does not take a mask; seq2seq lengths that are not `{ source?, target? }` or disagree
- * with the padding; ragged rows whose feature widths or lengths do not fit the model or their targets (row named).
+ * with the padding; ragged rows whose feature widths or lengths do not fit the model or their targets, ragged
+ * seq2seq x that is not a pair, counts that differ, a targetsIn row not as long as its target, token ids
+ * outside the vocabulary or equal to padId (argument and row named).
  *
  * @example
  * ```ts
@@ -998,6 +1023,7 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  * table(result.frame());               // per-epoch history as a danfo DataFrame
  * await train(model, { x: names, y: labels }, { epochs: 5, bucketByLength: true });   // ragged names, padded per batch
  * await train(s2s, { x: [source, targetIn], y: target, lengths: { source: [3, 5], target: [4, 6] } }, { epochs: 5 });
+ * await train(s2s, { x: [[[3, 4], [5, 6, 7]], [[1, 4, 3], [1, 7, 6, 5]]], y: [[4, 3, 2], [7, 6, 5, 2]] }, { epochs: 5 });   // ragged pairs
  * ```
  */
 export async function train(model: tf.LayersModel, data: TrainInput, options: TrainOptions): Promise<TrainResult> {

@@ -37,8 +37,9 @@ test('TrainData keeps tensor fields; ragged data has its own type; both go to tr
     const kept: tf.TensorContainer = [d.x, d.y];               // lesson 05 keeps them in tf.tidy
     const r: RaggedTrainData = { x: [[1, 2], [3]], y: [0, 1] };
     const both: TrainInput[] = [d, r];
+    const pairs: RaggedTrainData = { x: [[[[1], [2]]], [[[0], [1]]]], y: [[[1], [2]]] };   // seq2seq features: [sources, targetsIn]
     const m = buildLSTM({ inputSize: 1, hiddenSize: 2, outputSize: 1 });
-    void train(m, d, { epochs: 1 }); void train(m, r, { epochs: 1 }); void y; void kept; void both;
+    void train(m, d, { epochs: 1 }); void train(m, r, { epochs: 1 }); void y; void kept; void both; void pairs;
   `);
   assert.deepEqual(errors, [], errors.join('\n'));
   // And the check can fail: a wrong use is reported.
