@@ -8,7 +8,7 @@ FROM node:20-bookworm
 # Binder passes NB_USER and NB_UID as build args; it needs uid 1000 and `jupyter` on PATH.
 ARG NB_USER=jovyan
 ARG NB_UID=1000
-ARG NB_HOME=/home/jovyan
+ARG NB_HOME=/home/${NB_USER}
 # Where the course lives and where the kernel is registered (PREFIX/share/jupyter: seen by every user).
 ARG RNN_LAB_COURSE=/opt/rnn-lab
 ARG PREFIX=/usr/local

@@ -139,7 +139,7 @@ test('Dockerfile steps as root, a throw-away hub user runs a lesson and a homewo
         case 'ARG': {
           const [k, ...v] = s.args.split('=');
           argNames.add(k);
-          vars[k] = k in buildArgs ? buildArgs[k] : v.join('=');
+          vars[k] = k in buildArgs ? buildArgs[k] : expand(v.join('='), vars, where);
           break;
         }
         case 'ENV': {
@@ -326,4 +326,46 @@ test('Dockerfile: uid 1000 named jovyan by default, RUN lines call only scripts/
 test('parseDockerfile: continuations joined, comments dropped, an unknown instruction is an error', () => {
   assert.deepEqual(parseDockerfile('# c\nFROM node:20-bookworm\nRUN a \\\n  # inner\n  b\n').map((s) => [s.op, s.args, s.line]), [['FROM', 'node:20-bookworm', 2], ['RUN', 'a    b', 3]]);
   assert.throws(() => parseDockerfile('FROM x\nADD . /x\n'), /line 2: ADD is not an instruction/);
+});
+
+test('copyCourse (the user part): copies, updates only its own unedited copies, keeps everything else, removes nothing', async () => {
+  const { copyCourse, RECORD } = await import('../scripts/hub/copy-course.mjs');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-copy-'));
+  try {
+    const course = path.join(tmp, 'course');
+    const dir = path.join(tmp, 'home', 'rnn-lab');
+    const put = (f, text) => { fs.mkdirSync(path.dirname(f), { recursive: true }); fs.writeFileSync(f, text); };
+    put(path.join(course, 'notebooks', '00-a.ipynb'), 'A1');
+    put(path.join(course, 'notebooks', '01-b.ipynb'), 'B1');
+    put(path.join(course, 'notebooks', 'notes.txt'), 'not a notebook');
+    put(path.join(course, 'homework', 'release', 'hw1.ipynb'), 'H1');
+    put(path.join(course, 'homework', 'release', 'hw1.checks.cjs'), 'C1');
+    put(path.join(course, 'homework', 'release', 'manifest.json'), '{}');
+    put(path.join(dir, 'notebooks', '01-b.ipynb'), 'the student\'s own 01-b, there before');
+
+    const first = copyCourse(dir, course);
+    assert.deepEqual(first, { copied: ['notebooks/00-a.ipynb', 'homework/hw1.checks.cjs', 'homework/hw1.ipynb'], updated: [], same: [], kept: ['notebooks/01-b.ipynb'] });
+    assert.equal(fs.readFileSync(path.join(dir, 'notebooks', '01-b.ipynb'), 'utf8'), 'the student\'s own 01-b, there before', 'a file the script did not write is never overwritten');
+    assert.ok(!fs.existsSync(path.join(dir, 'notebooks', 'notes.txt')) && !fs.existsSync(path.join(dir, 'homework', 'manifest.json')), 'only notebooks and checks files are copied');
+
+    // The student edits hw1; the course changes 00-a and hw1 and drops hw1.checks.cjs.
+    fs.writeFileSync(path.join(dir, 'homework', 'hw1.ipynb'), 'H1 + my answers');
+    fs.writeFileSync(path.join(course, 'notebooks', '00-a.ipynb'), 'A2');
+    fs.writeFileSync(path.join(course, 'homework', 'release', 'hw1.ipynb'), 'H2');
+    fs.rmSync(path.join(course, 'homework', 'release', 'hw1.checks.cjs'));
+    fs.writeFileSync(path.join(dir, 'notebooks', 'mine.ipynb'), 'M');
+    const second = copyCourse(dir, course);
+    assert.deepEqual(second, { copied: [], updated: ['notebooks/00-a.ipynb'], same: [], kept: ['notebooks/01-b.ipynb', 'homework/hw1.ipynb'] });
+    assert.equal(fs.readFileSync(path.join(dir, 'notebooks', '00-a.ipynb'), 'utf8'), 'A2', 'an unedited copy follows the course');
+    assert.equal(fs.readFileSync(path.join(dir, 'homework', 'hw1.ipynb'), 'utf8'), 'H1 + my answers', 'an edited copy is kept');
+    assert.equal(fs.readFileSync(path.join(dir, 'homework', 'hw1.checks.cjs'), 'utf8'), 'C1', 'a file the course dropped is not removed');
+    assert.equal(fs.readFileSync(path.join(dir, 'notebooks', 'mine.ipynb'), 'utf8'), 'M');
+    assert.deepEqual(copyCourse(dir, course), { copied: [], updated: [], same: ['notebooks/00-a.ipynb'], kept: ['notebooks/01-b.ipynb', 'homework/hw1.ipynb'] }, 'a third run changes nothing');
+
+    fs.writeFileSync(path.join(dir, RECORD), 'not json');
+    assert.throws(() => copyCourse(dir, course), /\.rnn-lab-copied\.json is not the JSON this script writes/);
+    assert.throws(() => copyCourse(dir, path.join(tmp, 'nowhere')), /course folder .*notebooks is missing/);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

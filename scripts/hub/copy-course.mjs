@@ -39,6 +39,10 @@ function writeAtomic(file, data) {
  * @returns {{ copied: string[], updated: string[], same: string[], kept: string[] }} paths relative to dir
  */
 export function copyCourse(dir, course = COURSE) {
+  for (const [from] of SOURCES) {
+    const src = path.join(course, from);
+    if (!fs.existsSync(src)) throw new Error(`the course folder ${src} is missing: ${course} is not a complete rnn-lab checkout`);
+  }
   const recordFile = path.join(dir, RECORD);
   let record = {};
   if (fs.existsSync(recordFile)) {
@@ -50,7 +54,6 @@ export function copyCourse(dir, course = COURSE) {
   const out = { copied: [], updated: [], same: [], kept: [] };
   for (const [from, to, keep] of SOURCES) {
     const src = path.join(course, from);
-    if (!fs.existsSync(src)) throw new Error(`the course folder ${src} is missing: ${course} is not a complete rnn-lab checkout`);
     const files = fs.readdirSync(src).filter(keep).sort();
     if (files.length === 0) throw new Error(`no course files in ${src}`);
     fs.mkdirSync(path.join(dir, to), { recursive: true });
