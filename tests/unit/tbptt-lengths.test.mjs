@@ -189,6 +189,37 @@ for (const impl of IMPLS) {
   });
 }
 
+test('computeGradients with mask and initialStates (one masked chunk) = each row alone, unpadded, from its own state: gradients and final states (tol 1e-6)', () => {
+  const lens = [4, 2, 1], Tc = 4;
+  const d = padded(lens, Tc, F, 17, () => 9);                                  // padding 9: visible if it leaked
+  const model = L.buildLSTM({ inputSize: F, hiddenSize: H, outputSize: 1, topology: 'many-to-many', seed: 3, impl: 'reference' });
+  const r0 = seeded(18);
+  const h0 = tf.tensor2d(lens.map(() => Array.from({ length: H }, () => r0())));
+  const c0 = tf.tensor2d(lens.map(() => Array.from({ length: H }, () => r0())));
+  const mask = L.sequenceMask(lens, Tc);
+  const start = tf.memory().numTensors;
+  const g = L.computeGradients(model, d.x, d.y, { loss: L.lossFunction('mse'), initialStates: [[h0, c0]], mask });
+  const sumLoss = (y, p) => tf.sum(tf.square(tf.sub(p, y)));
+  const count = lens.reduce((a, v) => a + v, 0);
+  const sums = {};
+  let dState = 0;
+  lens.forEach((Lb, b) => {
+    const xb = tf.tensor3d([d.rows[b]]), yb = tf.tensor3d([d.ys[b]]);
+    const hb = tf.slice(h0, [b, 0], [1, H]), cb = tf.slice(c0, [b, 0], [1, H]);
+    const a = L.computeGradients(model, xb, yb, { loss: sumLoss, initialStates: [[hb, cb]] });
+    for (const [n, t] of Object.entries(a.grads)) sums[n] = (sums[n] ?? new Float64Array(t.size)).map((v, i) => v + t.dataSync()[i] / count);
+    a.finalStates[0].forEach((t, i) => { dState = Math.max(dState, maxDiff(flat(t), flat(g.finalStates[0][i]).slice(b * H, (b + 1) * H))); });
+    tf.dispose([xb, yb, hb, cb, a.loss, ...Object.values(a.grads), ...a.finalStates.flat()]);
+  });
+  const dG = Math.max(...Object.keys(sums).map((n) => maxDiff(Array.from(sums[n]), flat(g.grads[n]))));
+  tf.dispose([g.loss, ...Object.values(g.grads), ...g.finalStates.flat()]);
+  console.log(`  masked chunk, lengths [${lens}]: max |Δgrad| vs rows alone ${dG.toExponential(2)}, max |Δ final h, c| ${dState.toExponential(2)} (tol 1e-6)`);
+  assert.ok(dG <= 1e-6 && dState <= 1e-6);
+  assert.equal(tf.memory().numTensors, start, 'nothing left behind');
+  tf.dispose([d.x, d.y, h0, c0, mask]);
+  model.dispose();
+});
+
 /**
  * The reference for an Elman RNN (h_t = tanh(x_t K + h_{t−1} U + b), y_t = h_t W + c), in plain tf ops
  * from the model's initial weights: each sequence alone and unpadded, chunk by chunk, its state carried as
