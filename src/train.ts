@@ -5,10 +5,9 @@
  *   g ← ∇_θ L;   if ‖g‖ > c:  g ← g · c/‖g‖         (clipping by global norm, Pascanu et al. 2013)
  *   θ ← optimizer(θ, g)
  *
- * Full BPTT differentiates through the whole sequence; truncated BPTT (`tbptt: k`) cuts a long
- * sequence into chunks of k steps, carries the state forward between chunks as a constant
- * (no gradient flows past a chunk) and takes one optimizer step per chunk; with variable lengths each
- * chunk scores its real steps only, and a sequence that has ended holds its state.
+ * Full BPTT differentiates through the whole sequence; truncated BPTT (`tbptt: k`) cuts it into chunks
+ * of k steps, carries the state forward as a constant (no gradient flows past a chunk), takes one optimizer
+ * step per chunk and, with variable lengths, scores each chunk's real steps only.
  */
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend';
@@ -911,6 +910,7 @@ class TrainingRun {
         made.push(lossMask, ...(ended ? [ended] : []));
         const perStep = yc.size / (real.length * len);                                          // entries per step (1 for class ids)
         chunks.push({
+          // (The model reads window.lengths, not modelMask: runModel runs the chunk.)
           x: xc, y: yc, masks: { modelMask: lossMask, lossMask }, terms: real.reduce((a, r) => a + r, 0) * perStep,
           window: { lengths: allFull(run, len) ? null : run }, held: ended,
         });
