@@ -114,15 +114,28 @@ export function modelLengths(spec: ReturnType<typeof specOf>, x: tf.Tensor, opti
   return fromIds;
 }
 
+/** {@link runModel}'s options: forwardModel's, and train's truncated-BPTT window. */
+export interface RunModelOptions extends ForwardModelOptions {
+  /**
+   * x is a window of k steps of longer sequences (a truncated-BPTT chunk); `lengths`: each row's steps to
+   * run in it, 1 ≤ L_b ≤ k, checked by the caller (null: all k). Used as given: `options.lengths` and
+   * `mask` are not read, and a padId model's ids are not read for padding, since a row whose sequence
+   * ended before the window is all padding there (train runs such a row for one step, then puts its
+   * held state back and masks its loss terms: see train.ts batchChunks).
+   */
+  window?: { lengths: Int32Array | null };
+}
+
 /**
  * {@link forwardModel} without its checks, for callers that checked x once for many calls (train's
  * chunks). `check` runs before every time step of every layer (interruptible callers stop there).
  */
-export function runModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions = {}, check?: ModelStepCheck): ForwardModelResult {
+export function runModel(model: tf.LayersModel, x: tf.Tensor, options: RunModelOptions = {}, check?: ModelStepCheck): ForwardModelResult {
   const spec = specOf(model);
   let h: tf.Tensor = x;
-  if (spec.vocabSize !== undefined) h = model.getLayer('embedding').apply(h) as tf.Tensor;   // checks the ids (and their padding)
-  const lengths = modelLengths(spec, x, options);
+  // Checks the ids (and, but in a window, their padding).
+  if (spec.vocabSize !== undefined) h = model.getLayer('embedding').apply(h, options.window ? { oneStep: true } : undefined) as tf.Tensor;
+  const lengths = options.window ? options.window.lengths : modelLengths(spec, x, options);
   if (spec.topology === 'one-to-many') h = model.getLayer('repeat').apply(h) as tf.Tensor;
   const layers: ForwardModelResult['layers'] = [];
   const finalStates: tf.Tensor[][] = [];

@@ -5,9 +5,9 @@
  *   g ← ∇_θ L;   if ‖g‖ > c:  g ← g · c/‖g‖         (clipping by global norm, Pascanu et al. 2013)
  *   θ ← optimizer(θ, g)
  *
- * Full BPTT differentiates through the whole sequence; truncated BPTT (`tbptt: k`) cuts a long
- * sequence into chunks of k steps, carries the state forward between chunks as a constant
- * (no gradient flows past a chunk) and takes one optimizer step per chunk.
+ * Full BPTT differentiates through the whole sequence; truncated BPTT (`tbptt: k`) cuts it into chunks
+ * of k steps, carries the state forward as a constant (no gradient flows past a chunk), takes one optimizer
+ * step per chunk and, with variable lengths, scores each chunk's real steps only.
  */
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend';
@@ -23,7 +23,7 @@ import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
 import { disposeLearningRateScalar } from './internals';
 import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
-import { Lengths, lengthsFromMask, maskOf } from './lengths';
+import { Lengths, allFull, lengthsFromMask, maskOf } from './lengths';
 import { bucketOrder } from './padding';
 import { BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
 import { Seq2seqLengths, applySeq2seq, isSeq2seq, raggedSeq2seqSource, seq2seqLengths, seq2seqSource } from './train-seq2seq';
@@ -111,7 +111,18 @@ export interface TrainOptions {
   clipNorm?: number;
   /** Clip every gradient entry to [−clipValue, clipValue]. */
   clipValue?: number;
-  /** Truncated BPTT: chunks of k time steps, state carried forward (many-to-many models). */
+  /**
+   * Truncated BPTT (Williams & Peng 1990; Keras' stateful RNNs, PyTorch's detached hidden state): each
+   * batch is cut into chunks of k time steps, one optimizer step per chunk, the states carried from chunk
+   * to chunk as constants (no gradient flows past a chunk's start). Many-to-many, unidirectional models.
+   *
+   * With lengths, a mask or ragged data, chunk [s, s + k) holds clamp(L_b − s, 0, k) real steps of
+   * sequence b: the chunk's loss is the mean over those real steps; a sequence that ended before the
+   * chunk keeps its state (the one after its step L_b) and adds nothing to the loss or the gradient,
+   * whatever its padded x and y hold; a chunk past every sequence's end is skipped. The epoch loss weights
+   * each chunk's mean by its real steps (× outputs per step), so it is the mean over all real steps of
+   * the epoch, never an unweighted mean of chunk means.
+   */
   tbptt?: number;
   /** Shuffle the sequences each epoch (seeded). Default true (false with tbptt is not required). */
   shuffle?: boolean;
@@ -383,7 +394,7 @@ function firstOf(t: tf.Tensor | tf.Tensor[]): tf.Tensor {
 /** Options of {@link computeGradients}. */
 export interface GradientOptions {
   loss: (yTrue: tf.Tensor, yPred: tf.Tensor, mask?: tf.Tensor) => tf.Scalar;
-  /** Initial states per recurrent layer (for truncated BPTT's chunks). */
+  /** Initial states per recurrent layer (for truncated BPTT's chunks); with `mask`, the chunk's mask. */
   initialStates?: (tf.Tensor[] | undefined)[];
   /**
    * `[batch, T]`, 1s then 0s: the model is called as `model.apply(x, { mask })` and, when its output
@@ -399,9 +410,11 @@ export interface GradientOptions {
  * training step, exposed so that tests and lessons can inspect it. With `initialStates` the model
  * is run by hand from those states (they are constants: no gradient flows into them), and the final
  * states are returned for the next chunk. With `mask` (variable-length sequences) the model gets the
- * mask and a per-step loss counts the real steps only. Unknown option keys, a missing `loss`, a mask
- * that is not 1s then 0s `[batch, T]`, a mask with `initialStates`, and a mask for a model with a
- * layer that does not support masking are errors.
+ * mask and a per-step loss counts the real steps only; with `initialStates` too (a chunk of padded
+ * sequences), each row's final state is its state after its last real step of the chunk. Unknown option
+ * keys, a missing `loss`, a mask that is not 1s then 0s `[batch, T]` (every row needs a real step: a
+ * sequence that ended before the chunk belongs out of it, or see train's `tbptt`), `initialStates` for a
+ * seq2seq model, and a mask for a model with a layer that does not support masking are errors.
  *
  * @example
  * ```ts
@@ -413,7 +426,7 @@ export function computeGradients(model: tf.LayersModel, x: tf.Tensor | tf.Tensor
   checkOptions('computeGradients', options, ['loss', 'initialStates', 'mask']);
   if (typeof options?.loss !== 'function') throw new TypeError(`computeGradients: options.loss must be a function (yTrue, yPred) => scalar, e.g. lossFunction('mse'); got ${typeof options?.loss}`);
   if (options.mask == null) return gradientsOf(model, x, y, options, false);
-  if (options.initialStates) throw new Error('computeGradients: options.mask with options.initialStates (truncated BPTT) is not supported: the chunks are run step by step without masks');
+  if (options.initialStates && isSeq2seq(model)) throw new Error('computeGradients: options.initialStates (truncated BPTT) is for many-to-one, many-to-many and one-to-many builder models; a seq2seq model passes its states from encoder to decoder itself');
   if (isSeq2seq(model)) return seq2seqGradients(model, x, y, options);
   if (Array.isArray(options.mask)) throw new TypeError('computeGradients: options.mask is a list (one mask per input), which only a builder\'s seq2seq model takes; this model takes one [batch, T] mask');
   checkMaskSupport('computeGradients', model, 'options.mask');
@@ -454,17 +467,23 @@ interface BatchMasks { modelMask: tf.Tensor | (tf.Tensor | null)[]; lossMask: tf
 
 /**
  * computeGradients' work. `checked`: train checked all of x once before its loop, so each batch skips
- * the model's boundary check (a read-back per step otherwise).
+ * the model's boundary check (a read-back per step otherwise). `window`: a truncated-BPTT chunk of a
+ * batch with lengths, run from `options.initialStates` with these per-row step counts (runModel's window).
  */
-function gradientsOf(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions, checked: boolean, masks?: BatchMasks):
+function gradientsOf(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor, options: GradientOptions, checked: boolean, masks?: BatchMasks,
+  window?: { lengths: Int32Array | null }):
   { loss: tf.Scalar; grads: tf.NamedTensorMap; finalStates?: tf.Tensor[][] } {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let finalStates: tf.Tensor[][] | undefined;
   const { value, grads } = tf.variableGrads(() => {
     if (options.initialStates) {
-      const r = (checked ? runModel : forwardModel)(model, firstOf(x), { initialStates: options.initialStates });
+      // Run by hand from the given states: train's chunks as a window (their lengths checked), a caller's
+      // masked chunk with its mask (checked by forwardModel against x's padding).
+      const initialStates = options.initialStates;
+      const r = window ? runModel(model, firstOf(x), { initialStates, window })
+        : (checked ? runModel : forwardModel)(model, firstOf(x), { initialStates, ...(masks ? { mask: masks.modelMask as tf.Tensor } : {}) });
       finalStates = r.finalStates.map((s) => s.map((t) => tf.keep(t)));
-      return options.loss(y, r.output);
+      return masks?.lossMask ? options.loss(y, r.output, masks.lossMask) : options.loss(y, r.output);
     }
     const out = Array.isArray(masks?.modelMask) ? applySeq2seq(model, x as tf.Tensor[], masks!.modelMask, true) : applyMasked(model, x, masks?.modelMask, true, checked);
     return masks?.lossMask ? options.loss(y, out, masks.lossMask) : options.loss(y, out);
@@ -665,7 +684,6 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
     const masked = sources.some((src) => src.lengths !== null);
     if (masked) {
       if (!isSeq2seq(model)) checkMaskSupport('train', model);
-      if (k !== undefined) throw new Error('train: options.tbptt (truncated BPTT) with lengths, a mask or ragged data is not supported: its chunks run step by step without masks');
       if (typeof lossName === 'function' && perStepOutput(model) && lossName.length < 3) {
         throw new TypeError('train: with lengths, a mask or ragged data, a custom loss must take the mask of real steps as its third argument, (yTrue, yPred, mask) => scalar (see lossFunction); this one declares fewer arguments, so it would score the padding');
       }
@@ -758,8 +776,28 @@ function seq2seqTensorSource(model: tf.LayersModel, td: TensorData, what: string
   return seq2seqSource(model, x, td.y, lengths);
 }
 
-/** One optimizer step's data: a batch, or one truncated-BPTT chunk of it. */
-interface Chunk { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; masks?: BatchMasks; terms: number }
+/**
+ * One optimizer step's data: a batch, or one truncated-BPTT chunk of it. A chunk of a batch with
+ * lengths has `window` (each row's steps to run, see batchChunks), its loss mask in `masks`, and
+ * `held` `[batch, 1]` bool (true for rows whose sequence ended before the chunk: their states are held).
+ */
+interface Chunk { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; masks?: BatchMasks; terms: number; window?: { lengths: Int32Array | null }; held?: tf.Tensor }
+
+/**
+ * The states to carry past a truncated-BPTT chunk: each layer's final states, but the carried ones
+ * `before` for the rows `held` `[batch, 1]` marks (their sequences had ended: they keep the state after
+ * their last real step). Disposes `after`; `before` stays the caller's.
+ */
+function holdStates(held: tf.Tensor, before: (tf.Tensor[] | undefined)[] | undefined, after: tf.Tensor[][]): tf.Tensor[][] {
+  // A row can only have ended after a first chunk, whose final states are carried: `before` is set.
+  const out = after.map((states, l) => states.map((t, i) => {
+    const kept = before?.[l]?.[i];
+    if (!kept) throw new Error(`train: internal error: truncated BPTT holds a row's state but layer ${l} carries none`);
+    return tf.where(held, kept, t);                                                             // [batch, n]
+  }));
+  tf.dispose(after.flat());
+  return out;
+}
 
 /** One epoch's running sums, for its {@link EpochLog}. */
 interface EpochTotals { lossSum: number; lossTerms: number; normSum: number; clips: number; steps: number }
@@ -856,15 +894,16 @@ class TrainingRun {
   private runBatch(rows: number[], epoch: number, op: Interruptible, totals: EpochTotals): void {
     const chunks = this.batchChunks(rows);
     this.states = this.setup.k === undefined ? undefined : recurrentLayers(this.model).map(() => undefined);
-    for (const [c, { x: xc, y: yc, masks, terms }] of chunks.entries()) {
+    for (const [c, { x: xc, y: yc, masks, terms, window, held }] of chunks.entries()) {
       // Each truncated-BPTT chunk is a step of its own: a long batch stops between them.
       if (c > 0 && op.reason === 'interrupt') { this.interruptedIn(epoch); break; }
-      const r = gradientsOf(this.model, xc, yc, { loss: this.setup.loss, initialStates: this.states }, true, masks);   // x, y checked once in checkTrainArgs
+      const r = gradientsOf(this.model, xc, yc, { loss: this.setup.loss, initialStates: this.states }, true, masks, window);   // x, y checked once in checkTrainArgs
       const lv = r.loss.dataSync()[0];
       const ok = this.takeStep(r.grads, lv, epoch);
       tf.dispose([r.loss, ...Object.values(r.grads)]);
+      const next = held ? holdStates(held, this.states, r.finalStates!) : r.finalStates;
       this.disposeStates();
-      this.states = r.finalStates;                               // constants for the next chunk: truncated
+      this.states = next;                                        // constants for the next chunk: truncated
       if (!ok) { this.refuse(epoch, lv); break; }
       totals.lossSum += lv * terms; totals.lossTerms += terms;   // weighted: a short batch or chunk counts for its (real) terms only
       totals.normSum += this.steps[this.steps.length - 1].gradNorm;
@@ -878,26 +917,53 @@ class TrainingRun {
 
   /**
    * The batch's rows as steps: the whole batch (with its masks when it has lengths), or its chunks of k
-   * time steps (never masked: checkTrainArgs refuses tbptt with lengths). Kept in batchTensors.
+   * time steps. Kept in batchTensors.
+   *
+   * A chunk [s, s + len) of a batch with lengths L_b: row b has r_b = clamp(L_b − s, 0, len) real steps
+   * there. The loss mask is maskOf(r, len), so the chunk's loss is the mean over its real steps and
+   * its weight in the epoch loss (`terms`) is Σ r_b × entries per step. Rows are never dropped (the
+   * carried states are by row): a row whose sequence ended (r_b = 0) runs one step, since layers and
+   * fused kernels take lengths ≥ 1, but all its loss terms are masked, so it adds nothing to the loss or
+   * the gradient, and `held` puts its carried state back after the step (holdStates). Chunks past every
+   * row's end are skipped.
    */
   private batchChunks(rows: number[]): Chunk[] {
     const k = this.setup.k;
     const batch: SeqBatch = this.setup.source.batch(rows);
     const { x: xb, y: yb } = batch;
     const chunks: Chunk[] = [];
+    const made: tf.Tensor[] = [];
     if (k === undefined) {
       const masks = batch.modelMask ? { modelMask: batch.modelMask, lossMask: batch.mask } : undefined;
       chunks.push({ x: xb, y: yb, masks, terms: batch.terms });
     } else {
       const T = firstOf(xb).shape[1] as number;
+      const lengths = this.setup.source.lengths;
+      const L = lengths ? rows.map((r) => lengths[r]) : null;
       for (let s = 0; s < T; s += k) {
         const len = Math.min(k, T - s);
+        const real = L?.map((Lb) => Math.min(len, Math.max(0, Lb - s)));                      // [batch] real steps in the chunk
+        if (real && real.every((r) => r === 0)) break;                                          // past every row's end, and so are the rest
+        const xc = tf.slice(firstOf(xb), [0, s], [-1, len]);                                    // [batch, len, …]
         const yc = tf.slice(yb, [0, s], [-1, len]);                                             // [batch, len, …]
-        chunks.push({ x: tf.slice(firstOf(xb), [0, s], [-1, len]), y: yc, terms: yc.size });
+        made.push(xc, yc);
+        if (!real || real.every((r) => r === len)) {
+          chunks.push({ x: xc, y: yc, terms: yc.size, ...(real ? { window: { lengths: null } } : {}) });
+          continue;
+        }
+        const lossMask = maskOf(real, len);                                               // [batch, len] float, 0 for ended rows
+        const run = Int32Array.from(real, (r) => Math.max(1, r));                               // layers take L_b ≥ 1
+        const ended = real.some((r) => r === 0) ? tf.tensor2d(real.map((r) => (r === 0 ? 1 : 0)), [real.length, 1], 'bool') : undefined;   // [batch, 1]
+        made.push(lossMask, ...(ended ? [ended] : []));
+        const perStep = yc.size / (real.length * len);                                          // entries per step (1 for class ids)
+        chunks.push({
+          // (The model reads window.lengths, not modelMask: runModel runs the chunk.)
+          x: xc, y: yc, masks: { modelMask: lossMask, lossMask }, terms: real.reduce((a, r) => a + r, 0) * perStep,
+          window: { lengths: allFull(run, len) ? null : run }, held: ended,
+        });
       }
     }
-    this.batchTensors = [...batch.tensors,
-      ...chunks.flatMap(({ x: xc, y: yc }) => (xc === xb ? [] : [...(Array.isArray(xc) ? xc : [xc]), yc]))];
+    this.batchTensors = [...batch.tensors, ...made];
     return chunks;
   }
 
@@ -1010,8 +1076,10 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  * padding): the source lengths reach the encoder only, the target lengths the decoder and the loss (see
  * train-seq2seq.ts); or ragged `{ x: [sources, targetsIn], y: targets }`, each batch padded to its longest
  * source and its longest target and trained as with lengths (bucketing sorts pairs by source + target
- * length, tensors or ragged). Errors, before any step: lengths with a model that has a layer without mask support
- * (named), with truncated BPTT, with a two-input model that is not a builder's seq2seq model, or with a
+ * length, tensors or ragged). With `tbptt` too, each chunk is scored over its real steps, and a sequence
+ * that ended before a chunk holds its state and adds nothing (see {@link TrainOptions.tbptt}). Errors,
+ * before any step: lengths with a model that has a layer without mask support (named), with a two-input
+ * model that is not a builder's seq2seq model, or with a
  * custom loss that does not take a mask; seq2seq lengths that are not `{ source?, target? }` or disagree
  * with the padding; ragged rows whose feature widths or lengths do not fit the model or their targets, ragged
  * seq2seq x that is not a pair, counts that differ, a targetsIn row not as long as its target, token ids
@@ -1022,6 +1090,7 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  * const result = await train(model, { x, y }, { epochs: 30, optimizer: 'adam', learningRate: 0.01, clipNorm: 1 });
  * table(result.frame());               // per-epoch history as a danfo DataFrame
  * await train(model, { x: names, y: labels }, { epochs: 5, bucketByLength: true });   // ragged names, padded per batch
+ * await train(lm, { x: texts, y: nextIds }, { epochs: 5, tbptt: 20 });   // ragged, chunks of 20 steps
  * await train(s2s, { x: [source, targetIn], y: target, lengths: { source: [3, 5], target: [4, 6] } }, { epochs: 5 });
  * await train(s2s, { x: [[[3, 4], [5, 6, 7]], [[1, 4, 3], [1, 7, 6, 5]]], y: [[4, 3, 2], [7, 6, 5, 2]] }, { epochs: 5 });   // ragged pairs
  * ```
