@@ -4,8 +4,9 @@
  * `tf.customGrad`, so `tf.grads`, `tf.variableGrads` and training go through it unchanged.
  *
  * The kernels and their memory arena: ./kernels.ts. A batch large enough is cut into shards computed
- * at once on this thread and on helper threads (./threads.ts; one per further core, set by
- * {@link setFusedThreads} or RNN_LAB_FUSED_THREADS), and the shards' weight gradients are summed.
+ * at once on this thread and on helper threads (./threads.ts; one per further core or whole CPU of
+ * the container's quota, ./quota.ts; set by {@link setFusedThreads} or RNN_LAB_FUSED_THREADS), and the
+ * shards' weight gradients are summed.
  *
  * @example
  * ```ts
