@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkOptions } from './options';
 import { registerWasmKernels, recoverEngine, silenceCpuBanner, wasmHasSimd } from './internals';
 import { abandonRunningCalls, kernelHub } from './interrupt';
-import { settleFusedHelpers } from './fused';
+import { fusedThreads, settleFusedHelpers } from './fused';
 
 /** The tf.js backend names rnn-lab can pick, in order of preference. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -20,8 +20,16 @@ export interface BackendInfo {
   name: BackendName;
   /** Why it was chosen (and why the faster ones were not), in one line. */
   reason: string;
-  /** The same as `name` and `reason`, as the one line that was printed. */
+  /** The same as `name` and `reason`, and the fused threads, as the one line that was printed. */
   line: string;
+  /**
+   * Threads of rnn-lab's fused recurrent kernels (this one included; not tf.js's own WASM threads), as
+   * {@link fusedInfo} reports them: RNN_LAB_FUSED_THREADS, else the cgroup CPU quota rounded down, else
+   * one per core up to 8; setFusedThreads changes it.
+   */
+  threads: number;
+  /** Why that many, e.g. `'cgroup v2 cpu.max 150000 100000 → 1.5 CPUs'` or `'availableParallelism 2'`. */
+  threadsReason: string;
 }
 
 /** Options of {@link initBackend}. */
@@ -55,9 +63,15 @@ silenceCpuBanner();   // also for scripts that never call initBackend
   }
 }
 
-/** The backend chosen by the last {@link initBackend} call, if any. */
+/**
+ * The backend chosen by the last {@link initBackend} call, if any, with the fused kernels' thread count
+ * as it is now (`threads`, `threadsReason`).
+ * @example backendInfo()?.threadsReason   // 'availableParallelism 2'
+ */
 export function backendInfo(): BackendInfo | undefined {
-  return current;
+  if (!current) return undefined;
+  const { threads, reason } = fusedThreads();
+  return { ...current, threads, threadsReason: reason };
 }
 
 function tryNode(): string | null {
@@ -100,6 +114,9 @@ async function trySet(name: BackendName): Promise<string | null> {
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   checkOptions('initBackend', options, INIT_BACKEND_KEYS);
+  // A bad RNN_LAB_FUSED_THREADS is an error here, in a notebook's first cell, before any backend is
+  // switched, not at the first training step.
+  const { threads, reason: threadsReason } = fusedThreads();
   const requested = options.backend ?? process.env.RNN_LAB_BACKEND ?? 'auto';
   const want = ALIASES[String(requested).toLowerCase()];
   if (want === undefined) {
@@ -125,8 +142,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const simd = wasmHasSimd();
     reason += `; SIMD ${simd ? 'on' : 'off'}`;
   }
-  const line = `rnn-lab backend: ${chosen} (${reason}), tf.js ${tf.version_core}`;
-  current = { name: chosen, reason, line };
+  const line = `rnn-lab backend: ${chosen} (${reason}), tf.js ${tf.version_core}; fused kernels: ${threads} thread${threads === 1 ? '' : 's'} (${threadsReason})`;
+  current = { name: chosen, reason, line, threads, threadsReason };
   if (!options.quiet) console.log(line);
-  return current;
+  return { ...current };
 }

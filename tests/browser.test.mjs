@@ -20,6 +20,22 @@ test('the welcome page renders its plots in headless Chromium with no JavaScript
   assert.ok(fs.existsSync(page), `${page} was not written`);
   const index = fs.readFileSync(path.join(site, 'index.html'), 'utf8');
   assert.match(index, /href="00-welcome\.html"/);
+  // Each lesson's row shows its kernel's peak memory, under the default budget of 1536 MB; the figure is
+  // the kernel's processes (launch.cjs and kernel.cjs, both node), each at least a Node process with tf.js.
+  const rows = [...index.matchAll(/<tr><td><a href="([^"]+)\.html">.*?<\/tr>/gs)];
+  assert.deepEqual(rows.map((m) => m[1]), ['00-welcome']);
+  for (const [row, name] of rows) {
+    const mem = row.match(/<td title="([^"]*)">(\d+) MB<\/td>/);
+    assert.ok(mem, `${name}: no memory figure in its row: ${row.slice(0, 300)}`);
+    const [, procs, mb] = mem;
+    const each = [...procs.matchAll(/node \(pid \d+\) (\d+) MB/g)].map((m) => Number(m[1]));
+    assert.ok(each.length >= 2, `${name}: the kernel's two node processes are listed: ${procs}`);
+    const sum = each.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(Number(mb) - sum) <= each.length, `${name}: ${mb} MB is the processes' sum ${sum} MB (rounding ≤ 1 MB each)`);
+    assert.ok(Number(mb) > 60 && Number(mb) <= 1536, `${name}: peak memory ${mb} MB (expected 60..1536 MB)`);
+  }
+  assert.match(r.stdout, /00-welcome\.ipynb/);
+  assert.match(r.stdout, /\d+ MB \/ 1536 MB {2}notebooks\/00-welcome\.ipynb/, 'the console line gives the figure and the budget');
   // The index shows the numbers behind each claim: the line the lesson's own run printed.
   const claims = [...index.matchAll(/<ul class="claims">(.*?)<\/ul>/gs)].flatMap((m) => [...m[1].matchAll(/<li>(.*?)<\/li>/gs)].map((l) => l[1]));
   assert.ok(claims.length >= 1, 'the index lists the claim lesson 00 printed');

@@ -1,5 +1,7 @@
 // `npm run course`: execute every lesson headless and write site/: one HTML page per notebook
-// (interactive plots, math, no network needed) and an index with summaries and runtimes.
+// (interactive plots, math, no network needed) and an index with summaries, runtimes and each lesson's
+// peak memory (the kernel's processes' peak RSS, scripts/course/memory.py); a lesson over the memory
+// budget (--max-memory, default 1536 MB, so a 2 GB Binder or hub pod runs it) fails.
 // Into the site folder it writes only index.html, <notebook>.html and mathjax/; a page of that name
 // that it did not write (no generator marker) stops the run before anything is executed or written.
 import * as fs from 'node:fs';
@@ -8,7 +10,10 @@ import { ROOT, listNotebooks, executeNotebooks, notebookInfo, libraryBuilt, find
 import { installKernel } from '../kernel.mjs';
 import { scanArgs, wantsHelp } from '../lib/args.mjs';
 
-const USAGE = 'usage: npm run course -- [--site DIR] [NOTEBOOK-NAME-PART …]';
+const USAGE = 'usage: npm run course -- [--site DIR] [--max-memory MB] [NOTEBOOK-NAME-PART …]';
+
+/** The default memory budget of one lesson, in MB (2²⁰ bytes): 1.5 GB, under a 2 GB pod with room for Jupyter. */
+export const MAX_MEMORY_MB = 1536;
 
 /** Marks every page this script writes (the index here; notebook pages through scripts/course/nbexport.py, which `npm run export` shares). */
 export const GENERATOR_META = '<meta name="generator" content="rnn-lab course">';
@@ -28,19 +33,49 @@ export function writeIndex(site, html) {
 }
 
 /**
- * Parse the command line: { site, only } — the site folder (default site/) and the parts of notebook
- * names to run (none: every lesson). Throws (with the usage line) on an unknown flag or a --site without a folder.
+ * Parse the command line: { site, only, maxMemoryMb } — the site folder (default site/), the parts of
+ * notebook names to run (none: every lesson) and each lesson's memory budget in MB (default 1536).
+ * Throws (with the usage line) on an unknown flag, a --site without a folder or a --max-memory that is
+ * not a positive number of MB.
  */
 export function parseArgs(argv) {
-  const o = { site: path.join(ROOT, 'site'), only: [] };
-  for (const a of scanArgs(argv, { site: { type: 'string' } })) {
-    if (a.kind === 'option') {
+  const o = { site: path.join(ROOT, 'site'), only: [], maxMemoryMb: MAX_MEMORY_MB };
+  for (const a of scanArgs(argv, { site: { type: 'string' }, 'max-memory': { type: 'string' } })) {
+    if (a.kind === 'option' && a.name === 'max-memory') {
+      const mb = /^\d+(\.\d+)?$/.test(a.value ?? '') ? Number(a.value) : NaN;
+      if (!(mb > 0)) throw new Error(`--max-memory needs a positive number of MB (e.g. 1536); got ${a.value === undefined ? 'nothing' : `'${a.value}'`}\n${USAGE}`);
+      o.maxMemoryMb = mb;
+    } else if (a.kind === 'option') {
       if (!a.value || a.value.startsWith('-')) throw new Error(`--site needs a folder\n${USAGE}`);
       o.site = path.resolve(a.value);
     } else if (a.kind === 'unknown' || a.raw.startsWith('-')) throw new Error(`unknown option ${a.raw}\n${USAGE}`);
     else o.only.push(a.value);
   }
   return o;
+}
+
+/** A report's peak memory for the index and the console: '412 MB', or '?' when it was not measured. */
+export function memoryText(r) {
+  return r.peak_mb == null ? '?' : `${Math.round(r.peak_mb)} MB`;
+}
+
+/**
+ * Fail each report whose peak memory (`peak_mb`, from scripts/course/execute.py) is over `maxMemoryMb`:
+ * `ok` false and a message in `errors` (and `memoryErrors`). Reports without a figure are left as they
+ * are; main() says that they were not checked. Returns the reports.
+ */
+export function checkMemory(reports, maxMemoryMb) {
+  for (const r of reports) {
+    if (r.peak_mb != null && r.peak_mb > maxMemoryMb) {
+      const top = (r.memory_processes ?? []).slice(0, 3).map((p) => `${p.name} ${Math.round(p.peak_mb)} MB`).join(', ');
+      const msg = `peak memory ${Math.round(r.peak_mb)} MB is over the --max-memory budget of ${maxMemoryMb} MB${top ? ` (${top})` : ''}: ` +
+        'a 2 GB Binder or hub pod may stop this lesson; make it use less, or raise the budget knowingly';
+      r.errors = [...(r.errors ?? []), msg];
+      r.memoryErrors = [msg];
+      r.ok = false;
+    }
+  }
+  return reports;
 }
 
 function main() {
@@ -71,7 +106,7 @@ function main() {
 
   fs.mkdirSync(SITE, { recursive: true });
   const t0 = Date.now();
-  const reports = executeNotebooks(notebooks, { html: SITE });
+  const reports = checkMemory(executeNotebooks(notebooks, { html: SITE }), opts.maxMemoryMb);
   const total = (Date.now() - t0) / 1000;
 
   copyMathJax(SITE);
@@ -84,7 +119,7 @@ function main() {
     const claims = (r.claims ?? []).map((c) => `<li>${esc(c)}</li>`).join('');
     return `<tr><td><a href="${esc(info.name)}.html">${esc(info.title)}</a></td><td>${esc(info.summary)}` +
       `${claims ? `<ul class="claims">${claims}</ul>` : ''}</td>` +
-      `<td>${r.seconds.toFixed(1)} s${over}</td><td>${status}</td></tr>`;
+      `<td>${r.seconds.toFixed(1)} s${over}</td><td title="${esc((r.memory_processes ?? []).map((p) => `${p.name} (pid ${p.pid}) ${Math.round(p.peak_mb)} MB`).join(', ') || (r.memory_note ?? ''))}">${esc(memoryText(r))}</td><td>${status}</td></tr>`;
   });
   const index = `<!DOCTYPE html>
   <html><head>${GENERATOR_META}<meta charset="utf-8"><title>RNN Lab — the course</title>
@@ -94,15 +129,21 @@ function main() {
   </head><body>
   <h1>RNN Lab — the course</h1>
   <p>Every lesson below was executed headless on ${esc(new Date().toISOString().slice(0, 10))}; each page shows its
-  outputs, with interactive plots, and works offline. Total run time ${total.toFixed(0)} s.</p>
-  <table><thead><tr><th>lesson</th><th>what it shows, and the numbers its run measured (✔ each claim that held)</th><th>runtime (budget ${BUDGET_S} s)</th><th>status</th></tr></thead>
+  outputs, with interactive plots, and works offline. Total run time ${total.toFixed(0)} s. Peak memory is the
+  kernel's: the peak resident memory of each of its processes, summed.</p>
+  <table><thead><tr><th>lesson</th><th>what it shows, and the numbers its run measured (✔ each claim that held)</th><th>runtime (budget ${BUDGET_S} s)</th><th>peak memory (budget ${opts.maxMemoryMb} MB)</th><th>status</th></tr></thead>
   <tbody>
   ${rows.join('\n')}
   </tbody></table>
   </body></html>
   `;
   writeIndex(SITE, index);
-  for (const r of reports) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.seconds.toFixed(1).padStart(6)} s / ${BUDGET_S} s  ${path.relative(ROOT, r.path)}`);
+  for (const r of reports) {
+    console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.seconds.toFixed(1).padStart(6)} s / ${BUDGET_S} s ${memoryText(r).padStart(8)} / ${opts.maxMemoryMb} MB  ${path.relative(ROOT, r.path)}`);
+    for (const e of r.memoryErrors ?? []) console.log(`     ${e}`);
+  }
+  const unmeasured = reports.filter((r) => r.peak_mb == null);
+  if (unmeasured.length) console.log(`rnn-lab course: peak memory not measured for ${unmeasured.length} notebook(s) (${unmeasured[0].memory_note ?? 'no figure'}), so --max-memory was not checked for them`);
   console.log(`rnn-lab course: ${reports.filter((r) => r.ok).length}/${reports.length} notebooks ok in ${total.toFixed(1)} s; open ${path.relative(process.cwd(), path.join(SITE, 'index.html'))}`);
   process.exit(reports.every((r) => r.ok) ? 0 : 1);
 }

@@ -3,6 +3,10 @@
 Used by the notebook test and by `npm run course`. Run with a Python that has Jupyter (nbclient,
 nbconvert); the caller sets JUPYTER_PATH so the project's kernel is found.
 
+Each report also has the kernel's peak memory (`peak_mb`: the summed peak RSS of the kernel process and
+its children, scripts/course/memory.py; null where /proc is missing, with `memory_note` saying so) and
+`memory_processes` (each process's peak).
+
     python3 execute.py [--out DIR] [--html DIR] [--report FILE] [--cell-timeout S] NOTEBOOK...
 
 A notebook fails when a cell's execution reply is an error, when a cell writes to stderr (stderr noise
@@ -20,6 +24,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from nbexport import export_html  # scripts/course/nbexport.py, beside this file (it puts scripts/lib on sys.path)
 from files import write_atomic  # scripts/lib/files.py
+import memory  # scripts/course/memory.py
 
 
 # The line src/claims.ts expectClaim prints when a claim holds.
@@ -34,6 +39,20 @@ class RecordingClient(NotebookClient):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.failed_cells = []
+        self.memory = None    # memory.PeakMemory of the kernel's process tree, once it started
+        self.memory_report = None
+
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(**kwargs)
+        pid = getattr(getattr(self.km, 'provisioner', None), 'pid', None)
+        if pid is not None and memory.available():
+            self.memory = memory.PeakMemory(pid).start()
+
+    async def _async_cleanup_kernel(self):
+        # The last reading just before shutdown: VmHWM is gone with the process.
+        if self.memory is not None and self.memory_report is None:
+            self.memory_report = self.memory.stop()
+        await super()._async_cleanup_kernel()
 
     async def _check_raise_for_error(self, cell, cell_index, exec_reply):
         if exec_reply is not None and exec_reply.get('content', {}).get('status') == 'error':
@@ -89,8 +108,15 @@ def run(path, cell_timeout, kernel):
                 errors.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
     if not_run and not errors:
         errors.append(f'code cells {not_run} did not run')
+    if client.memory is not None and client.memory_report is None:
+        client.memory_report = client.memory.stop()   # the kernel never reached cleanup (start failed)
+    mem = client.memory_report
+    note = None if mem else ('no /proc here (not Linux): peak memory not measured' if not memory.available()
+                             else 'the kernel process was not found: peak memory not measured')
     return nb, {'path': path, 'seconds': round(seconds, 2), 'errors': errors, 'stderr': stderr,
-                'claims': claims, 'failed_claims': failed_claims, 'ok': not errors and not stderr and not failed_claims}
+                'claims': claims, 'failed_claims': failed_claims, 'ok': not errors and not stderr and not failed_claims,
+                'peak_mb': mem['peak_mb'] if mem else None, 'memory_processes': mem['processes'] if mem else [],
+                **({'memory_note': note} if note else {})}
 
 
 def main():
@@ -114,7 +140,8 @@ def main():
             # The same export as `npm run export`; pages share one MathJax copy (mathjax/ beside them).
             export_html(nb, os.path.join(a.html, name + '.html'), mathjax='beside', name=name)
         mark = 'ok ' if rep['ok'] else 'FAIL'
-        print(f"{mark} {rep['seconds']:6.1f} s  {path}", file=sys.stderr, flush=True)
+        mem = f"{rep['peak_mb']:7.0f} MB" if rep['peak_mb'] is not None else '      ? MB'
+        print(f"{mark} {rep['seconds']:6.1f} s {mem}  {path}", file=sys.stderr, flush=True)
         reports.append(rep)
     text = json.dumps(reports)
     if a.report:

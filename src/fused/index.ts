@@ -4,8 +4,9 @@
  * `tf.customGrad`, so `tf.grads`, `tf.variableGrads` and training go through it unchanged.
  *
  * The kernels and their memory arena: ./kernels.ts. A batch large enough is cut into shards computed
- * at once on this thread and on helper threads (./threads.ts; one per further core, set by
- * {@link setFusedThreads} or RNN_LAB_FUSED_THREADS), and the shards' weight gradients are summed.
+ * at once on this thread and on helper threads (./threads.ts; one per further core or whole CPU of
+ * the container's quota, ./quota.ts; set by {@link setFusedThreads} or RNN_LAB_FUSED_THREADS), and the
+ * shards' weight gradients are summed.
  *
  * @example
  * ```ts
@@ -27,6 +28,8 @@ import {
 } from './kernels';
 import type { BackwardOut, ForwardIn } from './kernels';
 import { Helper } from './threads';
+import { defaultFusedThreads, MAX_THREADS } from './quota';
+import type { ThreadsChoice } from './quota';
 import { gradientDepth, isTapeOn } from '../internals';
 import { checkOptions } from '../options';
 import { shapeText } from '../inputs';
@@ -103,14 +106,19 @@ function getModule(): Module {
   return getArena().mod;
 }
 
-/** How the batch is shared out: threads in all (this one included), and the least work worth a split. */
+/** How the batch is shared out: the least work worth a split, and the fewest rows per shard. */
 const threading = {
-  threads: defaultThreads(),
   /** Multiply-adds of a forward (T·b·G·n·(m+n)) below which a call stays on this thread. */
   minWork: Number(envOf('RNN_LAB_FUSED_MIN_WORK') ?? 2 ** 21),
   /** Fewest batch rows per shard. */
   minRows: Number(envOf('RNN_LAB_FUSED_MIN_ROWS') ?? 4),
 };
+/**
+ * Threads in all (this one included) and why: chosen on first need (./quota.ts), not at import, so a
+ * bad RNN_LAB_FUSED_THREADS is an error of the first call that uses the kernels (or of initBackend),
+ * not of loading the library.
+ */
+let threadChoice: ThreadsChoice | undefined;
 let helpers: Helper[] = [];
 let helperError: string | undefined;
 
@@ -118,15 +126,14 @@ function envOf(name: string): string | undefined {
   return typeof process !== 'undefined' ? process.env?.[name] : undefined;
 }
 
-function defaultThreads(): number {
-  const env = envOf('RNN_LAB_FUSED_THREADS');
-  if (env !== undefined) return Math.max(1, Math.floor(Number(env)) || 1);
-  try {
-    const os = require('os') as typeof import('os');
-    return Math.min(8, Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
-  } catch {
-    return 1;
-  }
+/**
+ * The fused kernels' thread count (this one included) and the reason for it: setFusedThreads, else
+ * RNN_LAB_FUSED_THREADS, else the cgroup CPU quota, else one per core up to 8 (./quota.ts).
+ * Throws a RangeError naming RNN_LAB_FUSED_THREADS when it is not an integer 1..64.
+ */
+export function fusedThreads(): ThreadsChoice {
+  threadChoice ??= defaultFusedThreads();
+  return { ...threadChoice };
 }
 
 function stopHelpers(): void {
@@ -137,18 +144,20 @@ function stopHelpers(): void {
 /**
  * Set how many threads the fused kernels use (this one included; 1 = no helper threads), the smallest
  * call they split (`minWork`, in multiply-adds of its forward) and the fewest batch rows per thread
- * (`minRows`). Defaults: one thread per core up to 8, 2²¹ multiply-adds, 4 rows; the environment
- * variables RNN_LAB_FUSED_THREADS, RNN_LAB_FUSED_MIN_WORK and RNN_LAB_FUSED_MIN_ROWS set them too.
+ * (`minRows`). Defaults: RNN_LAB_FUSED_THREADS (an integer 1..64; another value is an error), else the
+ * container's CPU quota rounded down (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us`; 1.5 CPUs → 1 thread),
+ * else one thread per core up to 8; 2²¹ multiply-adds (RNN_LAB_FUSED_MIN_WORK); 4 rows
+ * (RNN_LAB_FUSED_MIN_ROWS). {@link fusedInfo} reports the count and why (`threads`, `threadsReason`).
  * @example setFusedThreads(1)   // everything on the calling thread
  */
 export function setFusedThreads(threads: number, options: { minWork?: number; minRows?: number } = {}): void {
   checkOptions('setFusedThreads', options, ['minWork', 'minRows']);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`setFusedThreads: threads must be an integer in 1..64; got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`setFusedThreads: threads must be an integer in 1..${MAX_THREADS}; got ${threads}`);
   if (options.minWork !== undefined && !(options.minWork >= 0)) throw new RangeError(`setFusedThreads: options.minWork must be a number ≥ 0; got ${options.minWork}`);
   if (options.minRows !== undefined && !(Number.isInteger(options.minRows) && options.minRows >= 1)) {
     throw new RangeError(`setFusedThreads: options.minRows must be an integer ≥ 1; got ${options.minRows}`);
   }
-  threading.threads = threads;
+  threadChoice = { threads, reason: `setFusedThreads(${threads})` };
   if (options.minWork !== undefined) threading.minWork = options.minWork;
   if (options.minRows !== undefined) threading.minRows = options.minRows;
   if (helpers.length > threads - 1) {
@@ -190,7 +199,7 @@ function helpersFor(k: number): Helper[] {
 function shardsOf(a: Arena, d: Dims, keep: boolean, lengths: Int32Array | null): Shard[] {
   const steps = lengths ? lengths.reduce((s, L) => s + L, 0) : d.T * d.b;   // real steps of the batch
   const work = steps * GATES[d.kind] * d.n * (d.m + d.n);
-  let k = Math.min(threading.threads, Math.floor(d.b / threading.minRows));
+  let k = Math.min(fusedThreads().threads, Math.floor(d.b / threading.minRows));
   if (work < threading.minWork || !helpersPossible) k = 1;
   const pool = k > 1 ? helpersFor(k) : [];
   k = pool.length + 1;
@@ -243,13 +252,22 @@ export function fusedAvailable(): boolean {
   }
 }
 
-/** Which build is loaded, the wasm memory of every thread's arena (bytes), and the threading settings and helpers started. */
+/**
+ * Which build is loaded, the wasm memory of every thread's arena (bytes), the threading settings and
+ * the helpers started. `threads` is the thread count (this one included) and `threadsReason` why, e.g.
+ * `'RNN_LAB_FUSED_THREADS=2'`, `'cgroup v2 cpu.max 150000 100000 → 1.5 CPUs'`, `'availableParallelism 2'`
+ * or `'setFusedThreads(1)'`. Throws FusedUnsupportedError where the kernels do not load, and a RangeError
+ * for a bad RNN_LAB_FUSED_THREADS.
+ * @example fusedInfo().threads   // 1 in a pod with a 1.5-CPU quota
+ */
 export function fusedInfo(): {
-  path: string; relaxedSimd: boolean; memoryBytes: number; threads: number; minWork: number; minRows: number; helperThreads: number; helperError?: string;
+  path: string; relaxedSimd: boolean; memoryBytes: number; threads: number; threadsReason: string; minWork: number; minRows: number;
+  helperThreads: number; helperError?: string;
 } {
   const a = getArena();
   const bytes = a.memoryBytes() + helpers.reduce((s, h) => s + h.memoryBytes(), 0);
-  return { path: a.mod.path, relaxedSimd: a.mod.relaxed, memoryBytes: bytes, ...threading, helperThreads: helpers.length,
+  const { threads, reason } = fusedThreads();
+  return { path: a.mod.path, relaxedSimd: a.mod.relaxed, memoryBytes: bytes, threads, threadsReason: reason, ...threading, helperThreads: helpers.length,
     ...(helperError ? { helperError } : {}) };
 }
 

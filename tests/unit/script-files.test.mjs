@@ -105,7 +105,7 @@ test('grade: --out never replaces a file that is not a report; --keep never over
 });
 
 test('npm run course reads its flags with node:util parseArgs (scripts/lib/args.mjs): --site, notebook filters, unknown flags rejected', () => {
-  assert.deepEqual(courseArgs(['--site', 'out', '00-welcome', '03']), { site: path.resolve('out'), only: ['00-welcome', '03'] });
+  assert.deepEqual(courseArgs(['--site', 'out', '00-welcome', '03']), { site: path.resolve('out'), only: ['00-welcome', '03'], maxMemoryMb: 1536 });
   assert.deepEqual(courseArgs(['--site=out']).site, path.resolve('out'));
   assert.match(courseArgs([]).site, /[\\/]site$/);
   // Before, an unknown flag became a notebook filter ("no notebooks match --pdf") and a bare --site the current folder.
