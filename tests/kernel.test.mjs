@@ -25,6 +25,7 @@ test('after an error, queued cells are aborted only when the request asked (stop
 test('Interrupt stops train within a batch: idle within 2 s, weights kept, nothing printed later, stopped = interrupted', (t) => scenario(t, 'interrupt_train'));
 test('Interrupt stops a synchronous decode cleanly: idle within 2 s, no tensor left, kernel usable', (t) => scenario(t, 'interrupt_decode'));
 test('a lesson and a notebook with a local module run from a folder outside the project', (t) => scenario(t, 'anywhere'));
+test("an earlier cell's variable in a shorthand property ({ x }, nested, destructuring assignment, train's data) has its value", (t) => scenario(t, 'earlier_names'));
 test('plotly.js moves only when the cell that held it ran again or was deleted, where the frontend sends cell ids', (t) => scenario(t, 'cell_ids'));
 
 test('kernel:install --user: a notebook in $HOME runs with it without JUPYTER_PATH; kernel:uninstall removes it', (t) => {

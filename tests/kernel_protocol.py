@@ -381,6 +381,41 @@ def scenario_cell_ids():
         k.close()
 
 
+
+def scenario_earlier_names():
+    """A notebook whose cells name earlier cells' variables in every construct tslab 1.0.22 alone gets
+    wrong (a shorthand property: ReferenceError, or in a destructuring assignment a silent global), with
+    the README idiom `train(model, { x, y, lengths })`; each cell prints what JavaScript gives in one scope."""
+    cells = [
+        ("const x = 1; const lengths = [2, 3]; let n = 10; function f() { return 'f'; }\n"
+         "const { p, q: [r] } = { p: 4, q: [5] }; import * as nodePath from 'node:path';", None),
+        ('console.log(JSON.stringify({ x, lengths }))', '{"x":1,"lengths":[2,3]}'),
+        ('console.log(JSON.stringify({ a: { x }, b: [{ lengths }], ...{ n } }))', '{"a":{"x":1},"b":[{"lengths":[2,3]}],"n":10}'),
+        ('console.log({ f }.f(), JSON.stringify({ p, r }), typeof { nodePath }.nodePath.join)', 'f {"p":4,"r":5} function'),
+        ('const later = { x, n }; console.log(later.x + later.n, (() => ({ x }))().x)', '11 1'),
+        ('({ n } = { n: 42 }); console.log(n, typeof (globalThis as any).n)', '42 undefined'),
+        ('({ n = 5 } = {} as { n?: number }); console.log(n)', '5'),
+        ('for ({ n } of [{ n: 3 }, { n: 4 }]) {} console.log(n)', '4'),
+        ('const { a = x } = {} as { a?: number }; console.log(a, `${x}-${lengths}`)', '1 1-2,3'),
+        # The README idiom: `x` and `lengths` from padSequences in one cell (declared again: tslab allows it),
+        # `train(model, { x, y, lengths })` in the next. Lengths 3 and 1 after post-padding to 3 steps.
+        ("import * as tf from '@tensorflow/tfjs';\nimport { initBackend, buildRNN, train, padSequences } from 'rnn-lab';\n"
+         "await initBackend();\nconst { x, lengths } = padSequences([[[1], [2], [3]], [[4]]]);\nconst y = tf.zeros([2, 1]);\n"
+         "const model = buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1 });", None),
+        ('const res = await train(model, { x, y, lengths }, { epochs: 2, verbose: false });\n'
+         'console.log(res.epochs.length, res.stopped, JSON.stringify({ lengths }), x.shape.join("x"))',
+         '2 completed {"lengths":[3,1]} 2x3x1'),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c, _ in cells])
+    NotebookClient(nb, kernel_name=KERNEL, timeout=120, resources={'metadata': {'path': WORK}}).execute()
+    for (code, want), cell in zip(cells, nb.cells):
+        if want is None:
+            continue
+        got = ''.join(o.get('text', '') for o in cell.outputs if o.get('output_type') == 'stream').strip()
+        assert got == want, f'cell {code!r}: printed {got!r}, want {want!r}'
+    print(f'{sum(1 for _, w in cells if w)} cells naming earlier cells\' variables in shorthand properties printed their values')
+
+
 if __name__ == '__main__':
     name = sys.argv[1]
     globals()[f'scenario_{name}']()

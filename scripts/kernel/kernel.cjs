@@ -18,6 +18,8 @@
 // 6. The library can ask which execution (and, where the frontend sends one, which cell id) its code
 //    belongs to, and whether a cell has run again or was deleted since: it keeps plotly.js in exactly
 //    one output that still exists (src/display.ts).
+// 7. A cell can name an earlier cell's variable in a shorthand property (`train(model, { x, y, lengths })`):
+//    tslab leaves that name unrewritten (a ReferenceError); a top-level `export` is an error saying why.
 // Every reach into tslab's internals is in tslab.cjs.
 'use strict';
 const { AsyncLocalStorage } = require('node:async_hooks');
@@ -230,8 +232,9 @@ function outcome(c, ok) {
 // ---- the kernel -------------------------------------------------------------------------------------
 
 class ConverterSet {
-  get node() { return this._node ??= remembering(T.createConverter({ isJS: false, isBrowser: false })); }
-  get browser() { return this._browser ??= T.createConverter({ isJS: false, isBrowser: true }); }
+  // An earlier cell's name in a shorthand property `{ x }` is rewritten as tslab 1.0.22 does not (tslab.cjs).
+  get node() { return this._node ??= remembering(T.withEarlierCellShorthands(T.createConverter({ isJS: false, isBrowser: false }))); }
+  get browser() { return this._browser ??= T.withEarlierCellShorthands(T.createConverter({ isJS: false, isBrowser: true })); }
   close() { this._node?.close(); this._browser?.close(); }
 }
 

@@ -17,7 +17,7 @@ const load = (rel) => require(path.join(TSLAB_DIR, 'dist', rel));
 
 /** The internals used, by module: what each must export (functions/classes) and which methods. */
 const TSLAB_INTERNALS = {
-  'converter.js': { exports: ['createConverter'] },
+  'converter.js': { exports: ['createConverter'], converterMethods: ['convert', 'inspect', 'complete', 'addModule', 'close'] },
   'executor.js': { exports: ['createExecutor'], executorMethods: ['execute', 'inspect', 'complete', 'interrupt', 'reset', 'close', 'locals'] },
   'jupyter.js': {
     exports: ['ZmqServer', 'JupyterHandlerImpl'],
@@ -79,6 +79,17 @@ function checkInternals() {
     for (const used of ['vm_1.default.runInThisContext(wrapped', '"(async function(exports, require) { "', '"(function(exports, require) { "']) {
       if (!exe.includes(used)) problems.push(`tslab/dist/executor.js no longer has \`${used}\` (how cells are run, which nameCellScripts relies on)`);
     }
+    // withEarlierCellShorthands: tslab rewrites a use of an earlier cell's name to `exports.x` only where
+    // getSymbolAtLocation gives that name's declaration, and the executor hands convert the earlier cells'
+    // declarations as text (prevDecl) and prints diagnostics by their start line and character.
+    const conv = require('node:fs').readFileSync(path.join(TSLAB_DIR, 'dist', 'converter.js'), 'utf8');
+    for (const used of ['function wrapPrevIdentifier(node)', 'checker.getSymbolAtLocation(node)',
+      'ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier("exports"), node)', 'pos.character -= srcPrefixOffsets.char']) {
+      if (!conv.includes(used)) problems.push(`tslab/dist/converter.js no longer has \`${used}\` (how earlier cells' names are rewritten, which withEarlierCellShorthands completes)`);
+    }
+    for (const used of ['convs.node.convert(prevDecl, src)', 'prevDecl = converted.declOutput', 'diag.start.line + 1, diag.start.character + 1']) {
+      if (!exe.includes(used)) problems.push(`tslab/dist/executor.js no longer has \`${used}\` (what withEarlierCellShorthands wraps)`);
+    }
     // The kernel binds its sockets with zeromq's bindSync (zeromq >= 6.0.0-beta.20), tslab's zeromq.
     const zmq = require(require.resolve('zeromq', { paths: [TSLAB_DIR] }));
     for (const kind of ['Publisher', 'Router', 'Reply']) {
@@ -107,6 +118,127 @@ function nameCellScripts(nameFor) {
   };
 }
 
+// ---- earlier cells' names in a shorthand property; `export` ---------------------------------------
+
+/**
+ * The value names tslab's declarations of earlier cells (`prevDecl`, the text its converter gets with
+ * each cell: `declare const x = 1;`, `declare function f(…)`, `import * as tf from '…'`, …) make
+ * visible: variables (also those a destructuring declared), functions, classes, enums, namespaces and
+ * imports. Types and interfaces are left out: they are not values.
+ * @param {string} prevDecl
+ * @returns {Set<string>}
+ */
+function earlierCellNames(prevDecl) {
+  const ts = tslabTypeScript();
+  const names = new Set();
+  if (!prevDecl) return names;
+  const sf = ts.createSourceFile('__prev__.d.ts', prevDecl, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
+  const bind = (name) => {
+    if (!name) return;
+    if (ts.isIdentifier(name)) names.add(name.text);
+    else if (ts.isObjectBindingPattern(name) || ts.isArrayBindingPattern(name)) for (const e of name.elements) if (!ts.isOmittedExpression(e)) bind(e.name);
+  };
+  for (const st of sf.statements) {
+    if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) bind(d.name);
+    else if (ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isEnumDeclaration(st) || ts.isModuleDeclaration(st) || ts.isImportEqualsDeclaration(st)) bind(st.name);
+    else if (ts.isImportDeclaration(st) && st.importClause && !st.importClause.isTypeOnly) {
+      const c = st.importClause;
+      bind(c.name);
+      if (c.namedBindings && ts.isNamespaceImport(c.namedBindings)) bind(c.namedBindings.name);
+      else if (c.namedBindings) for (const e of c.namedBindings.elements) if (!e.isTypeOnly) bind(e.name);
+    }
+  }
+  return names;
+}
+
+/**
+ * Rewrite a cell so that tslab sees every use of an earlier cell's name: a shorthand property `{ x }`
+ * (in an object literal, also nested, or in a destructuring assignment `({ x } = o)`, `({ x = 1 } = o)`)
+ * whose name an earlier cell declared becomes `{ x: x }`. Text is only inserted (`: x` after the name,
+ * never a line break), so lines stay; `toOriginal` maps an offset in the rewritten text back.
+ * Also lists each top-level `export` (tslab already makes every top-level name visible to later cells;
+ * its own `export {…}` then conflicts, and `export { x }` of an earlier cell's `x` sets it to undefined).
+ * @param {string} src the cell as written
+ * @param {Set<string>} earlier names from {@link earlierCellNames}
+ * @returns {{ code: string, inserted: {at: number, text: string}[], exports: {start: number, end: number}[], toOriginal: (offset: number) => number }}
+ */
+function rewriteCell(src, earlier) {
+  const ts = tslabTypeScript();
+  const sf = ts.createSourceFile('__cell__.ts', src, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const inserted = [];
+  const visit = (node) => {
+    if (ts.isShorthandPropertyAssignment(node) && earlier.has(node.name.text)) {
+      inserted.push({ at: node.name.end, text: `: ${node.name.text}` });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  const exports = [];
+  for (const st of sf.statements) {
+    const mod = ts.canHaveModifiers(st) ? ts.getModifiers(st)?.find((m) => m.kind === ts.SyntaxKind.ExportKeyword) : undefined;
+    if (mod) exports.push({ start: mod.getStart(sf), end: mod.end });
+    else if (ts.isExportDeclaration(st) || ts.isExportAssignment(st)) exports.push({ start: st.getStart(sf), end: st.end });
+  }
+  inserted.sort((a, b) => a.at - b.at);
+  let code = '';
+  let from = 0;
+  for (const { at, text } of inserted) { code += src.slice(from, at) + text; from = at; }
+  code += src.slice(from);
+  const toOriginal = (offset) => {
+    let shift = 0;
+    for (const { at, text } of inserted) {
+      if (offset <= at + shift) break;
+      if (offset < at + shift + text.length) return at;     // inside an inserted `: x`: at the name's end
+      shift += text.length;
+    }
+    return offset - shift;
+  };
+  return { code, inserted, exports, toOriginal };
+}
+
+/**
+ * Wrap a tslab converter's `convert(prevDecl, src)` (what the executor calls for each cell) so that an
+ * earlier cell's name in a shorthand property works, and a top-level `export` is an error that says why.
+ *
+ * Why: tslab runs a cell with its top-level names on `exports` and rewrites an identifier that resolves
+ * to an earlier cell's declaration to `exports.x` (converter.js `wrapPrevIdentifier`, which asks
+ * `checker.getSymbolAtLocation`). For the name of a shorthand property that gives the property, not the
+ * variable, so `{ x }` stays a bare `x`: `ReferenceError: x is not defined` in an object literal, and in
+ * `({ x } = o)` a sloppy-mode global `x` while the earlier cell's `x` keeps its value. Expanded to
+ * `{ x: x }`, the value is an ordinary identifier and tslab rewrites it. Diagnostics' positions are
+ * mapped back to the cell as written.
+ * @param {{ convert: (prevDecl: string, src: string) => any }} conv a converter from createConverter
+ */
+function withEarlierCellShorthands(conv) {
+  const convert = conv.convert.bind(conv);
+  conv.convert = (prevDecl, src) => {
+    const cell = rewriteCell(src, earlierCellNames(prevDecl));
+    if (cell.exports.length > 0) {
+      return {
+        diagnostics: cell.exports.map(({ start, end }) => ({
+          start: position(src, start), end: position(src, end), category: 1, code: 0,
+          messageText: '`export` has no use in a notebook cell: every top-level name of a cell is already visible in later cells. Remove `export`.',
+        })),
+      };
+    }
+    if (cell.inserted.length === 0) return convert(prevDecl, src);
+    const r = convert(prevDecl, cell.code);
+    for (const d of r.diagnostics ?? []) {
+      if (d.fileName) continue;                            // in another file (a module the cell imports)
+      for (const k of ['start', 'end']) if (d[k] && typeof d[k].offset === 'number') d[k] = position(src, cell.toOriginal(d[k].offset));
+    }
+    return r;
+  };
+  return conv;
+}
+
+/** tslab's diagnostic position (0-based offset, line, character) of `offset` in `text`. */
+function position(text, offset) {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length - 1;
+  return { offset, line, character: offset - (before.lastIndexOf('\n') + 1) };
+}
+
 module.exports = {
   nameCellScripts,
   ROOT,
@@ -116,6 +248,9 @@ module.exports = {
   tslabVersion,
   tslabTypeScript,
   checkInternals,
+  earlierCellNames,
+  rewriteCell,
+  withEarlierCellShorthands,
   createConverter: (...a) => load('converter.js').createConverter(...a),
   createExecutor: (...a) => load('executor.js').createExecutor(...a),
   jupyterModule: () => load('jupyter.js'),

@@ -89,3 +89,112 @@ test('errorContent: ename/evalue from the error, traceback without tslab or node
   const outer = new Error('loading failed', { cause: new TypeError('not a file') });
   assert.ok(K.errorContent(outer).traceback.some((l) => /TypeError.*not a file/.test(l)));
 });
+
+// ---- an earlier cell's name in a shorthand property (tslab 1.0.22 leaves it bare: ReferenceError) ----
+
+/** Run cells one after another in a fresh tslab executor; what each printed, and its errors. */
+async function runCells(cells, { raw = false } = {}) {
+  const make = () => T.createConverter({ isJS: false, isBrowser: false });
+  const convs = { node: raw ? make() : T.withEarlierCellShorthands(make()), close() { this.node.close(); } };
+  for (const m of T.TSLAB_INTERNALS['converter.js'].converterMethods) assert.equal(typeof convs.node[m], 'function', `converter.${m}`);
+  const results = [];
+  let r;
+  const executor = T.createExecutor(ROOT, convs, { log: () => {}, error: (...a) => r.errors.push(a) });
+  for (const m of T.TSLAB_INTERNALS['executor.js'].executorMethods) assert.ok(m in executor, `executor.${m}`);
+  const log = console.log;                               // the cells print with the global console
+  console.log = (...a) => r.out.push(a.map(String).join(' '));
+  try {
+    for (const code of cells) {
+      r = { code, out: [], errors: [] };
+      r.ok = await executor.execute(code);
+      results.push(r);
+    }
+  } finally {
+    console.log = log;
+    executor.close();
+  }
+  return results;
+}
+
+const DECLARE = "const x = 1; const lengths = [2, 3]; let n = 10; function f() { return 'f'; } class C { v = 7 }\n" +
+  "const { p, q: [r] } = { p: 4, q: [5] }; import * as nodePath from 'node:path';";
+// Each cell names earlier cells' names in one construct; the value printed is what JavaScript gives
+// for the same code in one scope, written out by hand; last, whether tslab 1.0.22 alone gets it wrong.
+const CONSTRUCTS = [
+  ['object literal', 'console.log(JSON.stringify({ x, lengths }))', '{"x":1,"lengths":[2,3]}', true],
+  ['nested, in an array, after a spread', 'console.log(JSON.stringify({ a: { x }, b: [{ lengths }], ...{ n } }))', '{"a":{"x":1},"b":[{"lengths":[2,3]}],"n":10}', true],
+  ['function, class, destructured and imported names', "console.log({ f }.f(), new ({ C }.C)().v, JSON.stringify({ p, r }), typeof { nodePath }.nodePath.join)", 'f 7 {"p":4,"r":5} function', true],
+  ['a call argument (the README idiom)', 'const g = (o: { x: number; lengths: number[] }) => o.x + o.lengths.length; console.log(g({ x, lengths }))', '3', true],
+  ['inside a closure and a method', 'console.log((() => ({ x }))().x, { m() { return { n }; } }.m().n)', '1 10', true],
+  ['after await', 'console.log(JSON.stringify(await Promise.resolve({ x })))', '{"x":1}', true],
+  ['a declaration in the cell', 'const later = { x, n }; console.log(later.x + later.n)', '11', true],
+  ['destructuring assignment to an earlier let', '({ n } = { n: 42 }); console.log(n, typeof (globalThis as any).n)', '42 undefined', true],
+  ['destructuring assignment with a default', '({ n = 5 } = {} as { n?: number }); console.log(n)', '5', true],
+  ['for-of with a destructuring target', 'for ({ n } of [{ n: 3 }, { n: 4 }]) {} console.log(n)', '4', true],
+  ['destructuring default naming an earlier name', 'const { a = x } = {} as { a?: number }; console.log(a, (({ b = x }: { b?: number } = {}) => b)())', '1 1', false],
+  ['template literal', 'console.log(`${x}-${lengths}`)', '1-2,3', false],
+  ['shadowed in the cell: the local wins', 'const x = 99; console.log(JSON.stringify({ x }))', '{"x":99}', false],
+];
+
+test('tslab itself still leaves an earlier cell\'s name in a shorthand property bare (else withEarlierCellShorthands can go)', async () => {
+  const [, shorthand, explicit] = await runCells([DECLARE, 'console.log({ x })', 'console.log(JSON.stringify({ x: x }))'], { raw: true });
+  assert.equal(shorthand.ok, false, 'tslab now rewrites `{ x }`: drop withEarlierCellShorthands from scripts/kernel/');
+  assert.match(String(shorthand.errors[0]?.[0]?.message), /x is not defined/);
+  assert.deepEqual([explicit.ok, explicit.out], [true, ['{"x":1}']]);
+});
+
+test('every construct naming an earlier cell\'s name prints its value; without the fix the shorthand ones fail', async () => {
+  const cells = [DECLARE, ...CONSTRUCTS.map(([, code]) => code)];
+  const fixed = await runCells(cells);
+  const raw = await runCells(cells, { raw: true });
+  delete globalThis.n;                                   // the global tslab alone made of `({ n } = …)`
+  assert.ok(fixed[0].ok && raw[0].ok, JSON.stringify([fixed[0].errors, raw[0].errors]));
+  const failingRaw = [];
+  CONSTRUCTS.forEach(([what, , want], i) => {
+    const got = fixed[i + 1];
+    assert.ok(got.ok, `${what}: ${got.code}\nfailed: ${got.errors.map((a) => String(a[0]?.message ?? a.join(' '))).join('; ')}`);
+    assert.deepEqual(got.out, [want], `${what}: ${got.code}`);
+    if (!raw[i + 1].ok || raw[i + 1].out[0] !== want) failingRaw.push(what);
+  });
+  // What tslab alone gets wrong (a ReferenceError, or a silent global and the old value for the
+  // destructuring assignments): every construct with a shorthand property naming an earlier name.
+  assert.deepEqual(failingRaw, CONSTRUCTS.filter((c) => c[3]).map(([what]) => what));
+});
+
+test('a type error after a rewritten shorthand is reported at the column tslab alone gives', async () => {
+  const cell = "const o = { x, n }; const bad: string = n;\nconst s = { lengths }, t: string = { x }.x;";
+  const diag = (rs) => rs[1].errors.map((a) => a.slice(1).join(' '));
+  const fixed = diag(await runCells([DECLARE, cell]));
+  const raw = diag(await runCells([DECLARE, cell], { raw: true }));
+  // Counted by hand: `bad` starts at column 27 of line 1; `t` at column 24 of line 2.
+  assert.deepEqual(fixed, [" 1 27 Type 'number' is not assignable to type 'string'.", " 2 24 Type 'number' is not assignable to type 'string'."]);
+  assert.deepEqual(fixed, raw);
+});
+
+test('a top-level export is an error that says why, and leaves the earlier value as it was', async () => {
+  const rs = await runCells([DECLARE, 'export { x };', 'let y = 2;\nexport const z = 3;', 'console.log(x)']);
+  assert.equal(rs[1].ok, false);
+  assert.deepEqual(rs[1].errors.map((a) => [a[2], a[3]]), [[1, 1]]);
+  assert.match(rs[1].errors[0][4], /`export` has no use in a notebook cell/);
+  assert.deepEqual(rs[2].errors.map((a) => [a[2], a[3]]), [[2, 1]], 'the export keyword of line 2');
+  assert.deepEqual(rs[3].out, ['1'], 'x kept its value (tslab alone sets it to undefined)');
+  const raw = await runCells([DECLARE, 'export { x };', 'console.log(x)'], { raw: true });
+  assert.deepEqual(raw[2].out, ['undefined'], 'tslab alone no longer clears x on `export { x }`: the export error may be reconsidered');
+});
+
+test('rewriteCell inserts only after shorthand names of earlier cells; toOriginal maps every offset back', () => {
+  const names = T.earlierCellNames("declare const x = 1;\ndeclare let n: number;\ndeclare function f(): string;\ndeclare class C {\n}\n" +
+    "declare const p: number, r: number;\ndeclare enum E {\n    A = 0\n}\ntype Ty = number;\ninterface I {\n}\nimport * as tf from 'tf';\nimport d, { a as b, type T2 } from 'm';\n");
+  assert.deepEqual([...names].sort(), ['C', 'E', 'b', 'd', 'f', 'n', 'p', 'r', 'tf', 'x']);
+  const src = "const o = { x, y, n = 3 };\n({ x } = { x: 2 }); const s = 'x, n';";
+  const c = T.rewriteCell(src, names);
+  assert.equal(c.code, "const o = { x: x, y, n: n = 3 };\n({ x: x } = { x: 2 }); const s = 'x, n';");
+  // Tokens after insertions are mapped to where they are in the cell as written; an offset inside an
+  // inserted `: x` to the end of its name.
+  for (const token of ['y,', '3 }', '({', '= { x: 2 }', "'x, n'", ';\n']) {
+    assert.equal(c.toOriginal(c.code.indexOf(token)), src.indexOf(token), `token ${JSON.stringify(token)}`);
+  }
+  assert.equal(c.toOriginal(c.code.indexOf(': x') + 2), src.indexOf('x') + 1);
+  assert.equal(c.toOriginal(c.code.length), src.length);
+  assert.deepEqual(T.rewriteCell('const a = { y };', names).inserted, [], 'a name no earlier cell declared is left to TypeScript');
+});
