@@ -147,6 +147,29 @@ function sequenceTargets(what: string, y: unknown[]): number[] | number[][] {
   return y as number[] | number[][];
 }
 
+/**
+ * Ragged token ids must be ids of the model's vocabulary, and none may be its padId: train pads a
+ * ragged row itself, and a padId inside a row would be masked as padding (cutting the row short, or
+ * breaking the 1s-then-0s rule), an id outside [0, V) would look up no embedding row.
+ */
+function checkRaggedIds(model: tf.LayersModel, name: string, rows: ArrayLike<number>[]): void {
+  const emb = model.layers.find((l) => l.getClassName() === 'LabEmbedding' || l.getClassName() === 'Embedding') as unknown as { padId?: number; vocabSize?: number; inputDim?: number } | undefined;
+  const V = emb?.vocabSize ?? emb?.inputDim;
+  const padId = emb?.padId;
+  for (let b = 0; b < rows.length; b++) {
+    const row = rows[b];
+    for (let t = 0; t < row.length; t++) {
+      const v = row[t];
+      if (!Number.isInteger(v) || v < 0 || (V !== undefined && v >= V)) {
+        throw new RangeError(`train: ${name}[${b}][${t}] must be a token id, an integer in [0, ${V === undefined ? 'vocabSize' : `vocabSize = ${V}`}) (layout [batch, time] token ids); got ${v}`);
+      }
+      if (v === padId) {
+        throw new RangeError(`train: ${name}[${b}][${t}] is the model's padId ${v}, which marks padding; a ragged row holds only real tokens (train pads it), so drop the padding or rebuild the model with a spare padId`);
+      }
+    }
+  }
+}
+
 export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y: unknown, lossName: string | undefined): BatchSource {
   const xr = readRows('train', `${what}.x`, x);
   const inShape = model.inputs[0].shape;                                              // [null, T] tokens, [null, T, F]
@@ -163,6 +186,7 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
     const b = xr.lengths.findIndex((L) => L > fixedT);
     if (b >= 0) throw new RangeError(`train: ${what}.x[${b}] has ${xr.lengths[b]} steps but the model takes at most T = ${fixedT} (input ${layout}); cut it first, e.g. padSequences(seqs, { maxLength: ${fixedT} })`);
   }
+  if (inShape.length === 2) checkRaggedIds(model, `${what}.x`, xr.values);
   const perStep = perStepOutput(model);
   const outShape = model.outputs[0].shape;                                            // [null, T, O] or [null, O]
   let yr: ReturnType<typeof readRows> | undefined;

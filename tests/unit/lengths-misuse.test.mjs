@@ -134,3 +134,18 @@ test('passing padSequences\' whole result as data.x says how to pass its parts',
   tf.dispose([p.x, y]);
   model.dispose();
 });
+
+test('ragged token ids of a one-input model: an id outside the vocabulary or equal to padId names the row', async () => {
+  // Found beside the seq2seq ragged path, which checked this while the one-input path did not: padId 0
+  // inside a row was masked as padding (the row cut short), an id ≥ V looked up nothing.
+  const model = L.buildGRU({ vocabSize: 6, embeddingSize: 3, hiddenSize: 4, outputSize: 1, outputActivation: 'sigmoid', padId: 0, seed: 1 });
+  const opts = { epochs: 1, verbose: false, loss: 'binaryCrossEntropy' };
+  const before = tf.memory().numTensors;
+  await assert.rejects(L.train(model, { x: [[1, 2], [3, 0, 4]], y: [1, 0] }, opts), /data\.x\[1\]\[1\] is the model's padId 0, which marks padding/);
+  await assert.rejects(L.train(model, { x: [[1, 2], [3, 6]], y: [1, 0] }, opts), /data\.x\[1\]\[1\] must be a token id, an integer in \[0, vocabSize = 6\).*got 6/);
+  await assert.rejects(L.train(model, { x: [[1, -1]], y: [1] }, opts), /data\.x\[0\]\[1\] must be a token id.*got -1/);
+  assert.equal(tf.memory().numTensors, before);
+  const r = await L.train(model, { x: [[1, 2], [3, 5, 4]], y: [1, 0] }, opts);
+  assert.ok(Number.isFinite(r.epochs[0].loss));
+  model.dispose();
+});
