@@ -44,7 +44,9 @@ export interface DecodeSequencesOptions {
   end: number;
   /**
    * What fills `tokens` after a sequence's end (any integer; it need not be a token id, e.g. −1).
-   * Default: `end` (as Hugging Face `generate` does without a pad token).
+   * Default: `end` (as Hugging Face `generate` does without a pad token). It fills the output only:
+   * a padded source needs `sourceLengths` (or a model built with `padId`); a source row ending in this
+   * id with neither is an error, since it would be read as tokens.
    */
   padId?: number;
   /** As in {@link DecodeOptions}: the real length of each source. */
@@ -260,6 +262,17 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
     if (typeof temperature !== 'number' || Number.isNaN(temperature) || temperature <= 0) throw new RangeError(`${where}: options.temperature must be a number > 0; got ${describe(options.temperature)}`);
   }
   const sourceLengths = sourceLengthsOf(where, model, source, options, batch, source.shape[1]!);
+  // options.padId fills the output only. A model built without padId does not know the source's
+  // padding: a source row ending in options.padId is almost surely padded, and would be read as tokens.
+  if (options.padId !== undefined && spec.padId === undefined && sourceLengths === null && source.rank === 2) {
+    const ids = source.dataSync();
+    const Ts = source.shape[1]!;
+    const b = Array.from({ length: batch }, (_, i) => i).find((i) => ids[i * Ts + Ts - 1] === options.padId);
+    if (b !== undefined) {
+      throw new RangeError(`${where}: source row ${b} ends in ${options.padId}, the options.padId, but options.padId only fills the output (tokens after each end); ` +
+        'this model was built without padId, so it reads the source padding as tokens: give options.sourceLengths (the real source lengths; Ts if the ids are real tokens)');
+    }
+  }
   checkTokens(source, V, `${where}: source`);
   const dec = recurrentLayers(model).filter((l) => l.name.startsWith('decoder_'));
   const embed = model.getLayer('decoder_embedding');

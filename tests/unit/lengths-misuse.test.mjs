@@ -149,3 +149,19 @@ test('ragged token ids of a one-input model: an id outside the vocabulary or equ
   assert.ok(Number.isFinite(r.epochs[0].loss));
   model.dispose();
 });
+
+test('decodeSequences: options.padId fills the output only; a padded source it would read as tokens is an error', () => {
+  // Reported: a model built without padId, padId: 0 passed to decodeSequences, no sourceLengths: 39 of 50
+  // decodings differed from each source decoded alone, silently.
+  const V = 7;
+  const model = L.buildGRU({ topology: 'seq2seq', vocabSize: V, hiddenSize: 4, outputSize: V, outputActivation: 'softmax', seed: 1 });
+  const src = tf.tensor2d([[3, 4, 0], [5, 6, 4]], undefined, 'int32');                 // row 0 padded with 0
+  const base = { start: 1, end: 2, maxLength: 4 };
+  assert.throws(() => L.decodeSequences(model, src, { ...base, padId: 0 }), /source row 0 ends in 0, the options\.padId, but options\.padId only fills the output.*give options\.sourceLengths/);
+  const ok = L.decodeSequences(model, src, { ...base, padId: 0, sourceLengths: [2, 3] });
+  const one = tf.tensor2d([[3, 4]], undefined, 'int32');
+  const alone = L.decodeSequences(model, one, { ...base, padId: 0 });
+  assert.deepEqual(ok.sequences[0], alone.sequences[0]);
+  tf.dispose([src, one, ok.tokens, alone.tokens]);
+  model.dispose();
+});
