@@ -208,13 +208,15 @@ export type WindowMissing = 'error' | 'drop';
 export type StandardizerMissing = 'error' | 'skip';
 
 /** A danfo Series or DataFrame as far as the data helpers need them. */
-interface SeriesLike { values: unknown[]; index: unknown[] }
-interface FrameLike { columns: string[]; column(name: string): SeriesLike }
+export interface SeriesLike { values: unknown[]; index: unknown[] }
+export interface FrameLike { columns: string[]; column(name: string): SeriesLike; values: unknown[][] }
 
-function isFrame(v: unknown): v is FrameLike {
+/** A danfo DataFrame (or anything with its `columns` and `column(name)`); shared with padding.ts and table-sequences.ts. */
+export function isFrame(v: unknown): v is FrameLike {
   return typeof v === 'object' && v !== null && typeof (v as FrameLike).column === 'function' && Array.isArray((v as FrameLike).columns);
 }
-function isSeries(v: unknown): v is SeriesLike {
+/** A danfo Series (`values` and `index` arrays). A DataFrame passes this too: test {@link isFrame} first. */
+export function isSeries(v: unknown): v is SeriesLike {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Array.isArray((v as SeriesLike).values) && Array.isArray((v as SeriesLike).index);
 }
 
@@ -396,6 +398,8 @@ export interface Dropped {
   missing: number;
   /** Windows spanning a gap in the dates (missing: 'drop'). */
   gaps: number;
+  /** timeseriesWindows with `id`: sequences shorter than one window (they give no window). */
+  shortSequences?: number;
 }
 
 /** Windows with the row of each one's first input. */
@@ -565,10 +569,20 @@ export interface TimeseriesWindowOptions {
   split?: SplitSpec;
   /** Standardise every feature and target column with the mean and std of its training rows (needs `split`; see {@link standardizer}). Default false. */
   standardize?: boolean;
+  /**
+   * A column naming the sequence of each row (session, sensor, patient) for a table of several
+   * sequences: windows are made within each id's rows only (Keras's grid restarting at each
+   * sequence's first row), never across two sequences. Each id's rows must be adjacent (a table
+   * sorted by id, then time); not with `dates` or `split` (split the ids instead, e.g. with
+   * sequencesFromTable). Default: the whole table is one sequence.
+   */
+  id?: string;
 }
 
 /** What {@link timeseriesWindows} returns without a split. */
 export interface TimeseriesWindows extends WindowDataset {
+  /** With options.id: the id of each window's sequence. */
+  ids?: (string | number)[];
   /** x [N, window, F] */
   x: tf.Tensor3D;
   /** y [N, horizon] (one target) or [N, horizon, K] */
@@ -662,6 +676,12 @@ function checkSplit(where: string, split: unknown): SplitSpec {
  * is an input of another; `standardize` then fits one {@link standardizer} per column on the
  * training rows only.
  *
+ * A table of several sequences (sessions, sensors: one row per event, a column naming the sequence)
+ * needs `id`: without it the rows are one long series and windows silently run from one sequence
+ * into the next. With `id` each sequence's rows (adjacent) are windowed on their own, `ids` names each
+ * window's sequence and `dropped.shortSequences` counts sequences shorter than one window. For one
+ * sequence per id (a classifier of whole sessions) use `sequencesFromTable` instead.
+ *
  * @param data  a danfo DataFrame, an array of row objects, or a number matrix [time, columns]
  * @returns without split: x [N, window, F], y [N, horizon] (one target) or [N, horizon, K], `starts`,
  *          `dropped`; with split: { train, validation?, test } of those, `rows`, `dropped` (with
@@ -679,7 +699,7 @@ export function timeseriesWindows(data: unknown, options: TimeseriesWindowOption
 export function timeseriesWindows(data: unknown, options: TimeseriesWindowOptions): TimeseriesWindows;
 export function timeseriesWindows(data: unknown, options: TimeseriesWindowOptions): TimeseriesWindows | SplitWindows {
   const where = 'timeseriesWindows';
-  const keys = ['features', 'targets', 'window', 'horizon', 'offset', 'stride', 'samplingRate', 'dates', 'frequency', 'missing', 'split', 'standardize'];
+  const keys = ['features', 'targets', 'window', 'horizon', 'offset', 'stride', 'samplingRate', 'dates', 'frequency', 'missing', 'split', 'standardize', 'id'];
   if (options === undefined) throw new TypeError(`${where}: options are required: { features, targets, window, … } (keys ${keys.join(', ')})`);
   checkOptions(where, options, keys);
   const o = options;
@@ -727,6 +747,7 @@ export function timeseriesWindows(data: unknown, options: TimeseriesWindowOption
     return { x: x as tf.Tensor3D, y, starts, features: fNames, targets: tNames, dropped: sub.dropped };
   };
 
+  if (o.id !== undefined) return windowsById(where, table, o.id, T, p, { dates: o.dates, split }, fNames, tNames, read, missF, missT, policy, flatY);
   if (!split) return make(0, T, 'data', read);
 
   const a = Math.round(T * split.train), b = a + Math.round(T * (split.validation ?? 0));
@@ -751,6 +772,48 @@ export function timeseriesWindows(data: unknown, options: TimeseriesWindowOption
   for (const w of parts) { out.dropped.missing += w.dropped.missing; out.dropped.gaps += w.dropped.gaps; }
   out.dropped.boundary = all - parts.reduce((n, w) => n + w.starts.length + w.dropped.missing + w.dropped.gaps, 0);
   return out;
+}
+
+/**
+ * timeseriesWindows with options.id: windows within each id's block of adjacent rows, Keras's grid
+ * restarting at the block's first row, so no window mixes two sequences.
+ */
+function windowsById(where: string, table: Table, idColumn: unknown, T: number, p: Plan, other: { dates: unknown; split: unknown },
+  fNames: string[], tNames: string[], read: Map<string, Float64Array>, missF: Uint8Array, missT: Uint8Array, policy: WindowMissing, flatY: boolean): TimeseriesWindows {
+  if (typeof idColumn !== 'string') throw new TypeError(`${where}: options.id must be a column name (a string); got ${describe(idColumn)}`);
+  // Dates and splits are per sequence here; rather than guess how, refuse them (sequencesFromTable + a split of the ids does both).
+  if (other.dates !== undefined) throw new Error(`${where}: options.id and options.dates together are not supported: the dates of a table of several sequences are not one time index; check each sequence's dates with dateGaps, or use sequencesFromTable(table, { id, order })`);
+  if (other.split !== undefined) throw new Error(`${where}: options.id and options.split together are not supported: a time split of a table of several sequences cuts some sequences in two; split the ids instead (sequencesFromTable, then a seeded permutation of its ids)`);
+  const col = table.column(idColumn, 'id');
+  if ((fNames as string[]).includes(col.name)) throw new Error(`${where}: the id column '${col.name}' is also in options.features`);
+  const blocks: { id: string | number; lo: number; hi: number }[] = [];
+  const seen = new Map<string | number, number>();                     // id → its block's first row
+  for (let r = 0; r < T; r++) {
+    const v = col.values[r];
+    if (!(typeof v === 'string' && v !== '') && !(typeof v === 'number' && Number.isFinite(v))) throw new TypeError(`${where}: ${col.label(r)} (the id) is ${describe(v)}; every row needs an id (a string or a number)`);
+    const last = blocks[blocks.length - 1];
+    if (last && last.id === v) { last.hi = r + 1; continue; }
+    if (seen.has(v)) {
+      const prev = blocks.find((b) => b.id === v)!;
+      throw new Error(`${where}: the rows of id ${describe(v)} are not adjacent: rows ${prev.lo}…${prev.hi - 1}, then again from row ${r}; sort the table by id (and time) first, or group it with sequencesFromTable`);
+    }
+    seen.set(v, r);
+    blocks.push({ id: v, lo: r, hi: r + 1 });
+  }
+  const need = lastRow(0, p) + 1;
+  const starts: number[] = [], ids: (string | number)[] = [];
+  const dropped: Dropped = { missing: 0, gaps: 0, shortSequences: 0 };
+  for (const b of blocks) {
+    if (b.hi - b.lo < need) { dropped.shortSequences!++; continue; }
+    const sub = planWindows(where, b.hi - b.lo, p, missF.subarray(b.lo, b.hi), missT.subarray(b.lo, b.hi), [], null, policy, b.lo);
+    dropped.missing += sub.dropped.missing;
+    for (const s of sub.starts) { starts.push(s + b.lo); ids.push(b.id); }
+  }
+  if (starts.length === 0) {
+    throw new Error(`${where}: no window left over ${blocks.length} sequences (${dropped.shortSequences} shorter than one window needs — ${need} rows: (window − 1)·samplingRate + offset + horizon — and ${dropped.missing} windows touching a missing value)`);
+  }
+  const { x, y } = gather(starts, p, fNames.map((n) => read.get(n)!), tNames.map((n) => read.get(n)!), flatY);
+  return { x, y, starts, ids, features: fNames, targets: tNames, dropped };
 }
 
 /** Statistics of a standardisation, taken from the training split only. */

@@ -107,6 +107,22 @@ function checkNoLengths(where: 'predict' | 'evaluate' | 'fit', spec: StoredSpec,
   throw new Error(`${where}: tf.js's ${where} has no ${key} option and would ignore it (every padded step would count); ${instead}${tokens}`);
 }
 
+/**
+ * Builder models are not compiled — `train` owns the loss and the step — so tf.js's evaluate, fit and
+ * trainOnBatch would fail with "You must compile a model before training/testing", which says nothing
+ * about what to do. A model the user compiled goes on to tf.js (without lengths: every step counts).
+ */
+function checkCompiled(where: 'evaluate' | 'fit' | 'trainOnBatch', model: tf.LayersModel, spec: StoredSpec): void {
+  if ((model as unknown as { optimizer_?: unknown }).optimizer_ != null) return;
+  const seq2seq = (spec.topology ?? 'many-to-one') === 'seq2seq';
+  const run = seq2seq ? 'model.apply([source, targetIn]) (or decode(model, source, { sourceLengths }))' : 'model.apply(x, { lengths }) (or forwardModel(model, x, { lengths }).output; no lengths for unpadded batches)';
+  const instead = where === 'evaluate'
+    ? `score it yourself: p = ${run}, then the loss lossFunction('${spec.outputActivation === 'sigmoid' ? 'binaryCrossEntropy' : spec.outputActivation === 'softmax' ? 'crossEntropy' : 'mse'}')(y, p${spec.topology === 'many-to-many' || seq2seq ? ', sequenceMask(lengths, T) for per-step outputs' : ''}) and metrics such as accuracy from p's values (README: "Evaluate and predict with lengths")`
+    : `train it with train(model, { x, y, lengths? }, { epochs, loss, … })`;
+  throw new Error(`${where}: this builder model is not compiled (rnn-lab's train() owns the loss and does not compile it), so tf.js's ${where} cannot run; ${instead}. ` +
+    `Or call model.compile({ optimizer, loss }) first for tf.js's own ${where}, which has no lengths: every padded step would count`);
+}
+
 export function guardModel(model: tf.LayersModel, spec: StoredSpec): tf.LayersModel {
   const m = model as unknown as Record<string | symbol, unknown>;
   if (m[GUARDED]) return model;
@@ -120,14 +136,15 @@ export function guardModel(model: tf.LayersModel, spec: StoredSpec): tf.LayersMo
   };
   wrap('predict', ([x, config]) => { checkNoLengths('predict', spec, config); checkModelInputs('predict', spec, x); });
   wrap('predictOnBatch', ([x]) => checkModelInputs('predictOnBatch', spec, x));
-  wrap('evaluate', ([x, y, config]) => { checkNoLengths('evaluate', spec, config); checkModelInputs('evaluate', spec, x); checkTargets('evaluate', y); });
-  wrap('trainOnBatch', ([x, y]) => { checkModelInputs('trainOnBatch', spec, x); checkTargets('trainOnBatch', y); });
+  wrap('evaluate', ([x, y, config]) => { checkNoLengths('evaluate', spec, config); checkModelInputs('evaluate', spec, x); checkTargets('evaluate', y); checkCompiled('evaluate', model, spec); });
+  wrap('trainOnBatch', ([x, y]) => { checkModelInputs('trainOnBatch', spec, x); checkTargets('trainOnBatch', y); checkCompiled('trainOnBatch', model, spec); });
   // fit is async: a check that throws becomes a rejected promise, as tf.js's own errors do.
   const fit = m.fit as (...a: unknown[]) => Promise<unknown>;
   m.fit = async function (this: unknown, ...args: unknown[]) {
     checkNoLengths('fit', spec, args[2]);
     checkModelInputs('fit', spec, args[0]);
     checkTargets('fit', args[1]);
+    checkCompiled('fit', model, spec);
     return fit.apply(this, args);
   };
   // apply on symbolic tensors builds graphs (no values to check); on tensors it runs the model.

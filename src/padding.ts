@@ -13,6 +13,7 @@ import { describe } from './describe';
 import { checkOptions } from './options';
 import { checkPositiveInt } from './inputs';
 import { Rng } from './random';
+import { isFrame, isSeries } from './data';
 
 /** Options of {@link padSequences}. */
 export interface PadSequencesOptions {
@@ -41,6 +42,13 @@ export interface PaddedBatch {
   padding: 'post' | 'pre';
 }
 
+/**
+ * One sequence as {@link padSequences} takes it: numbers (one per step), feature vectors (one per
+ * step), a danfo Series (one number per step) or a danfo DataFrame (one row per step, one column per
+ * feature).
+ */
+export type SequenceInput = ArrayLike<number> | readonly ArrayLike<number>[] | { values: readonly unknown[]; index: readonly unknown[] };
+
 const PAD_KEYS = ['maxLength', 'padding', 'truncating', 'value', 'dtype'] as const;
 
 /**
@@ -59,7 +67,11 @@ const PAD_KEYS = ['maxLength', 'padding', 'truncating', 'value', 'dtype'] as con
  * reach the model).
  *
  * @param seqs sequences of numbers (`number[][]`, e.g. token ids or one feature per step), or of
- *   feature vectors (`number[][][]`, every vector of the same width); typed arrays are accepted as rows
+ *   feature vectors (`number[][][]`, every vector of the same width); typed arrays are accepted as rows;
+ *   a danfo Series is a sequence of numbers, a danfo DataFrame one of feature vectors (its rows are the
+ *   steps, its columns the features; every DataFrame must have the same columns in the same order). A
+ *   missing value (danfo reads an empty CSV cell as null) is an error naming the row and column. A whole
+ *   table of events (one row per step of many sequences) is grouped with `sequencesFromTable` instead.
  * @returns `{ x, lengths, padding }`: x `[batch, maxLength]` or `[batch, maxLength, features]` (the
  *   caller disposes it), lengths after truncation
  * @throws TypeError/RangeError naming `padSequences`, the argument and the row: not a list, an
@@ -70,9 +82,10 @@ const PAD_KEYS = ['maxLength', 'padding', 'truncating', 'value', 'dtype'] as con
  * const { x, lengths } = padSequences([[1], [2, 3], [4, 5, 6]]);
  * x.arraySync();   // [[1, 0, 0], [2, 3, 0], [4, 5, 6]]; lengths [1, 2, 3]
  * padSequences([[1], [2, 3], [4, 5, 6]], { maxLength: 2, padding: 'pre' }).x.arraySync();   // [[0, 1], [2, 3], [5, 6]] (Keras's defaults)
+ * padSequences([df.iloc({ rows: ['0:19'] }), df.iloc({ rows: ['19:25'] })]);   // two DataFrames: x [2, 19, columns], lengths [19, 6]
  * ```
  */
-export function padSequences(seqs: readonly (ArrayLike<number> | readonly ArrayLike<number>[])[], options: PadSequencesOptions = {}): PaddedBatch {
+export function padSequences(seqs: readonly SequenceInput[], options: PadSequencesOptions = {}): PaddedBatch {
   const where = 'padSequences';
   checkOptions(where, options, PAD_KEYS);
   const o = options ?? {};
@@ -117,7 +130,11 @@ interface Rows { values: (Float32Array | Int32Array)[]; lengths: number[]; featu
  * vectors of one width. Shared by padSequences and train's per-batch padding.
  */
 export function readRows(where: string, name: string, seqs: unknown, dtype: 'float32' | 'int32' = 'float32'): Rows {
-  if (!Array.isArray(seqs)) throw new TypeError(`${where}: ${name} must be a list of sequences (number[][] or number[][][] feature vectors); got ${describe(seqs)}`);
+  if (!Array.isArray(seqs)) {
+    // A whole table is one row per event, not one sequence: grouping it is sequencesFromTable's job.
+    const hint = isFrame(seqs) ? `; a table with one row per step of many sequences is grouped by sequencesFromTable(df, { id, features, … })` : '';
+    throw new TypeError(`${where}: ${name} must be a list of sequences (number[][] or number[][][] feature vectors, or danfo Series / DataFrames, one per sequence); got ${describe(seqs)}${hint}`);
+  }
   if (seqs.length === 0) throw new RangeError(`${where}: ${name} is an empty list; give at least one sequence`);
   const isRow = (r: unknown): r is ArrayLike<unknown> => Array.isArray(r) || (ArrayBuffer.isView(r) && !(r instanceof DataView));
   let features: number | undefined | null = null;                   // null: not yet known
@@ -129,8 +146,22 @@ export function readRows(where: string, name: string, seqs: unknown, dtype: 'flo
     }
     if (dtype === 'int32' && !Number.isInteger(v)) throw new RangeError(`${where}: ${name}${at} must be an integer with dtype 'int32'; got ${v}`);
   };
+  let frameColumns: { b: number; columns: string[] } | null = null;    // the first DataFrame's columns: every other must match
   for (let b = 0; b < seqs.length; b++) {
-    const s: unknown = seqs[b];
+    let s: unknown = seqs[b];
+    let columns: string[] | null = null;
+    // danfo: a DataFrame is a sequence of feature vectors (one row per step), a Series one of numbers.
+    if (isFrame(s)) {
+      columns = s.columns.map(String);
+      if (frameColumns === null) frameColumns = { b, columns };
+      else if (columns.join('\u0000') !== frameColumns.columns.join('\u0000')) {
+        throw new RangeError(`${where}: ${name}[${b}] has columns [${columns.join(', ')}], but ${name}[${frameColumns.b}] has [${frameColumns.columns.join(', ')}]; every DataFrame needs the same feature columns in the same order (layout [batch, time, features])`);
+      }
+      s = s.values;
+    } else if (isSeries(s)) {
+      s = s.values;
+    }
+    const at = (t: number, f?: number) => `[${b}][${t}]${f === undefined ? '' : `[${f}]`}${columns ? ` (DataFrame row ${t}${f === undefined ? '' : `, column '${columns[f]}'`})` : ''}`;
     if (!isRow(s)) throw new TypeError(`${where}: ${name}[${b}] must be a sequence (an array of numbers or of feature vectors); got ${describe(s)}`);
     if (s.length === 0) {
       throw new RangeError(`${where}: ${name}[${b}] is empty: a sequence of length 0 cannot be masked (every sequence needs at least 1 real step, as in PyTorch's pack_padded_sequence); drop it first`);
@@ -147,7 +178,7 @@ export function readRows(where: string, name: string, seqs: unknown, dtype: 'flo
       const step: unknown = s[t];
       if (features === undefined) {
         if (isRow(step)) throw new RangeError(`${where}: ${name}[${b}][${t}] is a vector, but ${name}[0] is a sequence of ${want}; all sequences must be one kind (layout [batch, time] or [batch, time, features])`);
-        checkValue(step, `[${b}][${t}]`);
+        checkValue(step, at(t));
         row[t] = step as number;
       } else {
         if (!isRow(step)) throw new RangeError(`${where}: ${name}[${b}][${t}] must be a feature vector of width ${features} (layout [batch, time, features]); got ${describe(step)}`);
@@ -155,7 +186,7 @@ export function readRows(where: string, name: string, seqs: unknown, dtype: 'flo
           throw new RangeError(`${where}: ${name}[${b}][${t}] has ${step.length} features, but ${name}[0][0] has ${features}; every step needs the same features (layout [batch, time, features])`);
         }
         for (let f = 0; f < features; f++) {
-          checkValue(step[f], `[${b}][${t}][${f}]`);
+          checkValue(step[f], at(t, f));
           row[t * features + f] = step[f] as number;
         }
       }
