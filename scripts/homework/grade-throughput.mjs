@@ -64,14 +64,20 @@ export const SUBMISSION_KINDS = Object.freeze({
   'hw1-throws': { homework: 'hw1-rnn-step', insert: [[AFTER_HW1_CHECK, "throw new Error('student crash');"]] },
   // a cell that kills the kernel: a fresh kernel re-runs the other cells
   'hw2-kills-kernel': { homework: 'hw2-lstm-step', insert: [['check.lstmStepForward(lstmStepForward);', 'process.exit(3);']] },
+  'hw1-kills-kernel': { homework: 'hw1-rnn-step', insert: [[AFTER_HW1_CHECK, 'process.exit(3);']] },
+  // both: a cell that never ends, then one that throws
+  'hw1-hangs-and-throws': { homework: 'hw1-rnn-step', insert: [[AFTER_HW1_CHECK, 'while (true) {}'], ['check.rnnStepBackward(rnnStepBackward);', "throw new Error('student crash');"]] },
   // not JSON (a truncated upload)
   'unreadable': { raw: '{"cells": [ {"cell_type": "code", "sou' },
   // JSON, but not a notebook of a known homework
   'unknown-homework': { raw: JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', metadata: {}, source: 'const x = 1;', outputs: [], execution_count: null }] }) },
 });
 
+/** The class of the throughput run: every kind once per cycle (the combined ones are for the tests). */
+export const CLASS_KINDS = Object.freeze(['hw1-correct', 'hw2-correct', 'hw3-correct', 'hw1-released', 'hw1-wrong', 'hw2-wrong', 'hw3-wrong', 'hw1-hangs', 'hw1-throws', 'hw2-kills-kernel', 'unreadable', 'unknown-homework']);
+
 /** `count` submissions in `dir`, cycling through `kinds` (names of SUBMISSION_KINDS): [{ file, kind }]. */
-export function makeSubmissions(dir, count, kinds = Object.keys(SUBMISSION_KINDS)) {
+export function makeSubmissions(dir, count, kinds = CLASS_KINDS) {
   const out = [];
   for (let k = 0; k < count; k++) {
     const kind = kinds[k % kinds.length];
@@ -119,6 +125,7 @@ export async function main(argv) {
   const mark = `RNN_LAB_THROUGHPUT_MARK=${process.pid}-${Date.now()}`;
   try {
     const subs = makeSubmissions(dir, o.count);
+    const loadBefore = os.loadavg()[0];   // other work on the machine slows grading: say how much there was
     const report = path.join(dir, 'grades.json');
     const t0 = Date.now();
     const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'homework', 'grade.mjs'), '--out', report, '--jobs', String(o.jobs), '--cell-timeout', String(o.cellTimeout), ...subs.map((s) => s.file)],
@@ -136,13 +143,16 @@ export async function main(argv) {
     const graded = JSON.parse(fs.readFileSync(report, 'utf8'));
     const kindOf = new Map(subs.map((s) => [s.file, s.kind]));
     const summary = {
-      count: o.count, jobs: o.jobs, cellTimeout: o.cellTimeout, cores: os.availableParallelism(), loadAverageBefore: os.loadavg()[0],
+      count: o.count, jobs: o.jobs, cellTimeout: o.cellTimeout, cores: os.availableParallelism(), loadAverage: { before: loadBefore, after: os.loadavg()[0] },
       exitCode: code, seconds: Math.round(seconds * 10) / 10, perMinute: Math.round((o.count / seconds) * 60 * 10) / 10,
       peakKernelRssMb: Math.round(peak.kernels / 1024), peakTotalRssMb: Math.round(peak.total / 1024), samples: peak.samples,
-      submissions: graded.submissions.map((e) => ({ kind: kindOf.get(e.submission), file: path.basename(e.submission), points: e.points, maxPoints: e.maxPoints, seconds: e.seconds, kernels: e.kernels, error: e.error })),
+      submissions: graded.submissions.map((e) => ({ kind: kindOf.get(e.submission), file: path.basename(e.submission), points: e.points, maxPoints: e.maxPoints, seconds: e.seconds, kernels: e.kernels, error: e.error,
+        exercises: e.exercises.map((x) => `${x.exercise} ${x.points}/${x.maxPoints}${x.passed ? '' : `: ${x.message.slice(0, 160)}`}`),
+        cells: { errors: e.cells.errors.length, timedOut: e.cells.timedOut.map((c) => `cell ${c.cell} ${c.status} ${c.seconds} s`), skipped: e.cells.skipped.length }, events: e.events })),
     };
     console.log(`\n${o.count} submissions, --jobs ${o.jobs}, --cell-timeout ${o.cellTimeout}, ${summary.cores} cores: ${summary.seconds} s, ` +
-      `${summary.perMinute} submissions/minute; peak RSS of the kernels ${summary.peakKernelRssMb} MB, of all grading processes ${summary.peakTotalRssMb} MB (${peak.samples} samples)`);
+      `${summary.perMinute} submissions/minute; peak RSS of the kernels ${summary.peakKernelRssMb} MB, of all grading processes ${summary.peakTotalRssMb} MB (${peak.samples} samples); ` +
+      `load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after`);
     if (o.out) fs.writeFileSync(o.out, JSON.stringify(summary, null, 2) + '\n');
     return code;
   } finally {
