@@ -63,7 +63,8 @@ export function parseArgs(argv) {
 export function pickNotebook(dir) {
   let names;
   try { names = fs.readdirSync(dir).sort(); } catch (e) { return { problem: `the submission folder ${dir} cannot be read (${e.code ?? e.message})` }; }
-  const notebooks = names.filter((n) => n.toLowerCase().endsWith('.ipynb') && fs.statSync(path.join(dir, n)).isFile());
+  const isFile = (n) => { try { return fs.statSync(path.join(dir, n)).isFile(); } catch { return false; } };   // a dangling link is no notebook
+  const notebooks = names.filter((n) => n.toLowerCase().endsWith('.ipynb') && isFile(n));
   if (notebooks.length === 1) return { file: path.join(dir, notebooks[0]) };
   const shown = (list) => list.slice(0, 10).join(', ') + (list.length > 10 ? `, … (${list.length} in all)` : '');
   if (notebooks.length === 0) {
