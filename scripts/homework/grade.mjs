@@ -11,6 +11,8 @@
 //
 // Options:
 //   --out FILE          the JSON report (default grades.json); a file there that is not a report is never replaced
+//   --csv FILE          also a CSV table, one row per submission (csvTable): file, student, homework, the points
+//                       of each exercise, total, max, error; a file there that is not such a table is never replaced
 //   --cell-timeout S    time limit per cell, seconds (default 60)
 //   --timeout S         time limit per submission, seconds (default 600)
 //   --memory MB         heap limit of the kernel's JavaScript, megabytes (default 2048)
@@ -35,20 +37,20 @@ import { scanArgs } from '../lib/args.mjs';
 export const GRADING_KERNEL = 'rnn-lab-grading';
 export const DEFAULTS = Object.freeze({ out: 'grades.json', cellTimeout: 60, timeout: 600, memory: 2048, jobs: 1, seed: 20251, maxKernels: 4 });
 
-const USAGE = `usage: npm run grade -- [--out grades.json] [--cell-timeout 60] [--timeout 600] [--memory 2048]
+const USAGE = `usage: npm run grade -- [--out grades.json] [--csv grades.csv] [--cell-timeout 60] [--timeout 600] [--memory 2048]
                       [--jobs 1] [--seed 20251] [--homework ID] [--max-kernels 4] [--keep DIR]
                       [--manifest homework/release/manifest.json] submission.ipynb …`;
 
 /** Parse the command line into options and submission paths. */
 export function parseArgs(argv) {
-  const o = { ...DEFAULTS, homework: undefined, keep: undefined, manifest: undefined, files: [] };
+  const o = { ...DEFAULTS, homework: undefined, keep: undefined, manifest: undefined, csv: undefined, files: [] };
   const num = (name, v, min) => {
     const x = Number(v);
     if (!Number.isFinite(x) || x < min) throw new Error(`${name} must be a number ≥ ${min}; got ${v}`);
     return x;
   };
   const str = { type: 'string' };
-  const spec = { out: str, 'cell-timeout': str, timeout: str, memory: str, jobs: str, seed: str, 'max-kernels': str, homework: str, keep: str, manifest: str, help: { type: 'boolean', short: 'h' } };
+  const spec = { out: str, csv: str, 'cell-timeout': str, timeout: str, memory: str, jobs: str, seed: str, 'max-kernels': str, homework: str, keep: str, manifest: str, help: { type: 'boolean', short: 'h' } };
   for (const a of scanArgs(argv, spec)) {
     // A flag not known to the grader is an error; any other word (even one starting with a single -) is a submission.
     if (a.kind === 'unknown') { if (a.raw.startsWith('--')) throw new Error(`unknown option ${a.raw}`); o.files.push(a.raw); continue; }
@@ -60,6 +62,7 @@ export function parseArgs(argv) {
     };
     switch (a.name) {
       case 'out': o.out = value(); break;
+      case 'csv': o.csv = value(); break;
       case 'cell-timeout': o.cellTimeout = num(flag, value(), 1); break;
       case 'timeout': o.timeout = num(flag, value(), 1); break;
       case 'memory': o.memory = Math.round(num(flag, value(), 64)); break;
@@ -124,6 +127,63 @@ export function keepFolder(keep, name) {
 
 function sourceText(cell) {
   return Array.isArray(cell.source) ? cell.source.join('') : cell.source ?? '';
+}
+
+/**
+ * The student id of a submission: the notebook's metadata `"rnn-lab": { "student": "…" }` (a string, or a
+ * number written as text), the same object that holds the homework id. null when absent or of another type.
+ * A class that collects work through an LMS or Gradescope knows the student from the upload and may leave it
+ * empty; a teacher who collects files puts it there (the release leaves it out, so the student adds it).
+ */
+export function studentOf(nb) {
+  const s = nb?.metadata?.['rnn-lab']?.student;
+  if (typeof s === 'string' && s.trim()) return s.trim();
+  if (typeof s === 'number' && Number.isFinite(s)) return String(s);
+  return null;
+}
+
+/** One CSV field as RFC 4180 writes it: quoted (quotes doubled) when it holds a comma, a quote, CR or LF. */
+export function csvField(value) {
+  const v = value === null || value === undefined ? '' : String(value);
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export const CSV_FIRST_COLUMNS = Object.freeze(['file', 'student', 'homework']);
+export const CSV_LAST_COLUMNS = Object.freeze(['total', 'max', 'error']);
+
+/**
+ * The report as a CSV table (RFC 4180: CRLF line ends, a header row): one row per submission, in the
+ * report's order, with columns file, student, homework, one column per exercise of the homeworks present
+ * (the union, in manifest order; an exercise id that two of those homeworks share is written
+ * `homework/exercise`), total, max and error (why a submission was not graded). An exercise column is
+ * empty for a submission of another homework or one that was not graded; total and max are the report's
+ * points and maxPoints (0 and 0 for a submission that could not be read).
+ */
+export function csvTable(report, manifest) {
+  const subs = report.submissions;
+  const present = new Set(subs.map((e) => e.homework).filter(Boolean));
+  const columns = [];   // { homework, exercise }
+  const order = [...manifest.notebooks.map((n) => n.homework).filter((h) => present.has(h)), ...[...present].filter((h) => !manifest.notebooks.some((n) => n.homework === h))];
+  for (const h of order) {
+    const fromManifest = manifest.notebooks.find((n) => n.homework === h)?.exercises.map((x) => x.exercise);
+    const fromReport = subs.filter((e) => e.homework === h).flatMap((e) => e.exercises.map((x) => x.exercise));
+    for (const exercise of [...new Set([...(fromManifest ?? []), ...fromReport])]) columns.push({ homework: h, exercise });
+  }
+  const shared = (x) => columns.filter((c) => c.exercise === x).length > 1;
+  const header = [...CSV_FIRST_COLUMNS, ...columns.map((c) => (shared(c.exercise) ? `${c.homework}/${c.exercise}` : c.exercise)), ...CSV_LAST_COLUMNS];
+  const rows = subs.map((e) => {
+    const points = new Map(e.exercises.map((x) => [x.exercise, x.points]));
+    return [e.submission, e.student, e.homework, ...columns.map((c) => (c.homework === e.homework ? points.get(c.exercise) : '')), e.points, e.maxPoints, e.error];
+  });
+  return [header, ...rows].map((r) => r.map(csvField).join(',') + '\r\n').join('');
+}
+
+/** Why `csv` must not be written, or null: a folder, or a file whose first line is not a header of csvTable. */
+export function csvProblem(csv) {
+  if (!fs.existsSync(csv)) return null;
+  if (fs.statSync(csv).isDirectory()) return `--csv ${csv} is a folder; give a file path for the CSV table`;
+  const first = fs.readFileSync(csv, 'utf8').split(/\r?\n/, 1)[0];
+  return first.startsWith(`${CSV_FIRST_COLUMNS.join(',')},`) ? null : `--csv ${csv} exists and is not a grades table from an earlier run, so it is not replaced; choose another file`;
 }
 
 /** Which homework a submission is: its metadata, else its file name, else the checks it calls. */
@@ -265,7 +325,7 @@ function runPython(python, jobFile, outFile, pidFile, hardLimitS) {
  */
 export async function gradeSubmission(file, o) {
   const t0 = Date.now();
-  const entry = { submission: file, homework: null, points: 0, maxPoints: 0, exercises: [], cells: { total: 0, errors: [], timedOut: [], skipped: [] }, kernels: 0, seconds: 0 };
+  const entry = { submission: file, student: null, homework: null, points: 0, maxPoints: 0, exercises: [], cells: { total: 0, errors: [], timedOut: [], skipped: [] }, kernels: 0, seconds: 0 };
   let nb;
   try {
     nb = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -275,6 +335,7 @@ export async function gradeSubmission(file, o) {
     entry.seconds = (Date.now() - t0) / 1000;
     return entry;
   }
+  entry.student = studentOf(nb);
   const hw = identifyHomework(nb, file, o.manifest, o.homework);
   if (!hw) {
     entry.error = `cannot tell which homework this is (no rnn-lab.homework metadata, no homework id in the file name, no known check calls); use --homework ID${o.whence ? ` (${o.whence})` : ''}`;
@@ -376,7 +437,7 @@ export async function main(argv) {
     console.error('grade: the library is not built (dist/ is missing): run `npm run build`');
     return 2;
   }
-  const bad = outProblem(o.out);
+  const bad = outProblem(o.out) ?? (o.csv ? csvProblem(o.csv) : null);
   if (bad) {
     console.error(`grade: ${bad}`);
     return 2;
@@ -418,9 +479,15 @@ export async function main(argv) {
   };
   const again = outProblem(o.out);   // something may have appeared there while grading ran
   if (again) throw new Error(again);
+  const againCsv = o.csv ? csvProblem(o.csv) : null;
+  if (againCsv) throw new Error(againCsv);
   fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
   libFiles().writeFileAtomic(o.out, JSON.stringify(report, null, 2) + '\n');
-  console.log(`graded ${results.length} submission${results.length === 1 ? '' : 's'} in ${report.seconds.toFixed(1)} s; report: ${o.out}`);
+  if (o.csv) {
+    fs.mkdirSync(path.dirname(path.resolve(o.csv)), { recursive: true });
+    libFiles().writeFileAtomic(o.csv, csvTable(report, manifest));
+  }
+  console.log(`graded ${results.length} submission${results.length === 1 ? '' : 's'} in ${report.seconds.toFixed(1)} s; report: ${o.out}${o.csv ? `, table: ${o.csv}` : ''}`);
   return results.some((r) => !r.homework) ? 1 : 0;
 }
 
