@@ -12,6 +12,8 @@ ARG NB_HOME=/home/${NB_USER}
 # Where the course lives and where the kernel is registered (PREFIX/share/jupyter: seen by every user).
 ARG RNN_LAB_COURSE=/opt/rnn-lab
 ARG PREFIX=/usr/local
+# Kept in the image's environment: .devcontainer/devcontainer.json's postCreateCommand finds the course by it.
+ENV RNN_LAB_COURSE=${RNN_LAB_COURSE}
 
 USER root
 COPY . ${RNN_LAB_COURSE}

@@ -50,6 +50,21 @@ export function parseDockerfile(text) {
   return out;
 }
 
+/**
+ * A matcher for .dockerignore's patterns as this project writes them (Docker's rules: relative to the
+ * context, `*` within one path segment, a pattern that names a folder excludes all below it). A pattern
+ * this matcher does not handle (`!`, `**`, `?`, `[`) is an error, so the copy never silently keeps a file.
+ */
+export function dockerIgnored(text) {
+  const pats = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const res = pats.map((p) => {
+    if (/[!?[]|\*\*/.test(p)) throw new Error(`.dockerignore pattern ${p}: not handled by this test's matcher`);
+    const body = p.replace(/^\/+|\/+$/g, '').split('/').map((seg) => seg.split('*').map((x) => x.replace(/[.+^${}()|\\]/g, '\\$&')).join('[^/]*')).join('/');
+    return new RegExp(`^${body}(/.*)?$`);
+  });
+  return (file) => res.some((re) => re.test(file));
+}
+
 /** Docker's ${VAR} / $VAR substitution in ENV, USER, WORKDIR, COPY (an unset variable is an error here). */
 function expand(s, vars, where) {
   return s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, a, b) => {
@@ -153,9 +168,10 @@ test('Dockerfile steps as root, a throw-away hub user runs a lesson and a homewo
         case 'COPY': {
           const [src, dest, ...more] = expand(s.args, vars, where).split(/\s+/);
           assert.ok(src === '.' && dest && more.length === 0, `${where}: only COPY . DEST is interpreted; got ${s.args}`);
-          // The build context as .dockerignore leaves it: the files git does not ignore (no node_modules, dist, .jupyter).
+          // The build context as .dockerignore leaves it: the files git does not ignore, less .dockerignore's patterns.
           const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-          for (const f of files) fs.cpSync(path.join(ROOT, f), path.join(dest, f), { preserveTimestamps: true });
+          const ignored = dockerIgnored(fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8'));
+          for (const f of files) if (!ignored(f)) fs.cpSync(path.join(ROOT, f), path.join(dest, f), { preserveTimestamps: true });
           break;
         }
         case 'RUN': {
@@ -220,7 +236,7 @@ test('Dockerfile steps as root, a throw-away hub user runs a lesson and a homewo
 
     // A student's work: the solved homework 1 (the teacher's source notebook stands for it) over the copy, and a new file.
     const hw1 = path.join(dir, 'homework', 'hw1-rnn-step.ipynb');
-    const solved = path.join(course, 'homework', 'hw1-rnn-step.ipynb');
+    const solved = path.join(ROOT, 'homework', 'hw1-rnn-step.ipynb');                    // not in the image (.dockerignore)
     assert.equal(asUser(['cp', solved, hw1]).status, 0);
     assert.equal(asUser(['/bin/sh', '-c', `echo '{"mine": 1}' > ${path.join(dir, 'notebooks', 'mine.ipynb')}`]).status, 0);
     // The course changes one lesson the student did not touch: the next user part updates it.
@@ -296,6 +312,39 @@ test('Dockerfile steps as root, a throw-away hub user runs a lesson and a homewo
   }
 });
 
+test('setup.sh account never renames or moves an account that holds NB_UID (only the node images\' "node"); setup.sh system refuses a PREFIX no Jupyter reads before it installs anything', (t) => {
+  const isRoot = process.getuid?.() === 0;
+  const tools = ['useradd', 'userdel'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+  if (!needs(t, 'root with useradd/userdel', isRoot && tools, `running as uid ${process.getuid?.()}; run as root`)) return;
+  const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-acct-')));
+  const victim = `rnnv${crypto.randomBytes(3).toString('hex')}`;
+  const uid = freeUid();
+  const setup = path.join(ROOT, 'scripts', 'hub', 'setup.sh');
+  try {
+    // Reported by a trial: the account of a shared server holding the uid was renamed and its home moved.
+    assert.equal(spawnSync('useradd', ['--uid', String(uid), '--create-home', '--home-dir', path.join(base, 'victim'), victim]).status, 0);
+    fs.writeFileSync(path.join(base, 'victim', 'data.txt'), 'important');
+    const r = spawnSync('bash', [setup, 'account'], { env: { PATH: process.env.PATH, NB_USER: `${victim}x`, NB_UID: String(uid), NB_HOME: path.join(base, 'new') }, encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`uid ${uid} belongs to user ${victim}; setup\\.sh never renames or moves an existing account`));
+    assert.equal(spawnSync('getent', ['passwd', victim], { encoding: 'utf8' }).stdout.split(':')[5], path.join(base, 'victim'), 'the account is unchanged');
+    assert.equal(fs.readFileSync(path.join(base, 'victim', 'data.txt'), 'utf8'), 'important');
+    assert.equal(fs.existsSync(path.join(base, 'new')), false);
+    // A PREFIX outside every Jupyter data path: refused at once, naming the way to a throw-away install.
+    const t0 = Date.now();
+    const p = spawnSync('bash', [setup, 'system'], { env: { PATH: process.env.PATH, PREFIX: path.join(base, 'prefix') }, encoding: 'utf8', timeout: 120000 });
+    assert.equal(p.status, 1, p.stdout + p.stderr);
+    assert.match(p.stderr, /PREFIX=.*prefix: Jupyter of \/usr\/bin\/python3 does not read .*share\/jupyter.*a venv: .* -m venv --system-site-packages DIR/);
+    assert.doesNotMatch(p.stdout, /npm ci in/, 'nothing was installed first');
+    assert.equal(fs.existsSync(path.join(base, 'prefix')), false);
+    assert.ok(Date.now() - t0 < 60000);
+  } finally {
+    spawnSync('userdel', ['--remove', victim]);
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+  assert.notEqual(spawnSync('getent', ['passwd', victim]).status, 0, 'the throw-away user was removed');
+});
+
 test('devcontainer.json: valid JSON that builds the Dockerfile and runs the user part after creation', () => {
   const file = path.join(ROOT, '.devcontainer', 'devcontainer.json');
   // The spec allows JSONC; this file keeps to plain JSON, so any JSON parser (and this test) reads it.
@@ -306,7 +355,8 @@ test('devcontainer.json: valid JSON that builds the Dockerfile and runs the user
   const df = parseDockerfile(fs.readFileSync(DOCKERFILE, 'utf8'));
   const arg = (k) => df.find((s) => s.op === 'ARG' && s.args.startsWith(`${k}=`))?.args.slice(k.length + 1);
   assert.equal(dc.remoteUser, arg('NB_USER'), 'the devcontainer works as the Dockerfile\'s notebook user');
-  assert.equal(dc.postCreateCommand, `${arg('RNN_LAB_COURSE')}/scripts/hub/setup.sh user`, 'postCreate runs the user part of the course in the image');
+  assert.equal(dc.postCreateCommand, '"$RNN_LAB_COURSE/scripts/hub/setup.sh" user', 'postCreate runs the user part of the course in the image');
+  assert.ok(df.some((s) => s.op === 'ENV' && s.args === 'RNN_LAB_COURSE=${RNN_LAB_COURSE}'), 'the image keeps RNN_LAB_COURSE in its environment, where postCreateCommand reads it');
   const known = new Set(['name', 'build', 'remoteUser', 'containerUser', 'forwardPorts', 'postCreateCommand', 'customizations']);
   for (const k of Object.keys(dc)) assert.ok(known.has(k), `unexpected devcontainer property ${k}`);
 });
@@ -321,6 +371,16 @@ test('Dockerfile: uid 1000 named jovyan by default, RUN lines call only scripts/
   }
   const ignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
   for (const p of ['node_modules', 'dist', '.jupyter', '.git']) assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
+  // No solution reaches the image students get (found by a trial: homework/*.ipynb and the checks' tests were copied).
+  const isIgnored = dockerIgnored(fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8'));
+  const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const kept = files.filter((f) => !isIgnored(f));
+  const withSolutions = kept.filter((f) => /\.(ipynb|mjs|cjs|ts)$/.test(f) && fs.readFileSync(path.join(ROOT, f), 'utf8').includes('BEGIN SOLUTION') && !/^(scripts|README)/.test(f));
+  assert.deepEqual(withSolutions, [], 'files of the image that hold solution blocks');
+  assert.ok(files.some((f) => /^homework\/[^/]+\.ipynb$/.test(f) && isIgnored(f)), 'the solution notebooks exist in the repository and are ignored');
+  assert.ok(kept.some((f) => f.startsWith('homework/release/')), 'the student versions are in the image');
+  assert.equal(isIgnored('tests/unit/check.test.mjs'), true);
+  assert.equal(isIgnored('homework/release/hw1-rnn-step.ipynb'), false);
 });
 
 test('parseDockerfile: continuations joined, comments dropped, an unknown instruction is an error', () => {

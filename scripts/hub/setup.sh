@@ -14,8 +14,8 @@
 #                      empty home would: the kernel must be among them.
 #   setup.sh account   as root: the notebook user NB_USER (default jovyan) with uid NB_UID (default 1000)
 #                      and home NB_HOME (default /home/$NB_USER), as Binder requires. A user of that name
-#                      with that uid is kept; another user holding the uid (the node images' "node") is
-#                      renamed; any other conflict is an error.
+#                      with that uid is kept; the node images' user "node" holding the uid is renamed
+#                      (inside an image build); any other account holding it is an error, never renamed.
 #   setup.sh user      as the student: copies the lessons and the homework (student versions) into
 #                      $RNN_LAB_USER_DIR (default ~/rnn-lab) as plain files; see scripts/hub/copy-course.mjs.
 #
@@ -27,8 +27,9 @@ COURSE="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PREFIX="${PREFIX:-/usr/local}"
 PY="${RNN_LAB_PYTHON:-/usr/bin/python3}"
 # Debian bookworm packages: the classic Notebook and nbconvert/nbclient (what `npm run course` and the
-# grader use), ipykernel, and jupyterhub for `jupyterhub-singleuser`, the command JupyterHub's spawners start.
-DEBS=(jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel jupyterhub)
+# grader use), ipykernel, jupyter-client (the `jupyter kernelspec` command), and jupyterhub for
+# `jupyterhub-singleuser`, the command JupyterHub's spawners start.
+DEBS=(jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client jupyterhub)
 USAGE="usage: scripts/hub/setup.sh system|account|user   (npm run setup:hub -- system|account|user)"
 
 say() { echo "rnn-lab setup: $*"; }
@@ -49,6 +50,7 @@ check_node() {
 debian_packages() {
   local missing=()
   "$PY" -c 'import notebook, nbconvert, nbclient, ipykernel' 2>/dev/null || missing+=(jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel)
+  command -v jupyter-kernelspec >/dev/null 2>&1 || missing+=(jupyter-client)
   command -v jupyterhub-singleuser >/dev/null 2>&1 || missing+=(jupyterhub)
   if [ ${#missing[@]} -eq 0 ]; then say "Jupyter packages present (${DEBS[*]})"; return; fi
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get: install Jupyter (notebook, nbconvert, nbclient, ipykernel, jupyterhub) for $PY yourself"
@@ -73,6 +75,18 @@ npm_install() {
   echo "$want" > "$stamp"
 }
 
+# Whether $PREFIX/share/jupyter is on the data path of $PY's Jupyter (asked before anything is installed,
+# so a PREFIX no user's Jupyter would read is refused at once, not after npm ci).
+check_prefix() {
+  local want="$PREFIX/share/jupyter" paths
+  paths="$(env -u JUPYTER_PATH -u JUPYTER_DATA_DIR HOME=/nonexistent "$PY" -c \
+    'from jupyter_core.paths import jupyter_path; print("\n".join(jupyter_path()))' 2>/dev/null)" || return 0   # no Jupyter yet: checked after install
+  while IFS= read -r p; do
+    [ "$(readlink -m "$p")" = "$(readlink -m "$want")" ] && return 0
+  done <<< "$paths"
+  die "PREFIX=$PREFIX: Jupyter of $PY does not read $want, so no user would see the kernel there. Use a PREFIX on its data path ($(echo $paths | tr ' ' ',')) — /usr/local for the system Python — or, for a throw-away install, a venv: $PY -m venv --system-site-packages DIR; PREFIX=DIR RNN_LAB_PYTHON=DIR/bin/python setup.sh system"
+}
+
 system_kernel() {
   (cd "$COURSE" && RNN_LAB_PYTHON="$PY" node scripts/kernel.mjs install --prefix "$PREFIX")
   chmod -R a+rX "$PREFIX/share/jupyter/kernels/rnn-lab"
@@ -92,7 +106,9 @@ system_kernel() {
 system_part() {
   need_root system
   check_node
+  check_prefix
   debian_packages
+  check_prefix
   npm_install
   system_kernel
   say "system part done: course in $COURSE, Node $(node --version), kernel in $PREFIX/share/jupyter/kernels/rnn-lab"
@@ -109,11 +125,14 @@ account_part() {
   if [ -n "$by_name" ]; then
     [ "$by_name" = "$uid" ] || die "user $user exists with uid $by_name, not $uid; choose another NB_USER or NB_UID"
     say "user $user (uid $uid) exists"
-  elif [ -n "$by_uid" ]; then
-    # The node images ship a user "node" with uid 1000, the uid Binder requires for the notebook user.
-    say "renaming user $by_uid (uid $uid) to $user, home $home"
+  elif [ "$by_uid" = node ]; then
+    # The node images ship a user "node" with uid 1000, the uid Binder requires for the notebook user. Only
+    # that image user is renamed: any other account holding the uid is somebody's (a shared server's).
+    say "renaming the node image's user node (uid $uid) to $user, home $home"
     usermod --login "$user" --home "$home" --move-home "$by_uid"
     if getent group "$by_uid" >/dev/null && ! getent group "$user" >/dev/null; then groupmod --new-name "$user" "$by_uid"; fi
+  elif [ -n "$by_uid" ]; then
+    die "uid $uid belongs to user $by_uid; setup.sh never renames or moves an existing account (only the node images' user 'node'): choose another NB_UID, or NB_USER=$by_uid to use that account"
   else
     say "creating user $user (uid $uid), home $home"
     useradd --uid "$uid" --create-home --home-dir "$home" --shell /bin/bash "$user"

@@ -153,8 +153,12 @@ export function threadsFromEnv(value: string | undefined): number | undefined {
  */
 export function fusedThreadsFrom(sources: { env: string | undefined; quota: CpuQuota | null; availableParallelism: number }): ThreadsChoice {
   const fromEnv = threadsFromEnv(sources.env);
-  if (fromEnv !== undefined) return { threads: fromEnv, reason: `${FUSED_THREADS_ENV}=${sources.env!.trim()}` };
   const ap = sources.availableParallelism;
+  if (fromEnv !== undefined) {
+    // Honoured as asked; but more threads than cores share them, and every call waits for its slowest shard.
+    const over = Number.isInteger(ap) && fromEnv > ap ? ` (more than the ${ap} core${ap === 1 ? '' : 's'} here: threads share cores, and each call waits for the slowest)` : '';
+    return { threads: fromEnv, reason: `${FUSED_THREADS_ENV}=${sources.env!.trim()}${over}` };
+  }
   if (!(Number.isInteger(ap) && ap >= 1)) throw new RangeError(`fusedThreadsFrom: availableParallelism must be an integer ≥ 1; got ${ap}`);
   const cores = Math.min(MAX_DEFAULT_THREADS, ap);
   const coresReason = `availableParallelism ${ap}${ap > MAX_DEFAULT_THREADS ? `, at most ${MAX_DEFAULT_THREADS}` : ''}`;
@@ -170,7 +174,7 @@ export function fusedThreadsFrom(sources: { env: string | undefined; quota: CpuQ
 export function defaultFusedThreads(env: Record<string, string | undefined> = typeof process !== 'undefined' ? process.env : {}, root = '/'): ThreadsChoice {
   // The variable is checked first, so a bad value is an error even where no cgroup is read.
   const value = env[FUSED_THREADS_ENV];
-  if (threadsFromEnv(value) !== undefined) return fusedThreadsFrom({ env: value, quota: null, availableParallelism: 1 });
+  const fromEnv = threadsFromEnv(value);
   let ap = 1;
   let apNote = '';
   try {
@@ -179,6 +183,7 @@ export function defaultFusedThreads(env: Record<string, string | undefined> = ty
   } catch {
     apNote = ' (no os module: not Node.js)';
   }
+  if (fromEnv !== undefined) return fusedThreadsFrom({ env: value, quota: null, availableParallelism: Math.max(1, ap) });
   const choice = fusedThreadsFrom({ env: undefined, quota: cgroupCpuQuota(root), availableParallelism: Math.max(1, ap) });
   return { threads: choice.threads, reason: choice.reason + apNote };
 }

@@ -126,7 +126,13 @@ test('a quota file that does not parse is an error naming the file, not "no quot
 
 test('RNN_LAB_FUSED_THREADS overrides the quota and the cores', () => {
   const root = v2('100000 100000');
-  assert.deepEqual(Q.defaultFusedThreads({ RNN_LAB_FUSED_THREADS: '3' }, root), { threads: 3, reason: 'RNN_LAB_FUSED_THREADS=3' });
+  const cores = os.availableParallelism();
+  const over = 3 > cores ? ` (more than the ${cores} core${cores === 1 ? '' : 's'} here: threads share cores, and each call waits for the slowest)` : '';
+  assert.deepEqual(Q.defaultFusedThreads({ RNN_LAB_FUSED_THREADS: '3' }, root), { threads: 3, reason: `RNN_LAB_FUSED_THREADS=3${over}` });
+  // Found by a trial: 64 threads on 2 cores were taken without a word (688 MB and 10× the time of 1 thread).
+  assert.deepEqual(Q.fusedThreadsFrom({ env: '64', quota: null, availableParallelism: 2 }),
+    { threads: 64, reason: 'RNN_LAB_FUSED_THREADS=64 (more than the 2 cores here: threads share cores, and each call waits for the slowest)' });
+  assert.deepEqual(Q.fusedThreadsFrom({ env: '2', quota: null, availableParallelism: 2 }), { threads: 2, reason: 'RNN_LAB_FUSED_THREADS=2' });
   assert.deepEqual(Q.defaultFusedThreads({}, root), { threads: 1, reason: 'cgroup v2 cpu.max 100000 100000 → 1 CPU' });
   // Empty counts as unset (as `VAR= cmd` in a shell).
   assert.deepEqual(Q.defaultFusedThreads({ RNN_LAB_FUSED_THREADS: '' }, root).threads, 1);
