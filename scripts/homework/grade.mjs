@@ -25,6 +25,9 @@
 //   --max-kernels N     kernels one submission may use after hangs or crashes (default 4)
 //   --keep DIR          keep each submission's grading files (kernel log, job, result) in DIR/<name>
 //                       (DIR/<name>-2, -3, … when taken: nothing there is overwritten)
+//
+// Exit status (USAGE, printed by --help, says the same): 0 every submission graded; 1 the report was written
+// but some entry has an error (not read, no or another homework, a failed grading run); 2 nothing graded.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
