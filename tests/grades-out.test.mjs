@@ -189,6 +189,12 @@ test('autograder: which notebook, results for unreadable uploads, options', () =
   assert.ok(gradescopeViolations({ ...r, visibility: 'always' }).length > 0);
   assert.ok(gradescopeViolations({ ...r, tests: [{ ...r.tests[0], points: 1 }] }).length > 0);
   assert.ok(gradescopeViolations({ tests: [{ name: 'x' }] }).length > 0);
+  // A notebook of another homework (grade.mjs's entry for it: an error, no exercises): one message, score 0.
+  const other = gradescopeResult({ hw: HW1, entry: { submission: 'x/eve.ipynb', student: null, homework: null, points: 0, maxPoints: 0, exercises: [],
+    cells: { total: 0, errors: [], timedOut: [], skipped: [] }, error: "this notebook is hw2-lstm-step's, not hw1-rnn-step's (…): upload your hw1-rnn-step notebook" } });
+  assertOurResult(other, 'another homework');
+  assert.equal(other.score, 0);
+  assert.deepEqual(other.output.split('\n'), ["Your submission could not be graded: this notebook is hw2-lstm-step's, not hw1-rnn-step's (…): upload your hw1-rnn-step notebook", 'Score 0. Fix the upload and submit again.']);
   assert.throws(() => gsArgs(['--root', '/x']), /--homework ID is required/);
   assert.throws(() => gsArgs(['--homework', 'h', '--visibility', 'sometimes']), /must be one of hidden, after_due_date/);
   assert.throws(() => gsArgs(['--homework', 'h', 'stray']), /unexpected stray/);
@@ -355,6 +361,25 @@ test('run_autograder on a correct, a wrong, a hanging and unreadable submissions
       assert.equal(res.score, 0);
       assert.match(res.output, pattern);
     }
+    // Another homework's notebook (a correct hw2, metadata "rnn-lab".homework = hw2-lstm-step) uploaded to
+    // hw1's autograder: one clear message, score 0, no kernel started, exit 0 (a graded upload).
+    const otherHw = make('eve-hw2.ipynb', SUBMISSION_KINDS['hw2-correct']);
+    assert.equal(JSON.parse(fs.readFileSync(otherHw, 'utf8')).metadata['rnn-lab'].homework, 'hw2-lstm-step');
+    const sayOther = /this notebook is hw2-lstm-step's, not hw1-rnn-step's \(its metadata "rnn-lab": \{ "homework": "hw2-lstm-step" \} says so\): upload your hw1-rnn-step notebook/;
+    {
+      fs.rmSync(path.join(root, 'submission'), { recursive: true, force: true });
+      fs.mkdirSync(path.join(root, 'submission'));
+      fs.copyFileSync(otherHw, path.join(root, 'submission', 'eve-hw2.ipynb'));
+      const r = await runNode(['bash', path.join(root, 'run_autograder')], { RNN_LAB_AUTOGRADER_ROOT: root, RNN_LAB_COURSE: ROOT });
+      assert.equal(r.code, 0, `another homework: ${r.stderr}`);
+      const res = JSON.parse(fs.readFileSync(path.join(root, 'results', 'results.json'), 'utf8'));
+      assertOurResult(res, 'another homework');
+      assert.equal(res.score, 0);
+      assert.match(res.output, new RegExp(`^Your submission could not be graded: ${sayOther.source}`));
+      assert.ok(res.tests.every((x) => x.score === 0 && sayOther.test(x.output)), JSON.stringify(res.tests));
+      assert.doesNotMatch(JSON.stringify(res), /no function named/);
+      assert.equal(res.extra_data.kernels, 0, 'not run at all');
+    }
     const autograderSeconds = (Date.now() - t0) / 1000;
 
     // npm run grade on the same files, two at a time, with the same limits and seed.
@@ -384,10 +409,24 @@ test('run_autograder on a correct, a wrong, a hanging and unreadable submissions
     assert.equal(results.wrong.tests[1].score, 0);
     assert.match(results.wrong.tests[1].output, /a transpose is missing/);
     assert.equal(results.hanging.score, 10, 'the hanging cell is interrupted, the rest is graded');
-    assert.match(results.hanging.output, /ran longer than the time limit and was interrupted/);
+    assert.match(results.hanging.output, new RegExp(`ran longer than the time limit \\(${cellTimeout} s\\) and was interrupted`));
     assert.match(results.unreadable.output, /could not be graded: cannot read the notebook/);
     assert.equal(entry[subs.correct].student, 'ada');
     assertCsvMatchesReport(fs.readFileSync(csv, 'utf8'), report);
+    // npm run grade --homework hw1-rnn-step on it: the same message in the report and the CSV's error column, exit 1.
+    const outOther = path.join(tmp, 'other.json');
+    const csvOther = path.join(tmp, 'other.csv');
+    const go = await runNode([process.execPath, path.join(ROOT, 'scripts', 'homework', 'grade.mjs'), '--out', outOther, '--csv', csvOther, '--homework', 'hw1-rnn-step', otherHw, subs.correct]);
+    assert.equal(go.code, 1, `a submission not graded makes grade exit 1: ${go.stderr}`);
+    const reportOther = JSON.parse(fs.readFileSync(outOther, 'utf8'));
+    const [eOther, eCorrect] = reportOther.submissions;
+    assert.match(eOther.error, new RegExp(`^${sayOther.source}$`));
+    assert.deepEqual([eOther.homework, eOther.points, eOther.maxPoints, eOther.exercises], [null, 0, 0, []]);
+    assert.equal(eCorrect.points, 10, 'the right notebook beside it is graded as usual');
+    assert.match(go.stdout, /^\?\? +\S*eve-hw2\.ipynb: not graded — this notebook is hw2-lstm-step's/m);
+    const csvRows = parseCsv(fs.readFileSync(csvOther, 'utf8'));
+    assert.match(csvRows[1].at(-1), sayOther);
+    assertCsvMatchesReport(fs.readFileSync(csvOther, 'utf8'), reportOther);
     t.diagnostic(`run_autograder: ${autograderSeconds.toFixed(1)} s for 6 uploads; npm run grade --jobs 2: ${report.seconds} s for 4`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

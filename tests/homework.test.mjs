@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
 import { ROOT, needs } from './helpers.mjs';
 import { findPython, INSTALL_HINT, listNotebooks } from '../scripts/lib/jupyter.mjs';
 import { buildRelease, stripSolutions, releaseNotebook, distinctiveLines, RELEASE_DIR, HOMEWORK_DIR } from '../scripts/homework/homework-release.mjs';
-import { parseArgs, graderCell, exerciseResult, identifyHomework } from '../scripts/homework/grade.mjs';
+import { parseArgs, graderCell, exerciseResult, identifyHomework, homeworkMismatch, cellLabel, declaredNames, traceLost, explainMissing, summaryLine } from '../scripts/homework/grade.mjs';
+import { gradescopeResult } from '../scripts/homework/gradescope.mjs';
 import { makeExampleHomework, exampleNotebook } from './teacher.mjs';
 
 const require = createRequire(import.meta.url);
@@ -134,6 +135,64 @@ test('grader helpers: options, the hidden-check cell, results only from RNN_LAB_
   assert.equal(identifyHomework(nb({}), 'alice-hw1-rnn-step.ipynb', manifest).homework, 'hw1-rnn-step');
   assert.equal(identifyHomework(nb({}, 'function perplexity() {}'), 'alice.ipynb', manifest).homework, 'hw3-char-lm');
   assert.equal(identifyHomework(nb({}), 'alice.ipynb', manifest), null);
+  // --homework forced: a notebook that says it is another homework's is not graded as this one.
+  assert.match(homeworkMismatch(nb({ 'rnn-lab': { homework: 'hw2-lstm-step' } }), 'bob.ipynb', manifest, 'hw1-rnn-step'),
+    /^this notebook is hw2-lstm-step's, not hw1-rnn-step's \(its metadata .*\): upload your hw1-rnn-step notebook$/);
+  assert.equal(homeworkMismatch(nb({ 'rnn-lab': { homework: 'hw1-rnn-step' } }), 'bob-hw3-char-lm.ipynb', manifest, 'hw1-rnn-step'), null, 'the metadata wins over the file name');
+  assert.match(homeworkMismatch(nb({}), 'bob-hw3-char-lm.ipynb', manifest, 'hw1-rnn-step'), /hw3-char-lm's, not hw1-rnn-step's \(its file name bob-hw3-char-lm.ipynb says so/);
+  assert.equal(homeworkMismatch(nb({}), 'bob.ipynb', manifest, 'hw1-rnn-step'), null, 'nothing says otherwise');
+  assert.equal(homeworkMismatch(nb({ 'rnn-lab': { homework: 'hw2-lstm-step' } }), 'bob.ipynb', manifest, undefined), null, 'not forced');
+});
+
+test('grader messages: cells named as a student finds them; a timed-out cell named as the cause of what it took with it', () => {
+  // Ordinals written out here, not computed.
+  assert.equal(cellLabel(1, '\n  import * as tf from x;\nmore'), 'the 1st code cell (starting `import * as tf from x;`)');
+  assert.equal(cellLabel(2, 'a'), 'the 2nd code cell (starting `a`)');
+  assert.equal(cellLabel(3, 'a'), 'the 3rd code cell (starting `a`)');
+  assert.equal(cellLabel(11, 'a'), 'the 11th code cell (starting `a`)');
+  assert.equal(cellLabel(12, 'a'), 'the 12th code cell (starting `a`)');
+  assert.equal(cellLabel(22, 'a'), 'the 22nd code cell (starting `a`)');
+  assert.equal(cellLabel(4, '/** Gradients of one step; each has the shape of it */'), 'the 4th code cell (starting `/** Gradients of one step; each has the…`)');
+  assert.deepEqual(declaredNames('type G = {};\nexport function f(): G {\n  const local = 1;\n}\ninterface I {}\nconst x = 1, y = 2;\nwhile (true) {}'), ['G', 'f', 'I', 'x']);
+  // The hw1 trial: cell 4 times out; 5 and 6 fail on what it declared; 7 fails on what 6 declared; 8 is its own error.
+  const cells = [
+    { source: 'export function fwd() {}', label: 'C1', codeCell: 1, status: 'ok' },
+    { source: 'type G = {};\nexport function back(): G {}\nwhile (true) {}', label: 'C4', codeCell: 4, status: 'timeout', limit: 6 },
+    { source: 'check.back(back);', label: 'C5', codeCell: 5, status: 'error', error: "TypeScriptError: 1:23 - Cannot find name 'back'." },
+    { source: 'export function bptt(): G {}', label: 'C6', codeCell: 6, status: 'error', error: "TypeScriptError: 4:118 - Cannot find name 'G'." },
+    { source: 'check.bptt(bptt);', label: 'C7', codeCell: 7, status: 'error', error: 'ReferenceError: bptt is not defined' },
+    { source: 'export function other() { oops(); }', label: 'C8', codeCell: 8, status: 'error', error: "TypeScriptError: Cannot find name 'oops'." },
+  ];
+  const trace = traceLost(cells);
+  assert.deepEqual([...trace.causes].map(([c, v]) => [c.label, v.root.label, v.uses]), [['C5', 'C4', ['back']], ['C6', 'C4', ['G']], ['C7', 'C4', ['bptt']]]);
+  assert.equal(trace.lost.get('other'), undefined, "a cell's own error is not blamed on the timeout");
+  const missing = (fn) => ({ exercise: fn, function: fn, points: 0, maxPoints: 4, passed: false, message: `no function named ${fn} is defined (was its cell deleted, renamed, or did it fail to compile?)` });
+  assert.equal(explainMissing(missing('back'), trace).message,
+    'no function named back is defined: C4, which defines it, ran longer than the time limit (6 s) and was interrupted, so what it defines does not exist. ' +
+    'Make that cell finish within the limit (Kernel → Restart & Run All runs the notebook as the grader does) and submit again.');
+  assert.match(explainMissing(missing('bptt'), trace).message, /^no function named bptt is defined: C6, which defines it, failed \(it uses G\) because C4 ran longer than the time limit \(6 s\) and was interrupted, so what it defines does not exist\./);
+  assert.equal(explainMissing(missing('other'), trace).message, missing('other').message, 'not explained when it does not follow from the timeout');
+  assert.equal(explainMissing(missing('fwd'), trace).message, missing('fwd').message);
+  const wrong = { ...missing('back'), message: 'test 1 of 5: dh is wrong' };
+  assert.equal(explainMissing(wrong, trace), wrong, 'only a missing function is explained');
+  // Without a timeout nothing is blamed; a kernel crash is named as such.
+  assert.equal(traceLost(cells.map((c) => ({ ...c, status: c.status === 'timeout' ? 'ok' : c.status }))).lost.size, 0);
+  const died = traceLost(cells.map((c) => (c.status === 'timeout' ? { ...c, status: 'died', error: 'the kernel died while running this cell: it ran out of memory (…)' } : c)));
+  assert.match(explainMissing(missing('back'), died).message, /: C4, which defines it, crashed the kernel \(it ran out of memory\) and was skipped, so what it defines does not exist\. Fix that cell/);
+  // The summary and Gradescope put the cause first.
+  const entry = { submission: 's.ipynb', homework: 'hw1-rnn-step', student: null, points: 2, maxPoints: 10, seconds: 1,
+    exercises: [{ exercise: 'back', points: 0, maxPoints: 4, message: 'm' }],
+    cells: { total: 6, timedOut: [{ cell: 7, codeCell: 4, label: 'the 4th code cell (starting `type G`)', status: 'timeout', limit: 6, defines: ['G', 'back'] }],
+      errors: [{ cell: 8, codeCell: 5, label: 'the 5th code cell (starting `check`)', error: "Cannot find name 'back'.", after: 4, uses: ['back'] },
+        { cell: 13, codeCell: 8, label: 'the 8th code cell (starting `x`)', error: "Cannot find name 'oops'." }], skipped: [] } };
+  assert.match(summaryLine(entry), /; 1 cell timed out or crashed the kernel \(the 4th code cell\); 2 cell errors \(1 follows from it\)\)/);
+  const hw = { homework: 'hw1-rnn-step', title: 'HW1', maxPoints: 10, exercises: [{ exercise: 'back', function: 'back', points: 4 }] };
+  assert.deepEqual(gradescopeResult({ hw, entry }).output.split('\n'), [
+    'HW1: 0/10 points.',
+    'The 4th code cell (starting `type G`) ran longer than the time limit (6 s) and was interrupted, so what it defines (G, back) does not exist for the cells after it.',
+    "The 5th code cell (starting `check`) raised an error: Cannot find name 'back'. — it uses back, which does not exist because of the 4th code cell",
+    "The 8th code cell (starting `x`) raised an error: Cannot find name 'oops'.",
+  ]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -302,6 +361,54 @@ test('the grader: hanging, throwing, looping, memory-hungry and tf.js-breaking s
     assert.match(wasm.cells.errors[0].error, /^RuntimeError: /);
     assert.equal(wasm.kernels, 2, 'a fresh kernel re-ran the other cells and the checks');
     console.log(`  grader wall time ${r.seconds.toFixed(1)} s; per submission: hangs ${hangs.seconds} s, loops ${loops.seconds} s, memory ${memory.seconds} s, wasm ${wasm.seconds} s`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the grader: a timed-out cell that declares a type used later is named as the cause in the later exercises, first in the notes', async (t) => {
+  if (!needs(t, 'Jupyter (nbclient)', hasJupyter(), INSTALL_HINT)) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-hw-test-'));
+  const limit = 6;   // a normal hw1 cell takes a second or two
+  try {
+    // The trial's submission: a loop after the correct rnnStepBackward, in the cell that declares the type
+    // RnnStepGrads, which bptt's cell uses.
+    const nb = readNb(path.join(HOMEWORK_DIR, 'hw1-rnn-step.ipynb'));
+    const code = nb.cells.filter((c) => c.cell_type === 'code');
+    const hang = code.findIndex((c) => /^type RnnStepGrads\b/m.test(text(c)) && /^(export )?function rnnStepBackward\b/m.test(text(c)));
+    const later = code.findIndex((c) => /^(export )?function bptt\b/m.test(text(c)));
+    assert.ok(hang >= 0 && later > hang && /RnnStepGrads/.test(text(code[later])), 'hw1: RnnStepGrads, rnnStepBackward, then bptt using the type');
+    code[hang].source = `${text(code[hang])}\nwhile (true) {}\n`;
+    const file = path.join(dir, 'dave-hw1-rnn-step.ipynb');
+    fs.writeFileSync(file, JSON.stringify(nb));
+    const first = (c) => text(c).split('\n').find((l) => l.trim()).trim().slice(0, 20);
+    const esc = (x) => x.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    // Written from the notebook here: code cells counted from 1 (hang + 1), and the cell's first line.
+    const hangName = `the ${['1st', '2nd', '3rd'][hang] ?? `${hang + 1}th`} code cell (starting \`${first(code[hang])}`;
+    const laterName = `the ${later + 1}th code cell (starting \`${first(code[later])}`;
+    const out = path.join(dir, 'grades.json');
+    const r = await grade(['--cell-timeout', String(limit), file], out);
+    console.log(r.stdout.trim());
+    assert.equal(r.code, 0, r.stderr);
+    const e = r.report.submissions[0];
+    const ex = byExercise(e);
+    assert.equal(e.cells.timedOut.length, 1, JSON.stringify(e.cells));
+    assert.equal(e.cells.timedOut[0].codeCell, hang + 1);
+    assert.equal(ex.rnnStepForward.points, ex.rnnStepForward.maxPoints, 'a cell before the loop keeps its points');
+    assert.equal(ex.rnnStepBackward.points, 0);
+    assert.equal(ex.bptt.points, 0);
+    const interrupted = `ran longer than the time limit \\(${limit} s\\) and was interrupted, so what it defines does not exist`;
+    assert.match(ex.rnnStepBackward.message, new RegExp(`^no function named rnnStepBackward is defined: ${esc(hangName)}[^)]*\\), which defines it, ${interrupted}`));
+    assert.match(ex.bptt.message, new RegExp(`^no function named bptt is defined: ${esc(laterName)}[^)]*\\), which defines it, failed \\(it uses RnnStepGrads\\) because ${esc(hangName)}[^)]*\\) ${interrupted}`));
+    for (const x of [ex.rnnStepBackward, ex.bptt]) assert.doesNotMatch(x.message, /was its cell deleted/);
+    // Every error of a later cell is traced to it; the summary line names the timeout before the errors.
+    assert.ok(e.cells.errors.length >= 2 && e.cells.errors.every((c) => c.after === hang + 1), JSON.stringify(e.cells.errors));
+    assert.match(r.stdout, new RegExp(`1 cell timed out or crashed the kernel \\(${esc(hangName.split(' (')[0])}\\); ${e.cells.errors.length} cell errors \\(${e.cells.errors.length} follow from it\\)`));
+    // Gradescope's output: the timeout is the first note, the errors after it say where they come from.
+    const hw = JSON.parse(fs.readFileSync(path.join(RELEASE_DIR, 'manifest.json'), 'utf8')).notebooks.find((n) => n.homework === 'hw1-rnn-step');
+    const lines = gradescopeResult({ hw, entry: e }).output.split('\n');
+    assert.match(lines[1], new RegExp(`^The ${esc(hangName.slice(4))}.* ran longer than the time limit \\(${limit} s\\) and was interrupted, so what it defines \\(RnnStepGrads, rnnStepBackward\\) does not exist`));
+    assert.ok(lines.slice(2).every((l) => / raised an error: .* which (do|does) not exist because of the /.test(l)), lines.join('\n'));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -148,7 +148,7 @@ export async function main(argv) {
       peakKernelRssMb: Math.round(peak.kernels / 1024), peakTotalRssMb: Math.round(peak.total / 1024), samples: peak.samples,
       submissions: graded.submissions.map((e) => ({ kind: kindOf.get(e.submission), file: path.basename(e.submission), points: e.points, maxPoints: e.maxPoints, seconds: e.seconds, kernels: e.kernels, error: e.error,
         exercises: e.exercises.map((x) => `${x.exercise} ${x.points}/${x.maxPoints}${x.passed ? '' : `: ${x.message.slice(0, 160)}`}`),
-        cells: { errors: e.cells.errors.length, timedOut: e.cells.timedOut.map((c) => `cell ${c.cell} ${c.status} ${c.seconds} s`), skipped: e.cells.skipped.length }, events: e.events })),
+        cells: { errors: e.cells.errors.length, timedOut: e.cells.timedOut.map((c) => `${c.label ?? `cell ${c.cell}`} ${c.status} ${c.seconds} s`), skipped: e.cells.skipped.length }, events: e.events })),
     };
     console.log(`\n${o.count} submissions, --jobs ${o.jobs}, --cell-timeout ${o.cellTimeout}, ${summary.cores} cores: ${summary.seconds} s, ` +
       `${summary.perMinute} submissions/minute; peak RSS of the kernels ${summary.peakKernelRssMb} MB, of all grading processes ${summary.peakTotalRssMb} MB (${peak.samples} samples); ` +

@@ -25,6 +25,9 @@
 //   --max-kernels N     kernels one submission may use after hangs or crashes (default 4)
 //   --keep DIR          keep each submission's grading files (kernel log, job, result) in DIR/<name>
 //                       (DIR/<name>-2, -3, … when taken: nothing there is overwritten)
+//
+// Exit status (USAGE, printed by --help, says the same): 0 every submission graded; 1 the report was written
+// but some entry has an error (not read, no or another homework, a failed grading run); 2 nothing graded.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -39,7 +42,13 @@ export const DEFAULTS = Object.freeze({ out: 'grades.json', cellTimeout: 60, tim
 
 const USAGE = `usage: npm run grade -- [--out grades.json] [--csv grades.csv] [--cell-timeout 60] [--timeout 600] [--memory 2048]
                       [--jobs 1] [--seed 20251] [--homework ID] [--max-kernels 4] [--keep DIR]
-                      [--manifest homework/release/manifest.json] submission.ipynb …`;
+                      [--manifest homework/release/manifest.json] submission.ipynb …
+exit status: 0  every submission was graded (whatever its points)
+             1  the report was written, but some submission could not be read or graded (its entry's
+                error, and the CSV's error column, say why: not a notebook, an unknown homework, a notebook of
+                another homework than --homework, a grading run that failed)
+             2  nothing was graded: a usage error (bad option, no such file, unknown --homework or
+                --manifest), the library not built, Jupyter missing, or --out/--csv refused; 130 after Ctrl-C`;
 
 /** Parse the command line into options and submission paths. */
 export function parseArgs(argv) {
@@ -186,6 +195,95 @@ export function csvProblem(csv) {
   return first.startsWith(`${CSV_FIRST_COLUMNS.join(',')},`) ? null : `--csv ${csv} exists and is not a grades table from an earlier run, so it is not replaced; choose another file`;
 }
 
+const ordinal = (n) => {
+  const t = n % 100;
+  return `${n}${t >= 11 && t <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' })[n % 10] ?? 'th'}`;
+};
+
+/**
+ * A student's code cell as the student finds it: "the 4th code cell (starting `/** Gradients of one step;
+ * each has…`)". Jupyter shows no cell numbers, so code cells are counted from 1 at the top of the notebook
+ * (empty ones too, markdown cells not), with the cell's first non-blank line (40 characters at most) to
+ * find it by. Every grader message names cells this way; the report's `cell` fields keep nbformat's 0-based
+ * index over all cells, for scripts.
+ */
+export function cellLabel(codeCell, source) {
+  const first = (source.split('\n').map((l) => l.trim()).find((l) => l) ?? '').replace(/\s+/g, ' ').replace(/`/g, "'");
+  return `${codeCellName(codeCell)} (starting \`${first.length > 40 ? `${first.slice(0, 40).trimEnd()}…` : first}\`)`;
+}
+
+/** "the 4th code cell": the short form of cellLabel, where the start of the cell is given elsewhere. */
+export const codeCellName = (codeCell) => `the ${ordinal(codeCell)} code cell`;
+
+// Top-level declarations of a cell (a notebook's top level is not indented): what a later cell can use.
+const DECLARATION = /^(?:export\s+)?(?:declare\s+)?(?:async\s+)?(?:abstract\s+)?(?:function\s*\*?\s*|(?:const|let|var|class|type|interface|enum|namespace)\s+)([A-Za-z_$][\w$]*)/gm;
+
+/** The names a cell declares at its top level (functions, variables, classes, types, interfaces, enums). */
+export function declaredNames(source) {
+  return [...new Set([...source.matchAll(DECLARATION)].map((m) => m[1]))];
+}
+
+/** Whether an error says that `name` is missing: TypeScript's "Cannot find name 'X'" (any 'X'), or "X is not defined". */
+function mentions(error, name) {
+  return error.includes(`'${name}'`) || new RegExp(`(^|[^\\w$])${name.replace(/\$/g, '\\$')} is not defined`).test(error);
+}
+
+/**
+ * What was lost with the student cells that ran past their limit or crashed the kernel. Such a cell leaves
+ * none of its declarations behind (tslab keeps a cell's declarations only when it completes; a crashed
+ * cell is skipped by the fresh kernel), so a later cell that uses one fails to compile ("Cannot find name
+ * 'RnnStepGrads'") and what that cell declares is lost in turn. `cells`: the student cells in notebook
+ * order, each { source, label, status, error, limit }. Returns `lost`: name → { root (the interrupted
+ * cell), via (the failed cell that declared it, or null), uses (what `via` missed) }, and `causes`: failed
+ * cell → { root, uses } for each failure so explained. A failure that names nothing lost is the cell's own.
+ */
+export function traceLost(cells) {
+  const lost = new Map();
+  const causes = new Map();
+  for (const c of cells) {
+    const names = declaredNames(c.source);
+    if (c.status === 'timeout' || c.status === 'died') {
+      for (const n of names) lost.set(n, { root: c, via: null, uses: [] });
+      continue;
+    }
+    const uses = c.status === 'error' ? [...lost.keys()].filter((n) => mentions(c.error ?? '', n)) : [];
+    if (uses.length) {
+      const root = lost.get(uses[0]).root;
+      causes.set(c, { root, uses });
+      for (const n of names) lost.set(n, { root, via: c, uses });
+      continue;
+    }
+    for (const n of names) lost.delete(n);   // declared again, or lost for a reason of its own
+  }
+  return { lost, causes };
+}
+
+/**
+ * "the 4th code cell (…) ran longer than the time limit (20 s) and was interrupted", or "… crashed the
+ * kernel and was skipped"; `subject` replaces the cell's label as the sentence's subject.
+ */
+export function interruptedText(c, subject = c.label) {
+  if (c.status === 'died') return `${subject} crashed the kernel${/out of memory/.test(c.error ?? c.note ?? '') ? ' (it ran out of memory)' : ''} and was skipped`;
+  return `${subject} ran longer than the time limit${c.limit ? ` (${c.limit} s)` : ''} and was interrupted`;
+}
+
+const fixLost = (c) => `${c.status === 'died' ? 'Fix that cell' : 'Make that cell finish within the limit'} (Kernel → Restart & Run All runs the notebook as the grader does) and submit again.`;
+
+/**
+ * An exercise's result with the reason its function is missing, when that reason is a cell that ran past
+ * its limit or crashed the kernel (traceLost): the check itself can only say that no such function exists.
+ * Points are unchanged: nothing can bring back what an interrupted cell would have declared.
+ */
+export function explainMissing(result, trace) {
+  const x = trace.lost.get(result.function);
+  if (!x || result.points > 0 || !result.message.startsWith(`no function named ${result.function} is defined`)) return result;
+  const root = `${interruptedText(x.root)}, so what it defines does not exist`;
+  const why = x.via
+    ? `${x.via.label}, which defines it, failed (it uses ${x.uses.join(', ')}) because ${root}`
+    : `${interruptedText(x.root, `${x.root.label}, which defines it,`)}, so what it defines does not exist`;
+  return { ...result, message: `no function named ${result.function} is defined: ${why}. ${fixLost(x.root)}` };
+}
+
 /** Which homework a submission is: its metadata, else its file name, else the checks it calls. */
 export function identifyHomework(nb, file, manifest, forced) {
   const known = manifest.notebooks;
@@ -208,6 +306,28 @@ export function identifyHomework(nb, file, manifest, forced) {
     if (hits > bestHits) { best = n; bestHits = hits; }
   }
   return best;
+}
+
+/**
+ * Why a notebook must not be graded as the forced homework `forced` (`--homework`, which the Gradescope
+ * autograder always passes), or null: its metadata `"rnn-lab": { "homework" }` names another homework (the
+ * release writes the manifest's id there, so any other id is another homework's notebook, known here or
+ * not), or, without that metadata, its file name holds another known homework's id and not `forced`'s.
+ * Grading it anyway would score 0 with a "no function named …" message for every exercise, which sends the
+ * student looking for a bug in the right notebook instead of uploading it.
+ */
+export function homeworkMismatch(nb, file, manifest, forced) {
+  if (!forced) return null;
+  const meta = nb?.metadata?.['rnn-lab']?.homework;
+  const fix = `upload your ${forced} notebook`;
+  if (typeof meta === 'string' && meta.trim()) {
+    return meta.trim() === forced ? null
+      : `this notebook is ${meta.trim()}'s, not ${forced}'s (its metadata "rnn-lab": { "homework": ${JSON.stringify(meta.trim())} } says so): ${fix}`;
+  }
+  const base = path.basename(file);
+  if (base.includes(forced)) return null;
+  const other = manifest.notebooks.find((n) => n.homework !== forced && base.includes(n.homework));
+  return other ? `this notebook is ${other.homework}'s, not ${forced}'s (its file name ${base} says so, and it has no "rnn-lab" homework metadata): ${fix}` : null;
 }
 
 /** The grader's cell for one exercise: never a compile error, whatever the student's notebook defines. */
@@ -336,6 +456,12 @@ export async function gradeSubmission(file, o) {
     return entry;
   }
   entry.student = studentOf(nb);
+  const mismatch = homeworkMismatch(nb, file, o.manifest, o.homework);
+  if (mismatch) {
+    entry.error = mismatch;
+    entry.seconds = (Date.now() - t0) / 1000;
+    return entry;
+  }
   const hw = identifyHomework(nb, file, o.manifest, o.homework);
   if (!hw) {
     entry.error = `cannot tell which homework this is (no rnn-lab.homework metadata, no homework id in the file name, no known check calls); use --homework ID${o.whence ? ` (${o.whence})` : ''}`;
@@ -345,8 +471,12 @@ export async function gradeSubmission(file, o) {
   entry.homework = hw.homework;
   entry.maxPoints = hw.maxPoints;
   const cells = [];
+  let codeCell = 0;
   nb.cells.forEach((c, i) => {
-    if (c.cell_type === 'code' && sourceText(c).trim()) cells.push({ source: sourceText(c), role: 'student', origIndex: i });
+    if (c.cell_type !== 'code') return;
+    codeCell++;
+    const source = sourceText(c);
+    if (source.trim()) cells.push({ source, role: 'student', origIndex: i, codeCell, label: cellLabel(codeCell, source) });
   });
   entry.cells.total = cells.length;
   for (const ex of hw.exercises) cells.push({ source: graderCell(ex, o.seed), role: 'grader', exercise: ex.exercise });
@@ -372,14 +502,21 @@ export async function gradeSubmission(file, o) {
       ? `grading was stopped after ${o.timeout + 60} s`
       : `scripts/homework/grade.py failed (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`;
   }
-  const rcells = result?.cells ?? cells.map((c) => ({ ...c, status: 'not-run', stdout: '', error: '' }));
-  for (const c of rcells) {
-    if (c.role !== 'student') continue;
-    if (c.status === 'error') entry.cells.errors.push({ cell: c.origIndex, error: (c.error || '').split('\n').slice(0, 3).join(' ').slice(0, 500) });
-    if (c.status === 'timeout' || c.status === 'died') entry.cells.timedOut.push({ cell: c.origIndex, status: c.status, seconds: c.seconds, note: c.error });
-    if (c.status === 'not-run') entry.cells.skipped.push(c.origIndex);
+  // grade.py answers for every cell of the job, in its order.
+  const rcells = (result?.cells ?? cells.map(() => ({ status: 'not-run', stdout: '', error: '' }))).map((r, i) => ({ ...cells[i], ...r, source: cells[i].source, label: cells[i].label, codeCell: cells[i].codeCell }));
+  const student = rcells.filter((c) => c.role === 'student');
+  const trace = traceLost(student.map((c) => ({ ...c, limit: c.limit ?? o.cellTimeout })));
+  const traced = new Map([...trace.causes].map(([c, v]) => [c.origIndex, v]));
+  for (const c of student) {
+    const where = { cell: c.origIndex, codeCell: c.codeCell, label: c.label };
+    if (c.status === 'error') {
+      const cause = traced.get(c.origIndex);
+      entry.cells.errors.push({ ...where, error: (c.error || '').split('\n').slice(0, 3).join(' ').slice(0, 500), ...(cause ? { after: cause.root.codeCell, uses: cause.uses } : {}) });
+    }
+    if (c.status === 'timeout' || c.status === 'died') entry.cells.timedOut.push({ ...where, status: c.status, seconds: c.seconds, limit: c.limit ?? o.cellTimeout, note: c.error, defines: declaredNames(c.source) });
+    if (c.status === 'not-run') entry.cells.skipped.push(where);
   }
-  entry.exercises = hw.exercises.map((ex) => exerciseResult(ex, rcells.find((c) => c.role === 'grader' && c.exercise === ex.exercise), o.cellTimeout));
+  entry.exercises = hw.exercises.map((ex) => explainMissing(exerciseResult(ex, rcells.find((c) => c.role === 'grader' && c.exercise === ex.exercise), o.cellTimeout), trace));
   entry.points = entry.exercises.reduce((s, e) => s + e.points, 0);
   entry.kernels = result?.kernels ?? 0;
   entry.outcome = result?.outcome ?? 'failed';
@@ -400,8 +537,15 @@ export function summaryLine(e) {
   if (!e.homework) return `??  ${e.submission}: not graded — ${e.error}`;
   const parts = e.exercises.map((x) => `${x.exercise} ${x.points}/${x.maxPoints}`).join(', ');
   const notes = [];
-  if (e.cells.errors.length) notes.push(`${e.cells.errors.length} cell error${e.cells.errors.length > 1 ? 's' : ''}`);
-  if (e.cells.timedOut.length) notes.push(`${e.cells.timedOut.length} cell${e.cells.timedOut.length > 1 ? 's' : ''} timed out or crashed the kernel`);
+  // The cause first: a cell that timed out or crashed takes its declarations with it, and the errors of
+  // the cells that used them follow from it (`after`).
+  const lost = e.cells.timedOut;
+  if (lost.length) notes.push(`${lost.length} cell${lost.length > 1 ? 's' : ''} timed out or crashed the kernel (${lost.map((c) => codeCellName(c.codeCell)).join(', ')})`);
+  const errors = e.cells.errors;
+  if (errors.length) {
+    const follow = errors.filter((c) => c.after).length;
+    notes.push(`${errors.length} cell error${errors.length > 1 ? 's' : ''}${follow ? ` (${follow} follow${follow > 1 ? '' : 's'} from it)` : ''}`);
+  }
   if (e.error) notes.push(e.error);
   return `${String(e.points).padStart(3)}/${e.maxPoints}  ${e.homework}  ${e.submission}  (${parts}${notes.length ? `; ${notes.join('; ')}` : ''}) ${e.seconds.toFixed(1)} s`;
 }
@@ -488,7 +632,9 @@ export async function main(argv) {
     libFiles().writeFileAtomic(o.csv, csvTable(report, manifest));
   }
   console.log(`graded ${results.length} submission${results.length === 1 ? '' : 's'} in ${report.seconds.toFixed(1)} s; report: ${o.out}${o.csv ? `, table: ${o.csv}` : ''}`);
-  return results.some((r) => !r.homework) ? 1 : 0;
+  // 1 whenever an entry carries an error: unreadable, of no (or another) homework, or a grading run that
+  // failed (grade.py crashed or was stopped) — all of them are in the report, but a script must notice.
+  return results.some((r) => !r.homework || r.error) ? 1 : 0;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -16,7 +16,7 @@ have no result yet. At most --max-kernels kernels are started, and nothing runs 
 deadline: a submission can cost at most its time limit, and never affects another one.
 
 The result lists every cell's last outcome: status ok | error | timeout | died | not-run, its stdout,
-its error text, and its runtime.
+its error text, its runtime, and for a timeout the limit it had.
 """
 import argparse
 import asyncio
@@ -98,13 +98,13 @@ class Grader:
         return self.deadline - time.monotonic()
 
     def where(self, i):
-        """A cell as the teacher knows it: the student's notebook cell number, or the hidden check of an exercise."""
+        """A cell as the student and teacher find it (grade.mjs cellLabel: "the 4th code cell (starting `…`)"), or the hidden check of an exercise."""
         c = self.cells[i]
         if c['role'] == 'student':
-            return f"cell {c.get('origIndex', i)}"
+            return c.get('label') or f"cell {c.get('origIndex', i)}"
         return f"the hidden check of {c['exercise']}" if c.get('exercise') else 'a hidden check'
 
-    def record(self, i, status, cell=None, seconds=0.0, note=''):
+    def record(self, i, status, cell=None, seconds=0.0, note='', limit=None):
         outs = cell.get('outputs', []) if cell is not None else []
         self.records[i] = {
             'status': status,
@@ -112,6 +112,8 @@ class Grader:
             'error': (error_of(outs) if status == 'error' else note)[-3000:],
             'seconds': round(seconds, 2),
         }
+        if limit is not None:   # the limit this cell had (less than cellTimeout near the submission's deadline)
+            self.records[i]['limit'] = limit
 
     def death_cause(self):
         """Why the kernel died, from the tail of its log (V8 says so when the heap limit is reached)."""
@@ -176,7 +178,7 @@ class Grader:
                             await asyncio.sleep(ERROR_PAUSE_S)
                     except CellTimeoutError:
                         limit = client.timeout
-                        self.record(i, 'timeout', cell, time.monotonic() - t0, f'ran longer than {limit} s (interrupted)')
+                        self.record(i, 'timeout', cell, time.monotonic() - t0, f'ran longer than {limit} s (interrupted)', limit=limit)
                         (self.skip if role == 'student' else self.done).add(i)
                         await ensure_async(client.km.interrupt_kernel())
                         if not await probe(client, min(PROBE_S, max(self.left(), 0.1))):

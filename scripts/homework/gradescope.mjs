@@ -25,7 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT } from '../lib/jupyter.mjs';
 import { scanArgs } from '../lib/args.mjs';
-import { DEFAULTS } from './grade.mjs';
+import { DEFAULTS, interruptedText, codeCellName } from './grade.mjs';
 import { loadManifest, MANIFEST } from './homework-release.mjs';
 
 export const VISIBILITIES = Object.freeze(['hidden', 'after_due_date', 'after_published', 'visible']);
@@ -91,12 +91,24 @@ function runGrader(file, o, work) {
   });
 }
 
-/** The cells' trouble in words a student acts on (cell numbers count from 0, as nbformat does). */
-function cellNotes(entry) {
+const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * The cells' trouble in words a student acts on, the cause first: a cell that ran past its limit or crashed
+ * the kernel, then the errors (those that follow from it say so), then cells not run. Cells are named as the
+ * student finds them (grade.mjs cellLabel: "the 4th code cell (starting `…`)"; Jupyter shows no numbers).
+ */
+export function cellNotes(entry) {
   const notes = [];
-  for (const c of entry.cells?.errors ?? []) notes.push(`code cell ${c.cell} raised an error: ${c.error}`);
-  for (const c of entry.cells?.timedOut ?? []) notes.push(c.status === 'died' ? `code cell ${c.cell} crashed the kernel${c.note ? ` (${c.note})` : ''}; it was skipped` : `code cell ${c.cell} ran longer than the time limit and was interrupted`);
-  if (entry.cells?.skipped?.length) notes.push(`code cells ${entry.cells.skipped.join(', ')} were not run (time ran out)`);
+  const name = (c) => c.label ?? `code cell ${c.cell}`;   // a report from before labels: nbformat's index
+  for (const c of entry.cells?.timedOut ?? []) {
+    const what = c.defines?.length ? `, so what it defines (${c.defines.join(', ')}) does not exist for the cells after it` : '';
+    notes.push(capital(`${interruptedText({ ...c, error: c.note }, name(c))}${what}.`));
+  }
+  for (const c of entry.cells?.errors ?? []) {
+    notes.push(capital(`${name(c)} raised an error: ${c.error}${c.after ? ` — it uses ${c.uses.join(', ')}, which ${c.uses.length > 1 ? 'do' : 'does'} not exist because of ${codeCellName(c.after)}` : ''}`));
+  }
+  if (entry.cells?.skipped?.length) notes.push(`Not run (time ran out): ${entry.cells.skipped.map((c) => (typeof c === 'number' ? `code cell ${c}` : name(c))).join('; ')}.`);
   return notes;
 }
 
