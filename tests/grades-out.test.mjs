@@ -432,3 +432,20 @@ test('run_autograder on a correct, a wrong, a hanging and unreadable submissions
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('run_autograder --help prints its usage and exits 0; an unknown argument exits 2', async () => {
+  // Found by a re-trial: --help was "unexpected argument".
+  const { runScript } = await import('../scripts/homework/autograder.mjs');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-ag-help-'));
+  try {
+    const file = path.join(dir, 'run_autograder');
+    fs.writeFileSync(file, runScript({ homework: 'hw1-rnn-step', root: '/autograder', visibility: 'visible', gradeArgs: [] }), { mode: 0o755 });
+    const help = spawnSync('bash', [file, '--help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^usage: run_autograder \[--root DIR\].*hw1-rnn-step.*\/autograder/);
+    assert.equal(fs.existsSync('/autograder/results/results.json') && fs.statSync('/autograder/results/results.json').mtimeMs > Date.now() - 5000, false, '--help grades nothing');
+    const bad = spawnSync('bash', [file, '--bogus'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unexpected argument --bogus/);
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});

@@ -330,11 +330,24 @@ test('setup.sh account never renames or moves an account that holds NB_UID (only
     assert.equal(spawnSync('getent', ['passwd', victim], { encoding: 'utf8' }).stdout.split(':')[5], path.join(base, 'victim'), 'the account is unchanged');
     assert.equal(fs.readFileSync(path.join(base, 'victim', 'data.txt'), 'utf8'), 'important');
     assert.equal(fs.existsSync(path.join(base, 'new')), false);
+    // Its own advice, NB_USER = that account: kept as it is, no second home made (a re-trial found /home/<user> created).
+    const env0 = { PATH: process.env.PATH, NB_USER: victim, NB_UID: String(uid) };
+    const same = spawnSync('bash', [setup, 'account'], { env: env0, encoding: 'utf8' });
+    assert.equal(same.status, 0, same.stdout + same.stderr);
+    assert.match(same.stdout, new RegExp(`user ${victim} \\(uid ${uid}\\) exists, home ${path.join(base, 'victim').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.equal(fs.existsSync(`/home/${victim}`), false, 'no home made at the default path');
+    const moved = spawnSync('bash', [setup, 'account'], { env: { ...env0, NB_HOME: path.join(base, 'elsewhere') }, encoding: 'utf8' });
+    assert.equal(moved.status, 1);
+    assert.match(moved.stderr, /does not move an existing account's home/);
+    const root = spawnSync('bash', [setup, 'account'], { env: { PATH: process.env.PATH, NB_USER: 'x', NB_UID: '0' }, encoding: 'utf8' });
+    assert.equal(root.status, 1);
+    assert.match(root.stderr, /NB_UID 0 is root/);
     // A PREFIX outside every Jupyter data path: refused at once, naming the way to a throw-away install.
     const t0 = Date.now();
     const p = spawnSync('bash', [setup, 'system'], { env: { PATH: process.env.PATH, PREFIX: path.join(base, 'prefix') }, encoding: 'utf8', timeout: 120000 });
     assert.equal(p.status, 1, p.stdout + p.stderr);
-    assert.match(p.stderr, /PREFIX=.*prefix: Jupyter of \/usr\/bin\/python3 does not read .*share\/jupyter.*a venv: .* -m venv --system-site-packages DIR/);
+    assert.match(p.stderr, /PREFIX=.*prefix: Jupyter of \/usr\/bin\/python3 does not read .*share\/jupyter.*a venv: .* -m venv --system-site-packages DIR.*DIR\/bin\/python -m notebook/);
+    assert.doesNotMatch(p.stderr, /nonexistent/, 'the paths listed are real ones');
     assert.doesNotMatch(p.stdout, /npm ci in/, 'nothing was installed first');
     assert.equal(fs.existsSync(path.join(base, 'prefix')), false);
     assert.ok(Date.now() - t0 < 60000);

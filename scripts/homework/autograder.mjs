@@ -123,6 +123,10 @@ export function runScript({ homework, root, visibility, gradeArgs }) {
 #   RNN_LAB_COURSE=DIR              the course to grade with (default ROOT/source/course, from the zip)
 set -u
 ROOT="\${RNN_LAB_AUTOGRADER_ROOT:-${root}}"
+if [ "\${1:-}" = "--help" ] || [ "\${1:-}" = "-h" ]; then
+  echo "usage: run_autograder [--root DIR]   grade DIR/submission/*.ipynb (${homework}) into DIR/results/results.json (default ${root}; also RNN_LAB_AUTOGRADER_ROOT=DIR); RNN_LAB_COURSE=DIR grades with another copy of the course"
+  exit 0
+fi
 if [ "\${1:-}" = "--root" ]; then
   if [ -z "\${2:-}" ]; then echo "run_autograder: --root needs a folder" >&2; exit 2; fi
   ROOT="$2"; shift 2

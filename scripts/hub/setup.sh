@@ -80,11 +80,11 @@ npm_install() {
 check_prefix() {
   local want="$PREFIX/share/jupyter" paths
   paths="$(env -u JUPYTER_PATH -u JUPYTER_DATA_DIR HOME=/nonexistent "$PY" -c \
-    'from jupyter_core.paths import jupyter_path; print("\n".join(jupyter_path()))' 2>/dev/null)" || return 0   # no Jupyter yet: checked after install
+    'from jupyter_core.paths import jupyter_path; print("\n".join(p for p in jupyter_path() if not p.startswith("/nonexistent")))' 2>/dev/null)" || return 0   # no Jupyter yet: checked after install
   while IFS= read -r p; do
     [ "$(readlink -m "$p")" = "$(readlink -m "$want")" ] && return 0
   done <<< "$paths"
-  die "PREFIX=$PREFIX: Jupyter of $PY does not read $want, so no user would see the kernel there. Use a PREFIX on its data path ($(echo $paths | tr ' ' ',')) — /usr/local for the system Python — or, for a throw-away install, a venv: $PY -m venv --system-site-packages DIR; PREFIX=DIR RNN_LAB_PYTHON=DIR/bin/python setup.sh system"
+  die "PREFIX=$PREFIX: Jupyter of $PY does not read $want, so no user would see the kernel there. Use a PREFIX on its data path ($(echo $paths | tr ' ' ',')) — /usr/local for the system Python — or, for a throw-away install, a venv: $PY -m venv --system-site-packages DIR; PREFIX=DIR RNN_LAB_PYTHON=DIR/bin/python setup.sh system (then start Jupyter as DIR/bin/python -m notebook: the venv has no jupyter command of its own)"
 }
 
 system_kernel() {
@@ -119,12 +119,20 @@ account_part() {
   local user="${NB_USER:-jovyan}" uid="${NB_UID:-1000}"
   local home="${NB_HOME:-/home/$user}"
   case "$uid" in ''|*[!0-9]*) die "NB_UID must be a number; got '$uid'";; esac
+  [ "$uid" -ne 0 ] || die "NB_UID 0 is root: the notebook user must be an ordinary account (Binder uses 1000)"
   local by_name by_uid
   by_name="$(getent passwd "$user" | cut -d: -f3 || true)"
   by_uid="$(getent passwd "$uid" | cut -d: -f1 || true)"
   if [ -n "$by_name" ]; then
     [ "$by_name" = "$uid" ] || die "user $user exists with uid $by_name, not $uid; choose another NB_USER or NB_UID"
-    say "user $user (uid $uid) exists"
+    # An existing account keeps its own home: nothing is created or handed over elsewhere.
+    local own
+    own="$(getent passwd "$user" | cut -d: -f6)"
+    if [ -n "${NB_HOME:-}" ] && [ "$(readlink -m "$NB_HOME")" != "$(readlink -m "$own")" ]; then
+      die "user $user exists with home $own, not NB_HOME=$NB_HOME; setup.sh does not move an existing account's home: leave NB_HOME unset or set it to $own"
+    fi
+    say "user $user (uid $uid) exists, home $own"
+    return
   elif [ "$by_uid" = node ]; then
     # The node images ship a user "node" with uid 1000, the uid Binder requires for the notebook user. Only
     # that image user is renamed: any other account holding the uid is somebody's (a shared server's).
