@@ -148,23 +148,39 @@ function sequenceTargets(what: string, y: unknown[]): number[] | number[][] {
 }
 
 /**
+ * Rows `sel` of ragged `r` as one batch padded at the end to T steps with `value`: `[B, T]` (one number
+ * per step, e.g. token ids) or, with `perStepShape`, `[B, T, w]` (w numbers per step).
+ */
+export function padBatch(sel: number[], r: ReturnType<typeof readRows>, T: number, value: number, perStepShape: boolean): tf.Tensor {
+  const w = r.features ?? 1;
+  const out = new Float32Array(sel.length * T * w).fill(value);
+  sel.forEach((row, b) => out.set(r.values[row], b * T * w));
+  return perStepShape ? tf.tensor3d(out, [sel.length, T, w]) : tf.tensor2d(out, [sel.length, T]);
+}
+
+/** A token model's vocabulary size and padId, from its embedding (a builder's LabEmbedding or tf.layers.embedding). */
+function tokenVocab(model: tf.LayersModel): { vocabSize?: number; padId?: number } {
+  const emb = model.layers.find((l) => l.getClassName() === 'LabEmbedding' || l.getClassName() === 'Embedding') as unknown as { padId?: number; vocabSize?: number; inputDim?: number } | undefined;
+  return { vocabSize: emb?.vocabSize ?? emb?.inputDim, padId: emb?.padId };
+}
+
+/**
  * Ragged token ids must be ids of the model's vocabulary, and none may be its padId: train pads a
  * ragged row itself, and a padId inside a row would be masked as padding (cutting the row short, or
- * breaking the 1s-then-0s rule), an id outside [0, V) would look up no embedding row.
+ * breaking the 1s-then-0s rule), an id outside [0, V) would look up no embedding row. `role` follows
+ * the row in messages (' (sources)' for a seq2seq input).
  */
-function checkRaggedIds(model: tf.LayersModel, name: string, rows: ArrayLike<number>[]): void {
-  const emb = model.layers.find((l) => l.getClassName() === 'LabEmbedding' || l.getClassName() === 'Embedding') as unknown as { padId?: number; vocabSize?: number; inputDim?: number } | undefined;
-  const V = emb?.vocabSize ?? emb?.inputDim;
-  const padId = emb?.padId;
+export function checkRaggedIds(name: string, rows: ArrayLike<number>[], vocab: { vocabSize?: number; padId?: number }, role = ''): void {
+  const V = vocab.vocabSize;
   for (let b = 0; b < rows.length; b++) {
     const row = rows[b];
     for (let t = 0; t < row.length; t++) {
       const v = row[t];
       if (!Number.isInteger(v) || v < 0 || (V !== undefined && v >= V)) {
-        throw new RangeError(`train: ${name}[${b}][${t}] must be a token id, an integer in [0, ${V === undefined ? 'vocabSize' : `vocabSize = ${V}`}) (layout [batch, time] token ids); got ${v}`);
+        throw new RangeError(`train: ${name}[${b}][${t}]${role} must be a token id, an integer in [0, ${V === undefined ? 'vocabSize' : `vocabSize = ${V}`}); got ${v} (layout [batch, time] token ids)`);
       }
-      if (v === padId) {
-        throw new RangeError(`train: ${name}[${b}][${t}] is the model's padId ${v}, which marks padding; a ragged row holds only real tokens (train pads it), so drop the padding or rebuild the model with a spare padId`);
+      if (v === vocab.padId) {
+        throw new RangeError(`train: ${name}[${b}][${t}]${role} is the model's padId ${v}, which marks padding; a ragged row holds only real tokens (train pads it), so drop the padding or rebuild the model with a spare padId`);
       }
     }
   }
@@ -186,7 +202,8 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
     const b = xr.lengths.findIndex((L) => L > fixedT);
     if (b >= 0) throw new RangeError(`train: ${what}.x[${b}] has ${xr.lengths[b]} steps but the model takes at most T = ${fixedT} (input ${layout}); cut it first, e.g. padSequences(seqs, { maxLength: ${fixedT} })`);
   }
-  if (inShape.length === 2) checkRaggedIds(model, `${what}.x`, xr.values);
+  const vocab = inShape.length === 2 ? tokenVocab(model) : {};
+  if (inShape.length === 2) checkRaggedIds(`${what}.x`, xr.values, vocab);
   const perStep = perStepOutput(model);
   const outShape = model.outputs[0].shape;                                            // [null, T, O] or [null, O]
   let yr: ReturnType<typeof readRows> | undefined;
@@ -220,29 +237,18 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
   }
   const owned = yAll;
   // Token ids are padded with the model's padId (its embedding masks exactly those); features with 0.
-  let padValue = 0;
-  if (inShape.length === 2) {
-    const padId = (model.layers.find((l) => l.getClassName() === 'LabEmbedding') as unknown as { padId?: number } | undefined)?.padId;
-    if (padId !== undefined) padValue = padId;
-  }
-  const pad = (rows: number[], r: ReturnType<typeof readRows>, Tb: number, value = 0) => {
-    const w = r.features ?? 1;
-    const out = new Float32Array(rows.length * Tb * w).fill(value);                       // padding at the end
-    rows.forEach((row, b) => out.set(r.values[row], b * Tb * w));
-    return out;
-  };
+  const padValue = vocab.padId ?? 0;
   return {
     N: xr.lengths.length,
     lengths: Int32Array.from(xr.lengths),
     batch(rows) {
       const L = rows.map((r) => xr.lengths[r]);
       const Tb = fixedT ?? Math.max(MIN_STEPS, ...L);
-      const B = rows.length;
-      const xb = inShape.length === 2 ? tf.tensor2d(pad(rows, xr, Tb, padValue), [B, Tb]) : tf.tensor3d(pad(rows, xr, Tb), [B, Tb, inShape[2] as number]);   // [batch, T_b(, F)]
+      const xb = padBatch(rows, xr, Tb, padValue, inShape.length === 3);               // [batch, T_b(, F)]
       let yb: tf.Tensor;
       let idx: tf.Tensor | undefined;
       if (yr) {
-        yb = lossName === 'crossEntropy' ? tf.tensor2d(pad(rows, yr, Tb), [B, Tb]) : tf.tensor3d(pad(rows, yr, Tb), [B, Tb, yr.features ?? 1]);   // [batch, T_b(, O)]
+        yb = padBatch(rows, yr, Tb, 0, lossName !== 'crossEntropy');                   // [batch, T_b] ids or [batch, T_b, O]
       } else {
         idx = tf.tensor1d(rows, 'int32');
         yb = tf.gather(yAll!, idx);

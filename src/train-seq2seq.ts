@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { recurrentLayers, specOf } from './build';
 import { checkLengths, lengthsFromMask, maskOf, Lengths } from './lengths';
 import { describe } from './describe';
-import { BatchSource, SeqBatch, MIN_STEPS } from './train-data';
+import { BatchSource, SeqBatch, MIN_STEPS, checkRaggedIds, padBatch } from './train-data';
 import { readRows } from './padding';
 
 /** Lengths of a seq2seq batch: each source's real steps and each target's (the loss counts only those). */
@@ -213,15 +213,7 @@ export function raggedSeq2seqSource(model: tf.LayersModel, what: string, x: unkn
     const T = fixedT[i];
     const long = T == null ? -1 : r.lengths.findIndex((L) => L > T);
     if (long >= 0) throw new RangeError(`train: ${names[i]}[${long}] (${roles[i]}) has ${r.lengths[long]} steps but the model takes at most T = ${T} (input ${layout})`);
-    if (tokens) {
-      const V = spec.vocabSize!;
-      r.values.forEach((row, b) => row.forEach((v, t) => {
-        if (!Number.isInteger(v) || v < 0 || v >= V) throw new RangeError(`train: ${names[i]}[${b}][${t}] (${roles[i]}) must be a token id, an integer in [0, vocabSize = ${V}); got ${v}`);
-        if (v === spec.padId) {
-          throw new RangeError(`train: ${names[i]}[${b}][${t}] (${roles[i]}) is the model's padId ${v}, which marks padding; a ragged row holds only real tokens (train pads it), so drop the padding or rebuild the model with a spare padId`);
-        }
-      }));
-    }
+    if (tokens) checkRaggedIds(names[i], r.values, spec, ` (${roles[i]})`);
   });
   const O = model.outputs[0].shape[2] as number;                                      // [null, Tt, O]
   if (lossName === 'crossEntropy' ? yr.features !== undefined : (yr.features ?? 1) !== O) {
@@ -234,13 +226,6 @@ export function raggedSeq2seqSource(model: tf.LayersModel, what: string, x: unkn
     }));
   }
   const padValue = tokens ? spec.padId ?? 0 : 0;
-  // Rows `sel` of `r` padded at the end to T steps: [B, T] (one number per step) or [B, T, F].
-  const pad = (sel: number[], r: typeof yr, T: number, value: number, perStepShape: boolean) => {
-    const w = r.features ?? 1;
-    const out = new Float32Array(sel.length * T * w).fill(value);
-    sel.forEach((row, b) => out.set(r.values[row], b * T * w));
-    return perStepShape ? tf.tensor3d(out, [sel.length, T, w]) : tf.tensor2d(out, [sel.length, T]);
-  };
   const [Ls, Lt] = [rows[0].lengths, rows[1].lengths];
   return {
     N,
@@ -249,9 +234,9 @@ export function raggedSeq2seqSource(model: tf.LayersModel, what: string, x: unkn
       const Lsb = sel.map((r) => Ls[r]), Ltb = sel.map((r) => Lt[r]);
       const Tsb = fixedT[0] ?? Math.max(MIN_STEPS, ...Lsb);
       const Ttb = fixedT[1] ?? Math.max(MIN_STEPS, ...Ltb);
-      const sb = pad(sel, rows[0], Tsb, padValue, !tokens);                          // [batch, Ts_b(, m)]
-      const tb = pad(sel, rows[1], Ttb, padValue, !tokens);                          // [batch, Tt_b(, k)]
-      const yb = pad(sel, yr, Ttb, 0, lossName !== 'crossEntropy');                  // [batch, Tt_b] ids or [batch, Tt_b, O]
+      const sb = padBatch(sel, rows[0], Tsb, padValue, !tokens);                          // [batch, Ts_b(, m)]
+      const tb = padBatch(sel, rows[1], Ttb, padValue, !tokens);                          // [batch, Tt_b(, k)]
+      const yb = padBatch(sel, yr, Ttb, 0, lossName !== 'crossEntropy');                  // [batch, Tt_b] ids or [batch, Tt_b, O]
       return maskedPairBatch(sb, tb, yb, Lsb, Ltb, [sb, tb, yb]);
     },
     dispose() {},
