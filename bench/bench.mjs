@@ -1,8 +1,12 @@
 // `npm run bench`: training speed of one recurrent layer + linear head (many-to-one regression,
 // T=50, input 8, batch 64, Adam) for RNN, LSTM and GRU at hidden 64, 128, 256, measured in one run:
-//   tf.layers on the same backend (baseline), rnn-lab's default path (the fused WebAssembly kernels, on
-//   every core), rnn-lab's tf.js-ops reference path, and PyTorch 1 thread (bench/torch_bench.py with
-//   /usr/bin/python3, when torch imports).
+//   tf.layers on the same backend (baseline); rnn-lab's `train` (its default path: the fused training
+//   step, src/fused/train-step.ts, one call per step on every core); rnn-lab's ops step (model.apply with
+//   the fused layer kernels, tf.variableGrads and tf.js Adam: the path `train` ran before the fused step);
+//   rnn-lab's tf.js-ops reference path; and PyTorch 1 thread (bench/torch_bench.py with /usr/bin/python3,
+//   when torch imports). Per configuration also: GFMA/s of `train` (3·T·b·G·n·(m+n) multiply-adds per
+//   step: the forward and the two backward GEMM families) and the share of `train`'s time spent outside
+//   the recurrent kernels (fusedInfo().kernelMs).
 // Implementations alternate within each configuration; each gets warm-up steps, then several timed
 // repetitions, and the median samples/s is reported, with the ratios. JSON goes to bench/results.json.
 // With LSTM among the cells, one more row (issue 16): a ragged batch, LSTM H=128, T=50, lengths uniform
@@ -80,6 +84,33 @@ function timer(model) {
   };
 }
 
+/**
+ * A timer for `train` itself (the fused step): each run() is one `train` call of one epoch over `steps`
+ * batches of BATCH, timed whole (setup included); returns samples/s and the share of the time outside
+ * the recurrent kernels. The first call warms up and is not timed.
+ */
+function trainTimer(model) {
+  const x = tf.randomNormal([BATCH * steps, T, INPUT], 0, 1, 'float32', 1);
+  const y = tf.randomNormal([BATCH * steps, 1], 0, 1, 'float32', 2);
+  const epoch = () => L.train(model, { x, y }, { epochs: 1, batchSize: BATCH, learningRate: 1e-3, optimizer: 'adam', verbose: false, shuffle: false });
+  let warm = false;
+  return {
+    async run() {
+      if (!warm) { const r = await epoch(); if (r.stepPath !== 'fused') throw new Error(`bench: train ran the ${r.stepPath} path: ${r.stepPathReason}`); warm = true; }
+      const k0 = L.fusedInfo().kernelMs;
+      const t0 = performance.now();
+      await epoch();
+      const ms = performance.now() - t0;
+      return { rate: (steps * BATCH) / (ms / 1000), outside: 1 - (L.fusedInfo().kernelMs - k0) / ms };
+    },
+    dispose() { tf.dispose([x, y]); },
+  };
+}
+
+/** Multiply-adds of one training step of one recurrent layer (forward GEMMs + the backward's two families). */
+const GATE_COUNT = { rnn: 1, lstm: 4, gru: 3 };
+const fmaPerStep = (cell, n) => 3 * T * BATCH * GATE_COUNT[cell] * n * (INPUT + n);
+
 function torchRun(jobs) {
   const py = '/usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
@@ -95,15 +126,16 @@ function torchRates() {
 
 /**
  * Issue 16's row, LSTM H=128, T=50, batch 64, input 8, on a batch whose lengths are uniform over 25–50
- * (seeded) against the same batch at full length, two ways: (1) a training step of a many-to-one model
- * (buildLSTM + linear head, MSE on the last real step, Adam; `model.apply(x, { training, mask })`, the
- * call `train` makes with lengths), and (2) forward+backward of the fused layer alone (loss on h_T against fixed weights),
+ * (seeded) against the same batch at full length, three ways: (1) `train` itself on 4 copies of the batch
+ * (buildLSTM + linear head, MSE on the last real step, Adam; the fused step, which skips padded steps in
+ * the kernels), per step; (2) the ops step `train` ran before the fused step (`model.apply(x, { training,
+ * mask })`, tf.variableGrads, tf.js Adam); (3) forward+backward of the fused layer alone (loss on h_T against fixed weights),
  * the same work as PyTorch 1 thread's packed (pack_padded_sequence) and full runs on the same x and lengths.
  * Ragged and full alternate within each repetition; the ratio is the median of the per-repetition ratios.
  */
 const raggedRepeats = Math.max(repeats, 9);
 
-function raggedRow() {
+async function raggedRow() {
   const H = 128, lo = T / 2;
   let seed = 12345;
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);   // seeded: the same lengths every run
@@ -139,18 +171,37 @@ function raggedRow() {
       return (performance.now() - t0) / n;
     };
   };
-  const timers = { trainRagged: timerOf(trainStep({ mask })), trainFull: timerOf(trainStep({})),
+  // `train` itself (the fused step): one epoch over 4 copies of the batch, with its lengths and without.
+  const copies = 4;
+  const xs4 = tf.tile(x, [copies, 1, 1]), ys4 = tf.tile(y, [copies, 1]);
+  const lengths4 = Array.from({ length: copies }, () => lengths).flat();
+  const fusedModel = L.buildLSTM({ inputSize: INPUT, hiddenSize: H, outputSize: 1, seed: 1 });
+  const fusedTimer = (withLengths) => {
+    let warm = false;
+    const epoch = () => L.train(fusedModel, { x: xs4, y: ys4, ...(withLengths ? { lengths: lengths4 } : {}) }, { epochs: 1, batchSize: BATCH, learningRate: 1e-3, verbose: false, shuffle: false });
+    return async () => {
+      if (!warm) { await epoch(); warm = true; }
+      const t0 = performance.now();
+      const r = await epoch();
+      if (r.stepPath !== 'fused') throw new Error(`bench: train ran the ${r.stepPath} path: ${r.stepPathReason}`);
+      return (performance.now() - t0) / copies;
+    };
+  };
+  const timers = { stepRagged: fusedTimer(true), stepFull: fusedTimer(false), trainRagged: timerOf(trainStep({ mask })), trainFull: timerOf(trainStep({})),
     layerRagged: timerOf(layerStep({ lengths })), layerFull: timerOf(layerStep({})) };
   const ms = Object.fromEntries(Object.keys(timers).map((k) => [k, []]));
   // Short repetitions (≈ 0.7 s each), many of them, ragged and full back to back: drift on a busy
   // machine hits both sides of a ratio alike.
-  for (let r = 0; r < raggedRepeats; r++) for (const k of Object.keys(timers)) ms[k].push(timers[k]());
+  for (let r = 0; r < raggedRepeats; r++) for (const k of Object.keys(timers)) ms[k].push(await timers[k]());
+  tf.dispose([xs4, ys4]);
+  fusedModel.dispose();
   const ratios = (a, b) => median(ms[a].map((v, i) => v / ms[b][i]));
   const xs = Array.from(x.dataSync());
   tf.dispose([x, y, K, U, B, R, mask]);
   opt.dispose();
   model.dispose();
   const row = { cell: 'lstm', hidden: H, T, batch: BATCH, lengths: `uniform ${lo}–${T}`, realStepFraction: realSteps / (BATCH * T),
+    'fused step ragged ms': median(ms.stepRagged), 'fused step full ms': median(ms.stepFull), 'fused step ragged/full': ratios('stepRagged', 'stepFull'),
     'train ragged ms': median(ms.trainRagged), 'train full ms': median(ms.trainFull), 'train ragged/full': ratios('trainRagged', 'trainFull'),
     'fused ragged ms': median(ms.layerRagged), 'fused full ms': median(ms.layerFull), 'fused ragged/full': ratios('layerRagged', 'layerFull') };
   const torch = torchRun([{ mode: 'packed', cell: 'lstm', hidden: H, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats: raggedRepeats, warmup, lengths, x: xs }]);
@@ -168,7 +219,8 @@ function printRagged(row) {
   const f = (v) => (typeof v === 'number' ? v.toFixed(1) : '—');
   console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real, the floor of ragged/full); ms, medians of ${raggedRepeats} alternating repetitions`);
   console.log(['', 'ragged', 'full T', 'ragged/full'].join('\t'));
-  console.log(['rnn-lab training step (model + Adam)', f(row['train ragged ms']), f(row['train full ms']), row['train ragged/full'].toFixed(2)].join('\t'));
+  console.log(['rnn-lab train (fused step)', f(row['fused step ragged ms']), f(row['fused step full ms']), row['fused step ragged/full'].toFixed(2)].join('\t'));
+  console.log(['rnn-lab ops step (model.apply + tf.js Adam)', f(row['train ragged ms']), f(row['train full ms']), row['train ragged/full'].toFixed(2)].join('\t'));
   console.log(['rnn-lab fused layer fwd+bwd', f(row['fused ragged ms']), f(row['fused full ms']), row['fused ragged/full'].toFixed(2)].join('\t'));
   if (row['pytorch packed ms'] !== undefined) {
     console.log(['pytorch 1 thread layer fwd+bwd (packed)', f(row['pytorch packed ms']), f(row['pytorch full ms']), row['pytorch packed/full'].toFixed(2)].join('\t'));
@@ -178,23 +230,32 @@ function printRagged(row) {
 
 const info = await L.initBackend({ backend: process.env.RNN_LAB_BACKEND ?? 'wasm' });
 if (raggedOnly) {
-  const row = raggedRow();
+  const row = await raggedRow();
   printRagged(row);
   const f = L.fusedInfo();
   console.log(`(backend ${info.name}; fused kernels ${f.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${f.threads} thread(s))`);
   process.exit(0);
 }
-const impls = [['tf.layers', (c, h) => kerasModel(c, h)], ['rnn-lab default', (c, h) => labModel(c, h, undefined)],
-  ['rnn-lab reference', (c, h) => labModel(c, h, 'reference')]];
+const impls = [['tf.layers', (c, h) => kerasModel(c, h), timer], ['rnn-lab train', (c, h) => labModel(c, h, undefined), trainTimer],
+  ['rnn-lab ops step', (c, h) => labModel(c, h, undefined), timer], ['rnn-lab reference', (c, h) => labModel(c, h, 'reference'), timer]];
 const rows = [];
 for (const cell of cells) {
   for (const hidden of hiddens) {
-    const models = impls.map(([name, make]) => { const m = make(cell, hidden); return [name, m, timer(m)]; });
+    const models = impls.map(([name, make, timerOf]) => { const m = make(cell, hidden); return [name, m, timerOf(m)]; });
     const rates = Object.fromEntries(models.map(([n]) => [n, []]));
+    const outside = [];
     // Alternate: each repetition runs every implementation once, so drift hits them alike.
-    for (let r = 0; r < repeats; r++) for (const [name, , t] of models) rates[name].push(t.run());
+    for (let r = 0; r < repeats; r++) {
+      for (const [name, , t] of models) {
+        const v = await t.run();
+        if (typeof v === 'number') rates[name].push(v);
+        else { rates[name].push(v.rate); outside.push(v.outside); }
+      }
+    }
     for (const [, m, t] of models) { t.dispose(); m.dispose(); }
     const row = { cell, hidden, ...Object.fromEntries(Object.entries(rates).map(([n, v]) => [n, median(v)])) };
+    row['train GFMA/s'] = (fmaPerStep(cell, hidden) * row['rnn-lab train'] / BATCH) / 1e9;
+    row['train outside kernels'] = median(outside);
     rows.push(row);
     console.log(`${cell.padEnd(4)} H=${String(hidden).padEnd(3)}  ` + impls.map(([n]) => `${n} ${row[n].toFixed(0)}/s`).join('   '));
   }
@@ -206,15 +267,16 @@ else for (const t of torch.results) { const row = rows.find((r) => r.cell === t.
 const fused = L.fusedInfo();
 const fusedLine = `default path: fused kernels, ${fused.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${fused.threads} thread(s) (${fused.helperThreads} helper(s) started)`;
 console.log(`\nsamples/s (median of ${repeats} alternating repetitions, each ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name}; ${fusedLine})`);
-const cols = ['tf.layers', 'rnn-lab default', 'rnn-lab reference', 'pytorch 1 thread'];
+const cols = ['tf.layers', 'rnn-lab train', 'rnn-lab ops step', 'rnn-lab reference', 'pytorch 1 thread'];
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '—');
-console.log(['cell', 'H', ...cols, 'default/tf.layers', 'default/pytorch', 'reference/tf.layers'].join('\t'));
+console.log(['cell', 'H', ...cols, 'train/pytorch', 'ops step/pytorch', 'train/tf.layers', 'reference/tf.layers', 'train GFMA/s', 'outside kernels'].join('\t'));
 for (const r of rows) {
   console.log([r.cell, r.hidden, ...cols.map((c) => (r[c] ? r[c].toFixed(0) : '—')),
-    ratio(r['rnn-lab default'], r['tf.layers']), ratio(r['rnn-lab default'], r['pytorch 1 thread']),
-    ratio(r['rnn-lab reference'], r['tf.layers'])].join('\t'));
+    ratio(r['rnn-lab train'], r['pytorch 1 thread']), ratio(r['rnn-lab ops step'], r['pytorch 1 thread']),
+    ratio(r['rnn-lab train'], r['tf.layers']), ratio(r['rnn-lab reference'], r['tf.layers']),
+    r['train GFMA/s'].toFixed(1), `${(100 * r['train outside kernels']).toFixed(0)}%`].join('\t'));
 }
-const ragged = cells.includes('lstm') ? raggedRow() : undefined;
+const ragged = cells.includes('lstm') ? await raggedRow() : undefined;
 if (ragged) printRagged(ragged);
 fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, fused, T, input: INPUT, batch: BATCH, steps, repeats, rows, ragged, pytorch: torch.skipped ?? 'measured' }, null, 2));
 console.log(`results written to ${path.relative(process.cwd(), jsonOut)}`);

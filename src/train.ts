@@ -22,6 +22,7 @@ import { checkOptions } from './options';
 import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
 import { disposeLearningRateScalar } from './internals';
+import { FusedTrainStep } from './fused/train-step';
 import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
 import { Lengths, allFull, lengthsFromMask, maskOf } from './lengths';
 import { bucketOrder } from './padding';
@@ -153,6 +154,16 @@ export interface TrainOptions {
   recordParamNorms?: boolean;
   /** Called after each epoch with its log. */
   onEpoch?: (log: EpochLog) => void;
+  /**
+   * Run each optimizer step as one fused call (src/fused/train-step.ts): forward through every layer,
+   * the head and the loss, BPTT, clipping and the optimizer update on plain arrays, the weights written
+   * back to the model's variables after every step. Default (undefined): wherever it covers the model
+   * and the options — builder models with feature inputs, many-to-one or many-to-many, zero initial
+   * states, layers on the fused kernels, the built-in losses, no tbptt; `false`: the tf.js ops path
+   * (layers still run their fused kernels); `true`: required, an error saying why when it cannot run.
+   * {@link TrainResult.stepPath} says which ran. Both compute the same step (to float32 rounding).
+   */
+  fusedStep?: boolean;
 }
 
 /** One optimizer step. */
@@ -208,6 +219,10 @@ export interface TrainResult {
   stopped: 'completed' | 'early-stopping' | 'aborted' | 'interrupted' | 'non-finite';
   /** A sentence saying so, with numbers. */
   message: string;
+  /** How each step ran: 'fused' (one call per step, {@link TrainOptions.fusedStep}) or 'tf.js' (tf.js ops around the layers). */
+  stepPath: 'fused' | 'tf.js';
+  /** Why that path: what the fused step does not cover, `options.fusedStep: false`, or that it covers this run. */
+  stepPathReason: string;
   /** The history as a danfo DataFrame (per epoch, or per step). */
   frame(which?: 'epochs' | 'steps'): unknown;
 }
@@ -612,7 +627,7 @@ function checkTargets(model: tf.LayersModel, y: tf.Tensor, loss: LossSpec, what:
 }
 
 const TRAIN_KEYS = ['epochs', 'batchSize', 'optimizer', 'learningRate', 'loss', 'clipNorm', 'clipValue', 'tbptt', 'shuffle', 'seed',
-  'validation', 'earlyStopping', 'signal', 'verbose', 'live', 'recordParamNorms', 'onEpoch', 'bucketByLength', 'bucketWidth'] as const;
+  'validation', 'earlyStopping', 'signal', 'verbose', 'live', 'recordParamNorms', 'onEpoch', 'bucketByLength', 'bucketWidth', 'fusedStep'] as const;
 
 /** What {@link checkTrainArgs} settles before anything runs. */
 interface TrainSetup {
@@ -620,6 +635,8 @@ interface TrainSetup {
   /** Sequences in `data`. */
   N: number;
   loss: LossFn;
+  /** The loss as given (or its default), for the fused step. */
+  lossName: LossSpec;
   lr: number;
   /** Truncated-BPTT chunk length, if any. */
   k?: number;
@@ -639,6 +656,7 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
   checkPositiveInt('train', 'options.batchSize', batchSize);
   if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`train: options.clipNorm must be > 0; got ${options.clipNorm}`);
   if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`train: options.clipValue must be > 0; got ${options.clipValue}`);
+  if (options.fusedStep !== undefined && typeof options.fusedStep !== 'boolean') throw new TypeError(`train: options.fusedStep must be true or false; got ${describe(options.fusedStep)}`);
   const es = options.earlyStopping;
   if (es !== undefined && es !== null && typeof es === 'object') checkOptions('train', es, ['patience', 'minDelta'], 'options.earlyStopping');
   if (es !== undefined && (!Number.isInteger(es?.patience) || es.patience < 0 || !((es.minDelta ?? 0) >= 0))) {
@@ -692,7 +710,7 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
       throw new Error('train: options.bucketByLength needs sequence lengths: give data.lengths (or data.mask), or ragged data.x');
     }
     const bucketWidth = options.bucketByLength ? options.bucketWidth ?? 1 : undefined;
-    return { batchSize, N: source.N, loss, lr, k, source, valSource, bucketWidth };
+    return { batchSize, N: source.N, loss, lossName, lr, k, source, valSource, bucketWidth };
   } catch (e) {
     sources.forEach((src) => src.dispose());
     throw e;
@@ -846,14 +864,19 @@ class TrainingRun {
   private states: (tf.Tensor[] | undefined)[] | undefined;
   private readonly varNames: string[];
   private readonly shortName: Map<string, string>;
+  /** The fused step when it runs this call (see {@link TrainOptions.fusedStep}). */
+  readonly fused: FusedTrainStep | undefined;
+  readonly stepPathReason: string;
 
-  constructor(readonly model: tf.LayersModel, readonly options: TrainOptions, readonly setup: TrainSetup) {
+  constructor(readonly model: tf.LayersModel, readonly options: TrainOptions, readonly setup: TrainSetup, made: FusedTrainStep | string) {
     this.optimizer = makeOptimizer(options.optimizer ?? 'adam', setup.lr);
     this.rng = new Rng(options.seed ?? 1);
     this.stopper = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : undefined;
     this.varNames = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
     this.shortName = new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.originalName ?? w.name]));
     this.lastGood = snapshot(model);
+    this.fused = typeof made === 'string' ? undefined : made;
+    this.stepPathReason = typeof made === 'string' ? made : 'the fused step covers this model and these options: each step is one call';
   }
 
   interruptedIn(epoch: number): void {
@@ -892,6 +915,7 @@ class TrainingRun {
 
   /** One batch: one optimizer step, or one per truncated-BPTT chunk with the states carried between them. */
   private runBatch(rows: number[], epoch: number, op: Interruptible, totals: EpochTotals): void {
+    if (this.fused) { this.fusedBatch(this.fused, rows, epoch, totals); return; }
     const chunks = this.batchChunks(rows);
     this.states = this.setup.k === undefined ? undefined : recurrentLayers(this.model).map(() => undefined);
     for (const [c, { x: xc, y: yc, masks, terms, window, held }] of chunks.entries()) {
@@ -913,6 +937,35 @@ class TrainingRun {
     this.disposeStates();
     tf.dispose(this.batchTensors);                               // the batch, and its truncated-BPTT chunks
     this.batchTensors = [];
+  }
+
+  /** One batch as one fused step; the model's variables hold its weights afterwards. */
+  private fusedBatch(fused: FusedTrainStep, rows: number[], epoch: number, totals: EpochTotals): void {
+    const batch = this.setup.source.batch(rows);
+    this.batchTensors = batch.tensors;
+    const x = firstOf(batch.x);
+    const [b, T] = x.shape as [number, number, number];
+    const all = this.setup.source.lengths;
+    let lengths = all ? Int32Array.from(rows, (r) => all[r]) : null;
+    if (lengths && allFull(lengths, T)) lengths = null;
+    fused.checkInput(x);
+    const r = fused.step({ x: x.dataSync(), y: batch.y.dataSync(), b, T, lengths });
+    tf.dispose(this.batchTensors);
+    this.batchTensors = [];
+    if (!r.applied) {
+      // The step put θ back to the weights of the last finite loss: the variables get them.
+      this.badNorm = r.gradNorm;
+      fused.sync();
+      this.refuse(epoch, r.loss, false);
+      return;
+    }
+    fused.sync();
+    const paramNorms = this.options.recordParamNorms ?? true ? r.paramNorms : undefined;
+    this.steps.push({ epoch, step: this.step++, loss: r.loss, gradNorm: r.gradNorm, clippedNorm: r.clippedNorm, clipped: r.clipped, learningRate: this.setup.lr, paramNorms });
+    totals.lossSum += r.loss * batch.terms; totals.lossTerms += batch.terms;
+    totals.normSum += r.gradNorm;
+    totals.clips += r.clipped ? 1 : 0;
+    totals.steps++;
   }
 
   /**
@@ -992,8 +1045,8 @@ class TrainingRun {
   }
 
   /** A refused step: back to the last good weights, and say why. */
-  private refuse(epoch: number, lv: number): void {
-    restore(this.model, this.lastGood);
+  private refuse(epoch: number, lv: number, restoreWeights = true): void {
+    if (restoreWeights) restore(this.model, this.lastGood);
     this.stopped = 'non-finite';
     const bad = this.badNorm;
     const what = Number.isFinite(lv) ? `gradient norm became ${Number.isNaN(bad) ? 'NaN' : 'infinite'}` : `loss became ${Number.isNaN(lv) ? 'NaN' : 'infinite'}`;
@@ -1097,7 +1150,15 @@ function epochLine(log: EpochLog, options: TrainOptions): string {
  */
 export async function train(model: tf.LayersModel, data: TrainInput, options: TrainOptions): Promise<TrainResult> {
   const setup = checkTrainArgs(model, data, options);
-  const run = new TrainingRun(model, options, setup);      // after every check: an optimizer holds tensors
+  let made: FusedTrainStep | string;
+  try {
+    made = fusedStepFor(model, options, setup);
+  } catch (e) {
+    setup.source.dispose();
+    setup.valSource?.dispose();
+    throw e;
+  }
+  const run = new TrainingRun(model, options, setup, made);      // after every check: an optimizer holds tensors
   const verbose = options.verbose ?? true;
   const live = options.live ? ownedLiveFigure() : undefined;     // closed below, also after an interrupt
   const op = interruptible('train', options.signal);
@@ -1134,10 +1195,11 @@ export async function train(model: tf.LayersModel, data: TrainInput, options: Tr
     run.release();
   }
   const { steps, epochs, stopped } = run;
+  const stepPath = run.fused ? 'fused' as const : 'tf.js' as const;
   if (stopped === 'completed') run.message = `trained ${epochs.length} epochs, ${run.step} steps; final loss ${epochs.at(-1)?.loss.toFixed(4)}`;
   if (stopped !== 'completed' && stopped !== 'interrupted' && verbose) console.log(run.message);
   return {
-    steps, epochs, stopped, message: run.message,
+    steps, epochs, stopped, message: run.message, stepPath, stepPathReason: run.stepPathReason,
     frame(which: 'epochs' | 'steps' = 'epochs') {
       // danfo is loaded only when a table is wanted: it is large and most scripts never need it.
       const dfd = require('danfojs-node') as { DataFrame: new (rows: object[]) => unknown };
@@ -1145,6 +1207,18 @@ export async function train(model: tf.LayersModel, data: TrainInput, options: Tr
       return new dfd.DataFrame(rows.map((r) => ({ ...r })));
     },
   };
+}
+
+/**
+ * The fused step for this call, or why the tf.js path runs (a sentence). `options.fusedStep: true`
+ * where it cannot run is an error saying why.
+ */
+function fusedStepFor(model: tf.LayersModel, options: TrainOptions, setup: TrainSetup): FusedTrainStep | string {
+  if (options.fusedStep === false) return 'options.fusedStep is false';
+  const made = isSeq2seq(model) ? 'a seq2seq model (two inputs)'
+    : FusedTrainStep.create(model, { optimizer: options.optimizer ?? 'adam', learningRate: setup.lr, loss: setup.lossName, clipNorm: options.clipNorm, clipValue: options.clipValue, tbptt: setup.k });
+  if (typeof made === 'string' && options.fusedStep === true) throw new Error(`train: options.fusedStep is true, but the fused step cannot run here: ${made}`);
+  return typeof made === 'string' ? `the fused step does not cover this run: ${made}` : made;
 }
 
 /** The live figure of {@link train}: loss and validation loss per epoch. */

@@ -256,19 +256,21 @@ export function fusedAvailable(): boolean {
  * Which build is loaded, the wasm memory of every thread's arena (bytes), the threading settings and
  * the helpers started. `threads` is the thread count (this one included) and `threadsReason` why, e.g.
  * `'RNN_LAB_FUSED_THREADS=2'`, `'cgroup v2 cpu.max 150000 100000 → 1.5 CPUs'`, `'availableParallelism 2'`
- * or `'setFusedThreads(1)'`. Throws FusedUnsupportedError where the kernels do not load, and a RangeError
+ * or `'setFusedThreads(1)'`. `kernelMs`: milliseconds this thread has spent in fused-kernel forward and
+ * backward calls since the library loaded (waiting for helper threads included), so a caller can take the
+ * share of a run's time spent outside the recurrent kernels (`npm run bench` does). Throws FusedUnsupportedError where the kernels do not load, and a RangeError
  * for a bad RNN_LAB_FUSED_THREADS.
  * @example fusedInfo().threads   // 1 in a pod with a 1.5-CPU quota
  */
 export function fusedInfo(): {
   path: string; relaxedSimd: boolean; memoryBytes: number; threads: number; threadsReason: string; minWork: number; minRows: number;
-  helperThreads: number; helperError?: string;
+  helperThreads: number; helperError?: string; kernelMs: number;
 } {
   const a = getArena();
   const bytes = a.memoryBytes() + helpers.reduce((s, h) => s + h.memoryBytes(), 0);
   const { threads, reason } = fusedThreads();
   return { path: a.mod.path, relaxedSimd: a.mod.relaxed, memoryBytes: bytes, threads, threadsReason: reason, ...threading, helperThreads: helpers.length,
-    ...(helperError ? { helperError } : {}) };
+    ...(helperError ? { helperError } : {}), kernelMs };
 }
 
 /** The kernels' flags for a configuration (the family's CellFamily.fused.flags), or −1 when they cannot compute it. */
@@ -377,8 +379,8 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
     if (resetAfter) inputs.push(rb!);
     const fn = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       args.pop();   // tf's save(): the activations stay in the arenas instead
-      const value = runForward(a, dims, shards, args as tf.Tensor[], keep);
-      const gradFunc = (dy: tf.Tensor) => runBackward(a, dims, shards, dy);
+      const value = tf.tensor3d(runForward(a, dims, shards, (args as tf.Tensor[]).map(data), keep), [b, outRows(dims), n]);   // [b, rows, n] (Dims.returns)
+      const gradFunc = (dy: tf.Tensor) => gradTensors(dims, runBackward(a, dims, shards, data(dy)));
       return { value, gradFunc };
     };
     const op = tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -419,12 +421,28 @@ function scatterRows(src: Float32Array, arr: Float32Array, per: number, s: Shard
   if (s.rows) s.rows.forEach((r, i) => arr.set(src.subarray(i * per, (i + 1) * per), r * per));
 }
 
-function runForward(a: Arena, dims: Dims, shards: Shard[], args: tf.Tensor[], keep: boolean): tf.Tensor {
+/**
+ * The forward of every shard, on arrays: `arrays` = x, K, U, Bx, h0 (then c0 for the LSTM, then Bh for
+ * the GRU with resetAfter), batch-major as the tensors are. Returns the output [b, rows, n] (Dims.returns).
+ */
+function runForward(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean): Float32Array {
+  const t0 = performance.now();
+  try {
+    return forwardShards(a, dims, shards, arrays, keep);
+  } finally {
+    kernelMs += performance.now() - t0;
+  }
+}
+
+/** Milliseconds this thread spent in fused-kernel calls (see {@link fusedInfo}). */
+let kernelMs = 0;
+
+function forwardShards(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean): Float32Array {
   const { T, b, m, n } = dims;
   const hasC = kernelHasCell(dims);
-  const [x, K, U, Bx, h0] = args.map(data);
-  const c0 = hasC ? data(args[5]) : undefined;
-  const Bh = kernelHasRecurrentBias(dims) ? data(args[hasC ? 6 : 5]) : undefined;
+  const [x, K, U, Bx, h0] = arrays;
+  const c0 = hasC ? arrays[5] : undefined;
+  const Bh = kernelHasRecurrentBias(dims) ? arrays[hasC ? 6 : 5] : undefined;
   const rows = outRows(dims);
   const out = new Float32Array(b * rows * n);
   const inputsOf = (s: Shard): ForwardIn => {
@@ -448,19 +466,36 @@ function runForward(a: Arena, dims: Dims, shards: Shard[], args: tf.Tensor[], ke
   } finally {
     for (const s of shards) s.helper?.settle();
   }
-  return tf.tensor3d(out, [b, rows, n]);   // [b, rows, n] (Dims.returns)
+  return out;
 }
 
-function runBackward(a: Arena, dims: Dims, shards: Shard[], dy: tf.Tensor): tf.Tensor[] {
+/** The weight gradients of a backward, written into given arrays (each the size of its weight). */
+export interface WeightGrads { dK: Float32Array; dU: Float32Array; dB: Float32Array; dBh?: Float32Array }
+
+/**
+ * The backward of every shard, on arrays: g is the output's gradient [b, rows, n]. The weight
+ * gradients are summed over the shards into `into` when given (overwritten, not added to), else into
+ * new arrays.
+ */
+function runBackward(a: Arena, dims: Dims, shards: Shard[], g: Float32Array, into?: WeightGrads): BackwardOut {
+  const t0 = performance.now();
+  try {
+    return backwardShards(a, dims, shards, g, into);
+  } finally {
+    kernelMs += performance.now() - t0;
+  }
+}
+
+function backwardShards(a: Arena, dims: Dims, shards: Shard[], g: Float32Array, into?: WeightGrads): BackwardOut {
   const { T, b, m, n } = dims;
   const Gn = GATES[dims.kind] * n;
   const hasC = kernelHasCell(dims);
   const resetAfter = kernelHasRecurrentBias(dims);
   const rows = outRows(dims);
-  const g = data(dy);
   const full = {
     dx: new Float32Array(b * T * m), dh0: new Float32Array(b * n), dc0: hasC ? new Float32Array(b * n) : undefined,
-    dK: new Float32Array(m * Gn), dU: new Float32Array(n * Gn), dB: new Float32Array(Gn), dBh: resetAfter ? new Float32Array(Gn) : undefined,
+    dK: into?.dK ?? new Float32Array(m * Gn), dU: into?.dU ?? new Float32Array(n * Gn), dB: into?.dB ?? new Float32Array(Gn),
+    dBh: resetAfter ? into?.dBh ?? new Float32Array(Gn) : undefined,
   };
   const rowParts = (s: Shard) => ({ dx: shardOut(full.dx, T * m, s), dh0: shardOut(full.dh0, n, s), dc0: full.dc0 ? shardOut(full.dc0, n, s) : undefined });
   const scatterParts = (p: ReturnType<typeof rowParts>, s: Shard) => {
@@ -483,6 +518,13 @@ function runBackward(a: Arena, dims: Dims, shards: Shard[], dy: tf.Tensor): tf.T
   } finally {
     for (const s of shards) s.helper?.settle();
   }
+  return full;
+}
+
+/** A backward's arrays as the op's input gradients, in the op's input order. */
+function gradTensors(dims: Dims, full: BackwardOut): tf.Tensor[] {
+  const { T, b, m, n } = dims;
+  const Gn = GATES[dims.kind] * n;
   const grads: tf.Tensor[] = [
     tf.tensor3d(full.dx, [b, T, m]),
     tf.tensor2d(full.dK, [m, Gn]),
@@ -490,7 +532,74 @@ function runBackward(a: Arena, dims: Dims, shards: Shard[], dy: tf.Tensor): tf.T
     tf.tensor1d(full.dB),
     tf.tensor2d(full.dh0, [b, n]),
   ];
-  if (hasC) grads.push(tf.tensor2d(full.dc0!, [b, n]));
-  if (resetAfter) grads.push(tf.tensor1d(full.dBh!));
+  if (full.dc0) grads.push(tf.tensor2d(full.dc0, [b, n]));
+  if (full.dBh) grads.push(tf.tensor1d(full.dBh));
   return grads;
+}
+
+/**
+ * One layer direction's fused call on plain arrays, for callers that drive the kernels without tf.js
+ * (the fused training step, ./train-step.ts): sized and checked when made, then one forward and one
+ * backward. The batch is sharded over the threads as {@link fusedSequence} does. Internal.
+ */
+export class ArrayCall {
+  readonly dims: Dims;
+  private readonly arena: Arena;
+  private readonly shards: Shard[];
+
+  /**
+   * @param options the layer's cell options (activation, resetAfter, update, recurrentActivation)
+   * @param returns 'sequence' ([b, T, n]) or 'last' ([b, 1(+1), n]: h then c for the LSTM)
+   * @param lengths the rows' lengths (null: every row has T steps)
+   */
+  constructor(kind: CellKind, options: CellOptions, size: { b: number; T: number; m: number; n: number }, returns: 'sequence' | 'last', lengths: Int32Array | null) {
+    const why = fusedSupport(kind, options);
+    if (why) throw new FusedUnsupportedError(why);
+    this.arena = getArena();
+    const family = cellFamily(kind, 'ArrayCall');
+    this.dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), ...size, returns: RETURNS[returns], ragged: lengths !== null };
+    this.shards = shardsOf(this.arena, this.dims, true, lengths);
+  }
+
+  /** Rows per batch entry of the output. */
+  get rows(): number {
+    return outRows(this.dims);
+  }
+
+  /** x [b, T, m], K [m, G·n], U [n, G·n], Bx [G·n], h0 [b, n], then c0 (LSTM), then Bh (GRU resetAfter) → the output [b, rows, n]. */
+  forward(arrays: Float32Array[]): Float32Array {
+    return runForward(this.arena, this.dims, this.shards, arrays, true);
+  }
+
+  /** g [b, rows, n], the output's gradient → dx [b, T, m], dh0 (and dc0) [b, n]; the weight gradients go into `into`. */
+  backward(g: Float32Array, into: WeightGrads): BackwardOut {
+    return runBackward(this.arena, this.dims, this.shards, g, into);
+  }
+}
+
+/** The head's GEMMs run on an instance of their own, so they never evict a layer's saved activations from the arena. */
+let headModule: Module | undefined;
+
+/**
+ * C = A·B for the fused training step's dense head, with the kernels' packed GEMM: 'nn' A [M, K], B [K, N];
+ * 'tn' A stored [K, M] (Aᵀ is used); 'nt' B stored [N, K] (Bᵀ is used). Returns C [M, N]. Internal.
+ */
+export function headMatmul(A: Float32Array, M: number, K: number, B: Float32Array, N: number, mode: 'nn' | 'tn' | 'nt'): Float32Array {
+  headModule ??= instantiate(getArena().mod.module, '(head)');
+  const hm = headModule;
+  const e = hm.exports;
+  const pad = (f: number) => Math.ceil(f / 16) * 16;
+  const aAt = 0, bAt = aAt + pad(M * K), pAt = bAt + pad(K * N), cAt = pAt + pad(Math.ceil(N / 16) * 16 * K + 64);
+  const need = (hm.base + cAt + pad(M * N)) * 4;
+  if (need > e.memory.buffer.byteLength) e.memory.grow(Math.ceil((need - e.memory.buffer.byteLength) / 65536));
+  if (hm.f32.buffer !== e.memory.buffer) hm.f32 = new Float32Array(e.memory.buffer);
+  const f = hm.f32, o = hm.base;
+  f.set(A, o + aAt);
+  f.set(B, o + bAt);
+  const P = (at: number) => (o + at) * 4;
+  const [ars, aks] = mode === 'tn' ? [1, M] : [K, 1];
+  const [ks, js] = mode === 'nt' ? [1, K] : [N, 1];
+  e.packB(P(bAt), ks, js, K, N, P(pAt));
+  e.gemm(M, N, K, P(aAt), ars, aks, P(pAt), P(cAt), N, 0);
+  return f.slice(o + cAt, o + cAt + M * N);
 }

@@ -27,6 +27,8 @@ interface Exports {
   backward(kind: number, flags: number, T: number, b: number, m: number, n: number, X: number, K: number, U: number,
     H: number, C: number, Gs: number, S: number, DH: number, dX: number, dK: number, dU: number, dB: number,
     dBh: number, dC0: number, W: number): void;
+  packB(src: number, ks: number, js: number, K: number, N: number, dst: number): void;
+  gemm(M: number, N: number, K: number, A: number, ars: number, aks: number, Bp: number, C: number, ldc: number, beta: number): void;
   // Ragged batches (Ls: i32 lengths, rows sorted longest first; packed layout, asm/layout.ts).
   checkLengths(Ls: number, b: number, T: number): number;
   packInput(src: number, dst: number, T: number, b: number, w: number, Ls: number): void;

@@ -1,0 +1,215 @@
+// The fused training step (issue 20, src/fused/train-step.ts) against train's tf.js path, the one it
+// replaces (which tests/unit/train.test.mjs and gradient-step.test.mjs check against finite differences,
+// tf.layers and PyTorch): the same model, data, seed and options, `fusedStep: true` vs `fusedStep: false`.
+// Tolerances (the issue's): each step's loss to 1e-5 relative, every weight to 1e-4 relative (to the
+// weight matrix's largest entry) after 20 steps; the gradient norms to 1e-4 relative.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lib, tf as getTf } from '../helpers.mjs';
+
+const L = lib();
+const tf = getTf();
+await L.initBackend({ backend: process.env.RNN_LAB_BACKEND ?? 'wasm', quiet: true });
+
+const N = 40, T = 9, M = 3;
+
+/** Data for a spec: x [N, T, M], targets fitting its head, and lengths 1..T (incl. 1 and T) when asked. */
+function dataFor(spec, withLengths, seed = 7) {
+  const perStep = spec.topology === 'many-to-many';
+  const k = spec.outputSize;
+  const x = tf.randomNormal([N, T, M], 0, 1, 'float32', seed);
+  let y;
+  if (spec.outputActivation === 'softmax') y = tf.randomUniform(perStep ? [N, T] : [N], 0, k, 'int32', seed + 1);
+  else if (spec.outputActivation === 'sigmoid') y = tf.tidy(() => tf.cast(tf.greater(tf.randomNormal(perStep ? [N, T, k] : [N, k], 0, 1, 'float32', seed + 1), 0), 'float32'));
+  else y = tf.randomNormal(perStep ? [N, T, k] : [N, k], 0, 1, 'float32', seed + 1);
+  const lengths = withLengths ? Array.from({ length: N }, (_, i) => (i === 0 ? T : 1 + ((i * 5) % T))) : undefined;
+  return { x, y, ...(lengths ? { lengths } : {}) };
+}
+
+/** Train one model per path from the same initial weights; returns both results and final weights. */
+async function bothPaths(cell, spec, data, options) {
+  const out = {};
+  for (const fusedStep of [false, true]) {
+    const model = L.buildModel(cell, { ...spec, seed: 5 });
+    const r = await L.train(model, data, { epochs: 4, batchSize: 8, verbose: false, ...options, fusedStep });
+    out[fusedStep ? 'fused' : 'ops'] = { r, weights: model.getWeights().map((w) => w.dataSync().slice()), names: model.getWeights().map((w) => w.name) };
+    model.dispose();
+  }
+  return out;
+}
+
+function compare(out, what) {
+  const { ops, fused } = out;
+  assert.equal(fused.r.stepPath, 'fused', `${what}: ${fused.r.stepPathReason}`);
+  assert.equal(ops.r.stepPath, 'tf.js');
+  assert.equal(fused.r.steps.length, 20, `${what}: 20 steps`);
+  assert.equal(ops.r.steps.length, 20);
+  let dLoss = 0, dNorm = 0, dW = 0;
+  fused.r.steps.forEach((s, i) => {
+    const o = ops.r.steps[i];
+    dLoss = Math.max(dLoss, Math.abs(s.loss - o.loss) / Math.abs(o.loss));
+    dNorm = Math.max(dNorm, Math.abs(s.gradNorm - o.gradNorm) / Math.abs(o.gradNorm), Math.abs(s.clippedNorm - o.clippedNorm) / Math.abs(o.clippedNorm));
+    assert.equal(s.clipped, o.clipped, `${what}: step ${i} clipped flag`);
+    for (const [name, v] of Object.entries(o.paramNorms)) {
+      assert.ok(Math.abs(s.paramNorms[name] - v) <= 1e-4 * Math.max(v, 1e-6), `${what}: step ${i} ‖g‖ of ${name}: fused ${s.paramNorms[name]} vs ${v}`);
+    }
+  });
+  ops.weights.forEach((w, i) => {
+    let diff = 0, scale = 0;
+    w.forEach((v, j) => { diff = Math.max(diff, Math.abs(v - fused.weights[i][j])); scale = Math.max(scale, Math.abs(v)); });
+    dW = Math.max(dW, diff / scale);
+  });
+  assert.ok(dLoss <= 1e-5, `${what}: max relative loss difference ${dLoss.toExponential(2)} (tolerance 1e-5)`);
+  assert.ok(dNorm <= 1e-4, `${what}: max relative gradient-norm difference ${dNorm.toExponential(2)} (tolerance 1e-4)`);
+  assert.ok(dW <= 1e-4, `${what}: max relative weight difference after 20 steps ${dW.toExponential(2)} (tolerance 1e-4)`);
+  // The steps moved the weights: a step that did nothing on both paths would pass the comparison.
+  assert.ok(Math.abs(fused.r.steps[0].loss - fused.r.steps.at(-1).loss) > 0, `${what}: the loss changed over 20 steps`);
+  return { dLoss, dNorm, dW };
+}
+
+const CASES = [
+  ['lstm', { inputSize: M, hiddenSize: 8, outputSize: 2 }, { optimizer: 'adam', learningRate: 0.02 }, false],
+  ['gru', { inputSize: M, hiddenSize: 8, outputSize: 2, resetAfter: true }, { optimizer: 'rmsprop', learningRate: 0.01 }, false],
+  ['gru', { inputSize: M, hiddenSize: 8, outputSize: 2 }, { optimizer: 'sgd', learningRate: 0.1, clipNorm: 0.05 }, false],
+  ['rnn', { inputSize: M, hiddenSize: 8, outputSize: 2, numLayers: 2, bidirectional: true, topology: 'many-to-many' }, { optimizer: 'momentum', learningRate: 0.02, clipNorm: 0.05 }, false],
+  ['lstm', { inputSize: M, hiddenSize: 8, outputSize: 4, outputActivation: 'softmax', topology: 'many-to-many', bidirectional: true }, { optimizer: 'sgd', learningRate: 0.2 }, true],
+  ['gru', { inputSize: M, hiddenSize: 8, outputSize: 1, outputActivation: 'sigmoid', numLayers: 2 }, { optimizer: 'adam', learningRate: 0.02, clipValue: 0.01 }, true],
+  ['lstm', { inputSize: M, hiddenSize: 8, outputSize: 3, numLayers: 2, bidirectional: true }, { optimizer: 'momentum', learningRate: 0.05, clipValue: 0.02, clipNorm: 0.03 }, true],
+  ['rnn', { inputSize: M, hiddenSize: 8, outputSize: 2, topology: 'many-to-many', activation: 'relu' }, { optimizer: 'rmsprop', learningRate: 0.005 }, true],
+];
+
+for (const [cell, spec, options, withLengths] of CASES) {
+  const what = `${cell} ${spec.numLayers ?? 1} layer(s)${spec.bidirectional ? ' bidirectional' : ''} ${spec.topology ?? 'many-to-one'} ${spec.outputActivation ?? 'linear'} ${options.optimizer}` +
+    `${options.clipNorm ? ` clipNorm ${options.clipNorm}` : ''}${options.clipValue ? ` clipValue ${options.clipValue}` : ''}${withLengths ? ' with lengths' : ''}`;
+  test(`fused step = tf.js path over 20 steps: ${what}`, async () => {
+    const data = dataFor(spec, withLengths);
+    const out = await bothPaths(cell, spec, data, options);
+    const d = compare(out, what);
+    if (options.clipNorm) assert.ok(out.fused.r.steps.some((s) => s.clipped), `${what}: clipNorm ${options.clipNorm} clipped some step`);
+    console.log(`${what}: max rel. differences — loss ${d.dLoss.toExponential(2)}, ‖g‖ ${d.dNorm.toExponential(2)}, weights ${d.dW.toExponential(2)}`);
+    tf.dispose([data.x, data.y]);
+  });
+}
+
+test('fused step: the same seed gives identical losses; tensors and kernel memory stay flat over 200 steps', async () => {
+  const spec = { inputSize: M, hiddenSize: 8, outputSize: 2, numLayers: 2 };
+  const data = dataFor(spec, true, 3);
+  const losses = [];
+  for (let rep = 0; rep < 2; rep++) {
+    const model = L.buildLSTM({ ...spec, seed: 2 });
+    const r = await L.train(model, data, { epochs: 2, batchSize: 8, verbose: false, fusedStep: true });
+    losses.push(r.steps.map((s) => s.loss));
+    model.dispose();
+  }
+  assert.deepEqual(losses[0], losses[1], 'the same seed, the same losses, bit for bit');
+  const model = L.buildLSTM({ ...spec, seed: 2 });
+  await L.train(model, data, { epochs: 5, batchSize: 8, verbose: false, fusedStep: true });   // warm: kernel memory grown
+  const tensors = tf.memory().numTensors;
+  const bytes = L.fusedInfo().memoryBytes;
+  const r = await L.train(model, data, { epochs: 40, batchSize: 8, verbose: false, fusedStep: true });   // 200 steps
+  assert.equal(r.steps.length, 200);
+  assert.equal(tf.memory().numTensors, tensors, 'tensors after 200 more steps');
+  assert.equal(L.fusedInfo().memoryBytes, bytes, 'kernel memory after 200 more steps');
+  for (const e of r.epochs) assert.equal(e.tensors, r.epochs[0].tensors, `epoch ${e.epoch}: tensors flat`);
+  model.dispose();
+  tf.dispose([data.x, data.y]);
+});
+
+test('fused step: an abort keeps the last finished step\'s weights in the tf.js variables', async () => {
+  const spec = { inputSize: M, hiddenSize: 8, outputSize: 2 };
+  const data = dataFor(spec, false, 4);
+  const model = L.buildGRU({ ...spec, seed: 9 });
+  const ac = new AbortController();
+  const run = L.train(model, { x: data.x, y: data.y }, { epochs: 1, batchSize: 8, verbose: false, shuffle: false, fusedStep: true, signal: ac.signal });
+  // train yields to the event loop after each batch (setImmediate): abort in the middle of the epoch.
+  for (let i = 0; i < 3; i++) await new Promise((res) => setImmediate(res));
+  ac.abort();
+  const r = await run;
+  const steps = r.steps.length;
+  assert.equal(r.stopped, 'aborted', r.message);
+  assert.ok(steps >= 1 && steps < 5, `aborted mid-epoch, after ${steps} of 5 steps`);
+  // The variables hold exactly the weights after those steps: a fresh model trained on just those batches.
+  const again = L.buildGRU({ ...spec, seed: 9 });
+  const part = { x: tf.slice(data.x, [0, 0, 0], [8 * steps, -1, -1]), y: tf.slice(data.y, [0, 0], [8 * steps, -1]) };
+  await L.train(again, part, { epochs: 1, batchSize: 8, verbose: false, shuffle: false, fusedStep: true });
+  const a = model.getWeights().map((w) => Array.from(w.dataSync()));
+  const b = again.getWeights().map((w) => Array.from(w.dataSync()));
+  assert.deepEqual(a, b, `the variables after an abort at step ${steps} = the weights after ${steps} steps`);
+  const untrained = L.buildGRU({ ...spec, seed: 9 });
+  assert.notDeepEqual(a, untrained.getWeights().map((w) => Array.from(w.dataSync())), 'the aborted run did train');
+  tf.dispose([part.x, part.y, data.x, data.y]);
+  [model, again, untrained].forEach((m) => m.dispose());
+});
+
+test('fused step: which path ran, and why', async () => {
+  const spec = { inputSize: M, hiddenSize: 4, outputSize: 1 };
+  const data = dataFor(spec, false, 5);
+  const run = async (model, extra) => L.train(model, data, { epochs: 1, batchSize: 20, verbose: false, ...extra });
+  const plain = L.buildLSTM(spec);
+  assert.equal((await run(plain, {})).stepPath, 'fused', 'the default where it covers the model');
+  const off = await run(plain, { fusedStep: false });
+  assert.equal(off.stepPath, 'tf.js');
+  assert.match(off.stepPathReason, /options\.fusedStep is false/);
+  const ref = L.buildLSTM({ ...spec, impl: 'reference' });
+  const r = await run(ref, {});
+  assert.equal(r.stepPath, 'tf.js');
+  assert.match(r.stepPathReason, /runs impl 'reference'/);
+  await assert.rejects(run(ref, { fusedStep: true }), /options\.fusedStep is true, but the fused step cannot run here: layer 'rnn_l0' runs impl 'reference'/);
+  const custom = await run(plain, { loss: (y, p) => tf.mean(tf.abs(tf.sub(y, p))) });
+  assert.equal(custom.stepPath, 'tf.js');
+  assert.match(custom.stepPathReason, /custom loss/);
+  await assert.rejects(run(plain, { fusedStep: 'yes' }), /options\.fusedStep must be true or false; got/);
+  const tensors = tf.memory().numTensors;
+  await assert.rejects(run(ref, { fusedStep: true }), /fusedStep is true/);
+  assert.equal(tf.memory().numTensors, tensors, 'a refused fusedStep: true leaves no tensor behind');
+  [plain, ref].forEach((m) => m.dispose());
+  tf.dispose([data.x, data.y]);
+});
+
+test('fused step: a non-finite loss stops training with the last good weights (no step applied)', async () => {
+  const spec = { inputSize: M, hiddenSize: 4, outputSize: 1 };
+  const data = dataFor(spec, false, 6);
+  const model = L.buildRNN(spec);
+  const r = await L.train(model, data, { epochs: 50, batchSize: 8, verbose: false, optimizer: 'sgd', learningRate: 1e6, fusedStep: true });
+  assert.equal(r.stopped, 'non-finite', r.message);
+  for (const w of model.getWeights()) assert.ok(w.dataSync().every(Number.isFinite), `${w.name} is finite after the refused step`);
+  model.dispose();
+  tf.dispose([data.x, data.y]);
+});
+
+test('fused step = tf.js path over 20 steps: token models (embedding), with and without padId, tensors and ragged', async () => {
+  const V = 7;
+  const ids = tf.randomUniform([N, T], 0, V - 1, 'int32', 11);                   // ids 0..5: 6 is the padId below
+  const cases = [
+    // A many-to-one token classifier, no padding.
+    ['gru', { vocabSize: V, embeddingSize: 5, hiddenSize: 8, outputSize: 3, outputActivation: 'softmax' }, { x: ids, y: tf.randomUniform([N], 0, 3, 'int32', 12) }, { optimizer: 'adam', learningRate: 0.02 }],
+    // A padId language model on ragged rows (train pads each batch with the padId).
+    ['lstm', { vocabSize: V, embeddingSize: 5, hiddenSize: 8, outputSize: V, outputActivation: 'softmax', topology: 'many-to-many', padId: V - 1, numLayers: 2 },
+      (() => {
+        const rows = ids.arraySync().map((r, i) => r.slice(0, 1 + ((i * 3) % T)));
+        return { x: rows, y: rows.map((r) => r.map((v) => (v + 1) % (V - 1))) };
+      })(), { optimizer: 'rmsprop', learningRate: 0.01, clipNorm: 0.5 }],
+    // A padId model on tensors padded with the padId, bidirectional, many-to-one.
+    ['rnn', { vocabSize: V, embeddingSize: 4, hiddenSize: 6, outputSize: 2, padId: V - 1, bidirectional: true },
+      (() => {
+        const rows = ids.arraySync().map((r, i) => r.map((v, t) => (t < 1 + ((i * 2) % T) ? v : V - 1)));
+        return { x: tf.tensor2d(rows, [N, T], 'int32'), y: tf.randomNormal([N, 2], 0, 1, 'float32', 13) };
+      })(), { optimizer: 'sgd', learningRate: 0.1 }],
+  ];
+  for (const [cell, spec, data, options] of cases) {
+    const what = `${cell} tokens${spec.padId !== undefined ? ' padId' : ''} ${spec.topology ?? 'many-to-one'}${Array.isArray(data.x) ? ' ragged' : ''}`;
+    const out = await bothPaths(cell, spec, data, options);
+    const d = compare(out, what);
+    const emb = out.fused.names.findIndex((n) => /embedding/.test(n));
+    assert.ok(emb >= 0, 'the model has an embedding table');
+    assert.notDeepEqual(out.fused.weights[emb], (() => { const m = L.buildModel(cell, { ...spec, seed: 5 }); const w = m.getWeights()[emb].dataSync().slice(); m.dispose(); return w; })(), `${what}: the embedding was trained`);
+    console.log(`${what}: max rel. differences — loss ${d.dLoss.toExponential(2)}, ‖g‖ ${d.dNorm.toExponential(2)}, weights ${d.dW.toExponential(2)}`);
+    tf.dispose([data.x, data.y].filter((t) => t instanceof tf.Tensor));
+  }
+  // The embedding's own checks run on the fused path too.
+  const model = L.buildGRU({ vocabSize: V, hiddenSize: 4, outputSize: 1, padId: V - 1 });
+  const bad = tf.tensor2d([[1, V - 1, 2, V - 1, V - 1, V - 1, V - 1, V - 1, V - 1]], [1, T], 'int32');
+  await assert.rejects(L.train(model, { x: bad, y: tf.zeros([1, 1]) }, { epochs: 1, verbose: false, fusedStep: true }), /row 0 of the \[batch, time\] token ids has padId 6 at step 1 and then token 2 at step 2/);
+  model.dispose();
+  tf.dispose([ids, bad]);
+});
