@@ -65,24 +65,24 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
   }
 }
 
-/** One row of the micro-tile (w ≤ 8 valid columns) into C, added to C's old values when beta. */
-@inline function storeRow(pc: usize, lo: v128, hi: v128, w: i32, beta: bool): void {
+/** One row of the micro-tile (w ≤ 8 valid columns) into C, added to the row at ps (C's old values, or the bias) when beta. */
+@inline function storeRow(pc: usize, ps: usize, lo: v128, hi: v128, w: i32, beta: bool): void {
   if (w == 8) {
     if (beta) {
-      lo = f32x4.add(lo, v128.load(pc));
-      hi = f32x4.add(hi, v128.load(pc, 16));
+      lo = f32x4.add(lo, v128.load(ps));
+      hi = f32x4.add(hi, v128.load(ps, 16));
     }
     v128.store(pc, lo);
     v128.store(pc, hi, 16);
   } else if (w > 4) {
     if (beta) {
-      lo = f32x4.add(lo, v128.load(pc));
-      hi = f32x4.add(hi, ldn(pc + 16, w - 4));
+      lo = f32x4.add(lo, v128.load(ps));
+      hi = f32x4.add(hi, ldn(ps + 16, w - 4));
     }
     v128.store(pc, lo);
     stn(pc + 16, hi, w - 4);
   } else {
-    if (beta) lo = f32x4.add(lo, ldn(pc, w));
+    if (beta) lo = f32x4.add(lo, ldn(ps, w));
     stn(pc, lo, w);
   }
 }
@@ -92,7 +92,7 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
  * row 0 and are not stored, so the panel is still read once for all of them. (A ragged batch has a tail
  * at most steps, since its active rows shrink one by one; a row at a time would read the panel 3 times.)
  */
-@inline function kernel4x8(pa: usize, ars: usize, aks: usize, pb: usize, kc: i32, pc: usize, ldc: usize, w: i32, beta: bool, rows: i32 = 4): void {
+@inline function kernel4x8(pa: usize, ars: usize, aks: usize, pb: usize, kc: i32, pc: usize, ldc: usize, ps: usize, lds: usize, w: i32, beta: bool, rows: i32 = 4): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -122,14 +122,14 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
     p3 += aks;
     pb += 32;
   }
-  storeRow(pc, c00, c01, w, beta);
-  storeRow(pc + ldc, c10, c11, w, beta);
-  if (rows > 2) storeRow(pc + 2 * ldc, c20, c21, w, beta);
-  if (rows > 3) storeRow(pc + 3 * ldc, c30, c31, w, beta);
+  storeRow(pc, ps, c00, c01, w, beta);
+  storeRow(pc + ldc, ps + lds, c10, c11, w, beta);
+  if (rows > 2) storeRow(pc + 2 * ldc, ps + 2 * lds, c20, c21, w, beta);
+  if (rows > 3) storeRow(pc + 3 * ldc, ps + 3 * lds, c30, c31, w, beta);
 }
 
 /** C[1, 8] (+)= A[1, kc]·Bpanel[kc, 8], two k at a time into two accumulator pairs. */
-@inline function kernel1x8(pa: usize, aks: usize, pb: usize, kc: i32, pc: usize, w: i32, beta: bool): void {
+@inline function kernel1x8(pa: usize, aks: usize, pb: usize, kc: i32, pc: usize, ps: usize, w: i32, beta: bool): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
   let d0 = f32x4.splat(0), d1 = f32x4.splat(0);
   let k = 0;
@@ -148,7 +148,7 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
     c0 = vfma(a0, v128.load(pb), c0);
     c1 = vfma(a0, v128.load(pb, 16), c1);
   }
-  storeRow(pc, f32x4.add(c0, d0), f32x4.add(c1, d1), w, beta);
+  storeRow(pc, ps, f32x4.add(c0, d0), f32x4.add(c1, d1), w, beta);
 }
 
 /**
@@ -156,29 +156,50 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
  * C row-major with leading dimension ldc; beta ≠ 0 accumulates into C.
  */
 export function gemm(M: i32, N: i32, K: i32, A: usize, ars: i32, aks: i32, Bp: usize, C: usize, ldc: i32, beta: i32): void {
+  gemmWith(M, N, K, A, ars, aks, Bp, 0, C, ldc, beta != 0);
+}
+
+/**
+ * C[M×N] = bias + A·B, bias [N] added to every row (operands as gemm). The sums are gemm's on a C filled
+ * with the bias rows (each tile's A·B, then + bias), bit for bit, without that fill and without reading
+ * C back: the input projection X·K + b of all T steps (K = m rows, a few FMAs per element of C) is bound
+ * by C's memory traffic.
+ */
+export function gemmBias(M: i32, N: i32, K: i32, A: usize, ars: i32, aks: i32, Bp: usize, bias: usize, C: usize, ldc: i32): void {
+  gemmWith(M, N, K, A, ars, aks, Bp, bias, C, ldc, false);
+}
+
+@inline function gemmWith(M: i32, N: i32, K: i32, A: usize, ars: i32, aks: i32, Bp: usize, bias: usize, C: usize, ldc: i32, beta: bool): void {
   if (K == 0) {
-    if (!beta) for (let i = 0; i < M; i++) memory.fill(C + B4(i * ldc), 0, B4(N));
+    if (bias) for (let i = 0; i < M; i++) memory.copy(C + B4(i * ldc), bias, B4(N));
+    else if (!beta) for (let i = 0; i < M; i++) memory.fill(C + B4(i * ldc), 0, B4(N));
     return;
   }
   const KC = 256;
   const arsB = B4(ars), aksB = B4(aks), ldcB = B4(ldc);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
-    const bt = beta != 0 || k0 > 0;
+    const bt = beta || bias != 0 || k0 > 0;
+    // the addend of the first K block: the bias row (stride 0), else C itself
+    const fromBias = bias != 0 && k0 == 0;
+    const ldsB: usize = fromBias ? 0 : ldcB;
     const aK = A + B4(k0 * aks);
     for (let j0 = 0; j0 < N; j0 += 8) {
       const w = min(8, N - j0);
       const pb = Bp + B4(j0 * K + k0 * 8);
       let i = 0;
       for (; i + 4 <= M; i += 4) {
-        kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, C + <usize>i * ldcB + B4(j0), ldcB, w, bt);
+        const pc = C + <usize>i * ldcB + B4(j0);
+        kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, pc, ldcB, fromBias ? bias + B4(j0) : pc, ldsB, w, bt);
       }
       if (M - i >= 2) {
-        kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, C + <usize>i * ldcB + B4(j0), ldcB, w, bt, M - i);
+        const pc = C + <usize>i * ldcB + B4(j0);
+        kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, pc, ldcB, fromBias ? bias + B4(j0) : pc, ldsB, w, bt, M - i);
         i = M;
       }
       for (; i < M; i++) {
-        kernel1x8(aK + <usize>i * arsB, aksB, pb, kc, C + <usize>i * ldcB + B4(j0), w, bt);
+        const pc = C + <usize>i * ldcB + B4(j0);
+        kernel1x8(aK + <usize>i * arsB, aksB, pb, kc, pc, fromBias ? bias + B4(j0) : pc, w, bt);
       }
     }
   }

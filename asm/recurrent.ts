@@ -29,7 +29,7 @@
 // each step, the input projection and the weight-gradient GEMMs touch only real steps.
 
 import { GRU, HARD_SIGMOID, LSTM, RESET_AFTER, RNN, Z_TAKES_NEW, gatesOf } from './codes';
-import { colSum, gemm, packB, packedFloats, pad16 } from './gemm';
+import { colSum, gemm, gemmBias, packB, packedFloats, pad16 } from './gemm';
 import { gruBackwardStep, gruForwardStepResetAfter, gruForwardStepResetBefore } from './gru';
 import { lstmBackwardStep, lstmForwardStep } from './lstm';
 import { activeRows, packedRows } from './layout';
@@ -46,7 +46,7 @@ export function relaxedSimd(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
 
-export { packB, gemm } from './gemm';
+export { packB, gemm, gemmBias } from './gemm';
 export { swapAxes, packOutput, unpackGrad } from './layout';
 export { checkLengths, packInput, unpackInputGrad, packOutputLengths, unpackGradLengths } from './layout';
 
@@ -117,8 +117,7 @@ export function forwardLengths(kind: i32, flags: i32, T: i32, b: i32, m: i32, n:
   const Kp = W;
   let w = W + B4(packedFloats(m, Gn));
   packB(K, Gn, 1, m, Gn, Kp);
-  for (let r = 0; r < rows; r++) memory.copy(Gs + B4(r * Gn), Bx, B4(Gn));
-  gemm(rows, Gn, m, X, m, 1, Kp, Gs, Gn, 1);
+  gemmBias(rows, Gn, m, X, m, 1, Kp, Bx, Gs, Gn);
   // The recurrent kernel, packed once for all steps.
   let Up: usize = w, Urz: usize = 0, Uh: usize = 0, HP: usize = 0;
   if (kind == GRU && !resetAfter) {
