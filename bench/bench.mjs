@@ -89,13 +89,25 @@ function timer(model) {
  * batches of BATCH, timed whole (setup included); returns samples/s and the share of the time outside
  * the recurrent kernels. The first call warms up and is not timed.
  */
-function trainTimer(model) {
+function trainTimer(model, threads) {
   const x = tf.randomNormal([BATCH * steps, T, INPUT], 0, 1, 'float32', 1);
   const y = tf.randomNormal([BATCH * steps, 1], 0, 1, 'float32', 2);
   const epoch = () => L.train(model, { x, y }, { epochs: 1, batchSize: BATCH, learningRate: 1e-3, optimizer: 'adam', verbose: false, shuffle: false });
   let warm = false;
   return {
     async run() {
+      const before = L.fusedInfo().threads;
+      if (threads) L.setFusedThreads(threads);
+      try {
+        return await this.timed();
+      } finally {
+        if (threads) L.setFusedThreads(before);
+      }
+    },
+    async timed() {
+      // Helpers stopped by a 1-thread run start again in an untimed epoch.
+      const f = L.fusedInfo();
+      if (f.helperThreads < f.threads - 1) warm = false;
       if (!warm) { const r = await epoch(); if (r.stepPath !== 'fused') throw new Error(`bench: train ran the ${r.stepPath} path: ${r.stepPathReason}`); warm = true; }
       const k0 = L.fusedInfo().kernelMs;
       const t0 = performance.now();
@@ -236,7 +248,8 @@ if (raggedOnly) {
   console.log(`(backend ${info.name}; fused kernels ${f.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${f.threads} thread(s))`);
   process.exit(0);
 }
-const impls = [['tf.layers', (c, h) => kerasModel(c, h), timer], ['rnn-lab train', (c, h) => labModel(c, h, undefined), trainTimer],
+const impls = [['tf.layers', (c, h) => kerasModel(c, h), timer], ['rnn-lab train', (c, h) => labModel(c, h, undefined), (m) => trainTimer(m)],
+  ['rnn-lab train 1 thread', (c, h) => labModel(c, h, undefined), (m) => trainTimer(m, 1)],
   ['rnn-lab ops step', (c, h) => labModel(c, h, undefined), timer], ['rnn-lab reference', (c, h) => labModel(c, h, 'reference'), timer]];
 const rows = [];
 for (const cell of cells) {
@@ -249,7 +262,7 @@ for (const cell of cells) {
       for (const [name, , t] of models) {
         const v = await t.run();
         if (typeof v === 'number') rates[name].push(v);
-        else { rates[name].push(v.rate); outside.push(v.outside); }
+        else { rates[name].push(v.rate); if (name === 'rnn-lab train') outside.push(v.outside); }
       }
     }
     for (const [, m, t] of models) { t.dispose(); m.dispose(); }
@@ -267,14 +280,14 @@ else for (const t of torch.results) { const row = rows.find((r) => r.cell === t.
 const fused = L.fusedInfo();
 const fusedLine = `default path: fused kernels, ${fused.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${fused.threads} thread(s) (${fused.helperThreads} helper(s) started)`;
 console.log(`\nsamples/s (median of ${repeats} alternating repetitions, each ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name}; ${fusedLine})`);
-const cols = ['tf.layers', 'rnn-lab train', 'rnn-lab ops step', 'rnn-lab reference', 'pytorch 1 thread'];
+const cols = ['tf.layers', 'rnn-lab train', 'rnn-lab train 1 thread', 'rnn-lab ops step', 'rnn-lab reference', 'pytorch 1 thread'];
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '—');
-console.log(['cell', 'H', ...cols, 'train/pytorch', 'ops step/pytorch', 'train/tf.layers', 'reference/tf.layers', 'train GFMA/s', 'outside kernels'].join('\t'));
+console.log(['cell', 'H', ...cols, 'train/pytorch', 'ops step/pytorch', 'train/tf.layers', 'reference/tf.layers', 'train GFMA/s', 'outside kernels', '2 threads/1'].join('\t'));
 for (const r of rows) {
   console.log([r.cell, r.hidden, ...cols.map((c) => (r[c] ? r[c].toFixed(0) : '—')),
     ratio(r['rnn-lab train'], r['pytorch 1 thread']), ratio(r['rnn-lab ops step'], r['pytorch 1 thread']),
     ratio(r['rnn-lab train'], r['tf.layers']), ratio(r['rnn-lab reference'], r['tf.layers']),
-    r['train GFMA/s'].toFixed(1), `${(100 * r['train outside kernels']).toFixed(0)}%`].join('\t'));
+    r['train GFMA/s'].toFixed(1), `${(100 * r['train outside kernels']).toFixed(0)}%`, ratio(r['rnn-lab train'], r['rnn-lab train 1 thread'])].join('\t'));
 }
 const ragged = cells.includes('lstm') ? await raggedRow() : undefined;
 if (ragged) printRagged(ragged);
