@@ -46,6 +46,34 @@ export interface BatchSource {
   y?: tf.Tensor;
   /** Tensors the source made once (ragged data's many-to-one targets). */
   dispose(): void;
+  /**
+   * The same batch as {@link batch} makes it, as plain arrays (no tensors): x [b, T_b(, F)] and y
+   * ([b(, T_b)(, O)]), for the fused training step. One-input sources only.
+   */
+  arrays?(rows: number[]): ArrayBatch;
+}
+
+/** A batch as plain arrays (see {@link BatchSource.arrays}). */
+export interface ArrayBatch {
+  x: Float32Array | Int32Array;
+  y: Float32Array | Int32Array;
+  b: number;
+  /** Time steps of the batch (cut or padded as {@link BatchSource.batch} does). */
+  T: number;
+  /** Loss terms, as {@link SeqBatch.terms}. */
+  terms: number;
+}
+
+/** Floats a tensor source may copy out of tf.js once per train call for its array batches (64 MiB). */
+const ARRAY_CACHE_FLOATS = 2 ** 24;
+
+/** The first `T` steps of rows `rows` of a batch-major array with `per` values per step and `full` steps per row. */
+function rowsPrefix(src: ArrayLike<number>, rows: number[], full: number, T: number, per: number, out: Float32Array | Int32Array): Float32Array | Int32Array {
+  rows.forEach((r, i) => {
+    const from = r * full * per;
+    for (let k = 0; k < T * per; k++) out[i * T * per + k] = src[from + k];
+  });
+  return out;
 }
 
 /** A ragged list of sequences (`number[][]` or `number[][][]`), as opposed to a tensor. */
@@ -72,9 +100,36 @@ export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], 
   const first = Array.isArray(x) ? x[0] : x;
   const free = model.inputs[0].shape[1] === null;
   const perStep = perStepOutput(model);
+  // The data read out of tf.js once (small data), else per batch.
+  let cache: { x: ArrayLike<number>; y: ArrayLike<number> } | undefined;
+  const T = first.shape[1] as number;
+  const N = first.shape[0];
+  const arrayOf = (t: tf.Tensor) => (t.dtype === 'int32' ? Int32Array : Float32Array);
   return {
     N: first.shape[0],
     lengths,
+    arrays: Array.isArray(x) ? undefined : (rows) => {
+      const L = lengths ? rows.map((r) => lengths[r]) : null;
+      const Tb = L && free ? Math.min(T, Math.max(MIN_STEPS, ...L)) : T;
+      const xPer = first.size / (N * T);                                             // values per step (1 for token ids)
+      const yPer = perStep ? y.size / (N * T) : y.size / N;
+      let xs: ArrayLike<number>, ys: ArrayLike<number>, sel = rows;
+      if (cache || first.size + y.size <= ARRAY_CACHE_FLOATS) {
+        cache ??= { x: first.dataSync() as Float32Array, y: y.dataSync() as Float32Array };
+        xs = cache.x; ys = cache.y;
+      } else {
+        [xs, ys] = tf.tidy(() => {
+          const idx = tf.tensor1d(rows, 'int32');
+          return [tf.gather(first, idx).dataSync(), tf.gather(y, idx).dataSync()] as [Float32Array, Float32Array];
+        });
+        sel = rows.map((_, i) => i);
+      }
+      const xb = rowsPrefix(xs, sel, T, Tb, xPer, new (arrayOf(first))(rows.length * Tb * xPer));                      // [b, T_b(, F)]
+      const yb = perStep ? rowsPrefix(ys, sel, T, Tb, yPer, new (arrayOf(y))(rows.length * Tb * yPer))               // [b, T_b(, O)]
+        : rowsPrefix(ys, sel, 1, 1, yPer, new (arrayOf(y))(rows.length * yPer));                                       // [b(, O)]
+      const terms = perStep && L ? L.reduce((a, l) => a + l, 0) * yPer : yb.length;
+      return { x: xb, y: yb, b: rows.length, T: Tb, terms };
+    },
     batch(rows) {
       const idx = tf.tensor1d(rows, 'int32');
       let xb = Array.isArray(x) ? x.map((u) => tf.gather(u, idx)) : tf.gather(x, idx);
@@ -153,9 +208,16 @@ function sequenceTargets(what: string, y: unknown[]): number[] | number[][] {
  */
 export function padBatch(sel: number[], r: ReturnType<typeof readRows>, T: number, value: number, perStepShape: boolean): tf.Tensor {
   const w = r.features ?? 1;
+  const out = padRows(sel, r, T, value);
+  return perStepShape ? tf.tensor3d(out, [sel.length, T, w]) : tf.tensor2d(out, [sel.length, T]);
+}
+
+/** {@link padBatch}'s values: rows `sel` padded at the end to T steps with `value`, [B, T(, w)] batch-major. */
+function padRows(sel: number[], r: ReturnType<typeof readRows>, T: number, value: number): Float32Array {
+  const w = r.features ?? 1;
   const out = new Float32Array(sel.length * T * w).fill(value);
   sel.forEach((row, b) => out.set(r.values[row], b * T * w));
-  return perStepShape ? tf.tensor3d(out, [sel.length, T, w]) : tf.tensor2d(out, [sel.length, T]);
+  return out;
 }
 
 /** A token model's vocabulary size and padId, from its embedding (a builder's LabEmbedding or tf.layers.embedding). */
@@ -238,9 +300,25 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
   const owned = yAll;
   // Token ids are padded with the model's padId (its embedding masks exactly those); features with 0.
   const padValue = vocab.padId ?? 0;
+  let yFlat: Float32Array | undefined;
   return {
     N: xr.lengths.length,
     lengths: Int32Array.from(xr.lengths),
+    arrays(rows) {
+      const L = rows.map((r) => xr.lengths[r]);
+      const Tb = fixedT ?? Math.max(MIN_STEPS, ...L);
+      const xb = padRows(rows, xr, Tb, padValue);                                    // [b, T_b(, F)]
+      let yb: Float32Array;
+      if (yr) yb = padRows(rows, yr, Tb, 0);                                         // [b, T_b(, O)]
+      else {
+        yFlat ??= yAll!.dataSync() as Float32Array;
+        const per = yFlat.length / xr.lengths.length;
+        yb = new Float32Array(rows.length * per);
+        rows.forEach((r, i) => yb.set(yFlat!.subarray(r * per, (r + 1) * per), i * per));   // [b(, O)]
+      }
+      const terms = yr ? L.reduce((a, l) => a + l, 0) * (yr.features ?? 1) : yb.length;
+      return { x: xb, y: yb, b: rows.length, T: Tb, terms };
+    },
     batch(rows) {
       const L = rows.map((r) => xr.lengths[r]);
       const Tb = fixedT ?? Math.max(MIN_STEPS, ...L);

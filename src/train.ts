@@ -26,7 +26,7 @@ import { FusedTrainStep } from './fused/train-step';
 import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
 import { Lengths, allFull, lengthsFromMask, maskOf } from './lengths';
 import { bucketOrder } from './padding';
-import { BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
+import { ArrayBatch, BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
 import { Seq2seqLengths, applySeq2seq, isSeq2seq, raggedSeq2seqSource, seq2seqLengths, seq2seqSource } from './train-seq2seq';
 
 /** Sequences of different lengths, unpadded: `number[][]` (token ids, or one number per step) or `number[][][]` (feature vectors). */
@@ -941,17 +941,24 @@ class TrainingRun {
 
   /** One batch as one fused step; the model's variables hold its weights afterwards. */
   private fusedBatch(fused: FusedTrainStep, rows: number[], epoch: number, totals: EpochTotals): void {
-    const batch = this.setup.source.batch(rows);
-    this.batchTensors = batch.tensors;
-    const x = firstOf(batch.x);
-    const [b, T] = x.shape as [number, number, number];
-    const all = this.setup.source.lengths;
+    // The batch as arrays (no tensors) where the source can, else as tensors read back.
+    const source = this.setup.source;
+    let batch: ArrayBatch;
+    if (source.arrays) batch = source.arrays(rows);
+    else {
+      const t = source.batch(rows);
+      this.batchTensors = t.tensors;
+      const x = firstOf(t.x);
+      batch = { x: x.dataSync() as Float32Array, y: t.y.dataSync() as Float32Array, b: x.shape[0], T: x.shape[1] as number, terms: t.terms };
+      tf.dispose(this.batchTensors);
+      this.batchTensors = [];
+    }
+    const { b, T } = batch;
+    const all = source.lengths;
     let lengths = all ? Int32Array.from(rows, (r) => all[r]) : null;
     if (lengths && allFull(lengths, T)) lengths = null;
-    fused.checkInput(x);
-    const r = fused.step({ x: x.dataSync(), y: batch.y.dataSync(), b, T, lengths });
-    tf.dispose(this.batchTensors);
-    this.batchTensors = [];
+    fused.checkInput(batch.x, b, T);
+    const r = fused.step({ x: batch.x, y: batch.y, b, T, lengths });
     if (!r.applied) {
       // The step put θ back to the weights of the last finite loss: the variables get them.
       this.badNorm = r.gradNorm;
@@ -1102,10 +1109,11 @@ function evaluateLoss(model: tf.LayersModel, src: BatchSource, loss: TrainSetup[
 }
 
 /** The line train prints per epoch (when verbose). */
-function epochLine(log: EpochLog, options: TrainOptions): string {
+function epochLine(log: EpochLog, options: TrainOptions, fused: boolean): string {
   return `epoch ${String(log.epoch).padStart(String(options.epochs).length)}/${options.epochs}  loss ${log.loss.toFixed(4)}` +
     `${log.valLoss !== undefined ? `  val ${log.valLoss.toFixed(4)}` : ''}  ‖g‖ ${log.gradNorm.toFixed(3)}` +
-    `${options.clipNorm !== undefined ? `  clipped ${(100 * log.clipFraction).toFixed(0)}%` : ''}  ${Math.round(log.samplesPerSecond)} samples/s  ${backendInfo()?.name ?? tf.getBackend()}`;
+    `${options.clipNorm !== undefined ? `  clipped ${(100 * log.clipFraction).toFixed(0)}%` : ''}  ${Math.round(log.samplesPerSecond)} samples/s  ${backendInfo()?.name ?? tf.getBackend()}` +
+    (fused ? ' · fused step' : '');
 }
 
 /**
@@ -1178,7 +1186,7 @@ export async function train(model: tf.LayersModel, data: TrainInput, options: Tr
       const log = run.epochLog(epoch, totals, t0);
       run.epochs.push(log);
       options.onEpoch?.(log);
-      if (verbose) console.log(epochLine(log, options));
+      if (verbose) console.log(epochLine(log, options, run.fused !== undefined));
       live?.update(curvesFigure(run.epochs));
       const stop = run.stopper?.update(model, log);
       if (stop !== undefined) { run.stopped = 'early-stopping'; run.message = stop; break; }

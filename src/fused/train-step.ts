@@ -226,12 +226,15 @@ export class FusedTrainStep {
    * The checks the embedding layer makes of its input on the tf.js path (token ids in [0, V); with a
    * padId, padding at the end of rows only and a real token in every row), on a batch's ids [b, T].
    */
-  checkInput(x: tf.Tensor): void {
+  checkInput(ids: Float32Array | Int32Array, b: number, T: number): void {
     const emb = this.plan.embedding;
     if (!emb) return;
     const name = this.model.layers[1].name;
-    checkTokens(x, emb.V, `${name}: the input`);
-    if (emb.padId !== undefined) checkPadding(x, emb.padId, `${name}: the input`);
+    tf.tidy(() => {
+      const x = tf.tensor2d(ids, [b, T]);   // [b, T] (its dtype: a fractional id stays one): the same checks and messages as the layer's
+      checkTokens(x, emb.V, `${name}: the input`);
+      if (emb.padId !== undefined) checkPadding(x, emb.padId, `${name}: the input`);
+    });
   }
 
   /** One optimizer step on a batch. */
