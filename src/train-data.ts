@@ -64,8 +64,15 @@ export interface ArrayBatch {
   terms: number;
 }
 
-/** Floats a tensor source may copy out of tf.js once per train call for its array batches (64 MiB). */
-const ARRAY_CACHE_FLOATS = 2 ** 24;
+/** Floats a tensor source may copy out of tf.js once per train call for its array batches (64 MiB); larger data is gathered per batch. */
+let ARRAY_CACHE_FLOATS = 2 ** 24;
+
+/** Set {@link ARRAY_CACHE_FLOATS} (tests: the per-batch gather path on small data). Returns the old value. Internal. */
+export function setArrayCacheFloats(floats: number): number {
+  const old = ARRAY_CACHE_FLOATS;
+  ARRAY_CACHE_FLOATS = floats;
+  return old;
+}
 
 /** The first `T` steps of rows `rows` of a batch-major array with `per` values per step and `full` steps per row. */
 function rowsPrefix(src: ArrayLike<number>, rows: number[], full: number, T: number, per: number, out: Float32Array | Int32Array): Float32Array | Int32Array {

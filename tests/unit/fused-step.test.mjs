@@ -213,3 +213,36 @@ test('fused step = tf.js path over 20 steps: token models (embedding), with and 
   model.dispose();
   tf.dispose([ids, bad]);
 });
+
+test('fused step: data larger than the array cache is gathered per batch, with the same result', async () => {
+  const { setArrayCacheFloats } = await import('../../dist/train-data.js');
+  const spec = { inputSize: M, hiddenSize: 6, outputSize: 2, topology: 'many-to-many' };
+  const data = dataFor(spec, true, 8);
+  const runs = [];
+  for (const cache of [2 ** 24, 0]) {
+    const old = setArrayCacheFloats(cache);
+    try {
+      const model = L.buildGRU({ ...spec, seed: 4 });
+      const r = await L.train(model, data, { epochs: 2, batchSize: 8, verbose: false, fusedStep: true });
+      runs.push({ losses: r.steps.map((s) => s.loss), w: model.getWeights().map((w) => Array.from(w.dataSync())) });
+      model.dispose();
+    } finally {
+      setArrayCacheFloats(old);
+    }
+  }
+  assert.deepEqual(runs[1].losses, runs[0].losses, 'per-batch gather = cached arrays, loss for loss');
+  assert.deepEqual(runs[1].w, runs[0].w);
+  tf.dispose([data.x, data.y]);
+});
+
+test('fusedInfo().kernelMs grows with the fused kernels\' work', async () => {
+  const spec = { inputSize: M, hiddenSize: 6, outputSize: 1 };
+  const data = dataFor(spec, false, 9);
+  const model = L.buildLSTM(spec);
+  const k0 = L.fusedInfo().kernelMs;
+  await L.train(model, data, { epochs: 1, batchSize: 8, verbose: false });
+  const k1 = L.fusedInfo().kernelMs;
+  assert.ok(k1 > k0, `kernelMs ${k0} → ${k1}`);
+  model.dispose();
+  tf.dispose([data.x, data.y]);
+});
