@@ -16,7 +16,8 @@
 //   node bench/bench.mjs [--cells lstm,gru] [--hidden 64] [--steps 6] [--repeats 3] [--json file] [--quick]
 //   node bench/bench.mjs --ragged     (only the ragged row)
 import { createRequire } from 'node:module';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as readline from 'node:readline';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,8 +135,30 @@ function torchRun(jobs) {
   return { results: JSON.parse(r.stdout) };
 }
 
-function torchRates() {
-  return torchRun(cells.flatMap((cell) => hiddens.map((hidden) => ({ cell, hidden, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats, warmup }))));
+/**
+ * PyTorch 1 thread as one more implementation of the alternating loop: torch_bench.py --serve answers one
+ * repetition per request, so its repetitions interleave with rnn-lab's and tf.layers' (this machine's
+ * speed drifts by up to 2× over minutes; ratios taken in one interleaved loop are not skewed by it).
+ * Returns null (with the reason in `torchSkipped`) when PyTorch does not import.
+ */
+let torchSkipped;
+let torchServer;
+function torchTimer(cell, hidden) {
+  if (torchSkipped) return null;
+  if (!torchServer) {
+    const py = '/usr/bin/python3';
+    const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (probe.status !== 0) { torchSkipped = `PyTorch is not importable by ${py}: ${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}`; return null; }
+    const child = spawn(py, [path.join(ROOT, 'bench', 'torch_bench.py'), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = readline.createInterface({ input: child.stdout });
+    const waiting = [];
+    lines.on('line', (l) => waiting.shift()?.(JSON.parse(l)));
+    torchServer = { child, ask: (job) => new Promise((res) => { waiting.push(res); child.stdin.write(JSON.stringify(job) + '\n'); }) };
+  }
+  return {
+    async run() { return (await torchServer.ask({ cell, hidden, T, input: INPUT, batch: BATCH, warmup, steps: steps * 3 })).samples_per_s; },
+    dispose() {},
+  };
 }
 
 /**
@@ -257,6 +280,8 @@ const rows = [];
 for (const cell of cells) {
   for (const hidden of hiddens) {
     const models = impls.map(([name, make, timerOf]) => { const m = make(cell, hidden); return [name, m, timerOf(m)]; });
+    const torch = torchTimer(cell, hidden);
+    if (torch) models.push(['pytorch 1 thread', { dispose() {} }, torch]);
     const rates = Object.fromEntries(models.map(([n]) => [n, []]));
     const outside = [];
     // Alternate: each repetition runs every implementation once, so drift hits them alike.
@@ -275,13 +300,12 @@ for (const cell of cells) {
     console.log(`${cell.padEnd(4)} H=${String(hidden).padEnd(3)}  ` + impls.map(([n]) => `${n} ${row[n].toFixed(0)}/s`).join('   '));
   }
 }
-const torch = torchRates();
-if (torch.skipped) console.log(`PyTorch: skipped — ${torch.skipped}`);
-else for (const t of torch.results) { const row = rows.find((r) => r.cell === t.cell && r.hidden === t.hidden); if (row) row['pytorch 1 thread'] = median(t.samples_per_s); }
+torchServer?.child.stdin.end();
+if (torchSkipped) console.log(`PyTorch: skipped — ${torchSkipped}`);
 
 const fused = L.fusedInfo();
 const fusedLine = `default path: fused kernels, ${fused.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${fused.threads} thread(s) (${fused.helperThreads} helper(s) started)`;
-console.log(`\nsamples/s (median of ${repeats} alternating repetitions, each ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name}; ${fusedLine})`);
+console.log(`\nsamples/s (median of ${repeats} alternating repetitions of every implementation, PyTorch included; tf.layers and the ops steps: ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; train: one call over ${4 * steps} batches; PyTorch: ${3 * steps} steps; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name}; ${fusedLine})`);
 const cols = ['tf.layers', 'rnn-lab train', 'rnn-lab train 1 thread', 'rnn-lab ops step', 'rnn-lab reference', 'pytorch 1 thread'];
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '—');
 console.log(['cell', 'H', ...cols, 'train/pytorch', 'ops step/pytorch', 'train/tf.layers', 'reference/tf.layers', 'train GFMA/s', 'outside kernels', '2 threads/1'].join('\t'));
@@ -293,5 +317,5 @@ for (const r of rows) {
 }
 const ragged = cells.includes('lstm') ? await raggedRow() : undefined;
 if (ragged) printRagged(ragged);
-fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, fused, T, input: INPUT, batch: BATCH, steps, repeats, rows, ragged, pytorch: torch.skipped ?? 'measured' }, null, 2));
+fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, fused, T, input: INPUT, batch: BATCH, steps, repeats, rows, ragged, pytorch: torchSkipped ?? 'measured, interleaved' }, null, 2));
 console.log(`results written to ${path.relative(process.cwd(), jsonOut)}`);

@@ -218,8 +218,9 @@ function shardsOf(a: Arena, d: Dims, keep: boolean, lengths: Int32Array | null):
 
 /**
  * A ragged batch's rows among the shards (sizes kept): sorted by length, longest first, and dealt out
- * back and forth (0, 1, …, k−1, k−1, …, 0, 0, 1, …), so each shard gets about as many real steps and its
- * rows arrive longest first, as the kernels want them (each step computes a prefix of the rows).
+ * in blocks of 4 back and forth (0, 1, …, k−1, k−1, …, 0, 0, 1, …), so each shard gets about as many real
+ * steps and its rows arrive longest first, as the kernels want them (each step computes a prefix of the
+ * rows).
  */
 function dealRows(shards: Shard[], lengths: Int32Array): void {
   const order = Array.from(lengths.keys()).sort((i, j) => lengths[j] - lengths[i] || i - j);
@@ -231,9 +232,12 @@ function dealRows(shards: Shard[], lengths: Int32Array): void {
     if (s === k) { s = k - 1; dir = -1; }
     if (s < 0) { s = 0; dir = 1; }
   };
-  for (const r of order) {
+  // Blocks of 4 rows (the GEMM micro-kernel's height): a shard's active rows at a step are then whole
+  // blocks but for one tail, where single rows dealt in turn leave a part-filled block in every shard.
+  for (let i = 0; i < order.length; ) {
     while (lists[s].length >= shards[s].b1 - shards[s].b0) advance();
-    lists[s].push(r);
+    const room = shards[s].b1 - shards[s].b0 - lists[s].length;
+    for (let j = 0; j < Math.min(4, room) && i < order.length; j++) lists[s].push(order[i++]);
     advance();
   }
   shards.forEach((sh, i) => {
