@@ -246,3 +246,40 @@ test('fusedInfo().kernelMs grows with the fused kernels\' work', async () => {
   model.dispose();
   tf.dispose([data.x, data.y]);
 });
+
+test('fused step: the kernel\'s Interrupt (■) between batches keeps the last finished step\'s weights in the variables', async () => {
+  // A fake course-kernel hub, as tests/unit/interrupt.test.mjs installs it: [0] counts presses.
+  const HUB_KEY = Symbol.for('rnn-lab.kernel');
+  const state = new Int32Array(new SharedArrayBuffer(20));
+  globalThis[HUB_KEY] = { state, onInterrupted: () => {} };
+  try {
+    const spec = { inputSize: M, hiddenSize: 8, outputSize: 2 };
+    const data = dataFor(spec, false, 10);                                       // N = 40: 5 batches of 8
+    const model = L.buildLSTM({ ...spec, seed: 6 });
+    const timer = setTimeout(() => Atomics.add(state, 0, 1), 150);
+    const opts = { batchSize: 8, verbose: false, shuffle: false, optimizer: 'sgd', learningRate: 0.05, fusedStep: true };
+    const r = await L.train(model, data, { ...opts, epochs: 100000 });
+    clearTimeout(timer);
+    assert.equal(r.stopped, 'interrupted', r.message);
+    assert.equal(r.stepPath, 'fused');
+    const steps = r.steps.length;
+    assert.ok(steps >= 1, `${steps} steps before ■`);
+    // SGD has no state: the same `steps` updates as whole epochs plus the first batches of one more.
+    Atomics.store(state, 2, Atomics.load(state, 0));                             // a new cell: the press no longer counts
+    const ref = L.buildLSTM({ ...spec, seed: 6 });
+    const whole = Math.floor(steps / 5), rest = steps % 5;
+    if (whole > 0) await L.train(ref, data, { ...opts, epochs: whole });
+    if (rest > 0) {
+      const part = { x: tf.slice(data.x, [0, 0, 0], [8 * rest, -1, -1]), y: tf.slice(data.y, [0, 0], [8 * rest, -1]) };
+      await L.train(ref, part, { ...opts, epochs: 1 });
+      tf.dispose([part.x, part.y]);
+    }
+    const a = model.getWeights().map((w) => Array.from(w.dataSync()));
+    const b = ref.getWeights().map((w) => Array.from(w.dataSync()));
+    assert.deepEqual(a, b, `after ■ at step ${steps}, the variables hold the weights of ${steps} steps`);
+    [model, ref].forEach((m) => m.dispose());
+    tf.dispose([data.x, data.y]);
+  } finally {
+    delete globalThis[HUB_KEY];
+  }
+});
