@@ -228,7 +228,7 @@ function padRows(sel: number[], r: ReturnType<typeof readRows>, T: number, value
 }
 
 /** A token model's vocabulary size and padId, from its embedding (a builder's LabEmbedding or tf.layers.embedding). */
-function tokenVocab(model: tf.LayersModel): { vocabSize?: number; padId?: number } {
+export function tokenVocab(model: tf.LayersModel): { vocabSize?: number; padId?: number } {
   const emb = model.layers.find((l) => l.getClassName() === 'LabEmbedding' || l.getClassName() === 'Embedding') as unknown as { padId?: number; vocabSize?: number; inputDim?: number } | undefined;
   return { vocabSize: emb?.vocabSize ?? emb?.inputDim, padId: emb?.padId };
 }

@@ -26,7 +26,7 @@ import { FusedTrainStep } from './fused/train-step';
 import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
 import { Lengths, allFull, lengthsFromMask, maskOf } from './lengths';
 import { bucketOrder } from './padding';
-import { ArrayBatch, BatchSource, SeqBatch, checkMaskSupport, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
+import { ArrayBatch, BatchSource, SeqBatch, checkMaskSupport, tokenVocab, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
 import { Seq2seqLengths, applySeq2seq, isSeq2seq, raggedSeq2seqSource, seq2seqLengths, seq2seqSource } from './train-seq2seq';
 
 /** Sequences of different lengths, unpadded: `number[][]` (token ids, or one number per step) or `number[][][]` (feature vectors). */
@@ -571,8 +571,39 @@ function checkData(model: tf.LayersModel, data: TensorData, what: string, tokens
     const spec = inputSpecOf(model, i, tokens);
     checkInputShape('train', name, t, spec);
     checkFinite('train', name, t, layoutOf(spec));
+    // A seq2seq model's inputs: their padding is checked with their lengths (naming source and target_in).
+    if (spec.tokens) checkTokenData(xs.length === 1 ? name : `${name} (${model.inputs[i].name.replace(/[_:]\d*$/, '')})`, t, tokenVocab(model), xs.length === 1);
   });
   return n;
+}
+
+/**
+ * Token ids `[batch, time]` before anything runs, naming the data's row and step (the embedding checks
+ * each batch again, but only when it reaches it, after earlier steps moved the weights, and by the
+ * batch's row): integers in [0, vocabSize); with a padId, padding only at the end of a row and a real
+ * token in every row (PyTorch's packed sequences need lengths ≥ 1).
+ */
+function checkTokenData(name: string, ids: tf.Tensor, vocab: { vocabSize?: number; padId?: number }, padding: boolean): void {
+  if (ids.rank !== 2 || vocab.vocabSize === undefined) return;
+  const [N, T] = ids.shape as [number, number];
+  const v = ids.dataSync();
+  const V = vocab.vocabSize, pad = padding ? vocab.padId : undefined;
+  const at = (b: number, t: number) => (padding ? `${name}[${b}][${t}]` : `${name} row ${b}, step ${t},`);
+  for (let b = 0; b < N; b++) {
+    let L = T;                                                   // the row's length: up to its first padId
+    for (let t = 0; t < T; t++) {
+      const id = v[b * T + t];
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
+        throw new RangeError(`train: ${at(b, t)} must be a token id, an integer in [0, ${V}) (the model's vocabSize); got ${id} (layout [batch, time] token ids)`);
+      }
+      if (pad === undefined) continue;
+      if (id === pad && L === T) L = t;
+      else if (id !== pad && L < T) {
+        throw new RangeError(`train: ${name}[${b}] has the padId ${pad} at step ${L} and then token ${id} at step ${t}; padding goes at the end of a row (pads only after the last real token)`);
+      }
+    }
+    if (pad !== undefined && L === 0) throw new RangeError(`train: ${name}[${b}] is all padding (padId ${pad}); every sequence needs at least one real token`);
+  }
 }
 
 /** crossEntropy's targets are class ids: an id outside [0, V) would make a one-hot row of zeros, a loss term of 0. */

@@ -209,7 +209,7 @@ test('fused step = tf.js path over 20 steps: token models (embedding), with and 
   // The embedding's own checks run on the fused path too.
   const model = L.buildGRU({ vocabSize: V, hiddenSize: 4, outputSize: 1, padId: V - 1 });
   const bad = tf.tensor2d([[1, V - 1, 2, V - 1, V - 1, V - 1, V - 1, V - 1, V - 1]], [1, T], 'int32');
-  await assert.rejects(L.train(model, { x: bad, y: tf.zeros([1, 1]) }, { epochs: 1, verbose: false, fusedStep: true }), /row 0 of the \[batch, time\] token ids has padId 6 at step 1 and then token 2 at step 2/);
+  await assert.rejects(L.train(model, { x: bad, y: tf.zeros([1, 1]) }, { epochs: 1, verbose: false, fusedStep: true }), /train: data\.x\[0\] has the padId 6 at step 1 and then token 2 at step 2/);
   model.dispose();
   tf.dispose([ids, bad]);
 });
@@ -281,5 +281,33 @@ test('fused step: the kernel\'s Interrupt (■) between batches keeps the last f
     tf.dispose([data.x, data.y]);
   } finally {
     delete globalThis[HUB_KEY];
+  }
+});
+
+test('token data is checked before any step, naming the data\'s row and step (both paths)', async () => {
+  // The reported case: 20 rows, batch 2, a bad id in row 17 — was caught only at the 9th batch, after 8 steps
+  // had moved the weights, and named "[1, 3]" (its place in the batch).
+  const V = 5;
+  const rows = Array.from({ length: 20 }, (_, b) => Array.from({ length: 5 }, (_, t) => 1 + ((b + t) % (V - 1))));
+  for (const fusedStep of [true, false]) {
+    const model = L.buildGRU({ vocabSize: V, hiddenSize: 4, outputSize: 1, padId: 0, seed: 2 });
+    const w0 = model.getWeights().map((w) => Array.from(w.dataSync()));
+    const bad = rows.map((r) => r.slice());
+    bad[17][3] = 9;
+    const x = tf.tensor2d(bad, [20, 5], 'int32'), y = tf.zeros([20, 1]);
+    await assert.rejects(L.train(model, { x, y }, { epochs: 1, batchSize: 2, verbose: false, fusedStep }),
+      /train: data\.x\[17\]\[3\] must be a token id, an integer in \[0, 5\) \(the model's vocabSize\); got 9/);
+    assert.deepEqual(model.getWeights().map((w) => Array.from(w.dataSync())), w0, 'no step ran');
+    // A second case: the validation set's row 4 is all padding.
+    const vx = rows.map((r) => r.slice());
+    vx[4] = [0, 0, 0, 0, 0];
+    const good = tf.tensor2d(rows, [20, 5], 'int32'), vt = tf.tensor2d(vx, [20, 5], 'int32');
+    await assert.rejects(L.train(model, { x: good, y }, { epochs: 1, batchSize: 2, verbose: false, fusedStep, validation: { x: vt, y } }),
+      /train: validation\.x\[4\] is all padding \(padId 0\)/);
+    // And a fractional id.
+    const frac = tf.tensor2d(rows.map((r, b) => (b === 3 ? [1, 2.5, 1, 1, 1] : r)), [20, 5]);
+    await assert.rejects(L.train(model, { x: frac, y }, { epochs: 1, verbose: false, fusedStep }), /train: data\.x\[3\]\[1\] must be a token id, an integer in \[0, 5\)[^;]*; got 2\.5/);
+    tf.dispose([x, y, good, vt, frac]);
+    model.dispose();
   }
 });
