@@ -13,11 +13,12 @@
 // over 25–50 (seeded), against the same batch at full length T, forward+backward of fusedSequence (the
 // fused path, where the kernels skip padded steps), and PyTorch 1 thread on the same data packed with
 // pack_padded_sequence(enforce_sorted=False) and at full length; the ratio ragged/full (issue: ≤ 0.8).
-//   node bench/bench.mjs [--cells lstm,gru] [--hidden 64] [--steps 6] [--repeats 3] [--json file] [--quick]
+//   node bench/bench.mjs [--cells lstm,gru] [--hidden 64] [--steps 6] [--repeats 3] [--seconds 1.5] [--json file] [--quick] [--help]
 //   node bench/bench.mjs --ragged     (only the ragged row)
 import { createRequire } from 'node:module';
 import { spawn, spawnSync } from 'node:child_process';
 import * as readline from 'node:readline';
+import { scanArgs, wantsHelp } from '../scripts/lib/args.mjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,18 +28,53 @@ const require = createRequire(import.meta.url);
 const L = require(path.join(ROOT, 'dist', 'index.js'));
 const tf = require(path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs'));
 
-const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1] : dflt; };
-const quick = process.argv.includes('--quick');
-const raggedOnly = process.argv.includes('--ragged');
+const USAGE = `usage: node bench/bench.mjs [options]   (npm run bench -- [options])
+  --cells rnn,lstm,gru   cells to measure (default all three)
+  --hidden 64,128,256    hidden sizes (default 64,128,256; 64 with --quick)
+  --steps N              steps per timed repetition (default 6; 3 with --quick)
+  --repeats N            alternating repetitions, the median is reported (default 3; 2 with --quick)
+  --seconds S            time budget of a tf.layers / ops-step repetition (default 1.5; 0.5 with --quick)
+  --json FILE            where the JSON record goes (default bench/results.json)
+  --quick                a short run (hidden 64, fewer steps)
+  --ragged               only the ragged-batch row (issue 16)
+  --help                 this text
+Ratios above 1× mean rnn-lab is faster.`;
+const OPTIONS = { cells: { type: 'string' }, hidden: { type: 'string' }, steps: { type: 'string' }, repeats: { type: 'string' }, seconds: { type: 'string' },
+  json: { type: 'string' }, quick: { type: 'boolean' }, ragged: { type: 'boolean' } };
+const argv = process.argv.slice(2);
+if (wantsHelp(argv)) { console.log(USAGE); process.exit(0); }
+const given = {};
+for (const a of scanArgs(argv, OPTIONS)) {
+  if (a.kind !== 'option') { console.error(`bench: unknown argument ${a.raw}\n${USAGE}`); process.exit(2); }
+  if (OPTIONS[a.name].type === 'string' && (a.value === undefined || a.value.startsWith('--'))) { console.error(`bench: ${a.raw} needs a value\n${USAGE}`); process.exit(2); }
+  given[a.name] = a.value ?? true;
+}
+const arg = (name, dflt) => given[name] ?? dflt;
+const positiveInt = (name, v) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) { console.error(`bench: --${name} must be a positive integer; got ${v}`); process.exit(2); }
+  return n;
+};
+const quick = given.quick === true;
+const raggedOnly = given.ragged === true;
 const cells = arg('cells', 'rnn,lstm,gru').split(',');
-const hiddens = arg('hidden', quick ? '64' : '64,128,256').split(',').map(Number);
-const steps = Number(arg('steps', quick ? 3 : 6));
-const repeats = Number(arg('repeats', quick ? 2 : 3));
+const badCell = cells.find((c) => !['rnn', 'lstm', 'gru'].includes(c));
+if (badCell !== undefined) { console.error(`bench: --cells takes rnn, lstm and gru, comma-separated; got '${badCell}'`); process.exit(2); }
+const hiddens = arg('hidden', quick ? '64' : '64,128,256').split(',').map((h) => positiveInt('hidden', h));
+const steps = positiveInt('steps', arg('steps', quick ? 3 : 6));
+const repeats = positiveInt('repeats', arg('repeats', quick ? 2 : 3));
 const warmup = 2;
 const T = 50, INPUT = 8, BATCH = 64;
 const jsonOut = arg('json', path.join(ROOT, 'bench', 'results.json'));
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+
+/** tf.layers' orthogonal initializer warns on every large matrix ("Slowness may result"): not this bench's news. */
+function quietly(make) {
+  const warn = console.warn;
+  console.warn = (...a) => { if (!/Orthogonal initializer/.test(String(a[0]))) warn(...a); };
+  try { return make(); } finally { console.warn = warn; }
+}
 
 function kerasModel(cell, hidden) {
   const layer = { rnn: () => tf.layers.simpleRNN({ units: hidden, inputShape: [T, INPUT] }),
@@ -56,6 +92,7 @@ function labModel(cell, hidden, impl) {
 }
 
 const minSeconds = Number(arg('seconds', quick ? 0.5 : 1.5));
+if (!(minSeconds > 0)) { console.error(`bench: --seconds must be a number > 0; got ${given.seconds}`); process.exit(2); }
 
 /**
  * A timer for one model: `run()` performs Adam steps (the training step every implementation
@@ -273,7 +310,7 @@ if (raggedOnly) {
   console.log(`(backend ${info.name}; fused kernels ${f.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${f.threads} thread(s))`);
   process.exit(0);
 }
-const impls = [['tf.layers', (c, h) => kerasModel(c, h), timer], ['rnn-lab train', (c, h) => labModel(c, h, undefined), (m) => trainTimer(m)],
+const impls = [['tf.layers', (c, h) => quietly(() => kerasModel(c, h)), timer], ['rnn-lab train', (c, h) => labModel(c, h, undefined), (m) => trainTimer(m)],
   ['rnn-lab train 1 thread', (c, h) => labModel(c, h, undefined), (m) => trainTimer(m, 1)],
   ['rnn-lab ops step', (c, h) => labModel(c, h, undefined), timer], ['rnn-lab reference', (c, h) => labModel(c, h, 'reference'), timer]];
 const rows = [];
@@ -308,13 +345,17 @@ const fusedLine = `default path: fused kernels, ${fused.relaxedSimd ? 'relaxed-S
 console.log(`\nsamples/s (median of ${repeats} alternating repetitions of every implementation, PyTorch included; tf.layers and the ops steps: ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; train: one call over ${4 * steps} batches; PyTorch: ${3 * steps} steps; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name}; ${fusedLine})`);
 const cols = ['tf.layers', 'rnn-lab train', 'rnn-lab train 1 thread', 'rnn-lab ops step', 'rnn-lab reference', 'pytorch 1 thread'];
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '—');
-console.log(['cell', 'H', ...cols, 'train/pytorch', 'ops step/pytorch', 'train/tf.layers', 'reference/tf.layers', 'train GFMA/s', 'outside kernels', '2 threads/1'].join('\t'));
+const table = [['cell', 'H', ...cols, 'train/pytorch', 'ops step/pytorch', 'train/tf.layers', 'reference/tf.layers', 'train GFMA/s', 'outside kernels', '2 threads/1']];
 for (const r of rows) {
-  console.log([r.cell, r.hidden, ...cols.map((c) => (r[c] ? r[c].toFixed(0) : '—')),
+  table.push([r.cell, String(r.hidden), ...cols.map((c) => (r[c] ? r[c].toFixed(0) : '—')),
     ratio(r['rnn-lab train'], r['pytorch 1 thread']), ratio(r['rnn-lab ops step'], r['pytorch 1 thread']),
     ratio(r['rnn-lab train'], r['tf.layers']), ratio(r['rnn-lab reference'], r['tf.layers']),
-    r['train GFMA/s'].toFixed(1), `${(100 * r['train outside kernels']).toFixed(0)}%`, ratio(r['rnn-lab train'], r['rnn-lab train 1 thread'])].join('\t'));
+    r['train GFMA/s'].toFixed(1), `${(100 * r['train outside kernels']).toFixed(0)}%`, ratio(r['rnn-lab train'], r['rnn-lab train 1 thread'])]);
 }
+// Columns padded to their widest entry, so the table lines up in a terminal.
+const widths = table[0].map((_, j) => Math.max(...table.map((row) => row[j].length)));
+for (const row of table) console.log(row.map((v, j) => (j < 2 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join('  '));
+console.log('(samples/s; a ratio above 1× means the first named is faster)');
 const ragged = cells.includes('lstm') ? await raggedRow() : undefined;
 if (ragged) printRagged(ragged);
 fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), backend: info.name, fused, T, input: INPUT, batch: BATCH, steps, repeats, rows, ragged, pytorch: torchSkipped ?? 'measured, interleaved' }, null, 2));

@@ -127,3 +127,22 @@ test('every course script prints its usage for --help / -h with exit 0; npm star
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^rnn-lab start: unexpected arguments --port 9999\nusage: npm start/);
 });
+
+test('npm run bench: --help prints its usage (exit 0); unknown flags, bad cells and missing values are errors (exit 2) before anything runs', () => {
+  const bench = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'bench', 'bench.mjs'), ...args], { encoding: 'utf8', timeout: 30000 });
+  for (const flag of ['--help', '-h']) {
+    const r = bench(flag);
+    assert.equal(r.status, 0, `bench ${flag}: exit ${r.status}\n${r.stderr}`);
+    assert.match(r.stdout, /^usage: node bench\/bench\.mjs/);
+    assert.match(r.stdout, /Ratios above 1× mean rnn-lab is faster/);
+  }
+  // Reported: --help ran the whole benchmark; --cell was ignored; --cells rnnn crashed with a TypeError.
+  const cases = [[['--quick', '--cell', 'lstm'], /^bench: unknown argument --cell\n/], [['--cells', 'rnnn'], /^bench: --cells takes rnn, lstm and gru, comma-separated; got 'rnnn'/],
+    [['--steps'], /^bench: --steps needs a value/], [['--repeats', '0'], /^bench: --repeats must be a positive integer; got 0/], [['extra'], /^bench: unknown argument extra/]];
+  for (const [args, want] of cases) {
+    const r = bench(...args);
+    assert.equal(r.status, 2, `bench ${args.join(' ')}: exit ${r.status}`);
+    assert.match(r.stderr, want);
+    assert.equal(r.stdout, '', 'nothing measured');
+  }
+});
