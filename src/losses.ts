@@ -67,6 +67,20 @@ export function lossFunction(spec: LossSpec, fromLogits = false): LossFn {
     throw new RangeError(`lossFunction: fromLogits applies to 'crossEntropy' and 'binaryCrossEntropy' only; got ${typeof spec === 'function' ? 'a function' : `'${spec}'`} with fromLogits = true`);
   }
   if (typeof spec === 'function') return spec as LossFn;
+  const fn = namedLoss(spec, fromLogits);
+  // Tagged, so that train can tell lossFunction('mse') from a custom function (the fused step runs the built-ins).
+  Object.defineProperty(fn, BUILTIN_LOSS, { value: { name: spec, fromLogits } });
+  return fn;
+}
+
+const BUILTIN_LOSS = Symbol.for('rnn-lab.builtinLoss');
+
+/** The built-in loss a function returned by {@link lossFunction} computes, or undefined for any other function. */
+export function builtinLossOf(f: unknown): { name: 'mse' | 'crossEntropy' | 'binaryCrossEntropy'; fromLogits: boolean } | undefined {
+  return typeof f === 'function' ? (f as unknown as Record<symbol, { name: 'mse' | 'crossEntropy' | 'binaryCrossEntropy'; fromLogits: boolean }>)[BUILTIN_LOSS] : undefined;
+}
+
+function namedLoss(spec: 'mse' | 'crossEntropy' | 'binaryCrossEntropy', fromLogits: boolean): LossFn {
   const sameShape = (name: string, y: tf.Tensor, p: tf.Tensor) => {
     if (y.shape.join() !== p.shape.join()) throw new Error(`loss '${name}': targets must have the model's output shape ${shapeText(p.shape)}; got ${shapeText(y.shape)}`);
   };

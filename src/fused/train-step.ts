@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CellOptions } from '../family';
 import { readsOption } from '../cells';
 import type { RecurrentLayer } from '../layers';
+import { builtinLossOf } from '../losses';
 import type { LossSpec } from '../losses';
 import { checkPadding, checkTokens } from '../embedding';
 import { trainingDisabled } from '../no-training';
@@ -84,20 +85,24 @@ function planOf(model: tf.LayersModel, o: FusedStepOptions): Plan | string {
   const topology = (spec.topology as string | undefined) ?? 'many-to-one';
   if (topology !== 'many-to-one' && topology !== 'many-to-many') return `topology '${topology}' (the fused step covers many-to-one and many-to-many)`;
   if (o.tbptt !== undefined) return 'truncated BPTT (options.tbptt) runs the tf.js step loop';
-  if (typeof o.loss !== 'string') return 'a custom loss function (the fused step has the built-in losses only)';
+  // A name, or a function lossFunction(name) made (on probabilities): the built-in losses.
+  const builtin = typeof o.loss === 'string' ? { name: o.loss, fromLogits: false } : builtinLossOf(o.loss);
+  if (!builtin) return 'a custom loss function (the fused step has the built-in losses only)';
+  if (builtin.fromLogits) return `lossFunction('${builtin.name}', true), a loss on logits (the fused step has the built-in losses on the head's outputs)`;
+  const lossName = builtin.name;
   const layers = model.layers;
   const head = layers[layers.length - 1] as unknown as { getConfig(): Record<string, unknown>; getClassName(): string; trainableWeights: tf.LayerVariable[] };
   const act = head.getConfig().activation as string;
   if (head.getClassName() !== 'Dense' || !['linear', 'sigmoid', 'softmax'].includes(act) || head.getConfig().useBias === false) return 'the output layer is not a dense head with a bias and a linear, sigmoid or softmax activation';
-  if (o.loss === 'crossEntropy' && act !== 'softmax') return `loss 'crossEntropy' with a '${act}' head`;
-  if (o.loss === 'binaryCrossEntropy' && act !== 'sigmoid') return `loss 'binaryCrossEntropy' with a '${act}' head`;
+  if (lossName === 'crossEntropy' && act !== 'softmax') return `loss 'crossEntropy' with a '${act}' head`;
+  if (lossName === 'binaryCrossEntropy' && act !== 'sigmoid') return `loss 'binaryCrossEntropy' with a '${act}' head`;
   const tokens = spec.vocabSize !== undefined;
   const middle = layers.slice(tokens ? 2 : 1, -1) as unknown as RecurrentLayer[];
   if (tokens && layers[1].getClassName() !== 'LabEmbedding') return 'token inputs without the builder\'s embedding layer';
   if (layers[0].getClassName() !== 'InputLayer' || middle.length === 0 || middle.some((l) => typeof (l as { variablesOf?: unknown }).variablesOf !== 'function')) {
     return 'the model is not input → recurrent layers → dense head';
   }
-  const plan: Plan = { layers: [], head: { W: 0, b: 0, F: 0, k: 0, activation: act as Plan['head']['activation'] }, perStep: topology === 'many-to-many', loss: o.loss, weights: [], size: 0 };
+  const plan: Plan = { layers: [], head: { W: 0, b: 0, F: 0, k: 0, activation: act as Plan['head']['activation'] }, perStep: topology === 'many-to-many', loss: lossName, weights: [], size: 0 };
   // θ's layout: model.trainableWeights in order.
   const offset = new Map<tf.LayerVariable, number>();
   for (const w of model.trainableWeights) {

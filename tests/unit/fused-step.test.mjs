@@ -159,6 +159,14 @@ test('fused step: which path ran, and why', async () => {
   assert.equal(custom.stepPath, 'tf.js');
   assert.match(custom.stepPathReason, /custom loss/);
   await assert.rejects(run(plain, { fusedStep: 'yes' }), /options\.fusedStep must be true or false; got/);
+  // The library's own loss functions are the built-in losses (reported: lossFunction('mse') ran as "a custom loss").
+  const named = await run(L.buildLSTM(spec), { loss: 'mse' });
+  const made = await run(L.buildLSTM(spec), { loss: L.lossFunction('mse') });
+  assert.equal(made.stepPath, 'fused', made.stepPathReason);
+  assert.deepEqual(made.steps.map((s) => s.loss), named.steps.map((s) => s.loss), "lossFunction('mse') = 'mse', step for step");
+  const logits = await run(L.buildLSTM(spec), { loss: L.lossFunction('binaryCrossEntropy', true) });
+  assert.equal(logits.stepPath, 'tf.js');
+  assert.match(logits.stepPathReason, /lossFunction\('binaryCrossEntropy', true\), a loss on logits/);
   const tensors = tf.memory().numTensors;
   await assert.rejects(run(ref, { fusedStep: true }), /fusedStep is true/);
   assert.equal(tf.memory().numTensors, tensors, 'a refused fusedStep: true leaves no tensor behind');
