@@ -23,7 +23,7 @@ import { describe } from './describe';
 import { DATASET_METADATA_KEYS } from './data';
 import { disposeLearningRateScalar } from './internals';
 import { FusedTrainStep } from './fused/train-step';
-import { checkAlive, checkFinite, checkInputShape, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
+import { checkAlive, checkFinite, checkInputShape, firstNonFinite, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
 import { Lengths, allFull, lengthsFromMask, maskOf } from './lengths';
 import { bucketOrder } from './padding';
 import { ArrayBatch, BatchSource, SeqBatch, checkMaskSupport, tokenVocab, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
@@ -570,11 +570,30 @@ function checkData(model: tf.LayersModel, data: TensorData, what: string, tokens
     const name = Array.isArray(data.x) ? `${what}.x[${i}]` : `${what}.x`;
     const spec = inputSpecOf(model, i, tokens);
     checkInputShape('train', name, t, spec);
-    checkFinite('train', name, t, layoutOf(spec));
+    checkFiniteX(name, t, layoutOf(spec), xs.length === 1 ? data.lengths : undefined);
     // A seq2seq model's inputs: their padding is checked with their lengths (naming source and target_in).
     if (spec.tokens) checkTokenData(xs.length === 1 ? name : `${name} (${model.inputs[i].name.replace(/[_:]\d*$/, '')})`, t, tokenVocab(model), xs.length === 1);
   });
   return n;
+}
+
+/**
+ * checkFinite for x, saying so when the first bad value sits at a padded step (t ≥ lengths[b]): padded
+ * steps are never computed, but x is checked whole, so a NaN-padded batch needs padding with 0 (padSequences'
+ * default) — refusing it is deliberate (a NaN is never silently taken as padding), and the message says why.
+ */
+function checkFiniteX(name: string, x: tf.Tensor, layout: string, lengths: unknown): void {
+  try {
+    checkFinite('train', name, x, layout);
+  } catch (e) {
+    const bad = firstNonFinite(x);
+    const L = Array.isArray(lengths) || ArrayBuffer.isView(lengths) ? (lengths as ArrayLike<number>) : undefined;
+    if (bad && L && bad.index.length >= 2 && bad.index[1] >= Number(L[bad.index[0]])) {
+      (e as Error).message += `. That is a padded step (row ${bad.index[0]} has lengths[${bad.index[0]}] = ${L[bad.index[0]]} real steps): padded steps are never read, ` +
+        'but x must be finite everywhere so that a missing value is never taken for padding; pad with 0 (the default value of padSequences)';
+    }
+    throw e;
+  }
 }
 
 /**

@@ -319,3 +319,18 @@ test('token data is checked before any step, naming the data\'s row and step (bo
     model.dispose();
   }
 });
+
+test('NaN in x at a padded step is refused with a message that says it is padding and how to pad', async () => {
+  const model = L.buildRNN({ inputSize: 1, hiddenSize: 3, outputSize: 1 });
+  const y = tf.zeros([2, 1]);
+  // Reported: row 0 has length 1 and NaN at its padded step 1; the message did not say it was padding.
+  const padded = tf.tensor3d([[[1], [NaN], [NaN]], [[1], [2], [3]]]);
+  await assert.rejects(L.train(model, { x: padded, y, lengths: [1, 3] }, { epochs: 1, verbose: false }),
+    /train: data\.x has NaN at \[0, 1, 0\] .*That is a padded step \(row 0 has lengths\[0\] = 1 real steps\).*pad with 0/);
+  // A NaN at a real step is a missing value, not padding: no such note.
+  const real = tf.tensor3d([[[1], [0], [0]], [[1], [NaN], [3]]]);
+  await assert.rejects(L.train(model, { x: real, y, lengths: [1, 3] }, { epochs: 1, verbose: false }),
+    (e) => /train: data\.x has NaN at \[1, 1, 0\]/.test(e.message) && !/padded step/.test(e.message));
+  tf.dispose([padded, real, y]);
+  model.dispose();
+});
