@@ -952,7 +952,7 @@ class TrainingRun {
       if (why === 'interrupt') { this.interruptedIn(epoch); return totals; }
       if (why === 'signal') {
         this.stopped = 'aborted';
-        this.message = `training aborted in epoch ${epoch} after ${this.step} steps; the weights of the last finished step are kept`;
+        this.message = `training aborted in epoch ${epoch}/${this.options.epochs} after ${this.step} steps; the weights of the last finished step are kept`;
         return totals;
       }
       this.runBatch(rows, epoch, op, totals);
