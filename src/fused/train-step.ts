@@ -319,10 +319,15 @@ export class FusedTrainStep {
       case 'adam': {
         const [m1, m2] = this.slots;
         const c1 = Math.fround(1 - this.accBeta1), c2 = Math.fround(1 - this.accBeta2);
+        const nlr = -lr;
         for (let i = 0; i < n; i++) {
-          m1[i] = m1[i] * 0.9 + g[i] * (1 - 0.9);
-          m2[i] = m2[i] * 0.999 + g[i] * g[i] * (1 - 0.999);
-          th[i] += ((m1[i] / c1) / (Math.sqrt(m2[i] / c2) + 1e-7)) * -lr;
+          const gi = g[i];
+          // The moments as float32, as they are stored (and as tf.js computes with them).
+          const m = Math.fround(m1[i] * 0.9 + gi * (1 - 0.9));
+          const v = Math.fround(m2[i] * 0.999 + gi * gi * (1 - 0.999));
+          m1[i] = m;
+          m2[i] = v;
+          th[i] += ((m / c1) / (Math.sqrt(v / c2) + 1e-7)) * nlr;
         }
         this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(0.9));
         this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(0.999));
