@@ -289,6 +289,12 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     return { output: joinDirections(outs, this.returnSequences), directions };
   }
 
+  /** The cell options the fused kernels take: recurrentActivation only for a cell with gates (the Elman cell has none). */
+  kernelOptions(): CellOptions {
+    const { recurrentActivation, ...rest } = this.cellOptions;
+    return readsOption(this.family, 'recurrentActivation') ? { ...rest, recurrentActivation } : rest;
+  }
+
   /** Whether some direction reads backwards (then rows are reversed within their lengths). */
   private get reversesRows(): boolean {
     return this.bidirectional || this.goBackwards;
@@ -299,8 +305,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
    * its hand-written BPTT as the gradient. Returns null when the kernel does not support this layer.
    */
   private fusedCall(x: tf.Tensor, given?: tf.Tensor[], lengths: Int32Array | null = null): { output: tf.Tensor; finals: State[] } | null {
-    const { recurrentActivation, ...rest } = this.cellOptions;
-    const options = readsOption(this.family, 'recurrentActivation') ? { ...rest, recurrentActivation } : rest;  // the Elman cell has no gates
+    const options = this.kernelOptions();
     if (fusedSupport(this.kind, options, x) !== null) return null;
     const [batch] = x.shape as [number, number, number];
     // Only what this layer returns is computed and copied out of the kernel.

@@ -26,7 +26,7 @@ import { FusedTrainStep } from './fused/train-step';
 import { checkAlive, checkFinite, checkInputShape, firstNonFinite, InputSpec, layoutOf, unravel, checkPositiveInt, shapeText } from './inputs';
 import { Lengths, allFull, lengthsFromMask, maskOf } from './lengths';
 import { bucketOrder } from './padding';
-import { ArrayBatch, BatchSource, SeqBatch, checkMaskSupport, tokenVocab, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
+import { BatchSource, SeqBatch, checkMaskSupport, tokenVocab, dataLengths, isRagged, perStepOutput, raggedSource, tensorSource } from './train-data';
 import { Seq2seqLengths, applySeq2seq, isSeq2seq, raggedSeq2seqSource, seq2seqLengths, seq2seqSource } from './train-seq2seq';
 
 /** Sequences of different lengths, unpadded: `number[][]` (token ids, or one number per step) or `number[][][]` (feature vectors). */
@@ -158,8 +158,8 @@ export interface TrainOptions {
    * Run each optimizer step as one fused call (src/fused/train-step.ts): forward through every layer,
    * the head and the loss, BPTT, clipping and the optimizer update on plain arrays, the weights written
    * back to the model's variables after every step. Default (undefined): wherever it covers the model
-   * and the options — builder models with feature inputs, many-to-one or many-to-many, zero initial
-   * states, layers on the fused kernels, the built-in losses, no tbptt; `false`: the tf.js ops path
+   * and the options — builder models with feature or token inputs, many-to-one or many-to-many, zero
+   * initial states, layers on the fused kernels, the built-in losses, no tbptt; `false`: the tf.js ops path
    * (layers still run their fused kernels); `true`: required, an error saying why when it cannot run.
    * {@link TrainResult.stepPath} says which ran. Both compute the same step (to float32 rounding).
    */
@@ -991,23 +991,13 @@ class TrainingRun {
 
   /** One batch as one fused step; the model's variables hold its weights afterwards. */
   private fusedBatch(fused: FusedTrainStep, rows: number[], epoch: number, totals: EpochTotals): void {
-    // The batch as arrays (no tensors) where the source can, else as tensors read back.
+    // The batch as arrays, no tensors (fusedStepFor runs the fused step only for sources that have them).
     const source = this.setup.source;
-    let batch: ArrayBatch;
-    if (source.arrays) batch = source.arrays(rows);
-    else {
-      const t = source.batch(rows);
-      this.batchTensors = t.tensors;
-      const x = firstOf(t.x);
-      batch = { x: x.dataSync() as Float32Array, y: t.y.dataSync() as Float32Array, b: x.shape[0], T: x.shape[1] as number, terms: t.terms };
-      tf.dispose(this.batchTensors);
-      this.batchTensors = [];
-    }
+    const batch = source.arrays!(rows);
     const { b, T } = batch;
     const all = source.lengths;
     let lengths = all ? Int32Array.from(rows, (r) => all[r]) : null;
     if (lengths && allFull(lengths, T)) lengths = null;
-    fused.checkInput(batch.x, b, T);
     const r = fused.step({ x: batch.x, y: batch.y, b, T, lengths });
     if (!r.applied) {
       // The step put θ back to the weights of the last finite loss: the variables get them.
@@ -1274,6 +1264,7 @@ export async function train(model: tf.LayersModel, data: TrainInput, options: Tr
 function fusedStepFor(model: tf.LayersModel, options: TrainOptions, setup: TrainSetup): FusedTrainStep | string {
   if (options.fusedStep === false) return 'options.fusedStep is false';
   const made = isSeq2seq(model) ? 'a seq2seq model (two inputs)'
+    : !setup.source.arrays ? 'its data come as tensor batches only'
     : FusedTrainStep.create(model, { optimizer: options.optimizer ?? 'adam', learningRate: setup.lr, loss: setup.lossName, clipNorm: options.clipNorm, clipValue: options.clipValue, tbptt: setup.k });
   if (typeof made === 'string' && options.fusedStep === true) throw new Error(`train: options.fusedStep is true, but the fused step cannot run here: ${made}`);
   return typeof made === 'string' ? `the fused step does not cover this run: ${made}` : made;

@@ -581,23 +581,21 @@ export class ArrayCall {
   }
 }
 
-/** The head's GEMMs run on an instance of their own, so they never evict a layer's saved activations from the arena. */
-let headModule: Module | undefined;
+/** The head's GEMMs run on an instance (and arena) of their own, so they never evict a layer's saved activations. */
+let headArena: Arena | undefined;
 
 /**
  * C = A·B for the fused training step's dense head, with the kernels' packed GEMM: 'nn' A [M, K], B [K, N];
  * 'tn' A stored [K, M] (Aᵀ is used); 'nt' B stored [N, K] (Bᵀ is used). Returns C [M, N]. Internal.
  */
 export function headMatmul(A: Float32Array, M: number, K: number, B: Float32Array, N: number, mode: 'nn' | 'tn' | 'nt'): Float32Array {
-  headModule ??= instantiate(getArena().mod.module, '(head)');
-  const hm = headModule;
+  headArena ??= new Arena(instantiate(getArena().mod.module, '(head)'));
+  const hm = headArena.mod;
   const e = hm.exports;
   const pad = (f: number) => Math.ceil(f / 16) * 16;
+  // B packed in 8-column panels (asm/gemm.ts packedFloats), with room to spare.
   const aAt = 0, bAt = aAt + pad(M * K), pAt = bAt + pad(K * N), cAt = pAt + pad(Math.ceil(N / 16) * 16 * K + 64);
-  const need = (hm.base + cAt + pad(M * N)) * 4;
-  if (need > e.memory.buffer.byteLength) e.memory.grow(Math.ceil((need - e.memory.buffer.byteLength) / 65536));
-  if (hm.f32.buffer !== e.memory.buffer) hm.f32 = new Float32Array(e.memory.buffer);
-  const f = hm.f32, o = hm.base;
+  const f = headArena.reserve(cAt + pad(M * N)), o = hm.base;
   f.set(A, o + aAt);
   f.set(B, o + bAt);
   const P = (at: number) => (o + at) * 4;

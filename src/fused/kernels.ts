@@ -257,6 +257,15 @@ export class Arena {
     return this.mod.exports.memory.buffer.byteLength;
   }
 
+  /**
+   * Grow the memory to hold `floats` past the arena base (a FusedUnsupportedError past 2 GiB) and return
+   * the module's current float view (the head's GEMMs use an arena of their own as scratch this way).
+   */
+  reserve(floats: number): Float32Array {
+    this.ensure(floats);
+    return this.mod.f32;
+  }
+
   private ensure(floats: number): void {
     const m = this.mod;
     const need = (m.base + floats) * 4;

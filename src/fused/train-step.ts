@@ -16,19 +16,21 @@
  * ε = 1e-7, adam with β1 0.9, β2 0.999, ε = 1e-7 and tf.js's bias correction), and ../train.ts's
  * clipping (value, then global norm). Sums are taken in float64; results are stored as float32.
  *
- * Covered: builder models (buildRNN/LSTM/GRU/buildModel) with feature inputs, topology 'many-to-one'
- * or 'many-to-many', any number of layers, uni- or bidirectional, zero initial states, every layer
- * on the fused kernels, a dense head (linear, sigmoid or softmax), the losses 'mse', 'crossEntropy'
- * (softmax head) and 'binaryCrossEntropy' (sigmoid head), lengths, no truncated BPTT.
- * {@link fusedStepSupport} says why anything else runs the tf.js path.
+ * Covered: builder models (buildRNN/LSTM/GRU/buildModel) with feature or token inputs (an embedding,
+ * with or without padId), topology 'many-to-one' or 'many-to-many', any number of layers, uni- or
+ * bidirectional, zero initial states, every layer on the fused kernels, a dense head (linear, sigmoid or
+ * softmax), the losses 'mse', 'crossEntropy' (softmax head) and 'binaryCrossEntropy' (sigmoid head), by
+ * name or as lossFunction makes them, lengths, no truncated BPTT. {@link FusedTrainStep.create} says why
+ * anything else runs the tf.js path. The data's values (token ids included) are train's to check, once,
+ * before the first step.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CellOptions } from '../family';
-import { readsOption } from '../cells';
+import { specOf } from '../build';
+import { allFull } from '../lengths';
 import type { RecurrentLayer } from '../layers';
 import { builtinLossOf } from '../losses';
 import type { LossSpec } from '../losses';
-import { checkPadding, checkTokens } from '../embedding';
 import { trainingDisabled } from '../no-training';
 import { ArrayCall, fusedSupport, headMatmul } from './index';
 import type { WeightGrads } from './index';
@@ -72,16 +74,14 @@ interface Plan {
   size: number;
 }
 
-/** The builder metadata of a model (undefined for another model). */
-function specOf(model: tf.LayersModel): Record<string, unknown> | undefined {
-  const meta = model.getUserDefinedMetadata() as Record<string, unknown> | undefined;
-  return meta?.['rnn-lab'] as Record<string, unknown> | undefined;
-}
-
 /** The plan of a model, or why the fused step cannot train it (a sentence). */
 function planOf(model: tf.LayersModel, o: FusedStepOptions): Plan | string {
-  const spec = specOf(model);
-  if (!spec) return 'the model was not made by a builder (buildRNN, buildLSTM, buildGRU, buildModel)';
+  let spec: ReturnType<typeof specOf>;
+  try {
+    spec = specOf(model);
+  } catch {
+    return 'the model was not made by a builder (buildRNN, buildLSTM, buildGRU, buildModel)';
+  }
   const topology = (spec.topology as string | undefined) ?? 'many-to-one';
   if (topology !== 'many-to-one' && topology !== 'many-to-many') return `topology '${topology}' (the fused step covers many-to-one and many-to-many)`;
   if (o.tbptt !== undefined) return 'truncated BPTT (options.tbptt) runs the tf.js step loop';
@@ -123,8 +123,7 @@ function planOf(model: tf.LayersModel, o: FusedStepOptions): Plan | string {
     if (layer.initialStateMode !== 'zeros') return `layer '${layer.name}' has a learned initial state`;
     if (layer.goBackwards || layer.returnState) return `layer '${layer.name}' reads backwards or returns its state`;
     if (!layer.trainable) return `layer '${layer.name}' is frozen (trainable = false)`;
-    const { recurrentActivation, ...rest } = layer.cellOptions;
-    const options: CellOptions = readsOption(layer.family, 'recurrentActivation') ? { ...rest, recurrentActivation } : rest;
+    const options = layer.kernelOptions();
     const why = fusedSupport(layer.kind, options);
     if (why) return `layer '${layer.name}': ${why}`;
     const at: LayerPlan['at'] = [];
@@ -143,16 +142,6 @@ function planOf(model: tf.LayersModel, o: FusedStepOptions): Plan | string {
   const counted = plan.layers.reduce((s, l) => s + l.at.length * (l.at[0].Bh !== undefined ? 4 : 3), tokens ? 3 : 2);
   if (counted !== plan.weights.length) return 'the model has trainable weights outside its recurrent layers and head';
   return plan;
-}
-
-/**
- * Why {@link FusedTrainStep} cannot train this model with these options (a sentence), or null when it can.
- * Checks the model's structure only; the data's shapes are train's to check.
- */
-export function fusedStepSupport(model: tf.LayersModel, options: FusedStepOptions): string | null {
-  const p = planOf(model, options);
-  if (typeof p === 'string') return p;
-  return fusedSupport(p.layers[0].layer.kind, p.layers[0].options);
 }
 
 /** What one step reports (train's StepLog fields). */
@@ -198,7 +187,7 @@ export class FusedTrainStep {
   private accBeta1 = Math.fround(0.9);
   private accBeta2 = Math.fround(0.999);
 
-  private constructor(private readonly model: tf.LayersModel, private readonly plan: Plan, private readonly o: FusedStepOptions) {
+  private constructor(private readonly plan: Plan, private readonly o: FusedStepOptions) {
     this.theta = new Float32Array(plan.size);
     this.grad = new Float32Array(plan.size);
     const nSlots = { sgd: 0, momentum: 1, rmsprop: 1, adam: 2 }[o.optimizer];
@@ -211,10 +200,10 @@ export class FusedTrainStep {
   static create(model: tf.LayersModel, options: FusedStepOptions): FusedTrainStep | string {
     const p = planOf(model, options);
     if (typeof p === 'string') return p;
-    return new FusedTrainStep(model, p, options);
+    return new FusedTrainStep(p, options);
   }
 
-  /** θ ← the model's tf.js variables (at the start, and after train restored weights there). */
+  /** θ ← the model's tf.js variables. */
   load(): void {
     for (const w of this.plan.weights) this.theta.set(w.variable.read().dataSync() as Float32Array, w.at);
     this.lastGood.set(this.theta);
@@ -224,21 +213,6 @@ export class FusedTrainStep {
   sync(): void {
     tf.tidy(() => {
       for (const w of this.plan.weights) w.variable.write(tf.tensor(this.theta.slice(w.at, w.at + w.size), w.variable.shape as number[]));
-    });
-  }
-
-  /**
-   * The checks the embedding layer makes of its input on the tf.js path (token ids in [0, V); with a
-   * padId, padding at the end of rows only and a real token in every row), on a batch's ids [b, T].
-   */
-  checkInput(ids: Float32Array | Int32Array, b: number, T: number): void {
-    const emb = this.plan.embedding;
-    if (!emb) return;
-    const name = this.model.layers[1].name;
-    tf.tidy(() => {
-      const x = tf.tensor2d(ids, [b, T]);   // [b, T] (its dtype: a fractional id stays one): the same checks and messages as the layer's
-      checkTokens(x, emb.V, `${name}: the input`);
-      if (emb.padId !== undefined) checkPadding(x, emb.padId, `${name}: the input`);
     });
   }
 
@@ -352,7 +326,7 @@ export class FusedTrainStep {
     const emb = this.plan.embedding;
     // The layers' lengths: a padId model's rows end at their first padId (its embedding's mask).
     let lengths = emb?.padId !== undefined ? padLengths(batch.x, b, T, emb.padId) : batch.lengths;
-    if (lengths && lengths.every((L) => L === T)) lengths = null;
+    if (lengths && allFull(lengths, T)) lengths = null;
     // ---- forward: embedding, then the recurrent layers
     let input: Float32Array;                                               // [b, T, m]
     if (emb) {
