@@ -88,9 +88,10 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
 }
 
 /**
- * C[rows, 8] (+)= A[rows, kc]·Bpanel[kc, 8], rows = 4, or 2–3 for a tail: a tail's missing rows re-read
- * row 0 and are not stored, so the panel is still read once for all of them. (A ragged batch has a tail
- * at most steps, since its active rows shrink one by one; a row at a time would read the panel 3 times.)
+ * C[rows, 8] (+)= A[rows, kc]·Bpanel[kc, 8], rows = 4, or 2–3 for a tail, the panel read once for all of
+ * them. `rows` is a constant at every call site, so each inlined copy issues only its own rows' FMAs: a
+ * tail costs about rows/4 of a whole block. (A ragged batch has a tail at most steps, since its active
+ * rows shrink one by one; a row at a time would read the panel 2–3 times.)
  */
 @inline function kernel4x8(pa: usize, ars: usize, aks: usize, pb: usize, kc: i32, pc: usize, ldc: usize, ps: usize, lds: usize, w: i32, beta: bool, rows: i32 = 4): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
@@ -99,8 +100,8 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let p0 = pa;
   let p1 = pa + ars;
-  let p2 = rows > 2 ? p1 + ars : pa;
-  let p3 = rows > 3 ? p2 + ars : pa;
+  let p2 = p1 + ars;
+  let p3 = p2 + ars;
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
@@ -110,12 +111,16 @@ export function packB(src: usize, ks: i32, js: i32, K: i32, N: i32, dst: usize):
     const a1 = v128.load32_splat(p1);
     c10 = vfma(a1, b0, c10);
     c11 = vfma(a1, b1, c11);
-    const a2 = v128.load32_splat(p2);
-    c20 = vfma(a2, b0, c20);
-    c21 = vfma(a2, b1, c21);
-    const a3 = v128.load32_splat(p3);
-    c30 = vfma(a3, b0, c30);
-    c31 = vfma(a3, b1, c31);
+    if (rows > 2) {
+      const a2 = v128.load32_splat(p2);
+      c20 = vfma(a2, b0, c20);
+      c21 = vfma(a2, b1, c21);
+    }
+    if (rows > 3) {
+      const a3 = v128.load32_splat(p3);
+      c30 = vfma(a3, b0, c30);
+      c31 = vfma(a3, b1, c31);
+    }
     p0 += aks;
     p1 += aks;
     p2 += aks;
@@ -192,9 +197,13 @@ export function gemmBias(M: i32, N: i32, K: i32, A: usize, ars: i32, aks: i32, B
         const pc = C + <usize>i * ldcB + B4(j0);
         kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, pc, ldcB, fromBias ? bias + B4(j0) : pc, ldsB, w, bt);
       }
-      if (M - i >= 2) {
+      if (M - i == 3) {
         const pc = C + <usize>i * ldcB + B4(j0);
-        kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, pc, ldcB, fromBias ? bias + B4(j0) : pc, ldsB, w, bt, M - i);
+        kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, pc, ldcB, fromBias ? bias + B4(j0) : pc, ldsB, w, bt, 3);
+        i = M;
+      } else if (M - i == 2) {
+        const pc = C + <usize>i * ldcB + B4(j0);
+        kernel4x8(aK + <usize>i * arsB, arsB, aksB, pb, kc, pc, ldcB, fromBias ? bias + B4(j0) : pc, ldsB, w, bt, 2);
         i = M;
       }
       for (; i < M; i++) {

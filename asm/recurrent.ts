@@ -3,7 +3,7 @@
 // This file is the module's entry: the exports, the workspace sizes, and the time loops that dispatch
 // on the cell kind. Each step, forward and backward side by side under its equations: rnn.ts, lstm.ts,
 // gru.ts; the GEMM: gemm.ts; vector helpers: simd.ts; kind codes and flags: codes.ts; the copies in and
-// out of the time-major layout: layout.ts.
+// out of the time-major layout: layout.ts; the fused training step's optimizer updates: optimizer.ts.
 //
 // Built by scripts/build/build-wasm.mjs (asc -O3 --enable simd [--enable relaxed-simd]); driven by
 // src/fused/index.ts, which owns the memory: every buffer below is a pointer into one linear-memory
@@ -49,6 +49,7 @@ export function relaxedSimd(): i32 {
 export { packB, gemm, gemmBias } from './gemm';
 export { swapAxes, packOutput, unpackGrad } from './layout';
 export { checkLengths, packInput, unpackInputGrad, packOutputLengths, unpackGradLengths } from './layout';
+export { sgdUpdate, momentumUpdate, rmspropUpdate, adamUpdate } from './optimizer';
 
 // ---- workspace sizes (floats)
 

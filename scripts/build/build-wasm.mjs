@@ -1,5 +1,5 @@
 // `npm run build:wasm`: compile the fused recurrent kernels (AssemblyScript: the entry asm/recurrent.ts,
-// which imports asm/simd.ts, gemm.ts, codes.ts, layout.ts and one file per cell, rnn.ts, lstm.ts, gru.ts)
+// which imports asm/simd.ts, gemm.ts, codes.ts, layout.ts, optimizer.ts and one file per cell, rnn.ts, lstm.ts, gru.ts)
 // with the npm-installed compiler into WebAssembly, offline:
 //   src/fused/recurrent.wasm          v128 SIMD (loaded everywhere WebAssembly SIMD is)
 //   src/fused/recurrent-relaxed.wasm  + relaxed-SIMD fused multiply-add (loaded only where it validates)

@@ -581,6 +581,48 @@ export class ArrayCall {
   }
 }
 
+/**
+ * `count` float32 arrays of `size` elements in a kernel instance of their own, for the fused training
+ * step's weights, gradient and optimizer slots, and the optimizer updates on them (asm/optimizer.ts:
+ * tf.js 4.22's, op for op in float32). The memory is grown once, here, so the views stay valid; it goes
+ * with this object. Array 0 is θ, 1 the gradient, 2… the optimizer's slots. Internal.
+ */
+export class UpdateArrays {
+  readonly arrays: Float32Array[];
+  private readonly at: number[];
+  private readonly e: Arena['mod']['exports'];
+
+  constructor(readonly size: number, count: number) {
+    const arena = new Arena(instantiate(getArena().mod.module, '(optimizer)'));
+    const stride = Math.ceil(size / 16) * 16;
+    const f = arena.reserve(stride * count);
+    const o = arena.mod.base;
+    this.e = arena.mod.exports;
+    this.at = Array.from({ length: count }, (_, i) => (o + i * stride) * 4);
+    this.arrays = this.at.map((p) => new Float32Array(f.buffer, p, size));
+  }
+
+  /** θ ← c·g + θ (tf.train.sgd; c = −lr). */
+  sgd(c: number): void {
+    this.e.sgdUpdate(this.size, this.at[0], this.at[1], c);
+  }
+
+  /** a ← m·a + g; θ ← c·a + θ (tf.train.momentum; slot 2 is a). */
+  momentum(m: number, c: number): void {
+    this.e.momentumUpdate(this.size, this.at[0], this.at[1], this.at[2], m, c);
+  }
+
+  /** s ← s·ρ + g²·(1 − ρ); θ ← θ − g·lr / √(s + ε) (tf.train.rmsprop, momentum 0; slot 2 is s). */
+  rmsprop(rho: number, omr: number, lr: number, eps: number): void {
+    this.e.rmspropUpdate(this.size, this.at[0], this.at[1], this.at[2], rho, omr, lr, eps);
+  }
+
+  /** tf.train.adam's update (slots 2 and 3 are m and v; c1, c2 = 1 − β^t; nlr = −lr). */
+  adam(b1: number, omb1: number, b2: number, omb2: number, c1: number, c2: number, eps: number, nlr: number): void {
+    this.e.adamUpdate(this.size, this.at[0], this.at[1], this.at[2], this.at[3], b1, omb1, b2, omb2, c1, c2, eps, nlr);
+  }
+}
+
 /** The head's GEMMs run on an instance (and arena) of their own, so they never evict a layer's saved activations. */
 let headArena: Arena | undefined;
 

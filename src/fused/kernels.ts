@@ -40,6 +40,12 @@ interface Exports {
   backwardLengths(kind: number, flags: number, T: number, b: number, m: number, n: number, Ls: number, X: number, K: number, U: number,
     H: number, C: number, Gs: number, S: number, DH: number, dX: number, dK: number, dU: number, dB: number,
     dBh: number, dC0: number, W: number): void;
+  // The fused training step's optimizer updates (asm/optimizer.ts); pointers to float32 arrays of n elements.
+  sgdUpdate(n: number, th: number, g: number, c: number): void;
+  momentumUpdate(n: number, th: number, g: number, acc: number, m: number, c: number): void;
+  rmspropUpdate(n: number, th: number, g: number, ms: number, rho: number, omr: number, lr: number, eps: number): void;
+  adamUpdate(n: number, th: number, g: number, m1: number, m2: number, b1: number, omb1: number, b2: number, omb2: number,
+    c1: number, c2: number, eps: number, nlr: number): void;
 }
 
 export const KIND_CODE: Record<CellKind, number> = { rnn: 0, lstm: 1, gru: 2 };

@@ -32,7 +32,7 @@ import type { RecurrentLayer } from '../layers';
 import { builtinLossOf } from '../losses';
 import type { LossSpec } from '../losses';
 import { trainingDisabled } from '../no-training';
-import { ArrayCall, fusedSupport, headMatmul } from './index';
+import { ArrayCall, UpdateArrays, fusedSupport, headMatmul } from './index';
 import type { WeightGrads } from './index';
 
 /** The optimizers {@link FusedTrainStep} runs, by train's names. */
@@ -187,11 +187,13 @@ export class FusedTrainStep {
   private accBeta1 = Math.fround(0.9);
   private accBeta2 = Math.fround(0.999);
 
+  /** θ, g and the slots, in wasm memory beside the optimizer's update kernels. */
+  private readonly mem: UpdateArrays;
+
   private constructor(private readonly plan: Plan, private readonly o: FusedStepOptions) {
-    this.theta = new Float32Array(plan.size);
-    this.grad = new Float32Array(plan.size);
     const nSlots = { sgd: 0, momentum: 1, rmsprop: 1, adam: 2 }[o.optimizer];
-    this.slots = Array.from({ length: nSlots }, () => new Float32Array(plan.size));
+    this.mem = new UpdateArrays(plan.size, 2 + nSlots);
+    [this.theta, this.grad, ...this.slots] = this.mem.arrays;
     this.lastGood = new Float32Array(plan.size);
     this.load();
   }
@@ -272,46 +274,29 @@ export class FusedTrainStep {
     return { loss: lossValue, gradNorm: norm, clippedNorm, clipped, applied: true, paramNorms };
   }
 
-  /** θ ← optimizer(θ, g), as tf.js 4.22's optimizers compute it. */
+  /**
+   * θ ← optimizer(θ, g), as tf.js 4.22's optimizers compute it: op for op in float32 (asm/optimizer.ts),
+   * with tf.js's float32 scalars for the constants (Math.fround below), so θ and the slots are tf.train's
+   * bit for bit.
+   */
   private update(): void {
-    const th = this.theta, g = this.grad, lr = this.o.learningRate;
-    const n = th.length;
+    const f = Math.fround, lr = this.o.learningRate;
     switch (this.o.optimizer) {
       case 'sgd':
-        for (let i = 0; i < n; i++) th[i] += -lr * g[i];
+        this.mem.sgd(f(-lr));
         break;
-      case 'momentum': {
-        const [acc] = this.slots;
-        for (let i = 0; i < n; i++) {
-          acc[i] = 0.9 * acc[i] + g[i];
-          th[i] += -lr * acc[i];
-        }
+      case 'momentum':
+        this.mem.momentum(f(0.9), f(-lr));
         break;
-      }
-      case 'rmsprop': {
+      case 'rmsprop':
         // tf.train.rmsprop(lr): decay 0.9, momentum 0 (its moment slot is then just this step's move).
-        const [ms] = this.slots;
-        for (let i = 0; i < n; i++) {
-          ms[i] = ms[i] * 0.9 + g[i] * g[i] * (1 - 0.9);
-          th[i] -= (g[i] * lr) / Math.sqrt(ms[i] + 1e-7);
-        }
+        this.mem.rmsprop(f(0.9), f(1 - 0.9), f(lr), f(1e-7));
         break;
-      }
       case 'adam': {
-        const [m1, m2] = this.slots;
-        const c1 = Math.fround(1 - this.accBeta1), c2 = Math.fround(1 - this.accBeta2);
-        const nlr = -lr;
-        for (let i = 0; i < n; i++) {
-          const gi = g[i];
-          // The moments as float32, as they are stored (and as tf.js computes with them).
-          const m = Math.fround(m1[i] * 0.9 + gi * (1 - 0.9));
-          const v = Math.fround(m2[i] * 0.999 + gi * gi * (1 - 0.999));
-          m1[i] = m;
-          m2[i] = v;
-          th[i] += ((m / c1) / (Math.sqrt(v / c2) + 1e-7)) * nlr;
-        }
-        this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(0.9));
-        this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(0.999));
+        // tf.js's accBeta variables are float32, and 1 − accBeta is a float32 op.
+        this.mem.adam(f(0.9), f(1 - 0.9), f(0.999), f(1 - 0.999), f(1 - this.accBeta1), f(1 - this.accBeta2), f(1e-7), f(-lr));
+        this.accBeta1 = f(this.accBeta1 * f(0.9));
+        this.accBeta2 = f(this.accBeta2 * f(0.999));
         break;
       }
     }
