@@ -227,13 +227,18 @@ export interface TrainResult {
   frame(which?: 'epochs' | 'steps'): unknown;
 }
 
+/** options.optimizer's names; anything else is an error naming the option. */
+function checkOptimizerName(name: string): void {
+  if (!['sgd', 'momentum', 'rmsprop', 'adam'].includes(name)) throw new RangeError(`train: options.optimizer must be 'sgd', 'momentum', 'rmsprop' or 'adam'; got '${name}'`);
+}
+
 function makeOptimizer(name: string, lr: number): tf.Optimizer {
+  checkOptimizerName(name);
   switch (name) {
     case 'sgd': return tf.train.sgd(lr);
     case 'momentum': return tf.train.momentum(lr, 0.9);
     case 'rmsprop': return tf.train.rmsprop(lr);
-    case 'adam': return tf.train.adam(lr);
-    default: throw new RangeError(`train: options.optimizer must be 'sgd', 'momentum', 'rmsprop' or 'adam'; got '${name}'`);
+    default: return tf.train.adam(lr);
   }
 }
 
@@ -1263,6 +1268,7 @@ export async function train(model: tf.LayersModel, data: TrainInput, options: Tr
  */
 function fusedStepFor(model: tf.LayersModel, options: TrainOptions, setup: TrainSetup): FusedTrainStep | string {
   if (options.fusedStep === false) return 'options.fusedStep is false';
+  checkOptimizerName(options.optimizer ?? 'adam');   // a bad name is train's error on either path
   const made = isSeq2seq(model) ? 'a seq2seq model (two inputs)'
     : !setup.source.arrays ? 'its data come as tensor batches only'
     : FusedTrainStep.create(model, { optimizer: options.optimizer ?? 'adam', learningRate: setup.lr, loss: setup.lossName, clipNorm: options.clipNorm, clipValue: options.clipValue, tbptt: setup.k });

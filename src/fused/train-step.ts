@@ -35,6 +35,9 @@ import { trainingDisabled } from '../no-training';
 import { ArrayCall, UpdateArrays, fusedSupport, headMatmul } from './index';
 import type { WeightGrads } from './index';
 
+/** The optimizers {@link FusedTrainStep} runs, by train's names, and the slots (arrays the size of θ) each keeps. */
+const SLOTS = { sgd: 0, momentum: 1, rmsprop: 1, adam: 2 } as const;
+
 /** The optimizers {@link FusedTrainStep} runs, by train's names. */
 export type StepOptimizerName = 'sgd' | 'momentum' | 'rmsprop' | 'adam';
 
@@ -191,8 +194,7 @@ export class FusedTrainStep {
   private readonly mem: UpdateArrays;
 
   private constructor(private readonly plan: Plan, private readonly o: FusedStepOptions) {
-    const nSlots = { sgd: 0, momentum: 1, rmsprop: 1, adam: 2 }[o.optimizer];
-    this.mem = new UpdateArrays(plan.size, 2 + nSlots);
+    this.mem = new UpdateArrays(plan.size, 2 + SLOTS[o.optimizer]);
     [this.theta, this.grad, ...this.slots] = this.mem.arrays;
     this.lastGood = new Float32Array(plan.size);
     this.load();
@@ -200,6 +202,8 @@ export class FusedTrainStep {
 
   /** The step for a model, or why it cannot be made (a sentence). */
   static create(model: tf.LayersModel, options: FusedStepOptions): FusedTrainStep | string {
+    // (train names a bad optimizer in its error; the step only declines it.)
+    if (!(options.optimizer in SLOTS)) return `optimizer '${String(options.optimizer)}' (the fused step runs ${Object.keys(SLOTS).join(', ')})`;
     const p = planOf(model, options);
     if (typeof p === 'string') return p;
     return new FusedTrainStep(p, options);
