@@ -5,8 +5,8 @@
  * tf.js op per tensor per stage (at hidden 64 those ops took about half of each step).
  *
  * The weights live in one flat Float32Array θ between steps, in the order of `model.trainableWeights`;
- * the gradient g and the optimizer's slots are flat arrays of the same layout, so clipping and the
- * update are one loop each. After every step θ is written back to the model's tf.js variables
+ * the gradient g and the optimizer's slots are flat arrays of the same layout (in wasm memory beside the
+ * update kernels, ./index.ts UpdateArrays), so clipping is one loop and the update one kernel call. After every step θ is written back to the model's tf.js variables
  * ({@link FusedTrainStep.sync}), so whatever user code sees between steps (a callback, an Interrupt,
  * an abort, a save) holds the weights of the last finished step.
  *
@@ -14,7 +14,9 @@
  * (clipped probabilities and their zero gradient outside the clip, means over real steps), the
  * optimizers of tf.js 4.22 (tfjs-core/src/optimizers: sgd, momentum 0.9, rmsprop with decay 0.9 and
  * ε = 1e-7, adam with β1 0.9, β2 0.999, ε = 1e-7 and tf.js's bias correction), and ../train.ts's
- * clipping (value, then global norm). Sums are taken in float64; results are stored as float32.
+ * clipping (value, then global norm). Sums are taken in float64; results are stored as float32. The
+ * optimizer updates (asm/optimizer.ts) run op for op in float32 as tf.js's do, so they equal tf.train's
+ * bit for bit.
  *
  * Covered: builder models (buildRNN/LSTM/GRU/buildModel) with feature or token inputs (an embedding,
  * with or without padId), topology 'many-to-one' or 'many-to-many', any number of layers, uni- or
