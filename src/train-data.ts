@@ -99,6 +99,23 @@ function entriesPerStep(y: tf.Tensor): number {
 }
 
 /**
+ * The steps a batch of sequences with lengths L keeps: its longest sequence (at least MIN_STEPS), at
+ * most T; T itself for a model with a fixed T (`free` false) or a batch without lengths. The padded tail
+ * past every row's end is masked anyway, so cutting it saves those steps (bucketing makes this large).
+ */
+function batchSteps(L: number[] | null, T: number, free: boolean): number {
+  return L && free ? Math.min(T, Math.max(MIN_STEPS, ...L)) : T;
+}
+
+/**
+ * The loss's terms in a batch, which its mean divides by: with per-step targets and lengths, the
+ * targets at real steps (Σ_b L_b · entries per step); otherwise every target (`all`).
+ */
+function lossTerms(L: number[] | null, perStepEntries: number | null, all: number): number {
+  return L && perStepEntries !== null ? L.reduce((a, l) => a + l, 0) * perStepEntries : all;
+}
+
+/**
  * The batches of tensor data with lengths (or a mask): rows gathered, the time axis cut to the batch's
  * longest sequence when the model accepts any length (`[batch, null, …]` inputs), the mask built from
  * the lengths. Without lengths: the plain rows, as before.
@@ -117,7 +134,7 @@ export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], 
     lengths,
     arrays: Array.isArray(x) ? undefined : (rows) => {
       const L = lengths ? rows.map((r) => lengths[r]) : null;
-      const Tb = L && free ? Math.min(T, Math.max(MIN_STEPS, ...L)) : T;
+      const Tb = batchSteps(L, T, free);
       const xPer = first.size / (N * T);                                             // values per step (1 for token ids)
       const yPer = perStep ? y.size / (N * T) : y.size / N;
       let xs: ArrayLike<number>, ys: ArrayLike<number>, sel = rows;
@@ -134,8 +151,7 @@ export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], 
       const xb = rowsPrefix(xs, sel, T, Tb, xPer, new (arrayOf(first))(rows.length * Tb * xPer));                      // [b, T_b(, F)]
       const yb = perStep ? rowsPrefix(ys, sel, T, Tb, yPer, new (arrayOf(y))(rows.length * Tb * yPer))               // [b, T_b(, O)]
         : rowsPrefix(ys, sel, 1, 1, yPer, new (arrayOf(y))(rows.length * yPer));                                       // [b(, O)]
-      const terms = perStep && L ? L.reduce((a, l) => a + l, 0) * yPer : yb.length;
-      return { x: xb, y: yb, b: rows.length, T: Tb, terms };
+      return { x: xb, y: yb, b: rows.length, T: Tb, terms: lossTerms(L, perStep ? yPer : null, yb.length) };
     },
     batch(rows) {
       const idx = tf.tensor1d(rows, 'int32');
@@ -144,10 +160,8 @@ export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], 
       const tensors: tf.Tensor[] = [idx, ...(Array.isArray(xb) ? xb : [xb]), yb];
       if (!lengths) return { x: xb, y: yb, mask: null, modelMask: null, terms: yb.size, tensors };
       const L = rows.map((r) => lengths[r]);
-      const T = first.shape[1] as number;
-      const Tb = free ? Math.min(T, Math.max(MIN_STEPS, ...L)) : T;
+      const Tb = batchSteps(L, T, free);
       if (Tb < T) {
-        // The padded tail is masked anyway: cutting it saves the steps (bucketing makes this large).
         xb = tf.slice(xb as tf.Tensor, [0, 0], [-1, Tb]);                             // [batch, T_b, …]
         tensors.push(xb);
         if (perStep) { yb = tf.slice(yb, [0, 0], [-1, Tb]); tensors.push(yb); }      // [batch, T_b(, O)]
@@ -155,8 +169,7 @@ export function tensorSource(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], 
       const mask = maskOf(L, Tb);                                               // [batch, T_b] float
       const modelMask = tf.cast(mask, 'bool');
       tensors.push(mask, modelMask);
-      const terms = perStep ? L.reduce((a, l) => a + l, 0) * entriesPerStep(yb) : yb.size;
-      return { x: xb, y: yb, mask: perStep ? mask : null, modelMask, terms, tensors };
+      return { x: xb, y: yb, mask: perStep ? mask : null, modelMask, terms: lossTerms(L, perStep ? entriesPerStep(yb) : null, yb.size), tensors };
     },
     dispose() {},
   };
@@ -178,12 +191,6 @@ export function dataLengths(what: string, data: { x?: unknown; lengths?: unknown
   return a ?? b;
 }
 
-/**
- * Ragged arrays: `x` a list of sequences (`number[][]` token ids or one feature per step, or
- * `number[][][]` feature vectors); `y` ragged the same way for per-step outputs (each row as long as
- * its x row), else an array of one target per sequence. Each batch is padded at the end to its
- * longest sequence (or to the model's fixed T).
- */
 /**
  * One target per sequence, as given in ragged data: numbers (`[N]`) or equal-width vectors of numbers
  * (`[N, outputs]`). Anything else — null (an empty cell), a boolean, a string label — is an error naming
@@ -255,6 +262,12 @@ export function checkRaggedIds(name: string, rows: ArrayLike<number>[], vocab: {
   }
 }
 
+/**
+ * Ragged arrays: `x` a list of sequences (`number[][]` token ids or one feature per step, or
+ * `number[][][]` feature vectors); `y` ragged the same way for per-step outputs (each row as long as
+ * its x row), else an array of one target per sequence. Each batch is padded at the end to its
+ * longest sequence (or to the model's fixed T).
+ */
 export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y: unknown, lossName: string | undefined): BatchSource {
   const xr = readRows('train', `${what}.x`, x);
   const inShape = model.inputs[0].shape;                                              // [null, T] tokens, [null, T, F]
@@ -313,7 +326,7 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
     lengths: Int32Array.from(xr.lengths),
     arrays(rows) {
       const L = rows.map((r) => xr.lengths[r]);
-      const Tb = fixedT ?? Math.max(MIN_STEPS, ...L);
+      const Tb = batchSteps(L, fixedT ?? Infinity, fixedT == null);
       const xb = padRows(rows, xr, Tb, padValue);                                    // [b, T_b(, F)]
       let yb: Float32Array;
       if (yr) yb = padRows(rows, yr, Tb, 0);                                         // [b, T_b(, O)]
@@ -323,12 +336,11 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
         yb = new Float32Array(rows.length * per);
         rows.forEach((r, i) => yb.set(yFlat!.subarray(r * per, (r + 1) * per), i * per));   // [b(, O)]
       }
-      const terms = yr ? L.reduce((a, l) => a + l, 0) * (yr.features ?? 1) : yb.length;
-      return { x: xb, y: yb, b: rows.length, T: Tb, terms };
+      return { x: xb, y: yb, b: rows.length, T: Tb, terms: lossTerms(L, yr ? yr.features ?? 1 : null, yb.length) };
     },
     batch(rows) {
       const L = rows.map((r) => xr.lengths[r]);
-      const Tb = fixedT ?? Math.max(MIN_STEPS, ...L);
+      const Tb = batchSteps(L, fixedT ?? Infinity, fixedT == null);
       const xb = padBatch(rows, xr, Tb, padValue, inShape.length === 3);               // [batch, T_b(, F)]
       let yb: tf.Tensor;
       let idx: tf.Tensor | undefined;
@@ -340,8 +352,7 @@ export function raggedSource(model: tf.LayersModel, what: string, x: unknown, y:
       }
       const mask = maskOf(L, Tb);                                               // [batch, T_b] float
       const modelMask = tf.cast(mask, 'bool');
-      const terms = yr ? L.reduce((a, l) => a + l, 0) * entriesPerStep(yb) : yb.size;
-      return { x: xb, y: yb, mask: yr ? mask : null, modelMask, terms, tensors: [xb, yb, mask, modelMask, ...(idx ? [idx] : [])] };
+      return { x: xb, y: yb, mask: yr ? mask : null, modelMask, terms: lossTerms(L, yr ? entriesPerStep(yb) : null, yb.size), tensors: [xb, yb, mask, modelMask, ...(idx ? [idx] : [])] };
     },
     y: yAll,
     dispose() { owned?.dispose(); },
