@@ -10,9 +10,10 @@
 // Implementations alternate within each configuration; each gets warm-up steps, then several timed
 // repetitions, and the median samples/s is reported, with the ratios. JSON goes to bench/results.json.
 // With LSTM among the cells, one more row (issue 16): a ragged batch, LSTM H=128, T=50, lengths uniform
-// over 25–50 (seeded), against the same batch at full length T, forward+backward of fusedSequence (the
-// fused path, where the kernels skip padded steps), and PyTorch 1 thread on the same data packed with
-// pack_padded_sequence(enforce_sorted=False) and at full length; the ratio ragged/full (issue: ≤ 0.8).
+// over 25–50 (seeded), against the same batch at full length T, three ways — `train` itself (the fused
+// step, where the kernels skip padded steps), the ops step, and forward+backward of fusedSequence alone —
+// and PyTorch 1 thread on the same data packed with pack_padded_sequence(enforce_sorted=False) and at full
+// length; the ratio ragged/full (issue: ≤ 0.8 for the training step), the median of per-repetition ratios.
 //   node bench/bench.mjs [--cells lstm,gru] [--hidden 64] [--steps 6] [--repeats 3] [--seconds 1.5] [--json file] [--quick] [--help]
 //   node bench/bench.mjs --ragged     (only the ragged row)
 import { createRequire } from 'node:module';
@@ -292,7 +293,7 @@ async function raggedRow() {
 
 function printRagged(row) {
   const f = (v) => (typeof v === 'number' ? v.toFixed(1) : '—');
-  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real, the floor of ragged/full); ms, medians of ${raggedRepeats} alternating repetitions`);
+  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real, the floor of ragged/full); ms, medians of ${raggedRepeats} alternating repetitions; ragged/full is the median of the per-repetition ratios, not the ratio of the two medians`);
   console.log(['', 'ragged', 'full T', 'ragged/full'].join('\t'));
   console.log(['rnn-lab train (fused step)', f(row['fused step ragged ms']), f(row['fused step full ms']), row['fused step ragged/full'].toFixed(2)].join('\t'));
   console.log(['rnn-lab ops step (model.apply + tf.js Adam)', f(row['train ragged ms']), f(row['train full ms']), row['train ragged/full'].toFixed(2)].join('\t'));

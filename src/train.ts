@@ -168,7 +168,9 @@ export interface TrainOptions {
 
 /** One optimizer step. */
 export interface StepLog {
+  /** The epoch, counted from 1. */
   epoch: number;
+  /** The step's index in the whole run, counted from 0. */
   step: number;
   loss: number;
   /** Global gradient norm before clipping. */
@@ -227,13 +229,18 @@ export interface TrainResult {
   frame(which?: 'epochs' | 'steps'): unknown;
 }
 
-/** options.optimizer's names; anything else is an error naming the option. */
-function checkOptimizerName(name: string): void {
-  if (!['sgd', 'momentum', 'rmsprop', 'adam'].includes(name)) throw new RangeError(`train: options.optimizer must be 'sgd', 'momentum', 'rmsprop' or 'adam'; got '${name}'`);
+/** options.optimizer's names; anything else (null included) is an error naming the option and what was given. */
+function checkOptimizerName(name: unknown): void {
+  if (typeof name === 'string' && ['sgd', 'momentum', 'rmsprop', 'adam'].includes(name)) return;
+  const want = `train: options.optimizer must be 'sgd', 'momentum', 'rmsprop' or 'adam'`;
+  // (tf.Optimizer's instanceof reads .minimize off the value: objects only.)
+  if (typeof name === 'object' && name !== null && name instanceof tf.Optimizer) throw new TypeError(`${want} (train makes the optimizer, with options.learningRate); got a tf.train optimizer object`);
+  if (typeof name !== 'string') throw new TypeError(`${want}; got ${describe(name)}`);
+  throw new RangeError(`${want}; got '${name}'`);
 }
 
 function makeOptimizer(name: string, lr: number): tf.Optimizer {
-  checkOptimizerName(name);
+  checkOptimizerName(name);   // (train has checked it; this keeps the switch's default honest)
   switch (name) {
     case 'sgd': return tf.train.sgd(lr);
     case 'momentum': return tf.train.momentum(lr, 0.9);
@@ -711,6 +718,7 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
   checkPositiveInt('train', 'options.batchSize', batchSize);
   if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new RangeError(`train: options.clipNorm must be > 0; got ${options.clipNorm}`);
   if (options.clipValue !== undefined && !(options.clipValue > 0)) throw new RangeError(`train: options.clipValue must be > 0; got ${options.clipValue}`);
+  if (options.optimizer !== undefined) checkOptimizerName(options.optimizer);
   if (options.fusedStep !== undefined && typeof options.fusedStep !== 'boolean') throw new TypeError(`train: options.fusedStep must be true or false; got ${describe(options.fusedStep)}`);
   const es = options.earlyStopping;
   if (es !== undefined && es !== null && typeof es === 'object') checkOptions('train', es, ['patience', 'minDelta'], 'options.earlyStopping');
@@ -924,11 +932,12 @@ class TrainingRun {
   readonly stepPathReason: string;
 
   constructor(readonly model: tf.LayersModel, readonly options: TrainOptions, readonly setup: TrainSetup, made: FusedTrainStep | string) {
-    this.optimizer = makeOptimizer(options.optimizer ?? 'adam', setup.lr);
     this.rng = new Rng(options.seed ?? 1);
     this.stopper = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : undefined;
     this.varNames = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
     this.shortName = new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.originalName ?? w.name]));
+    // Last, what holds tensors (nothing above may throw and leave them behind).
+    this.optimizer = makeOptimizer(options.optimizer ?? 'adam', setup.lr);
     this.lastGood = snapshot(model);
     this.fused = typeof made === 'string' ? undefined : made;
     this.stepPathReason = typeof made === 'string' ? made : 'the fused step covers this model and these options: each step is one call';
@@ -1102,7 +1111,9 @@ class TrainingRun {
     this.stopped = 'non-finite';
     const bad = this.badNorm;
     const what = Number.isFinite(lv) ? `gradient norm became ${Number.isNaN(bad) ? 'NaN' : 'infinite'}` : `loss became ${Number.isNaN(lv) ? 'NaN' : 'infinite'}`;
-    this.message = `training stopped in epoch ${epoch} at step ${this.step}: the ${what} (loss ${lv}, ‖g‖ ${bad}); the last good weights were restored. Try a smaller learning rate or clipNorm.`;
+    // Epochs count from 1; steps, as result.steps[].step, from 0 over the whole run.
+    const inEpoch = this.steps.filter((s) => s.epoch === epoch).length + 1;
+    this.message = `training stopped in epoch ${epoch} at its step ${inEpoch} (the run's step ${this.step}, counted from 0 as result.steps[].step): the ${what} (loss ${lv}, ‖g‖ ${bad}); the last good weights were restored. Try a smaller learning rate or clipNorm.`;
   }
 
   /** The epoch's log, with the validation loss when there is validation data. */
@@ -1203,15 +1214,15 @@ function epochLine(log: EpochLog, options: TrainOptions, fused: boolean): string
  */
 export async function train(model: tf.LayersModel, data: TrainInput, options: TrainOptions): Promise<TrainResult> {
   const setup = checkTrainArgs(model, data, options);
-  let made: FusedTrainStep | string;
+  let run: TrainingRun;
   try {
-    made = fusedStepFor(model, options, setup);
+    // After every check: an optimizer holds tensors. Whatever fails here, the sources' tensors go.
+    run = new TrainingRun(model, options, setup, fusedStepFor(model, options, setup));
   } catch (e) {
     setup.source.dispose();
     setup.valSource?.dispose();
     throw e;
   }
-  const run = new TrainingRun(model, options, setup, made);      // after every check: an optimizer holds tensors
   const verbose = options.verbose ?? true;
   const live = options.live ? ownedLiveFigure() : undefined;     // closed below, also after an interrupt
   const op = interruptible('train', options.signal);
@@ -1268,7 +1279,6 @@ export async function train(model: tf.LayersModel, data: TrainInput, options: Tr
  */
 function fusedStepFor(model: tf.LayersModel, options: TrainOptions, setup: TrainSetup): FusedTrainStep | string {
   if (options.fusedStep === false) return 'options.fusedStep is false';
-  checkOptimizerName(options.optimizer ?? 'adam');   // a bad name is train's error on either path
   const made = isSeq2seq(model) ? 'a seq2seq model (two inputs)'
     : !setup.source.arrays ? 'its data come as tensor batches only'
     : FusedTrainStep.create(model, { optimizer: options.optimizer ?? 'adam', learningRate: setup.lr, loss: setup.lossName, clipNorm: options.clipNorm, clipValue: options.clipValue, tbptt: setup.k });

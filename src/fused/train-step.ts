@@ -211,6 +211,23 @@ export class FusedTrainStep {
     return new FusedTrainStep(p, options);
   }
 
+  /** ‖g‖, summed weight by weight in float64; each weight's own norm goes into `perWeight` when given. */
+  private gradNorm(perWeight?: Record<string, number>): number {
+    const g = this.grad;
+    let sq = 0;
+    for (const w of this.plan.weights) {
+      let s = 0;
+      const end = w.at + w.size;                                           // (hoisted: 3× faster than w.at + w.size per element)
+      for (let i = w.at; i < end; i++) {
+        const v = g[i];
+        s += v * v;
+      }
+      if (perWeight) perWeight[w.name] = Math.sqrt(s);
+      sq += s;
+    }
+    return Math.sqrt(sq);
+  }
+
   /** θ ← the model's tf.js variables. */
   load(): void {
     for (const w of this.plan.weights) this.theta.set(w.variable.read().dataSync() as Float32Array, w.at);
@@ -229,18 +246,7 @@ export class FusedTrainStep {
     const g = this.grad;
     const lossValue = this.forwardBackward(batch);
     const paramNorms: Record<string, number> = {};
-    let sq = 0;
-    for (const w of this.plan.weights) {
-      let s = 0;
-      const end = w.at + w.size;                                           // (hoisted: 3× faster than w.at + w.size per element)
-      for (let i = w.at; i < end; i++) {
-        const v = g[i];
-        s += v * v;
-      }
-      paramNorms[w.name] = Math.sqrt(s);
-      sq += s;
-    }
-    const norm = Math.sqrt(sq);
+    const norm = this.gradNorm(paramNorms);
     if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
       // As train's tf.js path: back to the weights at which the last finite loss was measured.
       this.theta.set(this.lastGood);
@@ -251,13 +257,8 @@ export class FusedTrainStep {
     let normBefore = norm;
     const { clipValue, clipNorm } = this.o;
     if (clipValue !== undefined) {
-      let s = 0;
-      for (let i = 0; i < g.length; i++) {
-        const v = g[i] > clipValue ? clipValue : g[i] < -clipValue ? -clipValue : g[i];
-        g[i] = v;
-        s += v * v;
-      }
-      normBefore = Math.sqrt(s);
+      for (let i = 0; i < g.length; i++) g[i] = g[i] > clipValue ? clipValue : g[i] < -clipValue ? -clipValue : g[i];
+      normBefore = this.gradNorm();
     }
     if (clipNorm !== undefined && normBefore > clipNorm) {
       const scale = clipNorm / normBefore;
@@ -266,12 +267,9 @@ export class FusedTrainStep {
     }
     let clippedNorm = norm;
     if (clipValue !== undefined || clipped) {
-      let s = 0;
-      for (let i = 0, n = g.length; i < n; i++) {
-        const v = g[i];
-        s += v * v;
-      }
-      clippedNorm = Math.sqrt(s);
+      // Summed as `norm` was, weight by weight: a clipping that changed nothing gives the same bits, and
+      // is not called clipped (one flat sum differs from the per-weight sums in the last bits).
+      clippedNorm = clipped ? this.gradNorm() : normBefore;
       clipped = clipped || clippedNorm < norm;
     }
     // RNN_LAB_NO_TRAINING=1 (../no-training.ts): the step is computed and reported, θ stays where it was.

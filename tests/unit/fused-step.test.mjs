@@ -181,6 +181,11 @@ test('fused step: a non-finite loss stops training with the last good weights (n
   const r = await L.train(model, data, { epochs: 50, batchSize: 8, verbose: false, optimizer: 'sgd', learningRate: 1e6, fusedStep: true });
   assert.equal(r.stopped, 'non-finite', r.message);
   for (const w of model.getWeights()) assert.ok(w.dataSync().every(Number.isFinite), `${w.name} is finite after the refused step`);
+  // The message places the refused step both ways: within its epoch (counted from 1, as epochs are) and
+  // in the run (counted from 0, as result.steps[].step), which is the number of steps applied before it.
+  const epoch = r.steps.length ? r.steps.at(-1).epoch : 1;
+  const inEpoch = r.steps.filter((s) => s.epoch === epoch).length + 1;
+  assert.match(r.message, new RegExp(`^training stopped in epoch ${epoch} at its step ${inEpoch} \\(the run's step ${r.steps.length}, counted from 0 as result\\.steps\\[\\]\\.step\\)`), r.message);
   model.dispose();
   tf.dispose([data.x, data.y]);
 });
@@ -333,4 +338,41 @@ test('NaN in x at a padded step is refused with a message that says it is paddin
     (e) => /train: data\.x has NaN at \[1, 1, 0\]/.test(e.message) && !/padded step/.test(e.message));
   tf.dispose([padded, real, y]);
   model.dispose();
+});
+
+test('fused step: a step is "clipped" only when clipping changed the gradient, as on the tf.js path', async () => {
+  // (a) clipValue far above every gradient entry: nothing is ever clipped, on either path. The fused step
+  // once summed ‖g‖ weight by weight before clipping and in one flat sum after, so the last bits differed
+  // and 18 of 80 such steps were reported clipped.
+  const spec = { inputSize: M, hiddenSize: 8, outputSize: 2, numLayers: 2 };
+  const data = dataFor(spec, true, 21);
+  const never = await bothPaths('lstm', spec, data, { optimizer: 'adam', learningRate: 0.02, clipValue: 1e6, epochs: 8 });
+  const count = (r) => r.steps.filter((s) => s.clipped).length;
+  console.log(`clipValue 1e6: clipped steps fused ${count(never.fused.r)}, tf.js ${count(never.ops.r)} of ${never.fused.r.steps.length}`);
+  assert.equal(never.fused.r.stepPath, 'fused');
+  assert.equal(count(never.ops.r), 0);
+  assert.equal(count(never.fused.r), 0, 'the fused step reports clipping that changed nothing');
+  assert.ok(never.fused.r.epochs.every((e) => e.clipFraction === 0));
+  tf.dispose(Object.values(data).filter((v) => v instanceof tf.Tensor));
+  // (b) ragged many-to-many GRU, momentum, clipNorm 0.2 and clipValue 0.05: some steps clipped and some
+  // not; the two paths agree on every step's flag.
+  const r = ((s) => () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32))(11);
+  const xs = [], ys = [];
+  for (let i = 0; i < 48; i++) {
+    const len = 2 + Math.floor(r() * 11);
+    xs.push(Array.from({ length: len }, () => [r(), r() - 0.5, r() * 2]));
+    ys.push(Array.from({ length: len }, () => [r() - 0.5]));
+  }
+  const flags = {};
+  for (const fusedStep of [true, false]) {
+    const model = L.buildGRU({ inputSize: 3, hiddenSize: 12, outputSize: 1, topology: 'many-to-many', seed: 3 });
+    const res = await L.train(model, { x: xs, y: ys }, { epochs: 5, batchSize: 16, seed: 4, verbose: false, optimizer: 'momentum', learningRate: 0.05, clipNorm: 0.2, clipValue: 0.05, fusedStep });
+    assert.equal(res.stepPath, fusedStep ? 'fused' : 'tf.js');
+    flags[fusedStep] = res.steps.map((s) => s.clipped);
+    model.dispose();
+  }
+  const differ = flags.true.map((f, i) => (f !== flags.false[i] ? i : -1)).filter((i) => i >= 0);
+  console.log(`ragged GRU: clipped ${flags.true.filter(Boolean).length}/${flags.true.length} steps (fused), ${flags.false.filter(Boolean).length} (tf.js); flags differ at steps [${differ}]`);
+  assert.ok(flags.false.some(Boolean) && !flags.false.every(Boolean), 'the case must have clipped and unclipped steps');
+  assert.deepEqual(differ, [], 'the paths disagree on which steps were clipped');
 });

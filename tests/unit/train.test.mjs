@@ -351,7 +351,7 @@ for (const backend of ['wasm', 'cpu']) {
         assert.equal(calls, 3);
         assert.equal(r.steps.length, 2);
         assert.equal(r.epochs.length, 2, 'the failed epoch is not logged');
-        assert.match(r.message, /epoch 3 at step 2: the loss became NaN/);
+        assert.match(r.message, /epoch 3 at its step 1 \(the run.s step 2, counted from 0 as result\.steps\[\]\.step\): the loss became NaN/);
         assert.match(r.message, /last good weights were restored/);
         assert.equal(dTheta1, 0, 'exactly θ1: the weights at which the last finite loss was measured');
         assert.ok(dTheta2 > 1e-4, 'not θ2, the weights whose loss was NaN');
@@ -374,7 +374,8 @@ for (const backend of ['wasm', 'cpu']) {
         console.log(`  ${backend}: restored = θ${s - 1} (max |Δ| ${listDiff(w, seen[s - 1])}); mse there ${lossAtW.toExponential(4)} vs steps[${s - 1}].loss ${r.steps[s - 1].loss.toExponential(4)}`);
         assert.equal(r.stopped, 'non-finite');
         assert.ok(s >= 1 && s < 50);
-        assert.match(r.message, new RegExp(`epoch ${s + 1} at step ${s}: the loss became (NaN|infinite)`));
+        // One batch per epoch: the refused step is the first of epoch s + 1 and the run's step s (from 0).
+        assert.match(r.message, new RegExp(`epoch ${s + 1} at its step 1 \\(the run's step ${s}, counted from 0 as result\\.steps\\[\\]\\.step\\): the loss became (NaN|infinite)`));
         assert.ok(w.flat().every(Number.isFinite), 'no weight is NaN or infinite');
         assert.ok(pv.every(Number.isFinite), 'predictions are finite');
         assert.equal(listDiff(w, seen[s - 1]), 0, 'the weights at which the last finite loss was measured');
@@ -389,7 +390,7 @@ for (const backend of ['wasm', 'cpu']) {
         const r = await L.train(model, { x, y }, { ...quiet, epochs: 4, batchSize: 16, shuffle: false, optimizer: 'sgd', learningRate: 0.1, loss: nanGrad });
         console.log(`  ${backend}: NaN gradient with a finite loss → "${r.message}"`);
         assert.equal(r.stopped, 'non-finite');
-        assert.match(r.message, /at step 1: the gradient norm became NaN \(loss \d+\.\d+, ‖g‖ NaN\)/);
+        assert.match(r.message, /epoch 2 at its step 1 \(the run's step 1, counted from 0 as result\.steps\[\]\.step\): the gradient norm became NaN \(loss \d+\.\d+, ‖g‖ NaN\)/);
         assert.ok(weightsOf(model).flat().every(Number.isFinite));
         model.dispose();
       }
