@@ -99,7 +99,7 @@ export interface TrainOptions {
   /** Sequences per optimizer step. Default 32. */
   batchSize?: number;
   /** 'sgd', 'momentum' (0.9), 'rmsprop' or 'adam'. Default 'adam'. */
-  optimizer?: 'sgd' | 'momentum' | 'rmsprop' | 'adam';
+  optimizer?: OptimizerName;
   /** Learning rate. Default 0.01 (adam, rmsprop: 0.001·10 works well for these small nets). */
   learningRate?: number;
   /**
@@ -229,23 +229,27 @@ export interface TrainResult {
   frame(which?: 'epochs' | 'steps'): unknown;
 }
 
-/** options.optimizer's names; anything else (null included) is an error naming the option and what was given. */
+/** options.optimizer's names. */
+const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adam'] as const;
+type OptimizerName = typeof OPTIMIZERS[number];
+
+/** A name of {@link OPTIMIZERS}; anything else (null included) is an error naming the option and what was given. */
 function checkOptimizerName(name: unknown): void {
-  if (typeof name === 'string' && ['sgd', 'momentum', 'rmsprop', 'adam'].includes(name)) return;
-  const want = `train: options.optimizer must be 'sgd', 'momentum', 'rmsprop' or 'adam'`;
+  if ((OPTIMIZERS as readonly unknown[]).includes(name)) return;
+  const want = `train: options.optimizer must be ${OPTIMIZERS.slice(0, -1).map((o) => `'${o}'`).join(', ')} or '${OPTIMIZERS.at(-1)}'`;
   // (tf.Optimizer's instanceof reads .minimize off the value: objects only.)
   if (typeof name === 'object' && name !== null && name instanceof tf.Optimizer) throw new TypeError(`${want} (train makes the optimizer, with options.learningRate); got a tf.train optimizer object`);
   if (typeof name !== 'string') throw new TypeError(`${want}; got ${describe(name)}`);
   throw new RangeError(`${want}; got '${name}'`);
 }
 
-function makeOptimizer(name: string, lr: number): tf.Optimizer {
-  checkOptimizerName(name);   // (train has checked it; this keeps the switch's default honest)
+/** The tf.js optimizer of a name train has checked (checkTrainArgs). */
+function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
   switch (name) {
     case 'sgd': return tf.train.sgd(lr);
     case 'momentum': return tf.train.momentum(lr, 0.9);
     case 'rmsprop': return tf.train.rmsprop(lr);
-    default: return tf.train.adam(lr);
+    case 'adam': return tf.train.adam(lr);
   }
 }
 

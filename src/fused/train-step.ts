@@ -6,9 +6,10 @@
  *
  * The weights live in one flat Float32Array θ between steps, in the order of `model.trainableWeights`;
  * the gradient g and the optimizer's slots are flat arrays of the same layout (in wasm memory beside the
- * update kernels, ./index.ts UpdateArrays), so clipping is one loop and the update one kernel call. After every step θ is written back to the model's tf.js variables
- * ({@link FusedTrainStep.sync}), so whatever user code sees between steps (a callback, an Interrupt,
- * an abort, a save) holds the weights of the last finished step.
+ * update kernels, ./index.ts UpdateArrays), so clipping is one loop and the update one kernel call.
+ * After every step θ is written back to the model's tf.js variables ({@link FusedTrainStep.sync}), so
+ * whatever user code sees between steps (a callback, an Interrupt, an abort, a save) holds the weights
+ * of the last finished step.
  *
  * Numerics follow the tf.js path it replaces, not a new definition: the losses of ../losses.ts
  * (clipped probabilities and their zero gradient outside the clip, means over real steps), the
@@ -40,8 +41,8 @@ import type { WeightGrads } from './index';
 /** The optimizers {@link FusedTrainStep} runs, by train's names, and the slots (arrays the size of θ) each keeps. */
 const SLOTS = { sgd: 0, momentum: 1, rmsprop: 1, adam: 2 } as const;
 
-/** The optimizers {@link FusedTrainStep} runs, by train's names. */
-export type StepOptimizerName = 'sgd' | 'momentum' | 'rmsprop' | 'adam';
+/** The optimizers {@link FusedTrainStep} runs, by train's names (train checks options.optimizer first). */
+export type StepOptimizerName = keyof typeof SLOTS;
 
 /** What train asks of a step. */
 export interface FusedStepOptions {
@@ -204,8 +205,6 @@ export class FusedTrainStep {
 
   /** The step for a model, or why it cannot be made (a sentence). */
   static create(model: tf.LayersModel, options: FusedStepOptions): FusedTrainStep | string {
-    // (train names a bad optimizer in its error; the step only declines it.)
-    if (!(options.optimizer in SLOTS)) return `optimizer '${String(options.optimizer)}' (the fused step runs ${Object.keys(SLOTS).join(', ')})`;
     const p = planOf(model, options);
     if (typeof p === 'string') return p;
     return new FusedTrainStep(p, options);
