@@ -206,7 +206,10 @@ function torchTimer(cell, hidden) {
  * the kernels), per step, 32 steps (4 epochs) per repetition; (2) the ops step `train` ran before the fused step (`model.apply(x, { training,
  * mask })`, tf.variableGrads, tf.js Adam); (3) forward+backward of the fused layer alone (loss on h_T against fixed weights),
  * the same work as PyTorch 1 thread's packed (pack_padded_sequence) and full runs on the same x and lengths.
- * Ragged and full alternate within each repetition; the ratio is the median of the per-repetition ratios.
+ * With more than one fused-kernel thread, (1) once more on one thread: the kernels' skipping of padded
+ * steps, apart from what two threads add to every step (the helper's hand-offs and waits).
+ * Ragged and full alternate within each repetition, in turn first (ABBA), each block after one untimed
+ * step; the ratio is the median of the per-repetition ratios.
  */
 const raggedRepeats = Math.max(repeats, 11);
 
@@ -240,6 +243,7 @@ async function raggedRow() {
     let warm = false;
     return () => {
       if (!warm) { for (let i = 0; i < warmup + 1; i++) step(); warm = true; }
+      step();   // untimed: the block after another timer's starts with warm caches and an awake helper thread
       const t0 = performance.now();
       let n = 0;
       while (n < 3 || (n < steps * 3 && performance.now() - t0 < 700)) { step(); n++; }
@@ -252,23 +256,38 @@ async function raggedRow() {
   const xs4 = tf.tile(x, [copies, 1, 1]), ys4 = tf.tile(y, [copies, 1]);
   const lengths4 = Array.from({ length: copies }, () => lengths).flat();
   const fusedModel = L.buildLSTM({ inputSize: INPUT, hiddenSize: H, outputSize: 1, seed: 1 });
-  const fusedTimer = (withLengths) => {
+  const fusedTimer = (withLengths, threads) => {
     let warm = false;
     const run = (n) => L.train(fusedModel, { x: xs4, y: ys4, ...(withLengths ? { lengths: lengths4 } : {}) }, { epochs: n, batchSize: BATCH, learningRate: 1e-3, verbose: false, shuffle: false });
+    // Untimed before each block: one step on the batch alone (a helper thread stopped by a 1-thread block starts again here).
+    const warmStep = () => L.train(fusedModel, { x, y, ...(withLengths ? { lengths } : {}) }, { epochs: 1, batchSize: BATCH, learningRate: 1e-3, verbose: false, shuffle: false });
     return async () => {
-      if (!warm) { await run(1); warm = true; }
-      const t0 = performance.now();
-      const r = await run(epochs);
-      if (r.stepPath !== 'fused') throw new Error(`bench: train ran the ${r.stepPath} path: ${r.stepPathReason}`);
-      return (performance.now() - t0) / (epochs * copies);
+      const before = L.fusedInfo().threads;
+      if (threads) L.setFusedThreads(threads);
+      try {
+        if (!warm) { await run(1); warm = true; }
+        await warmStep();
+        const t0 = performance.now();
+        const r = await run(epochs);
+        if (r.stepPath !== 'fused') throw new Error(`bench: train ran the ${r.stepPath} path: ${r.stepPathReason}`);
+        return (performance.now() - t0) / (epochs * copies);
+      } finally {
+        if (threads) L.setFusedThreads(before);
+      }
     };
   };
+  const threads = L.fusedInfo().threads;
   const timers = { stepRagged: fusedTimer(true), stepFull: fusedTimer(false), trainRagged: timerOf(trainStep({ mask })), trainFull: timerOf(trainStep({})),
-    layerRagged: timerOf(layerStep({ lengths })), layerFull: timerOf(layerStep({})) };
+    layerRagged: timerOf(layerStep({ lengths })), layerFull: timerOf(layerStep({})),
+    ...(threads > 1 ? { step1Ragged: fusedTimer(true, 1), step1Full: fusedTimer(false, 1) } : {}) };
   const ms = Object.fromEntries(Object.keys(timers).map((k) => [k, []]));
   // Short repetitions (≈ 0.7 s each), many of them, ragged and full back to back: drift on a busy
-  // machine hits both sides of a ratio alike.
-  for (let r = 0; r < raggedRepeats; r++) for (const k of Object.keys(timers)) ms[k].push(await timers[k]());
+  // machine hits both sides of a ratio alike; which of the two goes first alternates (ABBA), so what
+  // follows another timer's block (or comes first) is not always the same side.
+  const pairs = Object.keys(timers).filter((k) => k.endsWith('Ragged')).map((k) => [k, k.replace(/Ragged$/, 'Full')]);
+  for (let r = 0; r < raggedRepeats; r++) {
+    for (const pair of pairs) for (const k of r % 2 === 0 ? pair : [...pair].reverse()) ms[k].push(await timers[k]());
+  }
   tf.dispose([xs4, ys4]);
   fusedModel.dispose();
   const ratios = (a, b) => median(ms[a].map((v, i) => v / ms[b][i]));
@@ -279,7 +298,8 @@ async function raggedRow() {
   const row = { cell: 'lstm', hidden: H, T, batch: BATCH, lengths: `uniform ${lo}–${T}`, realStepFraction: realSteps / (BATCH * T),
     'fused step ragged ms': median(ms.stepRagged), 'fused step full ms': median(ms.stepFull), 'fused step ragged/full': ratios('stepRagged', 'stepFull'),
     'train ragged ms': median(ms.trainRagged), 'train full ms': median(ms.trainFull), 'train ragged/full': ratios('trainRagged', 'trainFull'),
-    'fused ragged ms': median(ms.layerRagged), 'fused full ms': median(ms.layerFull), 'fused ragged/full': ratios('layerRagged', 'layerFull') };
+    'fused ragged ms': median(ms.layerRagged), 'fused full ms': median(ms.layerFull), 'fused ragged/full': ratios('layerRagged', 'layerFull'), threads };
+  if (ms.step1Ragged) Object.assign(row, { 'fused step 1 thread ragged ms': median(ms.step1Ragged), 'fused step 1 thread full ms': median(ms.step1Full), 'fused step 1 thread ragged/full': ratios('step1Ragged', 'step1Full') });
   const torch = torchRun([{ mode: 'packed', cell: 'lstm', hidden: H, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats: raggedRepeats, warmup, lengths, x: xs }]);
   if (torch.skipped) row.pytorch = torch.skipped;
   else {
@@ -293,9 +313,10 @@ async function raggedRow() {
 
 function printRagged(row) {
   const f = (v) => (typeof v === 'number' ? v.toFixed(1) : '—');
-  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real, the floor of ragged/full); ms, medians of ${raggedRepeats} alternating repetitions; ragged/full is the median of the per-repetition ratios, not the ratio of the two medians`);
+  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real, the floor of ragged/full); ms, medians of ${raggedRepeats} alternating repetitions (ABBA, each block after an untimed step); ragged/full is the median of the per-repetition ratios, not the ratio of the two medians`);
   console.log(['', 'ragged', 'full T', 'ragged/full'].join('\t'));
-  console.log(['rnn-lab train (fused step)', f(row['fused step ragged ms']), f(row['fused step full ms']), row['fused step ragged/full'].toFixed(2)].join('\t'));
+  console.log([`rnn-lab train (fused step, ${row.threads} thread${row.threads === 1 ? '' : 's'})`, f(row['fused step ragged ms']), f(row['fused step full ms']), row['fused step ragged/full'].toFixed(2)].join('\t'));
+  if (row['fused step 1 thread ragged ms'] !== undefined) console.log(['rnn-lab train (fused step, 1 thread)', f(row['fused step 1 thread ragged ms']), f(row['fused step 1 thread full ms']), row['fused step 1 thread ragged/full'].toFixed(2)].join('\t'));
   console.log(['rnn-lab ops step (model.apply + tf.js Adam)', f(row['train ragged ms']), f(row['train full ms']), row['train ragged/full'].toFixed(2)].join('\t'));
   console.log(['rnn-lab fused layer fwd+bwd', f(row['fused ragged ms']), f(row['fused full ms']), row['fused ragged/full'].toFixed(2)].join('\t'));
   if (row['pytorch packed ms'] !== undefined) {
