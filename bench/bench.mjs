@@ -123,6 +123,17 @@ function timer(model) {
   };
 }
 
+/** Run `fn` with the fused kernels on `threads` threads (when given), then the count as it was. */
+async function onThreads(threads, fn) {
+  const before = L.fusedInfo().threads;
+  if (threads) L.setFusedThreads(threads);
+  try {
+    return await fn();
+  } finally {
+    if (threads) L.setFusedThreads(before);
+  }
+}
+
 /**
  * A timer for `train` itself (the fused step): each run() is one `train` call of one epoch over
  * 4 × `steps` batches of BATCH (an epoch of a small data set: its per-call setup, ≈ 1–3 ms, is part of
@@ -136,14 +147,8 @@ function trainTimer(model, threads) {
   const epoch = () => L.train(model, { x, y }, { epochs: 1, batchSize: BATCH, learningRate: 1e-3, optimizer: 'adam', verbose: false, shuffle: false });
   let warm = false;
   return {
-    async run() {
-      const before = L.fusedInfo().threads;
-      if (threads) L.setFusedThreads(threads);
-      try {
-        return await this.timed();
-      } finally {
-        if (threads) L.setFusedThreads(before);
-      }
+    run() {
+      return onThreads(threads, () => this.timed());
     },
     async timed() {
       // Helpers stopped by a 1-thread run start again in an untimed epoch.
@@ -261,20 +266,14 @@ async function raggedRow() {
     const run = (n) => L.train(fusedModel, { x: xs4, y: ys4, ...(withLengths ? { lengths: lengths4 } : {}) }, { epochs: n, batchSize: BATCH, learningRate: 1e-3, verbose: false, shuffle: false });
     // Untimed before each block: one step on the batch alone (a helper thread stopped by a 1-thread block starts again here).
     const warmStep = () => L.train(fusedModel, { x, y, ...(withLengths ? { lengths } : {}) }, { epochs: 1, batchSize: BATCH, learningRate: 1e-3, verbose: false, shuffle: false });
-    return async () => {
-      const before = L.fusedInfo().threads;
-      if (threads) L.setFusedThreads(threads);
-      try {
-        if (!warm) { await run(1); warm = true; }
-        await warmStep();
-        const t0 = performance.now();
-        const r = await run(epochs);
-        if (r.stepPath !== 'fused') throw new Error(`bench: train ran the ${r.stepPath} path: ${r.stepPathReason}`);
-        return (performance.now() - t0) / (epochs * copies);
-      } finally {
-        if (threads) L.setFusedThreads(before);
-      }
-    };
+    return () => onThreads(threads, async () => {
+      if (!warm) { await run(1); warm = true; }
+      await warmStep();
+      const t0 = performance.now();
+      const r = await run(epochs);
+      if (r.stepPath !== 'fused') throw new Error(`bench: train ran the ${r.stepPath} path: ${r.stepPathReason}`);
+      return (performance.now() - t0) / (epochs * copies);
+    });
   };
   const threads = L.fusedInfo().threads;
   const timers = { stepRagged: fusedTimer(true), stepFull: fusedTimer(false), trainRagged: timerOf(trainStep({ mask })), trainFull: timerOf(trainStep({})),
