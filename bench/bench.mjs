@@ -343,9 +343,10 @@ for (const cell of cells) {
     if (torch) models.push(['pytorch 1 thread', { dispose() {} }, torch]);
     const rates = Object.fromEntries(models.map(([n]) => [n, []]));
     const outside = [];
-    // Alternate: each repetition runs every implementation once, so drift hits them alike.
+    // Alternate: each repetition runs every implementation once, so drift hits them alike; the order
+    // rotates, so no implementation always follows the same one (its helper thread asleep, its caches cold).
     for (let r = 0; r < repeats; r++) {
-      for (const [name, , t] of models) {
+      for (const [name, , t] of models.map((_, i) => models[(i + r) % models.length])) {
         const v = await t.run();
         if (typeof v === 'number') rates[name].push(v);
         else { rates[name].push(v.rate); if (name === 'rnn-lab train') outside.push(v.outside); }
@@ -364,7 +365,7 @@ if (torchSkipped) console.log(`PyTorch: skipped — ${torchSkipped}`);
 
 const fused = L.fusedInfo();
 const fusedLine = `default path: fused kernels, ${fused.relaxedSimd ? 'relaxed-SIMD FMA' : 'SIMD'}, ${fused.threads} thread(s) (${fused.helperThreads} helper(s) started)`;
-console.log(`\nsamples/s (median of ${repeats} alternating repetitions of every implementation, PyTorch included; tf.layers and the ops steps: ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; train: one call over ${4 * steps} batches; PyTorch: ${3 * steps} steps; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name}; ${fusedLine})`);
+console.log(`\nsamples/s (median of ${repeats} alternating repetitions of every implementation in rotated order, PyTorch included; tf.layers and the ops steps: ≥ 2 steps and up to ${steps} steps or ${minSeconds} s; train: one call over ${4 * steps} batches; PyTorch: ${3 * steps} steps; T=${T}, input ${INPUT}, batch ${BATCH}, Adam; backend ${info.name}; ${fusedLine})`);
 const cols = ['tf.layers', 'rnn-lab train', 'rnn-lab train 1 thread', 'rnn-lab ops step', 'rnn-lab reference', 'pytorch 1 thread'];
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '—');
 const table = [['cell', 'H', ...cols, 'train/pytorch', 'ops step/pytorch', 'train/tf.layers', 'reference/tf.layers', 'train GFMA/s', 'outside kernels', '2 threads/1']];
