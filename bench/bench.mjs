@@ -206,9 +206,10 @@ function torchTimer(cell, hidden) {
 
 /**
  * Issue 16's row, LSTM H=128, T=50, batch 64, input 8, on a batch whose lengths are uniform over 25–50
- * (seeded) against the same batch at full length, three ways: (1) `train` itself on 8 copies of the batch
- * (buildLSTM + linear head, MSE on the last real step, Adam; the fused step, which skips padded steps in
- * the kernels), per step, 32 steps (4 epochs) per repetition; (2) the ops step `train` ran before the fused step (`model.apply(x, { training,
+ * (seeded) against the same batch at full length, three ways: (1) `train` itself (buildLSTM + linear
+ * head, MSE on the last real step, Adam; the fused step, which skips padded steps in the kernels), one
+ * call over the ragged batch and the full one taking turns, each side the mean of its steps' own times
+ * (StepLog.seconds); (2) the ops step `train` ran before the fused step (`model.apply(x, { training,
  * mask })`, tf.variableGrads, tf.js Adam); (3) forward+backward of the fused layer alone (loss on h_T against fixed weights),
  * the same work as PyTorch 1 thread's packed (pack_padded_sequence) and full runs on the same x and lengths.
  * With more than one fused-kernel thread, (1) once more on one thread: the kernels' skipping of padded
@@ -255,50 +256,67 @@ async function raggedRow() {
       return (performance.now() - t0) / n;
     };
   };
-  // `train` itself (the fused step): 4 epochs over 8 copies of the batch (32 steps, ≈ 0.7 s, as long as
-  // the other timers' repetitions), with its lengths and without; per step, train's own start-up included.
-  const copies = 8, epochs = 4;
-  const xs4 = tf.tile(x, [copies, 1, 1]), ys4 = tf.tile(y, [copies, 1]);
-  const lengths4 = Array.from({ length: copies }, () => lengths).flat();
+  // `train` itself (the fused step): one call per repetition over 16 batches, the ragged batch and the
+  // same batch at full length taking turns (which goes first alternates by repetition), 2 epochs (32
+  // steps, ≈ 0.7 s, as long as the other timers' repetitions); each side's time is the mean of its
+  // steps' own times (StepLog.seconds), so the two sides share the machine's state step by step and
+  // train's start-up, which belongs to neither batch, is in neither.
+  const copies = 8, epochs = 2;
+  const full = Array(BATCH).fill(T);
+  const mixed = (raggedFirst) => {
+    const order = raggedFirst ? [lengths, full] : [full, lengths];
+    return { x: tf.tile(x, [2 * copies, 1, 1]), y: tf.tile(y, [2 * copies, 1]), lengths: Array.from({ length: copies }, () => order).flat(2) };
+  };
+  const data = [mixed(true), mixed(false)];
   const fusedModel = L.buildLSTM({ inputSize: INPUT, hiddenSize: H, outputSize: 1, seed: 1 });
-  const fusedTimer = (withLengths, threads) => {
+  const fusedTimer = (threads) => {
     let warm = false;
-    const run = (n) => L.train(fusedModel, { x: xs4, y: ys4, ...(withLengths ? { lengths: lengths4 } : {}) }, { epochs: n, batchSize: BATCH, learningRate: 1e-3, verbose: false, shuffle: false });
-    // Untimed before each block: one step on the batch alone (a helper thread stopped by a 1-thread block starts again here).
-    const warmStep = () => L.train(fusedModel, { x, y, ...(withLengths ? { lengths } : {}) }, { epochs: 1, batchSize: BATCH, learningRate: 1e-3, verbose: false, shuffle: false });
+    let rep = 0;
+    const run = (d, n) => L.train(fusedModel, d, { epochs: n, batchSize: BATCH, learningRate: 1e-3, verbose: false, shuffle: false });
     return () => onThreads(threads, async () => {
-      if (!warm) { await run(1); warm = true; }
-      await warmStep();
-      const t0 = performance.now();
-      const r = await run(epochs);
+      // Untimed first: one epoch (a helper thread stopped by a 1-thread block starts again here).
+      if (!warm) { await run(data[0], 1); warm = true; }
+      const raggedFirst = rep++ % 2 === 0;
+      const r = await run(data[raggedFirst ? 0 : 1], epochs);
       if (r.stepPath !== 'fused') throw new Error(`bench: train ran the ${r.stepPath} path: ${r.stepPathReason}`);
-      return (performance.now() - t0) / (epochs * copies);
+      // Step pairs in order: [ragged ms, full ms] for the two steps of each pair of batches.
+      const ms = r.steps.map((s) => 1000 * s.seconds);
+      return Array.from({ length: ms.length / 2 }, (_, i) => (raggedFirst ? [ms[2 * i], ms[2 * i + 1]] : [ms[2 * i + 1], ms[2 * i]]));
     });
   };
   const threads = L.fusedInfo().threads;
-  const timers = { stepRagged: fusedTimer(true), stepFull: fusedTimer(false), trainRagged: timerOf(trainStep({ mask })), trainFull: timerOf(trainStep({})),
-    layerRagged: timerOf(layerStep({ lengths })), layerFull: timerOf(layerStep({})),
-    ...(threads > 1 ? { step1Ragged: fusedTimer(true, 1), step1Full: fusedTimer(false, 1) } : {}) };
+  const timers = { trainRagged: timerOf(trainStep({ mask })), trainFull: timerOf(trainStep({})),
+    layerRagged: timerOf(layerStep({ lengths })), layerFull: timerOf(layerStep({})) };
+  const steppers = { step: fusedTimer(), ...(threads > 1 ? { step1: fusedTimer(1) } : {}) };
   const ms = Object.fromEntries(Object.keys(timers).map((k) => [k, []]));
+  const stepPairs = Object.fromEntries(Object.keys(steppers).map((k) => [k, []]));
   // Short repetitions (≈ 0.7 s each), many of them, ragged and full back to back: drift on a busy
   // machine hits both sides of a ratio alike; which of the two goes first alternates (ABBA), so what
   // follows another timer's block (or comes first) is not always the same side.
   const pairs = Object.keys(timers).filter((k) => k.endsWith('Ragged')).map((k) => [k, k.replace(/Ragged$/, 'Full')]);
   for (let r = 0; r < raggedRepeats; r++) {
+    for (const [k, timer] of Object.entries(steppers)) stepPairs[k].push(...(await timer()));
     for (const pair of pairs) for (const k of r % 2 === 0 ? pair : [...pair].reverse()) ms[k].push(await timers[k]());
   }
-  tf.dispose([xs4, ys4]);
+  tf.dispose(data.flatMap((d) => [d.x, d.y]));
   fusedModel.dispose();
   const ratios = (a, b) => median(ms[a].map((v, i) => v / ms[b][i]));
+  // The training step: medians over all steps, the median of the ratios of adjacent steps, and the ratio of the mean step times.
+  const stepStats = (k) => {
+    const p = stepPairs[k];
+    const mean = (i) => p.reduce((a, q) => a + q[i], 0) / p.length;
+    return { ragged: median(p.map((q) => q[0])), full: median(p.map((q) => q[1])), ratio: median(p.map((q) => q[0] / q[1])), meanRatio: mean(0) / mean(1), pairs: p.length };
+  };
+  const step = stepStats('step'), step1 = stepPairs.step1 ? stepStats('step1') : undefined;
   const xs = Array.from(x.dataSync());
   tf.dispose([x, y, K, U, B, R, mask]);
   opt.dispose();
   model.dispose();
   const row = { cell: 'lstm', hidden: H, T, batch: BATCH, lengths: `uniform ${lo}–${T}`, realStepFraction: realSteps / (BATCH * T),
-    'fused step ragged ms': median(ms.stepRagged), 'fused step full ms': median(ms.stepFull), 'fused step ragged/full': ratios('stepRagged', 'stepFull'),
+    'fused step ragged ms': step.ragged, 'fused step full ms': step.full, 'fused step ragged/full': step.ratio, 'fused step mean ragged/mean full': step.meanRatio, 'fused step pairs': step.pairs,
     'train ragged ms': median(ms.trainRagged), 'train full ms': median(ms.trainFull), 'train ragged/full': ratios('trainRagged', 'trainFull'),
     'fused ragged ms': median(ms.layerRagged), 'fused full ms': median(ms.layerFull), 'fused ragged/full': ratios('layerRagged', 'layerFull'), threads };
-  if (ms.step1Ragged) Object.assign(row, { 'fused step 1 thread ragged ms': median(ms.step1Ragged), 'fused step 1 thread full ms': median(ms.step1Full), 'fused step 1 thread ragged/full': ratios('step1Ragged', 'step1Full') });
+  if (step1) Object.assign(row, { 'fused step 1 thread ragged ms': step1.ragged, 'fused step 1 thread full ms': step1.full, 'fused step 1 thread ragged/full': step1.ratio, 'fused step 1 thread mean ragged/mean full': step1.meanRatio });
   const torch = torchRun([{ mode: 'packed', cell: 'lstm', hidden: H, T, input: INPUT, batch: BATCH, steps: steps * 3, repeats: raggedRepeats, warmup, lengths, x: xs }]);
   if (torch.skipped) row.pytorch = torch.skipped;
   else {
@@ -312,10 +330,10 @@ async function raggedRow() {
 
 function printRagged(row) {
   const f = (v) => (typeof v === 'number' ? v.toFixed(1) : '—');
-  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real, the floor of ragged/full); ms, medians of ${raggedRepeats} alternating repetitions (ABBA, each block after an untimed step); ragged/full is the median of the per-repetition ratios, not the ratio of the two medians`);
+  console.log(`\nragged batch (issue 16): LSTM H=${row.hidden}, T=${row.T}, batch ${row.batch}, input ${INPUT}, lengths ${row.lengths} (${(100 * row.realStepFraction).toFixed(1)}% of the steps real, the floor of ragged/full); ms. train: ${raggedRepeats} calls in which the two batches take turns step by step (${row['fused step pairs']} pairs of steps in all); each step's own time (StepLog.seconds), medians over all steps; ragged/full is the median of the ratios of the two steps of each pair, and (in brackets) the ratio of the mean step times. The other rows: medians of ${raggedRepeats} repetitions of alternating blocks (ABBA, each after an untimed step); ragged/full is the median of the per-repetition ratios, not the ratio of the two medians`);
   console.log(['', 'ragged', 'full T', 'ragged/full'].join('\t'));
-  console.log([`rnn-lab train (fused step, ${row.threads} thread${row.threads === 1 ? '' : 's'})`, f(row['fused step ragged ms']), f(row['fused step full ms']), row['fused step ragged/full'].toFixed(2)].join('\t'));
-  if (row['fused step 1 thread ragged ms'] !== undefined) console.log(['rnn-lab train (fused step, 1 thread)', f(row['fused step 1 thread ragged ms']), f(row['fused step 1 thread full ms']), row['fused step 1 thread ragged/full'].toFixed(2)].join('\t'));
+  console.log([`rnn-lab train (fused step, ${row.threads} thread${row.threads === 1 ? '' : 's'})`, f(row['fused step ragged ms']), f(row['fused step full ms']), `${row['fused step ragged/full'].toFixed(2)} (${row['fused step mean ragged/mean full'].toFixed(2)})`].join('\t'));
+  if (row['fused step 1 thread ragged ms'] !== undefined) console.log(['rnn-lab train (fused step, 1 thread)', f(row['fused step 1 thread ragged ms']), f(row['fused step 1 thread full ms']), `${row['fused step 1 thread ragged/full'].toFixed(2)} (${row['fused step 1 thread mean ragged/mean full'].toFixed(2)})`].join('\t'));
   console.log(['rnn-lab ops step (model.apply + tf.js Adam)', f(row['train ragged ms']), f(row['train full ms']), row['train ragged/full'].toFixed(2)].join('\t'));
   console.log(['rnn-lab fused layer fwd+bwd', f(row['fused ragged ms']), f(row['fused full ms']), row['fused ragged/full'].toFixed(2)].join('\t'));
   if (row['pytorch packed ms'] !== undefined) {

@@ -181,6 +181,13 @@ export interface StepLog {
   learningRate: number;
   /** Per-parameter gradient norms (before clipping). */
   paramNorms?: Record<string, number>;
+  /**
+   * Wall-clock seconds of the step: gathering its batch, forward, backward, clipping and the update
+   * (with truncated BPTT, the batch's gathering counts toward its first chunk's step). What comes between
+   * steps (the yield to the kernel, the epoch's bookkeeping and validation) is in no step's time but in
+   * the epoch's `seconds`.
+   */
+  seconds: number;
 }
 
 /** One epoch. */
@@ -926,6 +933,8 @@ class TrainingRun {
   step = 0;
   private lastGood: tf.Tensor[];
   private badNorm = NaN;                                         // the gradient norm of a refused step
+  /** When the step under way began (performance.now(), ms). */
+  private stepStart = 0;
   /** The batch being worked on and its carried truncated-BPTT states: freed by release if a step is cut short. */
   private batchTensors: tf.Tensor[] = [];
   private states: (tf.Tensor[] | undefined)[] | undefined;
@@ -983,6 +992,7 @@ class TrainingRun {
 
   /** One batch: one optimizer step, or one per truncated-BPTT chunk with the states carried between them. */
   private runBatch(rows: number[], epoch: number, op: Interruptible, totals: EpochTotals): void {
+    this.stepStart = performance.now();
     if (this.fused) { this.fusedBatch(this.fused, rows, epoch, totals); return; }
     const chunks = this.batchChunks(rows);
     this.states = this.setup.k === undefined ? undefined : recurrentLayers(this.model).map(() => undefined);
@@ -1026,7 +1036,7 @@ class TrainingRun {
     }
     fused.sync();
     const paramNorms = this.options.recordParamNorms ?? true ? r.paramNorms : undefined;
-    this.steps.push({ epoch, step: this.step++, loss: r.loss, gradNorm: r.gradNorm, clippedNorm: r.clippedNorm, clipped: r.clipped, learningRate: this.setup.lr, paramNorms });
+    this.steps.push({ epoch, step: this.step++, loss: r.loss, gradNorm: r.gradNorm, clippedNorm: r.clippedNorm, clipped: r.clipped, learningRate: this.setup.lr, paramNorms, seconds: this.stepSeconds() });
     totals.lossSum += r.loss * batch.terms; totals.lossTerms += batch.terms;
     totals.normSum += r.gradNorm;
     totals.clips += r.clipped ? 1 : 0;
@@ -1097,8 +1107,16 @@ class TrainingRun {
       return true;
     });
     if (!s.applied) return false;
-    this.steps.push({ epoch, step: this.step++, loss: lossValue, gradNorm: s.norm, clippedNorm: s.clippedNorm, clipped: s.clipped, learningRate: this.setup.lr, paramNorms });
+    this.steps.push({ epoch, step: this.step++, loss: lossValue, gradNorm: s.norm, clippedNorm: s.clippedNorm, clipped: s.clipped, learningRate: this.setup.lr, paramNorms, seconds: this.stepSeconds() });
     return true;
+  }
+
+  /** Seconds since the step began ({@link StepLog.seconds}); the next step (a truncated-BPTT chunk's) begins now. */
+  private stepSeconds(): number {
+    const now = performance.now();
+    const seconds = (now - this.stepStart) / 1000;
+    this.stepStart = now;
+    return seconds;
   }
 
   /** Each parameter's gradient norm (overflow-safe), by its short name. */

@@ -487,6 +487,23 @@ for (const backend of ['wasm', 'cpu']) {
       tf.dispose([x, y, val.x, val.y]);
     });
 
+    test('StepLog.seconds: each step\'s own time, on the fused path, the tf.js path and truncated-BPTT chunks; within its epoch\'s seconds', async () => {
+      const { x, y } = delayTask(24, 12, 17);
+      for (const [what, opts] of [['fused step', {}], ['tf.js path', { fusedStep: false }], ['tbptt 4 (3 chunks a batch)', { tbptt: 4 }]]) {
+        const model = L.buildLSTM({ inputSize: 1, hiddenSize: 6, outputSize: 1, topology: 'many-to-many', seed: 4 });
+        const r = await L.train(model, { x, y }, { ...quiet, epochs: 2, batchSize: 8, ...opts });
+        const perEpoch = r.epochs.map((e) => r.steps.filter((s) => s.epoch === e.epoch).reduce((a, s) => a + s.seconds, 0));
+        console.log(`  ${backend}: ${what} (${r.stepPath}): ${r.steps.length} steps, ms ${r.steps.map((s) => (1000 * s.seconds).toFixed(2)).join(' ')}; Σ per epoch ${perEpoch.map((v) => v.toFixed(4)).join(', ')} s ≤ epoch seconds ${r.epochs.map((e) => e.seconds.toFixed(4)).join(', ')}`);
+        assert.equal(r.stepPath, what === 'fused step' ? 'fused' : 'tf.js');
+        assert.equal(r.steps.length, what.startsWith('tbptt') ? 2 * 3 * 3 : 2 * 3);
+        for (const s of r.steps) assert.ok(Number.isFinite(s.seconds) && s.seconds > 0, `step ${s.step}: seconds ${s.seconds}`);
+        // Seconds, not milliseconds: the steps of an epoch fit in the epoch's own time.
+        r.epochs.forEach((e, i) => assert.ok(perEpoch[i] <= e.seconds, `epoch ${e.epoch}: steps ${perEpoch[i]} s > epoch ${e.seconds} s`));
+        model.dispose();
+      }
+      tf.dispose([x, y]);
+    });
+
     test('history: frame() per epoch and per step (with per-parameter gradient norms), samples/s, tensors', async () => {
       const { x, y } = sumTask(20, 4, 15);
       const val = sumTask(8, 4, 16);
@@ -502,7 +519,7 @@ for (const backend of ['wasm', 'cpu']) {
       for (const c of ['epoch', 'loss', 'valLoss', 'gradNorm', 'clipFraction', 'learningRate', 'samplesPerSecond', 'tensors', 'seconds']) assert.ok(fe.columns.includes(c), `epoch column ${c}`);
       assert.deepEqual(fe.column('loss').values, r.epochs.map((e) => e.loss));
       assert.equal(fs.shape[0], 3 * 3, '20 sequences in batches of 8: 3 steps per epoch');
-      for (const c of ['epoch', 'step', 'loss', 'gradNorm', 'clippedNorm', 'clipped', 'learningRate', ...names.map((n) => `‖g‖ ${n}`)]) assert.ok(fs.columns.includes(c), `step column ${c}`);
+      for (const c of ['epoch', 'step', 'loss', 'gradNorm', 'clippedNorm', 'clipped', 'learningRate', 'seconds', ...names.map((n) => `‖g‖ ${n}`)]) assert.ok(fs.columns.includes(c), `step column ${c}`);
       assert.equal(names.length, 5, 'GRU kernel, recurrent kernel, bias + head kernel, bias');
       assert.deepEqual(fs.column('loss').values, r.steps.map((s) => s.loss));
       assert.deepEqual(fs.column(`‖g‖ ${names[0]}`).values, r.steps.map((s) => s.paramNorms[names[0]]));
