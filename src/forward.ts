@@ -43,10 +43,21 @@ const FORWARD_MODEL_KEYS = ['initialStates', 'probes', 'collectGates', 'lengths'
 export interface ForwardModelResult {
   /** The model's output, as `model.apply` would give it. */
   output: tf.Tensor;
-  /** Per recurrent layer: its name and what each direction computed. */
+  /**
+   * Per recurrent layer: its name and what each direction computed. `layer` is the model's own layer,
+   * not enumerable, so that `tf.dispose(result)` (which walks enumerable properties) frees the result's
+   * tensors and never the model's weights.
+   */
   layers: { name: string; layer: RecurrentLayer; directions: DirectionTrace[] }[];
   /** Per recurrent layer: its final states ([h, (c)] per direction), e.g. to carry into the next chunk. */
   finalStates: tf.Tensor[][];
+}
+
+/** A result's entry for one layer: the layer reachable by name but hidden from tf.dispose / tf.tidy's walk. */
+function layerEntry(layer: RecurrentLayer, directions: DirectionTrace[]): ForwardModelResult['layers'][number] {
+  const entry = { name: layer.name, directions } as ForwardModelResult['layers'][number];
+  Object.defineProperty(entry, 'layer', { value: layer, enumerable: false, writable: false });
+  return entry;
 }
 
 /**
@@ -78,7 +89,7 @@ export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: Forwa
       const r = runModel(model, x, options, (done) => op.throwIfStopped(done));
       return { output: r.output, directions: r.layers.map((l) => l.directions), finalStates: r.finalStates } as unknown as tf.TensorContainer;
     }) as unknown as { output: tf.Tensor; directions: DirectionTrace[][]; finalStates: tf.Tensor[][] };
-    const layers = recurrentLayers(model).map((layer, l) => ({ name: layer.name, layer, directions: kept.directions[l] }));
+    const layers = recurrentLayers(model).map((layer, l) => layerEntry(layer, kept.directions[l]));
     return { output: kept.output, layers, finalStates: kept.finalStates };
   } finally {
     op.end();
@@ -146,7 +157,7 @@ export function runModel(model: tf.LayersModel, x: tf.Tensor, options: RunModelO
       initialState: options.initialStates?.[l], probes: options.probes?.[l], collectGates: options.collectGates,
       ...(lengths ? { lengths } : {}),
     }, check && ((t, T, d) => check(() => stepProgress(t, T, d, where))));
-    layers.push({ name: layer.name, layer, directions: r.directions });
+    layers.push(layerEntry(layer, r.directions));
     const fin: tf.Tensor[] = [];
     for (const d of r.directions) {
       fin.push(d.h[d.h.length - 1]);

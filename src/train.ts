@@ -612,7 +612,7 @@ function checkFiniteX(name: string, x: tf.Tensor, layout: string, lengths: unkno
     const bad = firstNonFinite(x);
     const L = Array.isArray(lengths) || ArrayBuffer.isView(lengths) ? (lengths as ArrayLike<number>) : undefined;
     if (bad && L && bad.index.length >= 2 && bad.index[1] >= Number(L[bad.index[0]])) {
-      (e as Error).message += `. That is a padded step (row ${bad.index[0]} has lengths[${bad.index[0]}] = ${L[bad.index[0]]} real steps): padded steps are never read, ` +
+      (e as Error).message += `. That is a padded step (lengths[${bad.index[0]}] = ${L[bad.index[0]]}: row ${bad.index[0]}'s real steps end before it): padded steps are never read, ` +
         'but x must be finite everywhere so that a missing value is never taken for padding; pad with 0 (the default value of padSequences)';
     }
     throw e;

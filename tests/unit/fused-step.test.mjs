@@ -331,7 +331,7 @@ test('NaN in x at a padded step is refused with a message that says it is paddin
   // Reported: row 0 has length 1 and NaN at its padded step 1; the message did not say it was padding.
   const padded = tf.tensor3d([[[1], [NaN], [NaN]], [[1], [2], [3]]]);
   await assert.rejects(L.train(model, { x: padded, y, lengths: [1, 3] }, { epochs: 1, verbose: false }),
-    /train: data\.x has NaN at \[0, 1, 0\] .*That is a padded step \(row 0 has lengths\[0\] = 1 real steps\).*pad with 0/);
+    /train: data\.x has NaN at \[0, 1, 0\] .*That is a padded step \(lengths\[0\] = 1: row 0's real steps end before it\).*pad with 0/);
   // A NaN at a real step is a missing value, not padding: no such note.
   const real = tf.tensor3d([[[1], [0], [0]], [[1], [NaN], [3]]]);
   await assert.rejects(L.train(model, { x: real, y, lengths: [1, 3] }, { epochs: 1, verbose: false }),
