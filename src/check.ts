@@ -19,10 +19,10 @@ export { defineExercise } from './check/define';
 export type { Exercise, ExerciseSpec, ExerciseCase, ExerciseHint, ExerciseRandom } from './check/define';
 // For scripts/homework (the release reads the checks file beside each notebook).
 export { CHECKS_SUFFIX, loadChecksFile } from './check/discover';
-export type { LstmWeights } from './check/hw2-lstm-step';
+export type { LstmWeights, LstmStepGrads, LstmCache, GruWeights } from './check/hw2-lstm-step';
 import * as tf from '@tensorflow/tfjs';
 import { REFERENCE_RNN_CELL, rnnStepLayer, rnnStepRef } from './check/hw1-rnn-step';
-import { LstmWeights, lstmStepLayer, lstmStepRef, randomLstm64, lstm64Loss, lstm64GradWxf, lstm64Forward } from './check/hw2-lstm-step';
+import { LstmWeights, lstmStepLayer, lstmStepRef, randomLstm64, lstm64Loss, lstm64GradWxf, lstm64Forward, lstmStepBackwardByHand, lstmStepGradsRef, REFERENCE_LSTM_CELL, gruStepLayer } from './check/hw2-lstm-step';
 
 /**
  * The library's reference implementations used by the checks, for tests and for teachers (not for
@@ -35,4 +35,10 @@ export const checkReference = Object.freeze({
   lstmStepForward: (x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, W: LstmWeights) => lstmStepLayer(x, h, c, W),
   lstmStepRef,
   lstm64: { random: randomLstm64, loss: lstm64Loss, gradWxf: lstm64GradWxf, forward: lstm64Forward },
+  /** The LSTM step backward by hand (x, hPrev, cPrev, W, dh, dc) → { dx, dhPrev, dcPrev, dW }, and by autodiff of lstmStepRef. */
+  lstmStepBackward: (x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, W: LstmWeights, dh: tf.Tensor2D, dc: tf.Tensor2D) => lstmStepBackwardByHand(x, h, c, W, dh, dc),
+  lstmStepGradsRef,
+  /** The cell handed to a student's lstmForward / lstmBackward. */
+  lstmCell: REFERENCE_LSTM_CELL,
+  gruStepForward: gruStepLayer,
 });

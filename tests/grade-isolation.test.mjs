@@ -64,7 +64,7 @@ test('--jobs 2: each of 7 submissions (hanging and throwing, kernel-killing, wro
     assert.deepEqual(g['hw1-kills-kernel'].cells.timedOut.map((c) => c.status), ['died']);
     assert.equal(g['hw1-kills-kernel'].points, 10);
     assert.equal(g['hw3-correct'].points, 10);
-    assert.equal(g['hw2-wrong'].points, 6);
+    assert.equal(g['hw2-wrong'].points, 17, 'a tanh forget gate costs lstmStepForward\'s 3 of 20 points');
     assert.equal(g['hw1-wrong'].points, 6);
     assert.match(g.unreadable.error, /cannot read the notebook/);
     assert.match(g['unknown-homework'].error, /cannot tell which homework/);

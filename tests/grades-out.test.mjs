@@ -126,16 +126,17 @@ test('CSV: RFC 4180 quoting, a column per exercise (union over homeworks, blank 
   const report = { submissions: [
     { submission: 'sub/o\'neil, "al".ipynb', student: 's,1', homework: 'hw1-rnn-step', points: 6, maxPoints: 10,
       exercises: [{ exercise: 'rnnStepForward', points: 2 }, { exercise: 'rnnStepBackward', points: 0 }, { exercise: 'bptt', points: 4 }] },
-    { submission: 'b.ipynb', student: null, homework: 'hw2-lstm-step', points: 2, maxPoints: 10,
-      exercises: [{ exercise: 'lstmStepForward', points: 0 }, { exercise: 'lstmGradCheck', points: 0 }, { exercise: 'lstmParamCount', points: 2 }] },
+    { submission: 'b.ipynb', student: null, homework: 'hw2-lstm-step', points: 5, maxPoints: 20,
+      exercises: [{ exercise: 'lstmStepForward', points: 0 }, { exercise: 'lstmGradCheck', points: 0 }, { exercise: 'lstmStepBackward', points: 5 },
+        { exercise: 'lstmForward', points: 0 }, { exercise: 'lstmBackward', points: 0 }, { exercise: 'gruStep', points: 0 }] },
     { submission: 'c.ipynb', student: null, homework: null, points: 0, maxPoints: 0, exercises: [], error: 'cannot read the notebook: x' },
   ] };
   const csv = csvTable(report, MANIFEST);
   const [header, ...rows] = parseCsv(csv);
-  assert.deepEqual(header, ['file', 'student', 'homework', 'rnnStepForward', 'rnnStepBackward', 'bptt', 'lstmStepForward', 'lstmGradCheck', 'lstmParamCount', 'total', 'max', 'error']);
-  assert.deepEqual(rows[0], ['sub/o\'neil, "al".ipynb', 's,1', 'hw1-rnn-step', '2', '0', '4', '', '', '', '6', '10', '']);
-  assert.deepEqual(rows[1], ['b.ipynb', '', 'hw2-lstm-step', '', '', '', '0', '0', '2', '2', '10', '']);
-  assert.deepEqual(rows[2], ['c.ipynb', '', '', '', '', '', '', '', '', '0', '0', 'cannot read the notebook: x']);
+  assert.deepEqual(header, ['file', 'student', 'homework', 'rnnStepForward', 'rnnStepBackward', 'bptt', 'lstmStepForward', 'lstmGradCheck', 'lstmStepBackward', 'lstmForward', 'lstmBackward', 'gruStep', 'total', 'max', 'error']);
+  assert.deepEqual(rows[0], ['sub/o\'neil, "al".ipynb', 's,1', 'hw1-rnn-step', '2', '0', '4', '', '', '', '', '', '', '6', '10', '']);
+  assert.deepEqual(rows[1], ['b.ipynb', '', 'hw2-lstm-step', '', '', '', '0', '0', '5', '0', '0', '0', '5', '20', '']);
+  assert.deepEqual(rows[2], ['c.ipynb', '', '', '', '', '', '', '', '', '', '', '', '0', '0', 'cannot read the notebook: x']);
   assertCsvMatchesReport(csv, report);
   // An exercise id shared by two homeworks gets the homework in its column name.
   const twin = { notebooks: [{ homework: 'a', exercises: [{ exercise: 'x' }] }, { homework: 'b', exercises: [{ exercise: 'x' }] }] };

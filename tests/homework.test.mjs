@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { ROOT, needs } from './helpers.mjs';
 import { findPython, INSTALL_HINT, listNotebooks } from '../scripts/lib/jupyter.mjs';
-import { buildRelease, stripSolutions, releaseNotebook, distinctiveLines, RELEASE_DIR, HOMEWORK_DIR } from '../scripts/homework/homework-release.mjs';
+import { buildRelease, stripSolutions, releaseNotebook, distinctiveLines, notebookExercises, RELEASE_DIR, HOMEWORK_DIR } from '../scripts/homework/homework-release.mjs';
 import { parseArgs, graderCell, exerciseResult, identifyHomework, homeworkMismatch, cellLabel, declaredNames, traceLost, explainMissing, summaryLine } from '../scripts/homework/grade.mjs';
 import { gradescopeResult } from '../scripts/homework/gradescope.mjs';
 import { makeExampleHomework, exampleNotebook } from './teacher.mjs';
@@ -45,7 +45,9 @@ test('the committed release is what npm run homework:release writes (run it afte
 test('the release contains no solution text', () => {
   const known = [
     'tf.matMul(Whh, da, true)', 'tf.sub(1, tf.square(h))', 'dhNext = g.dhPrev', 'tf.sigmoid(pre(W.Wxf, W.Whf, W.bf))',
-    'tf.mul(o, tf.tanh(c))', '(fPlus - fMinus) / (2 * eps)', '4 * (n * m + n * n + n)', 'Math.sqrt(sumSq)',
+    'tf.mul(o, tf.tanh(c))', '(fPlus - fMinus) / (2 * eps)', 'Math.sqrt(sumSq)',
+    'const dcTotal = tf.add(dc, tf.mul(tf.mul(dh, og), tf.sub(1, tf.square(tanhC))));', 'dcPrev: tf.mul(dcTotal, fg)',
+    'state = cell.forward(x, state.h, state.c, W);', 'tf.add(dhs[t], dhNext)', 'tf.matMul(W.Whh, tf.mul(r, hPrev))',
     'logits.map((z) => z / temperature)', 'Math.exp(total / logits.length)', 'opts.optimizer.applyGradients(clipped.grads)',
   ];
   for (const file of RELEASED) {
@@ -79,7 +81,10 @@ test('the manifest lists every notebook, exercise and point, in agreement with t
   // A homework's own checks (a checks file beside its notebook, listed as `checks`) add to the library's.
   const own = (nb) => (nb.checks ? Object.fromEntries([...loadChecksFile(path.join(RELEASE_DIR, nb.checks))].map(([k, { def }]) => [k, def])) : {});
   const library = manifest.notebooks.flatMap((n) => n.exercises.map((e) => e.exercise)).filter((e) => !manifest.notebooks.some((n) => e in own(n))).sort();
-  assert.deepEqual(library, Object.keys(EXERCISES).sort(), 'every check of the library is used by exactly one homework');
+  // A retired exercise (EXERCISES[x].retired) is still callable but in no homework: neither in a notebook nor in a total.
+  const retired = Object.keys(EXERCISES).filter((e) => EXERCISES[e].retired);
+  assert.ok(retired.includes('lstmParamCount'), 'lstmParamCount left hw2 (issue 17) and is retired');
+  assert.deepEqual(library, Object.keys(EXERCISES).filter((e) => !retired.includes(e)).sort(), 'every check of the library that is not retired is used by exactly one homework');
   for (const nb of manifest.notebooks) {
     assert.ok(fs.existsSync(path.join(ROOT, nb.file)), nb.file);
     assert.equal(nb.maxPoints, nb.exercises.reduce((s, e) => s + e.points, 0));
@@ -93,6 +98,14 @@ test('the manifest lists every notebook, exercise and point, in agreement with t
     const md = readNb(path.join(ROOT, nb.source)).cells.filter((c) => c.cell_type === 'markdown').map(text).join('\n');
     assert.match(md, new RegExp(`\\*\\*total\\*\\* \\| \\| \\*\\*${nb.maxPoints}\\*\\*`));
   }
+});
+
+test('a retired exercise cannot go back into a notebook: the release refuses its check call', () => {
+  const nb = (call, points) => ({ cells: [{ cell_type: 'markdown', source: `## Exercise 1 · Something (${points} points)` }, { cell_type: 'code', source: call }] });
+  assert.throws(() => notebookExercises(nb('check.lstmParamCount(lstmParamCount);', 2), EXERCISES, 'x.ipynb'),
+    /^Error: x\.ipynb: cell 1 calls check\.lstmParamCount, a retired exercise \(still callable, but in no homework's notebook or total\): remove that check$/);
+  assert.deepEqual(notebookExercises(nb('check.gruStep(gruStepForward);', 3), EXERCISES, 'x.ipynb'),
+    [{ exercise: 'gruStep', function: 'gruStepForward', points: 3, title: EXERCISES.gruStep.title }]);
 });
 
 test('stripSolutions keeps the signature, writes a TODO stub, and rejects unbalanced markers', () => {
@@ -253,6 +266,8 @@ test('the grader: solutions score full points, released notebooks 0, a wrong sol
       'hw1-missing-transpose': variant(dir, 'hw1-rnn-step', 'hw1-missing-transpose', { replace: [['dhPrev: tf.matMul(Whh, da, true),', 'dhPrev: tf.matMul(Whh, da),']] }),
       // a forget gate with tanh instead of σ
       'hw2-tanh-forget': variant(dir, 'hw2-lstm-step', 'hw2-tanh-forget', { replace: [['const f = tf.sigmoid(pre(W.Wxf', 'const f = tf.tanh(pre(W.Wxf']] }),
+      // the step backward without the path from c_t through h_t (only the upstream dc)
+      'hw2-dc-only': variant(dir, 'hw2-lstm-step', 'hw2-dc-only', { replace: [['const dcTotal = tf.add(dc, tf.mul(tf.mul(dh, og), tf.sub(1, tf.square(tanhC))));', 'const dcTotal = dc;']] }),
       // clipping by the squared norm (the slide's slip) and the temperature applied after the softmax
       'hw3-two-slips': variant(dir, 'hw3-char-lm', 'hw3-two-slips', { replace: [
         ['const norm = Math.sqrt(sumSq);', 'const norm = sumSq;'],
@@ -296,6 +311,7 @@ test('the grader: solutions score full points, released notebooks 0, a wrong sol
     };
     expectLoss(wrong['hw1-missing-transpose'], [['rnnStepBackward', /a transpose is missing/]]);
     expectLoss(wrong['hw2-tanh-forget'], [['lstmStepForward', /forget gate looks like tanh, not σ/]]);
+    expectLoss(wrong['hw2-dc-only'], [['lstmStepBackward', /c_t reaches the loss twice/]]);
     expectLoss(wrong['hw3-two-slips'], [['clipByGlobalNorm', /squared norm/], ['sampleWithTemperature', /after the softmax|temperature has no effect/]]);
     assert.match(r.stdout, /^ *10\/10 {2}hw1-rnn-step/m, 'a summary line per submission');
   } finally {

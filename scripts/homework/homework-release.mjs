@@ -124,6 +124,7 @@ export function notebookExercises(nb, table, where) {
       const [, exercise, fn] = m;
       const meta = table[exercise];
       if (!meta) throw new Error(`${where}: cell ${i} calls check.${exercise}, which is not an exercise of the library (known: ${Object.keys(table).join(', ')})`);
+      if (meta.retired) throw new Error(`${where}: cell ${i} calls check.${exercise}, a retired exercise (still callable, but in no homework's notebook or total): remove that check`);
       const stated = heading && /\((\d+)\s+points?\)/.exec(heading.text);
       if (!stated) throw new Error(`${where}: no "## Exercise … (N points)" heading before the check of ${exercise} in cell ${i}`);
       if (Number(stated[1]) !== meta.maxPoints) {

@@ -86,6 +86,13 @@ export interface ExerciseDef {
   /** Seed of the visible tests (hidden tests use the grader's seed). */
   visibleSeed: number;
   run: (fn: StudentFn, ctx: Ctx) => string;
+  /**
+   * A retired exercise: still callable (`check.X`, `gradeExercise`, listed in EXERCISES with
+   * `retired: true`), but in no homework's notebook or total — the release refuses a notebook that
+   * calls it, so the grader (which grades a homework's manifest entries) never grades it. `homework`
+   * then names the homework it came from.
+   */
+  retired?: boolean;
 }
 
 /**

@@ -11,7 +11,7 @@ import { describe } from '../describe';
 import { Rng } from '../random';
 import { LSTM_FAMILY } from '../lstm';
 import { cellDefaults } from '../family';
-import { lstmLayer } from '../layers';
+import { gruLayer, lstmLayer } from '../layers';
 import { setLectureWeights } from '../weights';
 import { Ctx, StudentFn, defineHomework, fail, failWith, randint, randn } from './exercise';
 import { Tol, Variant, TOL_F32, expectShape, fmt, hintFor, isTensor, mismatch, mismatchText, read, tolText } from './compare';
@@ -288,10 +288,470 @@ function checkLstmParamCount(fn: StudentFn, ctx: Ctx): string {
   return `all ${cases.length} tests pass: the count equals the library's lstmLayer.countParams().`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The LSTM step backward
+// ---------------------------------------------------------------------------------------------
+
+const LSTM_WEIGHT_NAMES = ['Wxi', 'Wxf', 'Wxo', 'Wxg', 'Whi', 'Whf', 'Who', 'Whg', 'bi', 'bf', 'bo', 'bg'] as const;
+type LstmWeightName = (typeof LSTM_WEIGHT_NAMES)[number];
+
+/** What lstmStepBackward returns: the gradients of the loss w.r.t. the step's inputs and weights. */
+export interface LstmStepGrads {
+  dx: tf.Tensor2D;
+  dhPrev: tf.Tensor2D;
+  dcPrev: tf.Tensor2D;
+  /** One gradient per weight, named and shaped like the weight. */
+  dW: LstmWeights;
+}
+
+/** The reference gradients of L = Σ dh ⊙ h_t + Σ dc ⊙ c_t, by automatic differentiation of the library's cell. */
+export function lstmStepGradsRef(x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, W: LstmWeights, dh: tf.Tensor2D, dc: tf.Tensor2D): LstmStepGrads {
+  const g = tf.grads((...a: tf.Tensor[]) => {
+    const w = Object.fromEntries(LSTM_WEIGHT_NAMES.map((k, j) => [k, a[3 + j]])) as LstmWeights;
+    const r = lstmStepRef(a[0] as tf.Tensor2D, a[1] as tf.Tensor2D, a[2] as tf.Tensor2D, w);
+    return tf.add(tf.sum(tf.mul(dh, r.h)), tf.sum(tf.mul(dc, r.c))) as tf.Scalar;
+  })([x, h, c, ...LSTM_WEIGHT_NAMES.map((k) => W[k])]) as tf.Tensor2D[];
+  return { dx: g[0], dhPrev: g[1], dcPrev: g[2], dW: Object.fromEntries(LSTM_WEIGHT_NAMES.map((k, j) => [k, g[3 + j]])) as LstmWeights };
+}
+
+/** Mistakes a hand-written LSTM step backward makes (each switch one mistake). */
+interface LstmBackSlip {
+  /** dc_t without the path through h_t = o ⊙ tanh(c_t): only the upstream dc. */
+  dcOnly?: boolean;
+  /** σ' taken as 1 − σ² (tanh's derivative) for the σ gates. */
+  sigmaAsTanh?: boolean;
+  /** tanh'(c_t) taken as 1 − c_t² (as if c_t were a tanh output). */
+  dtanhOfC?: boolean;
+  /** dW_h· = δ h_tᵀ instead of δ h_{t−1}ᵀ. */
+  dWhWithHt?: boolean;
+  /** dhPrev = Σ W_h· δ (transpose missing). */
+  whNoT?: boolean;
+  /** dx = Σ W_x· δ (transpose missing; only defined when m = n). */
+  wxNoT?: boolean;
+  /** dW transposed: x δᵀ and h δᵀ. */
+  dWT?: boolean;
+  /** db the mean over the batch. */
+  meanB?: boolean;
+}
+
+/** A hand-written LSTM step backward (column form) with switchable mistakes; with no switch it is exact. */
+export function lstmStepBackwardByHand(x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, W: LstmWeights, dh: tf.Tensor2D, dc: tf.Tensor2D, s: LstmBackSlip = {}): LstmStepGrads {
+  const pre = (g: string) => tf.add(tf.add(tf.matMul(W[`Wx${g}` as LstmWeightName], x), tf.matMul(W[`Wh${g}` as LstmWeightName], h)), W[`b${g}` as LstmWeightName]);
+  const i = tf.sigmoid(pre('i')), f = tf.sigmoid(pre('f')), o = tf.sigmoid(pre('o')), g = tf.tanh(pre('g'));
+  const cNew = tf.add(tf.mul(f, c), tf.mul(i, g));
+  const tc = tf.tanh(cNew);
+  const hNew = tf.mul(o, tc);
+  const dTanhC = s.dtanhOfC ? tf.sub(1, tf.square(cNew)) : tf.sub(1, tf.square(tc));
+  const dcT = s.dcOnly ? dc : tf.add(dc, tf.mul(tf.mul(dh, o), dTanhC));             // ∂L/∂c_t, both paths
+  const sd = (q: tf.Tensor) => (s.sigmaAsTanh ? tf.sub(1, tf.square(q)) : tf.mul(q, tf.sub(1, q)));
+  const da: Record<string, tf.Tensor2D> = {
+    i: tf.mul(tf.mul(dcT, g), sd(i)) as tf.Tensor2D,
+    f: tf.mul(tf.mul(dcT, c), sd(f)) as tf.Tensor2D,
+    o: tf.mul(tf.mul(dh, tc), sd(o)) as tf.Tensor2D,
+    g: tf.mul(tf.mul(dcT, i), tf.sub(1, tf.square(g))) as tf.Tensor2D,
+  };
+  const B = x.shape[1];
+  const dW: Record<string, tf.Tensor2D> = {};
+  let dx: tf.Tensor = tf.zerosLike(x), dhPrev: tf.Tensor = tf.zerosLike(h);
+  for (const k of LSTM_GATES) {
+    const Wx = W[`Wx${k}` as LstmWeightName], Wh = W[`Wh${k}` as LstmWeightName];
+    const hUsed = s.dWhWithHt ? hNew : h;
+    dW[`Wx${k}`] = (s.dWT ? tf.matMul(x, da[k], false, true) : tf.matMul(da[k], x, false, true)) as tf.Tensor2D;
+    dW[`Wh${k}`] = (s.dWT ? tf.matMul(hUsed, da[k], false, true) : tf.matMul(da[k], hUsed, false, true)) as tf.Tensor2D;
+    dW[`b${k}`] = tf.div(tf.sum(da[k], 1, true), s.meanB ? B : 1) as tf.Tensor2D;
+    dx = tf.add(dx, s.wxNoT ? tf.matMul(Wx, da[k]) : tf.matMul(Wx, da[k], true));
+    dhPrev = tf.add(dhPrev, s.whNoT ? tf.matMul(Wh, da[k]) : tf.matMul(Wh, da[k], true));
+  }
+  return { dx: dx as tf.Tensor2D, dhPrev: dhPrev as tf.Tensor2D, dcPrev: tf.mul(dcT, f) as tf.Tensor2D, dW: dW as LstmWeights };
+}
+
+const STEP_BACK_HINTS: { s: LstmBackSlip; hint: string; only?: (q: string) => boolean }[] = [
+  { s: { dcOnly: true }, hint: 'c_t reaches the loss twice: directly (dc) and through h_t = o ⊙ tanh(c_t). Before anything else, add both: dc_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t)); dcPrev, and every gate that writes into c_t, use that total.' },
+  { s: { sigmaAsTanh: true }, hint: "σ'(a) = σ(a)(1 − σ(a)) = i ⊙ (1 − i) for a σ gate; 1 − σ² is tanh's derivative (only the candidate g uses tanh)." },
+  { s: { dtanhOfC: true }, hint: "tanh'(c_t) = 1 − tanh²(c_t): c_t itself is not a tanh output, so 1 − c_t² is wrong (unlike g, whose derivative is 1 − g²)." },
+  { s: { dWhWithHt: true }, only: (q) => q.startsWith('dW.Wh'), hint: 'the recurrent weights multiply h_{t−1}, the state the step received: dW_h· = δ h_{t−1}ᵀ, not δ h_tᵀ.' },
+  { s: { whNoT: true }, only: (q) => q === 'dhPrev', hint: 'a transpose is missing: dhPrev = Σ over the gates of W_h·ᵀ δ_·, not W_h· δ_·.' },
+  { s: { wxNoT: true }, only: (q) => q === 'dx', hint: 'a transpose is missing: dx = Σ over the gates of W_x·ᵀ δ_·, not W_x· δ_·.' },
+  { s: { dWT: true }, only: (q) => q.startsWith('dW.W'), hint: 'the weight gradient is transposed: dW_x· = δ x_tᵀ and dW_h· = δ h_{t−1}ᵀ (row j belongs to unit j).' },
+  { s: { meanB: true }, only: (q) => q.startsWith('dW.b'), hint: 'db is the mean over the batch; the loss is a sum over the examples, so sum δ over the columns.' },
+];
+
+function lstmInputs(rng: Rng, n: number, m: number, B: number) {
+  return { x: randn(rng, [m, B], 1), h: randn(rng, [n, B], 0.8), c: randn(rng, [n, B], 1.2), W: randomLstmWeights(rng, n, m) };
+}
+
+type GradShapes = Record<string, [number[], string]>;
+
+/** The named gradients of a student's result (dW's entries as dW.Wxi …), in the order given. */
+function gradEntries(out: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const dW = out.dW as Record<string, unknown>;
+  return Object.fromEntries(names.map((q) => [q, q.startsWith('dW.') ? dW[q.slice(3)] : out[q]]));
+}
+
+/**
+ * Compare gradients with the reference; fail with the wrong ones (at most three named in full) and the
+ * hints of the variants that match. `variant(q)` lists a mistake's value for gradient q.
+ */
+function compareGrads(got: Record<string, unknown>, names: readonly string[], shapes: GradShapes, ref: Record<string, tf.Tensor>,
+  variants: (q: string) => Variant[], batch: number, problems: string[] = [], hints: string[] = []): void {
+  const extra: string[] = [];
+  for (const q of names) {
+    const a = read(got[q], q);
+    const [shape, dims] = shapes[q];
+    if (q.startsWith('dW.b') && batch > 1 && a.shape.length === 2 && a.shape[0] === shape[0] && a.shape[1] === batch) {
+      fail(`${q} has shape [${a.shape.join(', ')}] but should have shape [${shape.join(', ')}] (${dims}). Hint: the bias is shared by the B examples (columns), so its gradient is the sum of their contributions: sum over the columns (axis 1, keepDims).`);
+    }
+    expectShape(a, shape, q, dims);
+    const exp = ref[q].dataSync();
+    const m = mismatch(a.data, exp, TOL_F32);
+    if (!m) continue;
+    if (problems.length < 3) problems.push(mismatchText(q, a, exp, m, TOL_F32) + '.');
+    else extra.push(q);
+    hints.push(hintFor(a.data, variants(q), TOL_F32));
+  }
+  if (extra.length) problems.push(`(also wrong: ${extra.join(', ')})`);
+  if (problems.length) failWith(problems, hints);
+}
+
+/** Memoise a mistake simulator's result per variant (each computes every gradient at once). */
+function memo<K, V>(f: (k: K) => V): (k: K) => V {
+  const seen = new Map<K, V>();
+  return (k) => {
+    if (!seen.has(k)) seen.set(k, f(k));
+    return seen.get(k)!;
+  };
+}
+
+const STEP_GRAD_NAMES = ['dx', 'dhPrev', 'dcPrev', ...LSTM_WEIGHT_NAMES.map((k) => `dW.${k}`)] as const;
+
+function weightShapes(n: number, m: number): GradShapes {
+  const s: GradShapes = {};
+  for (const g of LSTM_GATES) {
+    s[`dW.Wx${g}`] = [[n, m], `n × m, like W_x${g}`];
+    s[`dW.Wh${g}`] = [[n, n], `n × n, like W_h${g}`];
+    s[`dW.b${g}`] = [[n, 1], `n × 1, like b_${g}`];
+  }
+  return s;
+}
+
+function flatGrads(g: { dW: LstmWeights } & Record<string, unknown>): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(g)) if (k !== 'dW') out[k] = v as tf.Tensor;
+  for (const k of LSTM_WEIGHT_NAMES) out[`dW.${k}`] = g.dW[k];
+  return out;
+}
+
+/** Fail unless `out` is an object with the named entries and a dW object with every weight's gradient. */
+function expectGradObject(out: unknown, top: readonly string[], shape: string): asserts out is Record<string, unknown> {
+  if (out == null || typeof out !== 'object' || isTensor(out) || Array.isArray(out)) fail(`return an object ${shape}; got ${describe(out)}`);
+  const o = out as Record<string, unknown>;
+  const missing = top.filter((q) => o[q] == null);
+  if (missing.length) fail(`the result has no ${missing.join(', ')}: return ${shape}`);
+  if (typeof o.dW !== 'object' || isTensor(o.dW)) fail(`dW must be an object with one gradient per weight, { Wxi, …, bg }; got ${describe(o.dW)}`);
+  const dW = o.dW as Record<string, unknown>;
+  const none = LSTM_WEIGHT_NAMES.filter((k) => dW[k] == null);
+  if (none.length) fail(`dW has no ${none.join(', ')}: it needs one gradient per weight, named like the weights (Wxi … Whg, bi … bg)`);
+}
+
+function checkLstmStepBackward(fn: StudentFn, ctx: Ctx): string {
+  const cases = rnnCases(ctx, [{ B: 2, m: 3, n: 4 }, { B: 3, m: 4, n: 4 }, { B: 1, m: 2, n: 3 }]);
+  cases.forEach((cs, k) => {
+    ctx.label = `test ${k + 1} of ${cases.length} (B=${cs.B}, m=${cs.m}, n=${cs.n})`;
+    const { x, h, c, W } = lstmInputs(ctx.rng, cs.n, cs.m, cs.B);
+    const dh = randn(ctx.rng, [cs.n, cs.B], 1);
+    const dc = randn(ctx.rng, [cs.n, cs.B], 1);
+    const ref = flatGrads(lstmStepGradsRef(x, h, c, W, dh, dc) as unknown as LstmStepGrads & Record<string, unknown>);
+    const out = ctx.call(() => fn(x, h, c, { ...W }, dh, dc));
+    const shape = '{ dx, dhPrev, dcPrev, dW: { Wxi, …, bg } }';
+    expectGradObject(out, ['dx', 'dhPrev', 'dcPrev', 'dW'], shape);
+    const shapes: GradShapes = {
+      dx: [[cs.m, cs.B], 'm × B, like x_t'], dhPrev: [[cs.n, cs.B], 'n × B, like h_{t−1}'], dcPrev: [[cs.n, cs.B], 'n × B, like c_{t−1}'],
+      ...weightShapes(cs.n, cs.m),
+    };
+    const slipped = memo((s: LstmBackSlip) => flatGrads(lstmStepBackwardByHand(x, h, c, W, dh, dc, s) as unknown as LstmStepGrads & Record<string, unknown>));
+    compareGrads(gradEntries(out, STEP_GRAD_NAMES), STEP_GRAD_NAMES, shapes, ref, (q) => STEP_BACK_HINTS.filter((v) => !v.only || v.only(q)).map((v) => ({
+      hint: v.hint, value: () => slipped(v.s)[q].dataSync(),
+    })), cs.B);
+  });
+  ctx.label = '';
+  return `all ${cases.length} tests pass: dx, dhPrev, dcPrev and the 12 weight gradients match automatic differentiation of the library's LSTM cell (${tolText(TOL_F32)}).`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The LSTM over a sequence, forward and backward
+// ---------------------------------------------------------------------------------------------
+
+/** What lstmForward keeps for lstmBackward: the inputs and every state it computed. */
+export interface LstmCache {
+  xs: tf.Tensor2D[];
+  h0: tf.Tensor2D;
+  c0: tf.Tensor2D;
+  W: LstmWeights;
+  /** h_1 … h_T */
+  hs: tf.Tensor2D[];
+  /** c_1 … c_T */
+  cs: tf.Tensor2D[];
+}
+
+/** The step functions handed to a student's lstmForward and lstmBackward, so these are graded on their own. */
+export const REFERENCE_LSTM_CELL = Object.freeze({
+  forward: (x: tf.Tensor2D, hPrev: tf.Tensor2D, cPrev: tf.Tensor2D, W: LstmWeights) => lstmStepRef(x, hPrev, cPrev, W),
+  backward: (x: tf.Tensor2D, hPrev: tf.Tensor2D, cPrev: tf.Tensor2D, W: LstmWeights, dh: tf.Tensor2D, dc: tf.Tensor2D) => lstmStepBackwardByHand(x, hPrev, cPrev, W, dh, dc),
+});
+
+/** h_1 … h_T and c_1 … c_T of the library's LSTM layer run over the whole sequence from (h0, c0). */
+function lstmLayerSequence(xs: tf.Tensor2D[], h0: tf.Tensor2D, c0: tf.Tensor2D, W: LstmWeights): { hs: tf.Tensor2D[]; cs: tf.Tensor2D[] } {
+  const [n, m] = W.Wxi.shape;
+  const layer = builtLayer(lstmLayer({ units: n, returnSequences: true, checkInput: false }), m);
+  try {
+    const lw: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(W)) lw[k] = k.startsWith('b') ? tf.reshape(v, [n]) : v;
+    setLectureWeights(layer, lw);
+    const x = tf.stack(xs.map((t) => T(t)), 1);                      // [B, T, m]
+    const d = layer.forwardSequence(x, { initialState: [T(h0), T(c0)] }).directions[0];
+    return { hs: d.h.map((t) => T(t)), cs: d.c!.map((t) => T(t)) };
+  } finally {
+    disposeLayer(layer);
+  }
+}
+
+interface SeqCase { B: number; m: number; n: number; T: number }
+
+function seqCases(ctx: Ctx, visible: SeqCase[]): SeqCase[] {
+  if (!ctx.hidden) return visible;
+  const r = ctx.rng;
+  return [{ B: 1, m: 1, n: 2, T: 2 }, ...Array.from({ length: 3 }, () => ({ B: randint(r, 1, 4), m: randint(r, 1, 5), n: randint(r, 2, 5), T: randint(r, 3, 6) }))];
+}
+
+function seqInputs(rng: Rng, cs: SeqCase) {
+  const W = randomLstmWeights(rng, cs.n, cs.m);
+  const xs = Array.from({ length: cs.T }, () => randn(rng, [cs.m, cs.B], 1));
+  return { W, xs, h0: randn(rng, [cs.n, cs.B], 0.8), c0: randn(rng, [cs.n, cs.B], 1.0) };
+}
+
+/** The sequence forward by hand with switchable mistakes (hints only). */
+function lstmForwardVariant(xs: tf.Tensor2D[], h0: tf.Tensor2D, c0: tf.Tensor2D, W: LstmWeights, v: { noCarryC?: boolean; noCarryH?: boolean; zeroC?: boolean }) {
+  const hs: tf.Tensor2D[] = [], cs: tf.Tensor2D[] = [];
+  let h = h0, c = v.zeroC ? tf.zerosLike(c0) as tf.Tensor2D : c0;
+  for (const x of xs) {
+    const r = lstmStepRef(x, h, c, W);
+    hs.push(r.h); cs.push(r.c);
+    if (!v.noCarryH) h = r.h;
+    if (!v.noCarryC) c = r.c;
+  }
+  return { hs, cs };
+}
+
+/** Read a list of T tensors [rows, B] as one array (T stacked), failing with what is wrong. */
+function readSeq(value: unknown, what: string, Tn: number, shape: number[], dims: string, extra = ''): { data: Float64Array; shape: number[] } {
+  if (!Array.isArray(value)) fail(`${what} must be an array of ${Tn} tensors (one per time step)${extra}; got ${describe(value)}`);
+  if (value.length !== Tn) fail(`${what} has ${value.length} entries, but the sequence has T = ${Tn} steps${extra}`);
+  const parts = value.map((v, t) => {
+    const a = read(v, `${what}[${t}]`);
+    expectShape(a, shape, `${what}[${t}]`, dims);
+    return a.data;
+  });
+  const data = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) { data.set(p, o); o += p.length; }
+  return { data, shape: [Tn, ...shape] };
+}
+
+const flatSeq = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1])), 0).dataSync();
+
+function checkLstmForward(fn: StudentFn, ctx: Ctx): string {
+  const cases = seqCases(ctx, [{ B: 2, m: 3, n: 4, T: 4 }, { B: 1, m: 2, n: 3, T: 6 }, { B: 3, m: 4, n: 2, T: 3 }]);
+  cases.forEach((cs, k) => {
+    ctx.label = `test ${k + 1} of ${cases.length} (B=${cs.B}, m=${cs.m}, n=${cs.n}, T=${cs.T})`;
+    const { W, xs, h0, c0 } = seqInputs(ctx.rng, cs);
+    const ref = lstmLayerSequence(xs, h0, c0, W);
+    const out = ctx.call(() => fn(xs.slice(), h0, c0, { ...W }, REFERENCE_LSTM_CELL));
+    const shape = '{ hs, cache } with hs = [h_1, …, h_T] and cache = { xs, h0, c0, W, hs, cs }';
+    if (out == null || typeof out !== 'object' || isTensor(out) || Array.isArray(out)) fail(`return an object ${shape}; got ${describe(out)}`);
+    const hsNote = Array.isArray(out.hs) && out.hs.length === cs.T + 1 ? ' (it looks like h_0 is included: hs holds the T new states h_1 … h_T)' : '';
+    const hs = readSeq(out.hs, 'hs', cs.T, [cs.n, cs.B], 'n × B', hsNote);
+    const cache = out.cache;
+    if (cache == null || typeof cache !== 'object') fail(`the result needs a cache for lstmBackward: { xs, h0, c0, W, hs, cs }; got ${describe(cache)}`);
+    const missing = ['xs', 'h0', 'c0', 'W', 'hs', 'cs'].filter((q) => cache[q] == null);
+    if (missing.length) fail(`the cache has no ${missing.join(', ')}: it must be { xs, h0, c0, W, hs, cs } (lstmBackward reads it)`);
+    if (!Array.isArray(cache.xs) || cache.xs.length !== cs.T) fail(`cache.xs must be the T = ${cs.T} inputs; got ${describe(cache.xs)}`);
+    const cNote = Array.isArray(cache.cs) && cache.cs.length === cs.T + 1 ? ' (it looks like c_0 is included: cs holds c_1 … c_T)' : '';
+    const csGot = readSeq(cache.cs, 'cache.cs', cs.T, [cs.n, cs.B], 'n × B', cNote);
+    const hsCache = readSeq(cache.hs, 'cache.hs', cs.T, [cs.n, cs.B], 'n × B');
+    for (const [what, a] of [['cache.h0', cache.h0], ['cache.c0', cache.c0]] as const) {
+      const r = read(a, what);
+      const exp = (what === 'cache.h0' ? h0 : c0).dataSync();
+      if (mismatch(r.data, exp, { atol: 0, rtol: 0 })) fail(`${what} must be the initial state the function was given`);
+    }
+    const variants = (q: 'hs' | 'cs'): Variant[] => [
+      { hint: 'the cell state is not carried: every step must start from the c_t of the step before (c_0 only at the first step).', value: () => flatSeq(lstmForwardVariant(xs, h0, c0, W, { noCarryC: true })[q]) },
+      { hint: 'the hidden state is not carried: every step must start from the h_t of the step before (h_0 only at the first step).', value: () => flatSeq(lstmForwardVariant(xs, h0, c0, W, { noCarryH: true })[q]) },
+      { hint: 'the first step must start from the given c0, not from zeros.', value: () => flatSeq(lstmForwardVariant(xs, h0, c0, W, { zeroC: true })[q]) },
+    ];
+    const problems: string[] = [];
+    const hints: string[] = [];
+    for (const [q, got, exp] of [['hs', hs, flatSeq(ref.hs)], ['cache.cs', csGot, flatSeq(ref.cs)], ['cache.hs', hsCache, flatSeq(ref.hs)]] as const) {
+      const m = mismatch(got.data, exp, TOL_F32);
+      if (!m) continue;
+      problems.push(mismatchText(q, got, exp, m, TOL_F32) + ` (the index is [t − 1, row, column]).`);
+      hints.push(hintFor(got.data, variants(q === 'cache.cs' ? 'cs' : 'hs'), TOL_F32));
+    }
+    if (problems.length) failWith(problems, hints);
+  });
+  ctx.label = '';
+  return `all ${cases.length} tests pass: h_1 … h_T and c_1 … c_T match the library's lstmLayer run over the sequence (${tolText(TOL_F32)}).`;
+}
+
+/** The sequence backward by hand with switchable mistakes (hints only). */
+function lstmBackwardVariant(cache: LstmCache, dhs: tf.Tensor2D[], v: { noCarryH?: boolean; noCarryC?: boolean; overwrite?: boolean; lastOnly?: boolean }) {
+  const { xs, h0, c0, W, hs, cs } = cache;
+  const Tn = xs.length;
+  let dW: Record<string, tf.Tensor> = Object.fromEntries(LSTM_WEIGHT_NAMES.map((k) => [k, tf.zerosLike(W[k])]));
+  let dhNext: tf.Tensor2D = tf.zerosLike(h0);
+  let dcNext: tf.Tensor2D = tf.zerosLike(c0);
+  const dxs: tf.Tensor2D[] = new Array(Tn);
+  for (let t = Tn - 1; t >= 0; t--) {
+    const direct = v.lastOnly && t !== Tn - 1 ? tf.zerosLike(dhs[t]) : dhs[t];
+    const dh = (v.noCarryH ? direct : tf.add(direct, dhNext)) as tf.Tensor2D;
+    const dc = v.noCarryC ? tf.zerosLike(c0) as tf.Tensor2D : dcNext;
+    const g = lstmStepBackwardByHand(xs[t], t ? hs[t - 1] : h0, t ? cs[t - 1] : c0, W, dh, dc);
+    dW = v.overwrite ? { ...g.dW } : Object.fromEntries(LSTM_WEIGHT_NAMES.map((k) => [k, tf.add(dW[k], g.dW[k])]));
+    dxs[t] = g.dx;
+    dhNext = g.dhPrev;
+    dcNext = g.dcPrev;
+  }
+  const out: Record<string, tf.Tensor> = { dxs: tf.stack(dxs), dh0: dhNext, dc0: dcNext };
+  for (const k of LSTM_WEIGHT_NAMES) out[`dW.${k}`] = dW[k];
+  return out;
+}
+
+const SEQ_GRAD_NAMES = ['dh0', 'dc0', ...LSTM_WEIGHT_NAMES.map((k) => `dW.${k}`)] as const;
+
+function checkLstmBackward(fn: StudentFn, ctx: Ctx): string {
+  const cases = seqCases(ctx, [{ B: 2, m: 3, n: 4, T: 4 }, { B: 1, m: 2, n: 3, T: 5 }]);
+  cases.forEach((cs, k) => {
+    ctx.label = `test ${k + 1} of ${cases.length} (B=${cs.B}, m=${cs.m}, n=${cs.n}, T=${cs.T})`;
+    const { W, xs, h0, c0 } = seqInputs(ctx.rng, cs);
+    const dhs = Array.from({ length: cs.T }, () => randn(ctx.rng, [cs.n, cs.B], 1));
+    const fw = lstmForwardVariant(xs, h0, c0, W, {});
+    const cache: LstmCache = { xs, h0, c0, W, hs: fw.hs, cs: fw.cs };
+    // Reference: autodiff of L = Σ_t ⟨dhs[t], h_t⟩ through the library's cell, unrolled.
+    const Tn = cs.T;
+    const g = tf.grads((...a: tf.Tensor[]) => {
+      const w = Object.fromEntries(LSTM_WEIGHT_NAMES.map((q, j) => [q, a[Tn + 2 + j]])) as LstmWeights;
+      let h = a[Tn] as tf.Tensor2D, c = a[Tn + 1] as tf.Tensor2D;
+      let L: tf.Tensor = tf.scalar(0);
+      for (let t = 0; t < Tn; t++) {
+        const r = lstmStepRef(a[t] as tf.Tensor2D, h, c, w);
+        h = r.h; c = r.c;
+        L = tf.add(L, tf.sum(tf.mul(dhs[t], h)));
+      }
+      return L as tf.Scalar;
+    })([...xs, h0, c0, ...LSTM_WEIGHT_NAMES.map((q) => W[q])]);
+    const ref: Record<string, tf.Tensor> = { dh0: g[Tn], dc0: g[Tn + 1] };
+    LSTM_WEIGHT_NAMES.forEach((q, j) => { ref[`dW.${q}`] = g[Tn + 2 + j]; });
+    const refDxs = tf.stack(g.slice(0, Tn));
+    const out = ctx.call(() => fn(dhs.slice(), { ...cache, xs: xs.slice(), hs: fw.hs.slice(), cs: fw.cs.slice(), W: { ...W } }, REFERENCE_LSTM_CELL));
+    const shape = '{ dxs, dh0, dc0, dW: { Wxi, …, bg } } with dxs = [dx_1, …, dx_T]';
+    expectGradObject(out, ['dxs', 'dh0', 'dc0', 'dW'], shape);
+    const mistakes: [Parameters<typeof lstmBackwardVariant>[2], string][] = [
+      [{ noCarryH: true }, 'the gradient is not carried back in time through h: at step t the step backward gets dh = dhs[t] + (dhPrev of step t+1).'],
+      [{ noCarryC: true }, 'the gradient is not carried back through the cell: at step t the step backward gets dc = dcPrev of step t+1 (0 at the last step).'],
+      [{ overwrite: true }, 'the weight gradients must be added up over all time steps (+=), not replaced at each step.'],
+      [{ lastOnly: true }, 'every step has its own dhs[t]: add it at each step, not only at the last one.'],
+    ];
+    const slipped = memo((v: Parameters<typeof lstmBackwardVariant>[2]) => lstmBackwardVariant(cache, dhs, v));
+    const variants = (q: string): Variant[] => mistakes.map(([v, hint]) => ({ hint, value: () => slipped(v)[q].dataSync() }));
+    const dxs = readSeq(out.dxs, 'dxs', cs.T, [cs.m, cs.B], 'm × B, like x_t');
+    const mx = mismatch(dxs.data, refDxs.dataSync(), TOL_F32);
+    const problems: string[] = [];
+    const hints: string[] = [];
+    if (mx) {
+      problems.push(mismatchText('dxs', dxs, refDxs.dataSync(), mx, TOL_F32) + ' (the index is [t − 1, row, column]).');
+      hints.push(hintFor(dxs.data, variants('dxs'), TOL_F32));
+    }
+    const shapes: GradShapes = { dh0: [[cs.n, cs.B], 'n × B, like h0'], dc0: [[cs.n, cs.B], 'n × B, like c0'], ...weightShapes(cs.n, cs.m) };
+    compareGrads(gradEntries(out, SEQ_GRAD_NAMES), SEQ_GRAD_NAMES, shapes, ref, variants, cs.B, problems, hints);
+  });
+  ctx.label = '';
+  return `all ${cases.length} tests pass: dxs, dh0, dc0 and the 12 weight gradients match automatic differentiation through the unrolled library cell (${tolText(TOL_F32)}).`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The GRU step forward
+// ---------------------------------------------------------------------------------------------
+
+/** GRU weights in the lecture's names: Wx· [n, m], Wh· [n, n], b· [n, 1] for r, z and the candidate h. */
+export type GruWeights = Record<'Wxr' | 'Whr' | 'br' | 'Wxz' | 'Whz' | 'bz' | 'Wxh' | 'Whh' | 'bh', tf.Tensor2D>;
+
+/** One GRU step of the library's cell (gruLayer, its defaults: reset before the matmul, z keeps the old state). */
+export function gruStepLayer(x: tf.Tensor2D, h: tf.Tensor2D, W: GruWeights): tf.Tensor2D {
+  const [n, m] = W.Wxr.shape;
+  const layer = builtLayer(gruLayer({ units: n, checkInput: false }), m);
+  try {
+    const lw: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(W)) lw[k] = k.startsWith('b') ? tf.reshape(v, [n]) : v;
+    setLectureWeights(layer, lw);
+    return T(layer.step(T(x), { h: T(h) }).h);
+  } finally {
+    disposeLayer(layer);
+  }
+}
+
+/** A hand GRU step with switchable mistakes, for hints only. */
+function gruVariant(x: tf.Tensor2D, h: tf.Tensor2D, W: GruWeights,
+  v: { swapZ?: boolean; resetAfter?: boolean; noReset?: boolean; r?: 'tanh'; z?: 'tanh'; cand?: 'sigmoid'; resetOnCandidate?: boolean }): tf.Tensor2D {
+  const act = (a: tf.Tensor, k: 'sigmoid' | 'tanh') => (k === 'sigmoid' ? tf.sigmoid(a) : tf.tanh(a));
+  const r = act(tf.add(tf.add(tf.matMul(W.Wxr, x), tf.matMul(W.Whr, h)), W.br), v.r ?? 'sigmoid');
+  const z = act(tf.add(tf.add(tf.matMul(W.Wxz, x), tf.matMul(W.Whz, h)), W.bz), v.z ?? 'sigmoid');
+  const rec = v.noReset ? tf.matMul(W.Whh, h) : v.resetAfter ? tf.mul(r, tf.matMul(W.Whh, h)) : tf.matMul(W.Whh, tf.mul(r, h));
+  let hTilde = act(tf.add(tf.add(tf.matMul(W.Wxh, x), rec), W.bh), v.cand ?? 'tanh');
+  if (v.resetOnCandidate) hTilde = tf.mul(r, tf.tanh(tf.add(tf.add(tf.matMul(W.Wxh, x), tf.matMul(W.Whh, h)), W.bh)));
+  const keep = v.swapZ ? tf.sub(1, z) : z;
+  return tf.add(tf.mul(keep, h), tf.mul(tf.sub(1, keep), hTilde)) as tf.Tensor2D;
+}
+
+function checkGruStep(fn: StudentFn, ctx: Ctx): string {
+  const cases = rnnCases(ctx, [{ B: 2, m: 3, n: 4 }, { B: 1, m: 5, n: 2 }, { B: 3, m: 2, n: 3 }]);
+  cases.forEach((cs, k) => {
+    ctx.label = `test ${k + 1} of ${cases.length} (B=${cs.B}, m=${cs.m}, n=${cs.n})`;
+    const x = randn(ctx.rng, [cs.m, cs.B], 1);
+    const h = randn(ctx.rng, [cs.n, cs.B], 0.8);
+    const W: Record<string, tf.Tensor2D> = {};
+    for (const g of ['r', 'z', 'h']) {
+      W[`Wx${g}`] = randn(ctx.rng, [cs.n, cs.m], 0.7);
+      W[`Wh${g}`] = randn(ctx.rng, [cs.n, cs.n], 0.6);
+      W[`b${g}`] = randn(ctx.rng, [cs.n, 1], 0.4);
+    }
+    const Wg = W as GruWeights;
+    const expected = gruStepLayer(x, h, Wg).dataSync();
+    const got = read(ctx.call(() => fn(x, h, { ...Wg })), 'the returned h_t');
+    expectShape(got, [cs.n, cs.B], 'h_t', 'n × B: one column per example');
+    const m = mismatch(got.data, expected, TOL_F32);
+    if (!m) return;
+    const variants: Variant[] = [
+      { hint: 'z and 1 − z look swapped: here z is the share of the OLD state, h_t = z ⊙ h_{t−1} + (1 − z) ⊙ h̃ (the other convention, h_t = (1 − z) ⊙ h_{t−1} + z ⊙ h̃, is the same model with z renamed 1 − z, but not the one of this homework).', value: () => gruVariant(x, h, Wg, { swapZ: true }).dataSync() },
+      { hint: "the reset gate is applied after the matmul, r ⊙ (W_hh h_{t−1}) — PyTorch's form; this homework resets before it: W_hh (r ⊙ h_{t−1}).", value: () => gruVariant(x, h, Wg, { resetAfter: true }).dataSync() },
+      { hint: 'the reset gate is not used: h̃ = tanh(W_xh x_t + W_hh (r ⊙ h_{t−1}) + b_h).', value: () => gruVariant(x, h, Wg, { noReset: true }).dataSync() },
+      { hint: 'the reset gate r looks like tanh: r and z are σ gates (between 0 and 1); only the candidate h̃ uses tanh.', value: () => gruVariant(x, h, Wg, { r: 'tanh' }).dataSync() },
+      { hint: 'the update gate z looks like tanh: r and z are σ gates (between 0 and 1); only the candidate h̃ uses tanh.', value: () => gruVariant(x, h, Wg, { z: 'tanh' }).dataSync() },
+      { hint: 'the candidate h̃ looks like σ: h̃ = tanh(…) proposes values in (−1, 1).', value: () => gruVariant(x, h, Wg, { cand: 'sigmoid' }).dataSync() },
+      { hint: 'r multiplies h_{t−1} inside the candidate, before W_hh — not the candidate itself.', value: () => gruVariant(x, h, Wg, { resetOnCandidate: true }).dataSync() },
+    ];
+    failWith([mismatchText('h_t', got, expected, m, TOL_F32) + '.'], [hintFor(got.data, variants, TOL_F32)]);
+  });
+  ctx.label = '';
+  return `all ${cases.length} tests pass: h_t matches the library's gruLayer step (reset before the matmul, z keeps the old state; ${tolText(TOL_F32)}).`;
+}
 
 /** The exercises of homework 2. */
 export const HW2_LSTM_STEP = defineHomework({
-  lstmStepForward: { homework: 'hw2-lstm-step', fn: 'lstmStepForward', maxPoints: 4, title: 'LSTM step, forward', visibleSeed: 201, run: checkLstmStepForward },
-  lstmGradCheck: { homework: 'hw2-lstm-step', fn: 'gradCheck', maxPoints: 4, title: 'gradient check by central differences', visibleSeed: 202, run: checkGradCheck },
-  lstmParamCount: { homework: 'hw2-lstm-step', fn: 'lstmParamCount', maxPoints: 2, title: 'LSTM parameter count', visibleSeed: 203, run: checkLstmParamCount },
+  lstmStepForward: { homework: 'hw2-lstm-step', fn: 'lstmStepForward', maxPoints: 3, title: 'LSTM step, forward', visibleSeed: 201, run: checkLstmStepForward },
+  lstmGradCheck: { homework: 'hw2-lstm-step', fn: 'gradCheck', maxPoints: 3, title: 'gradient check by central differences', visibleSeed: 202, run: checkGradCheck },
+  // Retired: no longer in the notebook (replaced by lstmStepBackward); still callable as check.lstmParamCount.
+  lstmParamCount: { homework: 'hw2-lstm-step', fn: 'lstmParamCount', maxPoints: 2, title: 'LSTM parameter count', visibleSeed: 203, run: checkLstmParamCount, retired: true },
+  lstmStepBackward: { homework: 'hw2-lstm-step', fn: 'lstmStepBackward', maxPoints: 5, title: 'LSTM step, backward', visibleSeed: 204, run: checkLstmStepBackward },
+  lstmForward: { homework: 'hw2-lstm-step', fn: 'lstmForward', maxPoints: 2, title: 'LSTM over a sequence, forward', visibleSeed: 205, run: checkLstmForward },
+  lstmBackward: { homework: 'hw2-lstm-step', fn: 'lstmBackward', maxPoints: 4, title: 'LSTM over a sequence, backward', visibleSeed: 206, run: checkLstmBackward },
+  gruStep: { homework: 'hw2-lstm-step', fn: 'gruStepForward', maxPoints: 3, title: 'GRU step, forward', visibleSeed: 207, run: checkGruStep },
 } as const);

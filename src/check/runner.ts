@@ -57,11 +57,14 @@ export interface CheckResult {
 /** Exercise names (the keys of {@link check}). */
 export type ExerciseName = keyof typeof DEFS;
 
-type Meta<D extends ExerciseDef> = { readonly homework: D['homework']; readonly fn: D['fn']; readonly maxPoints: D['maxPoints']; readonly title: D['title'] };
+type Meta<D extends ExerciseDef> = { readonly homework: D['homework']; readonly fn: D['fn']; readonly maxPoints: D['maxPoints']; readonly title: D['title']; readonly retired?: true };
 
-/** The exercises: which homework each belongs to, the function the student writes, and its points. */
+/**
+ * The exercises: which homework each belongs to, the function the student writes, and its points. A
+ * retired one (`retired: true`) is still checked by `check.X` but is in no homework's notebook or total.
+ */
 export const EXERCISES: { readonly [K in ExerciseName]: Meta<(typeof DEFS)[K]> } = Object.freeze(Object.fromEntries(
-  Object.entries(DEFS).map(([name, d]) => [name, { homework: d.homework, fn: d.fn, maxPoints: d.maxPoints, title: d.title }]),
+  Object.entries(DEFS).map(([name, d]: [string, ExerciseDef]) => [name, { homework: d.homework, fn: d.fn, maxPoints: d.maxPoints, title: d.title, ...(d.retired ? { retired: true } : {}) }]),
 ) as { [K in ExerciseName]: Meta<(typeof DEFS)[K]> });
 
 /** Seed of the hidden inputs when the grader gives none. */
@@ -183,7 +186,11 @@ type Check = (fn: StudentFn, options?: CheckOptions) => CheckResult;
  * - `bptt(xs, h0, Wxh, Whh, bh, dhs, cell) → { dWxh, dWhh, dbh, dh0 }` (cell: { forward, backward })
  * - `lstmStepForward(x, hPrev, cPrev, W) → { h, c }` (W: Wxi … Whg, bi … bg)
  * - `gradCheck(f, x, analytic, eps) → { numeric, maxRelError }` (plain number arrays)
- * - `lstmParamCount(m, n) → number`
+ * - `lstmParamCount(m, n) → number` (retired: in no homework any more)
+ * - `lstmStepBackward(x, hPrev, cPrev, W, dh, dc) → { dx, dhPrev, dcPrev, dW: { Wxi, …, bg } }`
+ * - `lstmForward(xs, h0, c0, W, cell) → { hs, cache }` (cache: { xs, h0, c0, W, hs, cs }; cell: { forward, backward })
+ * - `lstmBackward(dhs, cache, cell) → { dxs, dh0, dc0, dW }`
+ * - `gruStepForward(x, hPrev, W) → h` (check.gruStep; W: Wxr … Whh, br, bz, bh)
  * - `clipByGlobalNorm(grads, maxNorm) → { grads, norm }`
  * - `sampleWithTemperature(logits, temperature, rng) → index`
  * - `perplexity(logits, targets) → number`

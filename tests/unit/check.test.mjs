@@ -78,6 +78,63 @@ const sol = {
     return { numeric, maxRelError: bug.alwaysZero ? 0 : maxRelError };
   },
   lstmParamCount: (m, n) => 4 * (n * m + n * n + n),
+  // hw2, issue 17: the LSTM step backward, the LSTM over a sequence, the GRU step (see LSTM_GATES below)
+  lstmStepBackward(x, hPrev, cPrev, W, dh, dc, bug = {}) {
+    return tf.tidy(() => {
+      const pre = (k) => tf.add(tf.add(tf.matMul(W[`Wx${k}`], x), tf.matMul(W[`Wh${k}`], hPrev)), W[`b${k}`]);
+      const i = tf.sigmoid(pre('i')), f = tf.sigmoid(pre('f')), o = tf.sigmoid(pre('o')), g = tf.tanh(pre('g'));
+      const c = tf.add(tf.mul(f, cPrev), tf.mul(i, g));
+      const tc = tf.tanh(c);
+      const dcT = bug.dcOnly ? dc : tf.add(dc, tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tc))));
+      const sd = (s) => (bug.sigmaAsTanh ? tf.sub(1, tf.square(s)) : tf.mul(s, tf.sub(1, s)));
+      const da = { i: tf.mul(tf.mul(dcT, g), sd(i)), f: tf.mul(tf.mul(dcT, cPrev), sd(f)), o: tf.mul(tf.mul(dh, tc), sd(o)), g: tf.mul(tf.mul(dcT, i), tf.sub(1, tf.square(g))) };
+      const dW = {};
+      let dx = tf.zerosLike(x), dhPrev = tf.zerosLike(hPrev);
+      for (const k of LSTM_GATES) {
+        dW[`Wx${k}`] = tf.matMul(da[k], x, false, true);
+        dW[`Wh${k}`] = tf.matMul(da[k], bug.hNew ? tf.mul(o, tc) : hPrev, false, true);
+        dW[`b${k}`] = bug.noSum ? da[k] : tf.sum(da[k], 1, true);
+        dx = tf.add(dx, tf.matMul(W[`Wx${k}`], da[k], true));
+        dhPrev = tf.add(dhPrev, bug.noT ? tf.matMul(W[`Wh${k}`], da[k]) : tf.matMul(W[`Wh${k}`], da[k], true));
+      }
+      return { dx, dhPrev, dcPrev: tf.mul(dcT, f), dW };
+    });
+  },
+  lstmForward(xs, h0, c0, W, cell, bug = {}) {
+    const hs = [], cs = [];
+    let h = h0, c = c0;
+    for (const x of xs) {
+      const r = cell.forward(x, h, c, W);
+      hs.push(r.h); cs.push(r.c);
+      if (!bug.noCarryC) c = r.c;
+      if (!bug.noCarryH) h = r.h;
+    }
+    return { hs: bug.withH0 ? [h0, ...hs] : hs, cache: { xs, h0, c0, W, hs, cs } };
+  },
+  lstmBackward(dhs, cache, cell, bug = {}) {
+    const { xs, h0, c0, W, hs, cs } = cache;
+    const T = xs.length;
+    let dW = null;
+    let dhNext = tf.zerosLike(h0), dcNext = tf.zerosLike(c0);
+    const dxs = new Array(T);
+    for (let t = T - 1; t >= 0; t--) {
+      const g = cell.backward(xs[t], t > 0 ? hs[t - 1] : h0, t > 0 ? cs[t - 1] : c0, W, bug.noCarryH ? dhs[t] : tf.add(dhs[t], dhNext), bug.noCarryC ? tf.zerosLike(c0) : dcNext);
+      dW = dW && !bug.overwrite ? Object.fromEntries(Object.keys(g.dW).map((k) => [k, tf.add(dW[k], g.dW[k])])) : g.dW;
+      dxs[t] = g.dx;
+      dhNext = g.dhPrev;
+      dcNext = g.dcPrev;
+    }
+    return { dxs, dh0: dhNext, dc0: dcNext, dW };
+  },
+  gruStepForward(x, hPrev, W, bug = {}) {
+    return tf.tidy(() => {
+      const r = tf.sigmoid(tf.add(tf.add(tf.matMul(W.Wxr, x), tf.matMul(W.Whr, hPrev)), W.br));
+      const z = (bug.tanhZ ? tf.tanh : tf.sigmoid)(tf.add(tf.add(tf.matMul(W.Wxz, x), tf.matMul(W.Whz, hPrev)), W.bz));
+      const rec = bug.resetAfter ? tf.mul(r, tf.matMul(W.Whh, hPrev)) : tf.matMul(W.Whh, tf.mul(r, hPrev));
+      const hTilde = tf.tanh(tf.add(tf.add(tf.matMul(W.Wxh, x), rec), W.bh));
+      return bug.swapZ ? tf.add(tf.mul(tf.sub(1, z), hPrev), tf.mul(z, hTilde)) : tf.add(tf.mul(z, hPrev), tf.mul(tf.sub(1, z), hTilde));
+    });
+  },
   clipByGlobalNorm(grads, maxNorm, bug = {}) {
     let sumSq = 0;
     for (const g of Object.values(grads)) sumSq += tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]);
@@ -132,6 +189,8 @@ const sol = {
   },
 };
 
+const LSTM_GATES = ['i', 'f', 'o', 'g'];
+
 /** Run `f` capturing console output; fail the test if anything goes to stderr. */
 function capture(f) {
   const lines = [];
@@ -174,6 +233,7 @@ const EXERCISE_FN = {
   lstmStepForward: sol.lstmStepForward, lstmGradCheck: sol.gradCheck, lstmParamCount: sol.lstmParamCount,
   clipByGlobalNorm: sol.clipByGlobalNorm, sampleWithTemperature: sol.sampleWithTemperature, perplexity: sol.perplexity,
   trainingLoop: sol.trainLoop,
+  lstmStepBackward: sol.lstmStepBackward, lstmForward: sol.lstmForward, lstmBackward: sol.lstmBackward, gruStep: sol.gruStepForward,
 };
 
 describe('the reference solutions get full points', () => {
@@ -235,6 +295,40 @@ describe('deliberately wrong solutions get 0 with a message that says what is wr
     expectZero('lstmParamCount', (m, n) => 4 * (n * m + n * n + 2 * n), /PyTorch/);
     expectZero('lstmParamCount', (m, n) => n * m + n * n + n, /one block/);
   });
+  test('lstmStepBackward: dc without the path through h_t, σ\' = 1 − σ², db not summed over the batch, dW_h with h_t, a missing transpose', () => {
+    const wrong = (bug) => (...a) => sol.lstmStepBackward(...a, bug);
+    const r = expectZero('lstmStepBackward', wrong({ dcOnly: true }), /dcPrev is wrong.*c_t reaches the loss twice: directly \(dc\) and through h_t = o ⊙ tanh\(c_t\)/);
+    assert.match(r.message, /test 1 of 3 \(B=2, m=3, n=4\)/);
+    expectZero('lstmStepBackward', wrong({ sigmaAsTanh: true }), /σ'\(a\) = σ\(a\)\(1 − σ\(a\)\).*1 − σ² is tanh's derivative/);
+    expectZero('lstmStepBackward', wrong({ noSum: true }), /dW\.bi has shape \[4, 2\] but should have shape \[4, 1\].*sum over the columns/);
+    const h = expectZero('lstmStepBackward', wrong({ hNew: true }), /dW\.Whi is wrong.*dW_h· = δ h_\{t−1\}ᵀ, not δ h_tᵀ/);
+    assert.doesNotMatch(h.message, /dx is wrong|dW\.Wxi is wrong|dcPrev is wrong/, 'only the recurrent weights are wrong');
+    const t = expectZero('lstmStepBackward', wrong({ noT: true }), /dhPrev is wrong.*a transpose is missing: dhPrev = Σ over the gates of W_h·ᵀ δ_·/);
+    assert.doesNotMatch(t.message, /dx is wrong|dW/, 'only dhPrev is wrong');
+    expectZero('lstmStepBackward', (...a) => { const g = sol.lstmStepBackward(...a); delete g.dW.Whg; return g; }, /dW has no Whg/);
+    expectZero('lstmStepBackward', (...a) => { const { dx, dhPrev, dW } = sol.lstmStepBackward(...a); return { dx, dhPrev, dW }; }, /the result has no dcPrev/);
+  });
+  test('lstmForward: the cell state not carried, the hidden state not carried, h_0 in hs', () => {
+    expectZero('lstmForward', (...a) => sol.lstmForward(...a, { noCarryC: true }), /cache\.cs is wrong.*Hint: the cell state is not carried/);
+    expectZero('lstmForward', (...a) => sol.lstmForward(...a, { noCarryH: true }), /hs is wrong.*Hint: the hidden state is not carried/);
+    expectZero('lstmForward', (...a) => sol.lstmForward(...a, { withH0: true }), /hs has 5 entries, but the sequence has T = 4 steps \(it looks like h_0 is included/);
+    expectZero('lstmForward', (...a) => ({ hs: sol.lstmForward(...a).hs }), /the result needs a cache for lstmBackward/);
+  });
+  test('lstmBackward: dh not carried back, dc not carried back, weight gradients replaced instead of summed', () => {
+    const wrong = (bug) => (...a) => sol.lstmBackward(...a, bug);
+    expectZero('lstmBackward', wrong({ noCarryH: true }), /dxs is wrong.*not carried back in time through h: at step t the step backward gets dh = dhs\[t\] \+ \(dhPrev of step t\+1\)/);
+    expectZero('lstmBackward', wrong({ noCarryC: true }), /dxs is wrong.*not carried back through the cell: at step t the step backward gets dc = dcPrev of step t\+1/);
+    const o = expectZero('lstmBackward', wrong({ overwrite: true }), /dW\.Wxi is wrong.*added up over all time steps \(\+=\), not replaced at each step/);
+    assert.doesNotMatch(o.message, /dxs is wrong|dh0 is wrong|dc0 is wrong/, 'only the weight gradients are wrong');
+    expectZero('lstmBackward', (...a) => { const g = sol.lstmBackward(...a); return { ...g, dxs: g.dxs.slice(1) }; }, /dxs has 3 entries, but the sequence has T = 4 steps/);
+  });
+  test('gruStep: z and 1 − z swapped, the reset after the matmul (PyTorch\'s), a tanh update gate', () => {
+    const wrong = (bug) => (x, h, W) => sol.gruStepForward(x, h, W, bug);
+    expectZero('gruStep', wrong({ swapZ: true }), /h_t is wrong.*z and 1 − z look swapped/);
+    expectZero('gruStep', wrong({ resetAfter: true }), /reset gate is applied after the matmul, r ⊙ \(W_hh h_\{t−1\}\) — PyTorch's form/);
+    expectZero('gruStep', wrong({ tanhZ: true }), /the update gate z looks like tanh/);
+    expectZero('gruStep', (x, h, W) => tf.transpose(sol.gruStepForward(x, h, W)), /h_t has shape \[\d, \d\] but should have shape/);
+  });
   test('clipByGlobalNorm: the slide\'s squared norm, per-tensor clipping', () => {
     const r = expectZero('clipByGlobalNorm', (g, m) => sol.clipByGlobalNorm(g, m, { squared: true }), /norm should be the global norm before clipping/);
     assert.match(r.message, /squared norm.*slide's slip/);
@@ -258,6 +352,19 @@ describe('deliberately wrong solutions get 0 with a message that says what is wr
     expectZero('trainingLoop', (m, b, o) => sol.trainLoop(m, b, o, { normAfter: true }), /norm BEFORE clipping/);
     expectZero('trainingLoop', (m, b, o) => sol.trainLoop(m, b, o, { oneEpoch: true }), /loop over the epochs/);
     expectZero('trainingLoop', () => ({ losses: [], norms: [] }), /opts\.clip was never called/);
+  });
+});
+
+describe('a retired exercise (lstmParamCount, no longer in hw2) stays callable but is in no homework', () => {
+  test('EXERCISES marks it retired; check and gradeExercise still grade a right and a wrong answer', () => {
+    assert.equal(EXERCISES.lstmParamCount.retired, true);
+    assert.equal(EXERCISES.lstmParamCount.fn, 'lstmParamCount');
+    assert.equal(EXERCISES.lstmParamCount.maxPoints, 2);
+    for (const [name, meta] of Object.entries(EXERCISES)) if (name !== 'lstmParamCount') assert.equal('retired' in meta, false, name);
+    expectFull('lstmParamCount', sol.lstmParamCount);
+    expectZero('lstmParamCount', (m, n) => 4 * (n * m + n * n), /expected 128 parameters, got 112/);
+    assert.equal(capture(() => gradeExercise('lstmParamCount', sol.lstmParamCount, { hidden: true, seed: 5 })).result.points, 2);
+    assert.equal(capture(() => gradeExercise('lstmParamCount', (m, n) => m * n, { hidden: true, seed: 5 })).result.points, 0);
   });
 });
 
@@ -346,6 +453,27 @@ describe('output for students and for the grader', () => {
     check.lstmParamCount(spy, { hidden: true, seed: 1, quiet: true });
     assert.equal(seen.join(), hidden1, 'the same seed gives the same hidden inputs');
   });
+  test('hidden inputs differ from the visible ones for the exercises of issue 17 (shapes, values and seeds)', () => {
+    // What each check hands the student, as text: shapes (and T) plus a few values.
+    const sig = (t) => `${t.shape}:${Array.from(t.dataSync().slice(0, 2)).map((v) => v.toFixed(4))}`;
+    const spies = {
+      lstmStepBackward: (seen) => (x, h, c, W, dh, dc) => { seen.push(`${sig(x)}|${sig(h)}|${sig(dc)}`); return sol.lstmStepBackward(x, h, c, W, dh, dc); },
+      lstmForward: (seen) => (xs, h0, c0, W, cell) => { seen.push(`T=${xs.length}|${sig(xs[0])}|${sig(c0)}`); return sol.lstmForward(xs, h0, c0, W, cell); },
+      lstmBackward: (seen) => (dhs, cache, cell) => { seen.push(`T=${dhs.length}|${sig(dhs[0])}|${sig(cache.xs[0])}`); return sol.lstmBackward(dhs, cache, cell); },
+      gruStep: (seen) => (x, h, W) => { seen.push(`${sig(x)}|${sig(h)}|${sig(W.Whh)}`); return sol.gruStepForward(x, h, W); },
+    };
+    for (const [name, spy] of Object.entries(spies)) {
+      const run = (options) => { const seen = []; const r = check[name](spy(seen), { quiet: true, ...options }); assert.equal(r.passed, true, `${name}: ${r.message}`); return seen; };
+      const visible = run({});
+      const hidden1 = run({ hidden: true, seed: 1 });
+      const hidden2 = run({ hidden: true, seed: 2 });
+      assert.ok(hidden1.every((c) => !visible.includes(c)), `${name}: a hidden case equals a visible one`);
+      const shape = (c) => c.replace(/:[^|]*/g, '');
+      assert.ok(hidden1.some((c) => !visible.map(shape).includes(shape(c))), `${name}: the hidden tests use other shapes`);
+      assert.notDeepEqual(hidden1, hidden2, `${name}: the seed changes the hidden inputs`);
+      assert.deepEqual(run({ hidden: true, seed: 1 }), hidden1, `${name}: the same seed gives the same hidden inputs`);
+    }
+  });
   test('a check repairs tf.js after an interrupted gradient computation', () => {
     tf.engine().startTape();                 // as if a cell was stopped inside tf.variableGrads
     const { result, lines } = capture(() => check.trainingLoop(sol.trainLoop));
@@ -393,6 +521,30 @@ describe('the references the checks use', () => {
     byHand.forEach((v, i) => assert.ok(Math.abs(v - auto[i]) < 1e-4, `dW_xf[${i}]: ${v} vs ${auto[i]}`));
     const slip = checkReference.lstm64.gradWxf(p, p.W.Wxf.flat(), true);
     assert.ok(slip.some((v, i) => Math.abs(v - byHand[i]) > 1e-2), 'the wrong gradient is really wrong');
+  });
+  test('the LSTM step backward by hand = autodiff; the library\'s GRU step = the lecture\'s equations', () => {
+    const [m, n, B] = [3, 4, 2];
+    const W = {};
+    LSTM_GATES.forEach((g, k) => { W[`Wx${g}`] = rand([n, m], 10 + k, 0.6); W[`Wh${g}`] = rand([n, n], 20 + k, 0.5); W[`b${g}`] = rand([n, 1], 30 + k, 0.4); });
+    const x = rand([m, B], 1), h = rand([n, B], 2), c = rand([n, B], 3), dh = rand([n, B], 4), dc = rand([n, B], 5);
+    const auto = checkReference.lstmStepGradsRef(x, h, c, W, dh, dc);
+    const byHand = checkReference.lstmStepBackward(x, h, c, W, dh, dc);
+    const student = sol.lstmStepBackward(x, h, c, W, dh, dc);
+    const maxDiff = (a, b) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
+    for (const k of ['dx', 'dhPrev', 'dcPrev']) {
+      assert.ok(maxDiff(byHand[k], auto[k]) < 1e-5, k);
+      assert.ok(maxDiff(student[k], auto[k]) < 1e-5, k);
+    }
+    for (const k of Object.keys(W)) assert.ok(maxDiff(byHand.dW[k], auto.dW[k]) < 1e-5, `dW.${k}`);
+    // The path through h_t matters here (else the dc-only mistake would go unnoticed).
+    assert.ok(maxDiff(auto.dcPrev, tf.mul(dc, tf.sigmoid(tf.add(tf.add(tf.matMul(W.Wxf, x), tf.matMul(W.Whf, h)), W.bf)))) > 1e-2);
+    const G = {};
+    ['r', 'z', 'h'].forEach((g, k) => { G[`Wx${g}`] = rand([n, m], 40 + k, 0.7); G[`Wh${g}`] = rand([n, n], 50 + k, 0.6); G[`b${g}`] = rand([n, 1], 60 + k, 0.4); });
+    const lib = checkReference.gruStepForward(x, h, G);
+    const r = tf.sigmoid(tf.add(tf.add(tf.matMul(G.Wxr, x), tf.matMul(G.Whr, h)), G.br));
+    const z = tf.sigmoid(tf.add(tf.add(tf.matMul(G.Wxz, x), tf.matMul(G.Whz, h)), G.bz));
+    const ht = tf.tanh(tf.add(tf.add(tf.matMul(G.Wxh, x), tf.matMul(G.Whh, tf.mul(r, h))), G.bh));
+    assert.ok(maxDiff(lib, tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), ht))) < 1e-5, 'reset before the matmul, z keeps the old state');
   });
   test('the float64 LSTM loss is smooth enough for central differences to reach 1e-8', () => {
     const p = checkReference.lstm64.random(new L.Rng(9), 2, 2, 2);
