@@ -130,6 +130,101 @@ const sol = {
     }
     return { losses, norms };
   },
+  rnnForward(xs, h0, Wxh, Whh, bh, bug = {}) {
+    const hs = [];
+    let h = h0;
+    for (const x of xs) {
+      h = tf.tidy(() => tf.tanh(tf.add(tf.add(tf.matMul(Wxh, x), tf.matMul(Whh, bug.stuck ? h0 : h)), bh)));
+      hs.push(h);
+    }
+    const out = bug.shifted ? [h0, ...hs.slice(0, -1)] : hs;
+    return { hs: out, cache: { xs, h0, hs: out, Wxh, Whh } };
+  },
+  rnnBackward(dhs, cache, bug = {}) {
+    const { xs, h0, hs, Wxh, Whh } = cache;
+    const T = xs.length;
+    let dWxh = tf.zerosLike(Wxh), dWhh = tf.zerosLike(Whh), dbh = tf.zeros([Wxh.shape[0], 1]), dhNext = tf.zerosLike(h0);
+    const dxs = new Array(T);
+    const order = [...Array(T).keys()];
+    if (!bug.forward) order.reverse();
+    for (const t of order) {
+      const hPrev = t > 0 ? hs[t - 1] : h0;
+      const dh = bug.noCarry ? dhs[t] : tf.add(dhs[t], dhNext);
+      const da = tf.mul(dh, tf.sub(1, tf.square(hs[t])));
+      dxs[t] = tf.matMul(Wxh, da, true);
+      dWxh = tf.add(dWxh, tf.matMul(da, xs[t], false, true));
+      dWhh = tf.add(dWhh, tf.matMul(da, bug.hNotPrev ? hs[t] : hPrev, false, true));
+      dbh = bug.notSummed ? tf.add(dbh, da) : tf.add(dbh, bug.mean ? tf.mean(da, 1, true) : tf.sum(da, 1, true));
+      dhNext = tf.matMul(Whh, da, true);
+    }
+    return { dxs, dh0: dhNext, dWxh, dWhh, dbh };
+  },
+  embeddingForward(ids, W, bug = {}) {
+    const V = W.shape[1];
+    return ids.map((row) => tf.tidy(() => {
+      const onehot = tf.oneHot(tf.tensor1d(row, 'int32'), V);               // [B, V]
+      return bug.rows ? tf.matMul(onehot, W, false, true) : tf.matMul(W, onehot, false, true);   // [m, B] (rows: [B, m])
+    }));
+  },
+  embeddingBackward(dxs, ids, V, bug = {}) {
+    const [m, B] = dxs[0].shape;
+    const dW = Array.from({ length: m }, () => new Array(V).fill(0));
+    ids.forEach((row, t) => {
+      const g = dxs[t].arraySync();
+      row.forEach((v, b) => {
+        for (let i = 0; i < m; i++) dW[i][v] = bug.assign ? g[i][b] : dW[i][v] + g[i][b];
+      });
+    });
+    void B;
+    return bug.transposed ? tf.transpose(tf.tensor2d(dW)) : tf.tensor2d(dW);
+  },
+  temporalSoftmaxLoss(logits, targets, mask, bug = {}) {
+    const T = logits.length;
+    const [V, B] = logits[0].shape;
+    const real = mask.flat().reduce((a, b) => a + b, 0);
+    const norm = bug.TB ? T * B : bug.batch ? B : real;
+    let loss = 0;
+    let all = 0;
+    const dlogits = logits.map((z, t) => {
+      const zz = z.arraySync();
+      const g = Array.from({ length: V }, () => new Array(B).fill(0));
+      for (let b = 0; b < B; b++) {
+        const col = zz.map((r) => r[b]);
+        const max = bug.naive ? 0 : Math.max(...col);
+        const e = col.map((x) => Math.exp(x - max));
+        const s = e.reduce((a, c) => a + c, 0);
+        const nll = Math.log(s) - (col[targets[t][b]] - max);
+        all += nll;
+        loss += mask[t][b] * nll;
+        for (let v = 0; v < V; v++) g[v][b] = (mask[t][b] * (e[v] / s - (v === targets[t][b] ? 1 : 0))) / norm;
+      }
+      return tf.tensor2d(g);
+    });
+    return { loss: bug.maskAfterMean ? all / real : loss / norm, dlogits };
+  },
+  generate(step, h0, startId, endId, maxLength, uniform, bug = {}) {
+    const ids = [];
+    let id = startId;
+    let h = h0;
+    for (let k = 0; k < maxLength; k++) {
+      const r = step(id, h);
+      const max = Math.max(...r.logits);
+      const e = r.logits.map((z) => Math.exp(z - max));
+      const s = e.reduce((a, c) => a + c, 0);
+      const u = uniform();
+      let next = e.length - 1, cum = 0;
+      for (let v = 0; v < e.length; v++) {
+        cum += e[v] / s;
+        if (u < cum) { next = v; break; }
+      }
+      h = r.h;
+      if (next === endId && bug.dropEnd) break;
+      ids.push(next);
+      id = bug.argmaxFeed ? e.indexOf(Math.max(...e)) : next;
+      if (next === endId && !bug.noStop) break;
+    }
+    return ids;
+  },
 };
 
 /** Run `f` capturing console output; fail the test if anything goes to stderr. */
@@ -174,6 +269,8 @@ const EXERCISE_FN = {
   lstmStepForward: sol.lstmStepForward, lstmGradCheck: sol.gradCheck, lstmParamCount: sol.lstmParamCount,
   clipByGlobalNorm: sol.clipByGlobalNorm, sampleWithTemperature: sol.sampleWithTemperature, perplexity: sol.perplexity,
   trainingLoop: sol.trainLoop,
+  rnnForward: sol.rnnForward, rnnBackward: sol.rnnBackward, embeddingForward: sol.embeddingForward,
+  embeddingBackward: sol.embeddingBackward, temporalSoftmaxLoss: sol.temporalSoftmaxLoss, generate: sol.generate,
 };
 
 describe('the reference solutions get full points', () => {
