@@ -5,7 +5,7 @@
  *   seeded random inputs;
  * - compare.ts — reading a student's result and comparing it with tolerances, hints from mistake simulators;
  * - column.ts — the homework's column-vector convention at the library's edges;
- * - hw1-rnn-step.ts, hw2-lstm-step.ts, hw3-char-lm.ts — one module per homework: references, cases,
+ * - hw1-rnn-step.ts, hw2-lstm-step.ts, hw3-char-lm.ts, hw4-sequences.ts — one module per homework: references, cases,
  *   hints and mistake simulators of its exercises;
  * - define.ts — `defineExercise`, the same exercise record made from a teacher's reference, cases and hints;
  * - discover.ts — checks files beside a homework notebook (`<id>.checks.cjs`) for the release, the

@@ -27,10 +27,10 @@ const readNb = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 // The release (no Jupyter needed)
 // ---------------------------------------------------------------------------------------------
 
-test('there are at least three homework notebooks, each with a released student version', () => {
-  assert.ok(SOURCES.length >= 3, `homework/ has ${SOURCES.length} notebooks`);
+test('there are at least four homework notebooks, each with a released student version', () => {
+  assert.ok(SOURCES.length >= 4, `homework/ has ${SOURCES.length} notebooks`);
   assert.deepEqual(RELEASED.map((f) => path.basename(f)), SOURCES.map((f) => path.basename(f)));
-  for (const name of ['hw1-rnn-step', 'hw2-lstm-step', 'hw3-char-lm']) assert.ok(SOURCES.some((f) => f.endsWith(`${name}.ipynb`)), name);
+  for (const name of ['hw1-rnn-step', 'hw2-lstm-step', 'hw3-char-lm', 'hw4-sequences']) assert.ok(SOURCES.some((f) => f.endsWith(`${name}.ipynb`)), name);
 });
 
 test('the committed release is what npm run homework:release writes (run it after editing a homework)', () => {
@@ -274,6 +274,11 @@ test('the grader: solutions score full points, released notebooks 0, a wrong sol
         ['logits.map((z) => z / temperature)', 'logits.map((z) => z)'],
         ['weights.map((w) => w / total)', 'weights.map((w) => w / total / temperature)'],
       ] }),
+      // a repeated word's embedding gradient assigned instead of accumulated, and the loss divided by the batch size
+      'hw4-two-slips': variant(dir, 'hw4-sequences', 'hw4-two-slips', { replace: [
+        ['dW[i * V + v] += g[i][b];', 'dW[i * V + v] = g[i][b];'],
+        ['const N = mask.flat().reduce((a, b) => a + b, 0);', 'const N = mask[0].length;'],
+      ] }),
     };
     const files = [...SOURCES, ...RELEASED, ...Object.values(wrong)];
     const out = path.join(dir, 'grades.json');
@@ -313,6 +318,7 @@ test('the grader: solutions score full points, released notebooks 0, a wrong sol
     expectLoss(wrong['hw2-tanh-forget'], [['lstmStepForward', /forget gate looks like tanh, not σ/]]);
     expectLoss(wrong['hw2-dc-only'], [['lstmStepBackward', /c_t reaches the loss twice/]]);
     expectLoss(wrong['hw3-two-slips'], [['clipByGlobalNorm', /squared norm/], ['sampleWithTemperature', /after the softmax|temperature has no effect/]]);
+    expectLoss(wrong['hw4-two-slips'], [['embeddingBackward', /OVERWRITE its column/], ['temporalSoftmaxLoss', /batch size B \(CS231n's convention\)/]]);
     assert.match(r.stdout, /^ *10\/10 {2}hw1-rnn-step/m, 'a summary line per submission');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

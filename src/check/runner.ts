@@ -29,10 +29,11 @@ import { CHECKS_SUFFIX, checksFiles, discoverExercises } from './discover';
 import { HW1_RNN_STEP } from './hw1-rnn-step';
 import { HW2_LSTM_STEP } from './hw2-lstm-step';
 import { HW3_CHAR_LM } from './hw3-char-lm';
+import { HW4_SEQUENCES } from './hw4-sequences';
 
 // The registry: a homework module exports its exercises (defineHomework); a new homework is one new
 // file in src/check/ and one entry here. Key order is the order of EXERCISES and of `check`.
-const DEFS = { ...HW1_RNN_STEP, ...HW2_LSTM_STEP, ...HW3_CHAR_LM };
+const DEFS = { ...HW1_RNN_STEP, ...HW2_LSTM_STEP, ...HW3_CHAR_LM, ...HW4_SEQUENCES };
 
 /** Options of every check. */
 export interface CheckOptions {
@@ -195,6 +196,12 @@ type Check = (fn: StudentFn, options?: CheckOptions) => CheckResult;
  * - `sampleWithTemperature(logits, temperature, rng) → index`
  * - `perplexity(logits, targets) → number`
  * - `trainLoop(model, batches, { optimizer, maxNorm, epochs, clip, loss }) → { losses, norms }`
+ * - `rnnForward(xs, h0, Wxh, Whh, bh) → { hs, cache }` (xs: T tensors [m, B]; hs: h_1 … h_T; cache { xs, h0, hs, Wxh, Whh })
+ * - `rnnBackward(dhs, cache) → { dxs, dh0, dWxh, dWhh, dbh }`
+ * - `embeddingForward(ids, W) → xs` (ids [T][B], W [m, V]: T tensors [m, B])
+ * - `embeddingBackward(dxs, ids, V) → dW` ([m, V])
+ * - `temporalSoftmaxLoss(logits, targets, mask) → { loss, dlogits }` (T tensors [V, B]; mean over real steps)
+ * - `generate(step, h0, startId, endId, maxLength, uniform) → ids`
  *
  * @example
  * ```ts

@@ -187,6 +187,101 @@ const sol = {
     }
     return { losses, norms };
   },
+  rnnForward(xs, h0, Wxh, Whh, bh, bug = {}) {
+    const hs = [];
+    let h = h0;
+    for (const x of xs) {
+      h = tf.tidy(() => tf.tanh(tf.add(tf.add(tf.matMul(Wxh, x), tf.matMul(Whh, bug.stuck ? h0 : h)), bh)));
+      hs.push(h);
+    }
+    const out = bug.shifted ? [h0, ...hs.slice(0, -1)] : hs;
+    return { hs: out, cache: { xs, h0, hs: out, Wxh, Whh } };
+  },
+  rnnBackward(dhs, cache, bug = {}) {
+    const { xs, h0, hs, Wxh, Whh } = cache;
+    const T = xs.length;
+    let dWxh = tf.zerosLike(Wxh), dWhh = tf.zerosLike(Whh), dbh = tf.zeros([Wxh.shape[0], 1]), dhNext = tf.zerosLike(h0);
+    const dxs = new Array(T);
+    const order = [...Array(T).keys()];
+    if (!bug.forward) order.reverse();
+    for (const t of order) {
+      const hPrev = t > 0 ? hs[t - 1] : h0;
+      const dh = bug.noCarry ? dhs[t] : tf.add(dhs[t], dhNext);
+      const da = tf.mul(dh, tf.sub(1, tf.square(hs[t])));
+      dxs[t] = tf.matMul(Wxh, da, true);
+      dWxh = tf.add(dWxh, tf.matMul(da, xs[t], false, true));
+      dWhh = tf.add(dWhh, tf.matMul(da, bug.hNotPrev ? hs[t] : hPrev, false, true));
+      dbh = bug.notSummed ? tf.add(dbh, da) : tf.add(dbh, bug.mean ? tf.mean(da, 1, true) : tf.sum(da, 1, true));
+      dhNext = tf.matMul(Whh, da, true);
+    }
+    return { dxs, dh0: dhNext, dWxh, dWhh, dbh };
+  },
+  embeddingForward(ids, W, bug = {}) {
+    const V = W.shape[1];
+    return ids.map((row) => tf.tidy(() => {
+      const onehot = tf.oneHot(tf.tensor1d(row, 'int32'), V);               // [B, V]
+      return bug.rows ? tf.matMul(onehot, W, false, true) : tf.matMul(W, onehot, false, true);   // [m, B] (rows: [B, m])
+    }));
+  },
+  embeddingBackward(dxs, ids, V, bug = {}) {
+    const [m, B] = dxs[0].shape;
+    const dW = Array.from({ length: m }, () => new Array(V).fill(0));
+    ids.forEach((row, t) => {
+      const g = dxs[t].arraySync();
+      row.forEach((v, b) => {
+        for (let i = 0; i < m; i++) dW[i][v] = bug.assign ? g[i][b] : dW[i][v] + g[i][b];
+      });
+    });
+    void B;
+    return bug.transposed ? tf.transpose(tf.tensor2d(dW)) : tf.tensor2d(dW);
+  },
+  temporalSoftmaxLoss(logits, targets, mask, bug = {}) {
+    const T = logits.length;
+    const [V, B] = logits[0].shape;
+    const real = mask.flat().reduce((a, b) => a + b, 0);
+    const norm = bug.TB ? T * B : bug.batch ? B : real;
+    let loss = 0;
+    let all = 0;
+    const dlogits = logits.map((z, t) => {
+      const zz = z.arraySync();
+      const g = Array.from({ length: V }, () => new Array(B).fill(0));
+      for (let b = 0; b < B; b++) {
+        const col = zz.map((r) => r[b]);
+        const max = bug.naive ? 0 : Math.max(...col);
+        const e = col.map((x) => Math.exp(x - max));
+        const s = e.reduce((a, c) => a + c, 0);
+        const nll = Math.log(s) - (col[targets[t][b]] - max);
+        all += nll;
+        loss += mask[t][b] * nll;
+        for (let v = 0; v < V; v++) g[v][b] = (mask[t][b] * (e[v] / s - (v === targets[t][b] ? 1 : 0))) / norm;
+      }
+      return tf.tensor2d(g);
+    });
+    return { loss: bug.maskAfterMean ? all / real : loss / norm, dlogits };
+  },
+  generate(step, h0, startId, endId, maxLength, uniform, bug = {}) {
+    const ids = [];
+    let id = startId;
+    let h = h0;
+    for (let k = 0; k < maxLength; k++) {
+      const r = step(id, h);
+      const max = Math.max(...r.logits);
+      const e = r.logits.map((z) => Math.exp(z - max));
+      const s = e.reduce((a, c) => a + c, 0);
+      const u = uniform();
+      let next = e.length - 1, cum = 0;
+      for (let v = 0; v < e.length; v++) {
+        cum += e[v] / s;
+        if (u < cum) { next = v; break; }
+      }
+      h = r.h;
+      if (next === endId && bug.dropEnd) break;
+      ids.push(next);
+      id = bug.argmaxFeed ? e.indexOf(Math.max(...e)) : next;
+      if (next === endId && !bug.noStop) break;
+    }
+    return ids;
+  },
 };
 
 const LSTM_GATES = ['i', 'f', 'o', 'g'];
@@ -234,6 +329,8 @@ const EXERCISE_FN = {
   clipByGlobalNorm: sol.clipByGlobalNorm, sampleWithTemperature: sol.sampleWithTemperature, perplexity: sol.perplexity,
   trainingLoop: sol.trainLoop,
   lstmStepBackward: sol.lstmStepBackward, lstmForward: sol.lstmForward, lstmBackward: sol.lstmBackward, gruStep: sol.gruStepForward,
+  rnnForward: sol.rnnForward, rnnBackward: sol.rnnBackward, embeddingForward: sol.embeddingForward,
+  embeddingBackward: sol.embeddingBackward, temporalSoftmaxLoss: sol.temporalSoftmaxLoss, generate: sol.generate,
 };
 
 describe('the reference solutions get full points', () => {
@@ -352,6 +449,67 @@ describe('deliberately wrong solutions get 0 with a message that says what is wr
     expectZero('trainingLoop', (m, b, o) => sol.trainLoop(m, b, o, { normAfter: true }), /norm BEFORE clipping/);
     expectZero('trainingLoop', (m, b, o) => sol.trainLoop(m, b, o, { oneEpoch: true }), /loop over the epochs/);
     expectZero('trainingLoop', () => ({ losses: [], norms: [] }), /opts\.clip was never called/);
+  });
+  test('rnnForward: every step from h0, hs shifted to h_0 … h_{T−1}, one tensor instead of an array', () => {
+    expectZero('rnnForward', (...a) => sol.rnnForward(...a, { stuck: true }), /hs is wrong.*start from h_0/);
+    expectZero('rnnForward', (...a) => sol.rnnForward(...a, { shifted: true }), /shifted by one step/);
+    expectZero('rnnForward', (...a) => { const r = sol.rnnForward(...a); return { hs: tf.stack(r.hs), cache: r.cache }; }, /array of T = 4 tensors.*tf\.unstack/);
+    expectZero('rnnForward', (...a) => ({ hs: sol.rnnForward(...a).hs }), /the result has no cache/);
+  });
+  test('rnnBackward: no carry, a forward loop, h_t for dWhh, dbh not summed over the batch or averaged, dxs reversed', () => {
+    const r = expectZero('rnnBackward', (d, c) => sol.rnnBackward(d, c, { noCarry: true }), /not carried back in time/);
+    assert.match(r.message, /dh0 is wrong/);
+    expectZero('rnnBackward', (d, c) => sol.rnnBackward(d, c, { forward: true }), /backward loop seems to run forward in time/);
+    const w = expectZero('rnnBackward', (d, c) => sol.rnnBackward(d, c, { hNotPrev: true }), /dWhh uses h_t where it needs h_\{t−1\}/);
+    assert.doesNotMatch(w.message, /dxs is wrong|dWxh is wrong|dbh is wrong|dh0 is wrong/, 'only dWhh is wrong');
+    expectZero('rnnBackward', (d, c) => sol.rnnBackward(d, c, { notSummed: true }), /dbh has shape \[4, 2\].*not summed over the batch/);
+    expectZero('rnnBackward', (d, c) => sol.rnnBackward(d, c, { mean: true }), /dbh is averaged over the batch/);
+    expectZero('rnnBackward', (d, c) => { const g = sol.rnnBackward(d, c); return { ...g, dxs: g.dxs.slice().reverse() }; }, /dxs is in reverse order/);
+  });
+  test('embeddingForward: rows instead of columns (transposed), ids read as [B][T]', () => {
+    expectZero('embeddingForward', (i, W) => sol.embeddingForward(i, W, { rows: true }), /shape \[3, 5\] but should have shape \[5, 3\].*looks transposed/);
+    expectZero('embeddingForward', (i, W) => sol.embeddingForward(i[0].map((_, b) => i.map((row) => row[b])), W), /ids\[t\]\[b\] is time first/);
+  });
+  test('embeddingBackward: a repeated id assigned instead of accumulated, dW transposed', () => {
+    const r = expectZero('embeddingBackward', (d, i, V) => sol.embeddingBackward(d, i, V, { assign: true }), /dW is wrong.*OVERWRITE its column.*accumulate/);
+    assert.match(r.message, /ids \[\[/, 'the ids are shown');
+    expectZero('embeddingBackward', (d, i, V) => sol.embeddingBackward(d, i, V, { transposed: true }), /dW has shape \[6, 5\] but should have shape \[5, 6\].*looks transposed/);
+    for (const seed of [1, 2, 3]) expectZero('embeddingBackward', (d, i, V) => sol.embeddingBackward(d, i, V, { assign: true }), /OVERWRITE/, { hidden: true, seed });
+  });
+  test('temporalSoftmaxLoss: the mask after the mean, T·B or B as the normaliser, an unstable softmax', () => {
+    expectZero('temporalSoftmaxLoss', (l, t, m) => sol.temporalSoftmaxLoss(l, t, m, { maskAfterMean: true }), /padded steps are in your loss.*mask applied after the mean/);
+    const r = expectZero('temporalSoftmaxLoss', (l, t, m) => sol.temporalSoftmaxLoss(l, t, m, { TB: true }), /divided by T·B = 12.*number of REAL steps, Σ mask = 9/);
+    assert.match(r.message, /divided by the number of real steps Σ mask = 9/, 'the message states the normaliser');
+    expectZero('temporalSoftmaxLoss', (l, t, m) => sol.temporalSoftmaxLoss(l, t, m, { batch: true }), /batch size B \(CS231n's convention\)/);
+    const u = expectZero('temporalSoftmaxLoss', (l, t, m) => sol.temporalSoftmaxLoss(l, t, m, { naive: true }), /large logits.*NaN.*subtract each column's max/);
+    assert.match(u.message, /test 4 of 4/, 'only the large logits break it');
+    for (const seed of [1, 2]) expectZero('temporalSoftmaxLoss', (l, t, m) => sol.temporalSoftmaxLoss(l, t, m, { naive: true }), /subtract each column's max/, { hidden: true, seed });
+    // A loss that ignores the padded steps' values but not their count: the property test names the padding.
+    expectZero('temporalSoftmaxLoss', (l, t, m) => { const g = sol.temporalSoftmaxLoss(l, t, m); return { loss: g.loss, dlogits: g.dlogits.map((d) => tf.add(d, 0.01)) }; }, /dlogits is wrong/);
+  });
+  test('hw4: hidden inputs differ from the visible ones (shapes, ids, sequence lengths)', () => {
+    const sig = (v) => (Array.isArray(v) ? `[${v.map(sig).join(',')}]` : v && typeof v.shape === 'object' ? `T${v.shape.join('x')}:${v.dataSync()[0].toFixed(3)}` : typeof v === 'function' ? 'f' : String(v));
+    for (const name of ['rnnForward', 'rnnBackward', 'embeddingForward', 'embeddingBackward', 'temporalSoftmaxLoss', 'generate']) {
+      const seen = [];
+      const spy = (...a) => { seen.push(a.map((x) => (x && !Array.isArray(x) && typeof x === 'object' && !x.shape ? sig(Object.values(x)) : sig(x))).join('|')); return EXERCISE_FN[name](...a); };
+      const run = (o) => { seen.length = 0; const r = check[name](spy, { quiet: true, ...o }); assert.equal(r.passed, true, `${name}: ${r.message}`); return seen.join('\n'); };
+      const visible = run({});
+      const h1 = run({ hidden: true, seed: 1 });
+      assert.notEqual(visible, h1, name);
+      assert.notEqual(h1, run({ hidden: true, seed: 2 }), name);
+      assert.equal(run({ hidden: true, seed: 1 }), h1, `${name}: the same seed gives the same hidden inputs`);
+    }
+  });
+  test('generate: not stopping at the end token, feeding back the argmax, dropping the end token, the start token included, Math.random', () => {
+    expectZero('generate', (...a) => sol.generate(...a, { noStop: true }), /goes on after endId/);
+    expectZero('generate', (...a) => sol.generate(...a, { argmaxFeed: true }), /the id fed back is the argmax/);
+    expectZero('generate', (...a) => sol.generate(...a, { dropEnd: true }), /the end token is missing/);
+    expectZero('generate', (s, h, st, e, L, u) => [st, ...sol.generate(s, h, st, e, L, u)], /starts with startId/);
+    expectZero('generate', (s, h, st, e, L) => sol.generate(s, h, st, e, L, () => Math.random()), /uniform\(\) was never called/);
+    for (const seed of [1, 2, 3, 4]) {
+      expectZero('generate', (...a) => sol.generate(...a, { noStop: true }), /goes on after endId/, { hidden: true, seed });
+      expectZero('generate', (...a) => sol.generate(...a, { argmaxFeed: true }), /fed back is the argmax/, { hidden: true, seed });
+    }
   });
 });
 
