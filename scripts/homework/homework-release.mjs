@@ -209,8 +209,7 @@ export function notebookQuestions(nb, where) {
       if (!prev || prev.cell_type !== 'markdown' || !QUESTION_HEADING.test(sourceText(prev))) {
         throw new Error(`${where}: the answer cell of '${id}' (cell ${i}) does not follow a "## Question k · Title (N points, graded by hand)" cell`);
       }
-      if (questions.some((q) => q.question === id)) throw new Error(`${where}: two answer cells for the question id '${id}'`);
-      return;
+      return;   // its question (the cell before) lists it
     }
     if (cell.cell_type !== 'markdown') return;
     const h = QUESTION_HEADING.exec(text);
