@@ -57,7 +57,7 @@ function gradescopeViolations(r) {
 /** What the issue asks of our results on top of the format: a total, one test per exercise with all fields. */
 function assertOurResult(r, where) {
   assert.deepEqual(gradescopeViolations(r), [], `${where}: ${JSON.stringify(r).slice(0, 400)}`);
-  assert.equal(r.tests.length, HW1.exercises.length, `${where}: one test per exercise`);
+  assert.equal(r.tests.length, HW1.exercises.length + (HW1.questions?.length ?? 0), `${where}: one test per exercise and per written question`);
   for (const t of r.tests) for (const k of ['name', 'score', 'max_score', 'output', 'visibility']) assert.ok(k in t, `${where}: a test without ${k}`);
   assert.equal(r.score, r.tests.reduce((s, t) => s + t.score, 0), `${where}: score is the sum of the tests`);
   assert.ok(r.tests.every((t) => t.score >= 0 && t.score <= t.max_score), where);
@@ -183,7 +183,7 @@ test('autograder: which notebook, results for unreadable uploads, options', () =
   assertOurResult(r, 'problem');
   assert.equal(r.score, 0);
   assert.match(r.output, /could not be graded: no \.ipynb notebook was uploaded/);
-  assert.deepEqual(r.tests.map((t) => t.max_score), HW1.exercises.map((e) => e.points));
+  assert.deepEqual(r.tests.map((t) => t.max_score), [...HW1.exercises.map((e) => e.points), ...(HW1.questions ?? []).map(() => 0)]);
   assert.ok(r.tests.every((t) => t.visibility === 'after_due_date' && /^not graded: no \.ipynb/.test(t.output)));
   // The validator itself rejects what the doc does not allow (so that passing it means something).
   assert.ok(gradescopeViolations({ ...r, visibility: 'always' }).length > 0);
@@ -400,7 +400,7 @@ test('run_autograder on a correct, a wrong, a hanging and unreadable submissions
         continue;
       }
       assert.equal(r.score, e.points, `${kind}: results.json ${r.score} vs npm run grade ${e.points}`);
-      assert.deepEqual(r.tests.map((x) => [x.score, x.max_score, x.output]), e.exercises.map((x) => [x.points, x.maxPoints, x.message]), kind);
+      assert.deepEqual(r.tests.slice(0, e.exercises.length).map((x) => [x.score, x.max_score, x.output]), e.exercises.map((x) => [x.points, x.maxPoints, x.message]), kind);
       assert.equal(r.extra_data.student, e.student, kind);
     }
     // …and the grades are the ones these submissions deserve (independent of both programs).

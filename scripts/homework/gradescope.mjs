@@ -142,7 +142,7 @@ export function gradescopeResult({ hw, entry = null, problem = null, visibility 
       number: String(hw.exercises.length + k + 1),
       score: 0,
       max_score: 0,
-      output: a ? `${a.message}.${a.answered ? `\nYour answer:\n${a.answer}` : ''}` : `to be graded by hand (${q.points} points): ${why ? `not read: ${why}` : 'no answer cell was found'}`,
+      output: a ? `${a.message}.${a.answered ? `\nYour answer:\n${a.answer}` : ''}` : why ? `not graded: ${why}` : `to be graded by hand (${q.points} points): no answer cell was found`,
       visibility,
     });
   });
