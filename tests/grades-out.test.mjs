@@ -94,7 +94,10 @@ function assertCsvMatchesReport(csv, report) {
   assert.deepEqual(header.slice(0, 3), ['file', 'student', 'homework']);
   assert.deepEqual(header.slice(-3), ['total', 'max', 'error']);
   assert.equal(rows.length, report.submissions.length, 'one row per submission');
-  const exerciseCols = header.slice(3, -3);
+  // Written questions (graded by hand): `<id>`, `<id> answer` and `hand max`, checked against each entry's questions.
+  const questionIds = new Set(report.submissions.flatMap((e) => (e.questions ?? []).map((q) => q.question)));
+  const isQuestionCol = (h) => h === 'hand max' || questionIds.has(h.replace(/ answer$/, '').replace(/^.*\//, ''));
+  const exerciseCols = header.slice(3, -3).filter((h) => !isQuestionCol(h));
   rows.forEach((row, k) => {
     const e = report.submissions[k];
     assert.equal(row.length, header.length);
@@ -110,6 +113,11 @@ function assertCsvMatchesReport(csv, report) {
       assert.equal(cell[col], x ? String(x.points) : '', `${e.submission}: column ${col}`);
     }
     for (const x of e.exercises) assert.ok(exerciseCols.includes(x.exercise), `no column for ${x.exercise}`);
+    for (const q of e.questions ?? []) {
+      assert.equal(cell[q.question], q.message, `${e.submission}: column ${q.question}`);
+      assert.equal(cell[`${q.question} answer`], q.answer, `${e.submission}: column ${q.question} answer`);
+      assert.equal(cell['hand max'], String(e.handMaxPoints));
+    }
   });
 }
 

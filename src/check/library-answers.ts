@@ -91,28 +91,40 @@ export class AnswerGuard {
 
   constructor(readonly names: readonly string[]) {}
 
+  /** Where each listed export lives (found once per check: a sampling check calls the student thousands of times). */
+  private plan?: { name: string; original: (...a: unknown[]) => unknown; spy: (...a: unknown[]) => unknown; places: [Obj, string][] }[];
+
+  private makePlan() {
+    const scope = tslabScope();
+    const plan: NonNullable<AnswerGuard['plan']> = [];
+    for (const name of this.names) {
+      const { value, places } = holders(name);
+      if (typeof value !== 'function') continue;
+      const original = value as (...a: unknown[]) => unknown;
+      const called = this.called;
+      const spy = function (this: unknown, ...args: unknown[]): unknown {
+        if (suspended === 0) called.add(name);
+        return original.apply(this, args);
+      };
+      Object.defineProperty(spy, 'name', { value: original.name });
+      // tslab's cell scope: every binding that holds the export itself, under any alias.
+      if (scope && !name.includes('.')) for (const key of Object.keys(scope)) if (scope[key] === original) places.push([scope, key]);
+      plan.push({ name, original, spy, places });
+    }
+    return plan;
+  }
+
   during<T>(thunk: () => T): T {
     const restore: (() => void)[] = [];
     try {
-      const scope = tslabScope();
-      for (const name of this.names) {
-        const { value, places } = holders(name);
-        if (typeof value !== 'function') continue;
-        const original = value as (...a: unknown[]) => unknown;
-        const called = this.called;
-        const spy = function (this: unknown, ...args: unknown[]): unknown {
-          if (suspended === 0) called.add(name);
-          return original.apply(this, args);
-        };
-        Object.defineProperty(spy, 'name', { value: original.name });
-        const swap = (obj: Obj, key: string) => {
+      for (const { original, spy, places } of (this.plan ??= this.makePlan())) {
+        for (const [obj, key] of places) {
           try {
+            if (obj[key] !== original) continue;   // rebound since: not the library's any more
             obj[key] = spy;
             if (obj[key] === spy) restore.push(() => { obj[key] = original; });
           } catch { /* frozen: the static search still sees it */ }
-        };
-        for (const [obj, key] of places) swap(obj, key);
-        if (scope && !name.includes('.')) for (const key of Object.keys(scope)) if (scope[key] === original) swap(scope, key);
+        }
       }
       return thunk();
     } finally {
