@@ -57,7 +57,7 @@ function gradescopeViolations(r) {
 /** What the issue asks of our results on top of the format: a total, one test per exercise with all fields. */
 function assertOurResult(r, where) {
   assert.deepEqual(gradescopeViolations(r), [], `${where}: ${JSON.stringify(r).slice(0, 400)}`);
-  assert.equal(r.tests.length, HW1.exercises.length, `${where}: one test per exercise`);
+  assert.equal(r.tests.length, HW1.exercises.length + (HW1.questions?.length ?? 0), `${where}: one test per exercise and per written question`);
   for (const t of r.tests) for (const k of ['name', 'score', 'max_score', 'output', 'visibility']) assert.ok(k in t, `${where}: a test without ${k}`);
   assert.equal(r.score, r.tests.reduce((s, t) => s + t.score, 0), `${where}: score is the sum of the tests`);
   assert.ok(r.tests.every((t) => t.score >= 0 && t.score <= t.max_score), where);
@@ -94,7 +94,10 @@ function assertCsvMatchesReport(csv, report) {
   assert.deepEqual(header.slice(0, 3), ['file', 'student', 'homework']);
   assert.deepEqual(header.slice(-3), ['total', 'max', 'error']);
   assert.equal(rows.length, report.submissions.length, 'one row per submission');
-  const exerciseCols = header.slice(3, -3);
+  // Written questions (graded by hand): `<id>`, `<id> answer` and `hand max`, checked against each entry's questions.
+  const questionIds = new Set(report.submissions.flatMap((e) => (e.questions ?? []).map((q) => q.question)));
+  const isQuestionCol = (h) => h === 'hand max' || questionIds.has(h.replace(/ answer$/, '').replace(/^.*\//, ''));
+  const exerciseCols = header.slice(3, -3).filter((h) => !isQuestionCol(h));
   rows.forEach((row, k) => {
     const e = report.submissions[k];
     assert.equal(row.length, header.length);
@@ -110,6 +113,11 @@ function assertCsvMatchesReport(csv, report) {
       assert.equal(cell[col], x ? String(x.points) : '', `${e.submission}: column ${col}`);
     }
     for (const x of e.exercises) assert.ok(exerciseCols.includes(x.exercise), `no column for ${x.exercise}`);
+    for (const q of e.questions ?? []) {
+      assert.equal(cell[q.question], q.message, `${e.submission}: column ${q.question}`);
+      assert.equal(cell[`${q.question} answer`], q.answer, `${e.submission}: column ${q.question} answer`);
+      assert.equal(cell['hand max'], String(e.handMaxPoints));
+    }
   });
 }
 
@@ -184,7 +192,7 @@ test('autograder: which notebook, results for unreadable uploads, options', () =
   assertOurResult(r, 'problem');
   assert.equal(r.score, 0);
   assert.match(r.output, /could not be graded: no \.ipynb notebook was uploaded/);
-  assert.deepEqual(r.tests.map((t) => t.max_score), HW1.exercises.map((e) => e.points));
+  assert.deepEqual(r.tests.map((t) => t.max_score), [...HW1.exercises.map((e) => e.points), ...(HW1.questions ?? []).map(() => 0)]);
   assert.ok(r.tests.every((t) => t.visibility === 'after_due_date' && /^not graded: no \.ipynb/.test(t.output)));
   // The validator itself rejects what the doc does not allow (so that passing it means something).
   assert.ok(gradescopeViolations({ ...r, visibility: 'always' }).length > 0);
@@ -401,7 +409,7 @@ test('run_autograder on a correct, a wrong, a hanging and unreadable submissions
         continue;
       }
       assert.equal(r.score, e.points, `${kind}: results.json ${r.score} vs npm run grade ${e.points}`);
-      assert.deepEqual(r.tests.map((x) => [x.score, x.max_score, x.output]), e.exercises.map((x) => [x.points, x.maxPoints, x.message]), kind);
+      assert.deepEqual(r.tests.slice(0, e.exercises.length).map((x) => [x.score, x.max_score, x.output]), e.exercises.map((x) => [x.points, x.maxPoints, x.message]), kind);
       assert.equal(r.extra_data.student, e.student, kind);
     }
     // …and the grades are the ones these submissions deserve (independent of both programs).

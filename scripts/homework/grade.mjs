@@ -34,7 +34,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, JUPYTER_DATA, KERNEL_DISPLAY_NAME, KERNEL_LAUNCHER, jupyterEnv, findPython, INSTALL_HINT, pythonCandidates, libraryBuilt, libFiles } from '../lib/jupyter.mjs';
 import { installKernel } from '../kernel.mjs';
-import { loadManifest, exerciseTable, MANIFEST } from './homework-release.mjs';
+import { loadManifest, exerciseTable, MANIFEST, answerIdOf, ANSWER_PLACEHOLDER, QUESTION_HEADING } from './homework-release.mjs';
 import { scanArgs } from '../lib/args.mjs';
 
 export const GRADING_KERNEL = 'rnn-lab-grading';
@@ -157,6 +157,35 @@ export function csvField(value) {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
+export const HAND_GRADED = 'to be graded by hand';
+
+/**
+ * The student's answers to a homework's written questions (the manifest's `questions`), read from the
+ * submission notebook itself (no kernel needed): the markdown cell whose metadata is
+ * `"rnn-lab": { "answer": "<question id>" }`, or, if the student's editor lost that metadata, the markdown
+ * cells right after the question's heading (up to the next code cell or heading). The placeholder
+ * (`*Your answer here.*`) is not an answer. Each entry: { question, title, points: null, maxPoints,
+ * status: 'to be graded by hand', answered, answer, message } — never added to the automatic points.
+ */
+export function questionAnswers(nb, questions = []) {
+  const cells = Array.isArray(nb?.cells) ? nb.cells : [];
+  return questions.map((q) => {
+    let parts = cells.filter((c) => c?.cell_type === 'markdown' && answerIdOf(c) === q.question).map(sourceText);
+    if (parts.length === 0) {
+      const at = cells.findIndex((c) => c?.cell_type === 'markdown' && (QUESTION_HEADING.exec(sourceText(c))?.[2] ?? null) === q.title);
+      if (at >= 0) {
+        for (let k = at + 1; k < cells.length && cells[k]?.cell_type === 'markdown' && !/^#+\s/m.test(sourceText(cells[k])); k++) parts.push(sourceText(cells[k]));
+      }
+    }
+    const answer = parts.join('\n\n').split(ANSWER_PLACEHOLDER).join('').trim();
+    const answered = answer.length > 0;
+    return {
+      question: q.question, title: q.title, points: null, maxPoints: q.points, status: HAND_GRADED, answered, answer,
+      message: `${HAND_GRADED} (${q.points} point${q.points === 1 ? '' : 's'})${answered ? '' : ': no answer was written (the answer cell is empty or still holds the placeholder)'}`,
+    };
+  });
+}
+
 export const CSV_FIRST_COLUMNS = Object.freeze(['file', 'student', 'homework']);
 export const CSV_LAST_COLUMNS = Object.freeze(['total', 'max', 'error']);
 
@@ -166,7 +195,10 @@ export const CSV_LAST_COLUMNS = Object.freeze(['total', 'max', 'error']);
  * (the union, in manifest order; an exercise id that two of those homeworks share is written
  * `homework/exercise`), total, max and error (why a submission was not graded). An exercise column is
  * empty for a submission of another homework or one that was not graded; total and max are the report's
- * points and maxPoints (0 and 0 for a submission that could not be read).
+ * points and maxPoints (0 and 0 for a submission that could not be read): the automatic points only. When the
+ * report has written questions (graded by hand), each adds two columns before total, `<question>` ("to be
+ * graded by hand (N points)", or "…: no answer was written") and `<question> answer` (the student's text), and
+ * a column `hand max` gives the points still to be graded by hand.
  */
 export function csvTable(report, manifest) {
   const subs = report.submissions;
@@ -178,11 +210,24 @@ export function csvTable(report, manifest) {
     const fromReport = subs.filter((e) => e.homework === h).flatMap((e) => e.exercises.map((x) => x.exercise));
     for (const exercise of [...new Set([...(fromManifest ?? []), ...fromReport])]) columns.push({ homework: h, exercise });
   }
-  const shared = (x) => columns.filter((c) => c.exercise === x).length > 1;
-  const header = [...CSV_FIRST_COLUMNS, ...columns.map((c) => (shared(c.exercise) ? `${c.homework}/${c.exercise}` : c.exercise)), ...CSV_LAST_COLUMNS];
+  // Written questions (graded by hand), as the report lists them: "to be graded by hand (N points)" and the answer.
+  const qcolumns = [];   // { homework, question }
+  for (const h of order) {
+    for (const question of [...new Set(subs.filter((e) => e.homework === h).flatMap((e) => (e.questions ?? []).map((q) => q.question)))]) qcolumns.push({ homework: h, question });
+  }
+  const shared = (x) => columns.filter((c) => c.exercise === x).length + qcolumns.filter((c) => c.question === x).length > 1;
+  const name = (h, x) => (shared(x) ? `${h}/${x}` : x);
+  const header = [...CSV_FIRST_COLUMNS, ...columns.map((c) => name(c.homework, c.exercise)),
+    ...qcolumns.flatMap((c) => [name(c.homework, c.question), `${name(c.homework, c.question)} answer`]), ...(qcolumns.length ? ['hand max'] : []), ...CSV_LAST_COLUMNS];
   const rows = subs.map((e) => {
     const points = new Map(e.exercises.map((x) => [x.exercise, x.points]));
-    return [e.submission, e.student, e.homework, ...columns.map((c) => (c.homework === e.homework ? points.get(c.exercise) : '')), e.points, e.maxPoints, e.error];
+    const qs = new Map((e.questions ?? []).map((q) => [q.question, q]));
+    const qcells = qcolumns.flatMap((c) => {
+      const q = c.homework === e.homework ? qs.get(c.question) : undefined;
+      return q ? [q.message, q.answer] : ['', ''];
+    });
+    return [e.submission, e.student, e.homework, ...columns.map((c) => (c.homework === e.homework ? points.get(c.exercise) : '')), ...qcells,
+      ...(qcolumns.length ? [e.handMaxPoints ?? ''] : []), e.points, e.maxPoints, e.error];
   });
   return [header, ...rows].map((r) => r.map(csvField).join(',') + '\r\n').join('');
 }
@@ -470,6 +515,12 @@ export async function gradeSubmission(file, o) {
   }
   entry.homework = hw.homework;
   entry.maxPoints = hw.maxPoints;
+  if (hw.questions?.length) {
+    // Written questions: read from the notebook, reported with their points, never added to `points`.
+    entry.questions = questionAnswers(nb, hw.questions);
+    entry.handMaxPoints = hw.questions.reduce((s, q) => s + q.points, 0);
+    entry.totalMaxPoints = entry.maxPoints + entry.handMaxPoints;
+  }
   const cells = [];
   let codeCell = 0;
   nb.cells.forEach((c, i) => {
@@ -545,6 +596,10 @@ export function summaryLine(e) {
   if (errors.length) {
     const follow = errors.filter((c) => c.after).length;
     notes.push(`${errors.length} cell error${errors.length > 1 ? 's' : ''}${follow ? ` (${follow} follow${follow > 1 ? '' : 's'} from it)` : ''}`);
+  }
+  if (e.questions?.length) {
+    const empty = e.questions.filter((q) => !q.answered).length;
+    notes.push(`+ ${e.handMaxPoints} points ${HAND_GRADED} (${e.questions.map((q) => q.question).join(', ')}${empty ? `; ${empty} not answered` : ''})`);
   }
   if (e.error) notes.push(e.error);
   return `${String(e.points).padStart(3)}/${e.maxPoints}  ${e.homework}  ${e.submission}  (${parts}${notes.length ? `; ${notes.join('; ')}` : ''}) ${e.seconds.toFixed(1)} s`;

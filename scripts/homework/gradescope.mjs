@@ -131,10 +131,27 @@ export function gradescopeResult({ hw, entry = null, problem = null, visibility 
     };
   });
   const score = tests.reduce((s, t) => s + t.score, 0);
+  // Written questions: one test each, worth 0 here (max_score 0, so Gradescope's automatic total is not
+  // inflated), whose output says "to be graded by hand", the points, and the student's answer.
+  const answers = new Map((entry?.questions ?? []).map((q) => [q.question, q]));
+  const handMax = (hw.questions ?? []).reduce((s, q) => s + q.points, 0);
+  (hw.questions ?? []).forEach((q, k) => {
+    const a = answers.get(q.question);
+    tests.push({
+      name: `Question ${k + 1} · ${q.title} (${q.points} point${q.points === 1 ? '' : 's'}, graded by hand)`,
+      number: String(hw.exercises.length + k + 1),
+      score: 0,
+      max_score: 0,
+      output: a ? `${a.message}.${a.answered ? `\nYour answer:\n${a.answer}` : ''}` : why ? `not graded: ${why}` : `to be graded by hand (${q.points} points): no answer cell was found`,
+      visibility,
+    });
+  });
   const lines = [];
   if (why && !entry?.exercises?.length) lines.push(`Your submission could not be graded: ${why}`, 'Score 0. Fix the upload and submit again.');
   else {
-    lines.push(`${hw.title ?? hw.homework}: ${score}/${hw.maxPoints} points.`);
+    lines.push(handMax
+      ? `${hw.title ?? hw.homework}: ${score}/${hw.maxPoints} points graded automatically; the written questions (${handMax} points) are to be graded by hand, so the total is out of ${hw.maxPoints + handMax}.`
+      : `${hw.title ?? hw.homework}: ${score}/${hw.maxPoints} points.`);
     if (why) lines.push(why);
     lines.push(...cellNotes(entry ?? {}));
   }

@@ -16,6 +16,15 @@
 // EXERCISES, or from the checks file beside the notebook, which must agree with the "(N points)" in each
 // exercise's heading). It then verifies that no solution line and no marker made it into the release.
 //
+// Written questions, graded by hand: a markdown cell starting with the heading
+// `## Question k · Title (N points, graded by hand)` and the question's text, followed by the student's
+// answer cell: a markdown cell with the metadata `"rnn-lab": { "answer": "<question id>" }`. In the source
+// the answer cell holds the teacher's model answer between `<!-- BEGIN ANSWER -->` and `<!-- END ANSWER -->`;
+// the release replaces that block with the placeholder `*Your answer here.*` (ANSWER_PLACEHOLDER) and refuses
+// an answer cell with anything else outside the markers (a model answer that would leak), markers anywhere
+// else, a question heading without its answer cell, and an answer cell without a question. The manifest lists
+// the questions with their points (`questions`, `handPoints`); the total row counts exercises and questions.
+//
 // A teacher's checks (exercises made by defineExercise) live beside the notebook, homework/<name>.checks.cjs
 // for homework/<name>.ipynb: the release reads their points and copies the file beside the student version
 // (the in-notebook checks, homeworkChecks(), load it from there; the grader copies it next to each submission).
@@ -36,6 +45,13 @@ export const MANIFEST = path.join(RELEASE_DIR, 'manifest.json');
 const BEGIN = /^(\s*)\/\/\s*BEGIN SOLUTION\b[:\s—-]*(.*)$/;
 const END = /^\s*\/\/\s*END SOLUTION\b/;
 const CHECK_CALL = /\bcheck\.(\w+)\(\s*([A-Za-z_$][\w$]*)/g;
+
+/** What a released answer cell says (and all it says) until the student writes there. */
+export const ANSWER_PLACEHOLDER = '*Your answer here.*';
+const ANSWER_BLOCK = /<!--\s*BEGIN ANSWER\s*-->[\s\S]*?<!--\s*END ANSWER\s*-->/g;
+const ANSWER_MARKER = /<!--\s*(BEGIN|END) ANSWER\s*-->/;
+/** A written question's heading: `## Question 2 · Title (3 points, graded by hand)`. */
+export const QUESTION_HEADING = /^#+\s*Question\s+(\w+)\s*[·:.—-]?\s*(.*?)\s*\((\d+)\s+points?,\s*graded by hand\)\s*$/m;
 
 const USAGE = 'usage: node scripts/homework/homework-release.mjs [--check] [--dir DIR]';
 
@@ -141,15 +157,75 @@ export function notebookExercises(nb, table, where) {
  * A points table's total row (`| **total** | | **N** |`) must equal the sum of the exercises' points:
  * students read the total there, the grader scores the sum.
  */
-export function checkTotalRow(nb, exercises, where) {
-  const sum = exercises.reduce((s, e) => s + e.points, 0);
+export function checkTotalRow(nb, exercises, where, questions = []) {
+  const sum = exercises.reduce((s, e) => s + e.points, 0) + questions.reduce((s, q) => s + q.points, 0);
   for (const [i, cell] of nb.cells.entries()) {
     if (cell.cell_type !== 'markdown') continue;
     const m = /^\|\s*\*\*total\*\*\s*\|[^\n]*?\*\*(\d+)\*\*\s*\|\s*$/im.exec(sourceText(cell));
     if (m && Number(m[1]) !== sum) {
-      throw new Error(`${where}: the points table's total row in cell ${i} says ${m[1]}, but the exercises' points add up to ${sum} (${exercises.map((e) => `${e.exercise} ${e.points}`).join(', ')})`);
+      const parts = [...exercises.map((e) => `${e.exercise} ${e.points}`), ...questions.map((q) => `${q.question} ${q.points} by hand`)];
+      throw new Error(`${where}: the points table's total row in cell ${i} says ${m[1]}, but the ${questions.length ? "exercises' and questions'" : "exercises'"} points add up to ${sum} (${parts.join(', ')})`);
     }
   }
+}
+
+/** The question id of an answer cell (its metadata "rnn-lab": { "answer": id }), or null. */
+export function answerIdOf(cell) {
+  const id = cell?.metadata?.['rnn-lab']?.answer;
+  return typeof id === 'string' && id.trim() ? id.trim() : null;
+}
+
+/**
+ * A source answer cell's text in the release: the model answer (between the BEGIN/END ANSWER markers)
+ * replaced by the placeholder. Throws when anything but blank space or the placeholder is outside the
+ * markers (it would reach the students), or the markers are unbalanced. Returns { text, removed }.
+ */
+export function blankAnswer(text, where = 'answer cell') {
+  const removed = [];
+  const outside = text.replace(ANSWER_BLOCK, (block) => { removed.push(block); return '\u0000'; });
+  if (ANSWER_MARKER.test(outside)) throw new Error(`${where}: an unbalanced <!-- BEGIN ANSWER --> / <!-- END ANSWER --> marker`);
+  const rest = outside.replace(/\u0000/g, '').split(ANSWER_PLACEHOLDER).join('').trim();
+  if (rest) {
+    throw new Error(`${where}: text outside <!-- BEGIN ANSWER --> … <!-- END ANSWER --> would reach the students ` +
+      `("${rest.slice(0, 60)}${rest.length > 60 ? '…' : ''}"): put the model answer between the markers (the release replaces them with ${ANSWER_PLACEHOLDER})`);
+  }
+  const lines = removed.join('\n').split('\n').map((l) => l.replace(ANSWER_MARKER, '').trim());
+  return { text: ANSWER_PLACEHOLDER, removed: lines };
+}
+
+/**
+ * The written questions of a notebook, in order: { question (the answer cell's id), number, title, points,
+ * cell (the heading cell's index), answerCell }. Each `## Question … (N points, graded by hand)` heading
+ * must be followed by its answer cell (the next cell; the question's text is in the heading's cell), each
+ * answer cell must follow a question heading, and ids are unique.
+ */
+export function notebookQuestions(nb, where) {
+  const questions = [];
+  nb.cells.forEach((cell, i) => {
+    const text = sourceText(cell);
+    const id = answerIdOf(cell);
+    if (id) {
+      if (cell.cell_type !== 'markdown') throw new Error(`${where}: cell ${i} is the answer cell of '${id}' but a ${cell.cell_type} cell; answers are markdown cells`);
+      const prev = nb.cells[i - 1];
+      if (!prev || prev.cell_type !== 'markdown' || !QUESTION_HEADING.test(sourceText(prev))) {
+        throw new Error(`${where}: the answer cell of '${id}' (cell ${i}) does not follow a "## Question k · Title (N points, graded by hand)" cell`);
+      }
+      return;   // its question (the cell before) lists it
+    }
+    if (cell.cell_type !== 'markdown') return;
+    const h = QUESTION_HEADING.exec(text);
+    if (!h) {
+      if (/^#+\s*Question\b/m.test(text) && /graded by hand/i.test(text)) throw new Error(`${where}: cell ${i}: a question heading must read "## Question k · Title (N points, graded by hand)"`);
+      return;
+    }
+    const next = nb.cells[i + 1];
+    const nextId = answerIdOf(next);
+    if (!nextId) throw new Error(`${where}: the question "${h[0].trim()}" (cell ${i}) has no answer cell after it: a markdown cell with the metadata "rnn-lab": { "answer": "<question id>" }`);
+    if (questions.some((q) => q.question === nextId)) throw new Error(`${where}: two answer cells for the question id '${nextId}'`);
+    questions.push({ question: nextId, number: h[1], title: h[2] || `Question ${h[1]}`, points: Number(h[3]), cell: i, answerCell: i + 1 });
+  });
+  for (const q of questions) if (!(q.points > 0)) throw new Error(`${where}: question ${q.number} gives ${q.points} points; give a positive number`);
+  return questions;
 }
 
 /** A cell source as nbformat stores it: a list of lines, each but the last ending in a newline. */
@@ -168,8 +244,15 @@ export function releaseNotebook(nb, where = 'notebook') {
       if (/BEGIN SOLUTION|END SOLUTION/.test(text)) {
         throw new Error(`${where}: solution markers are only allowed in code cells (cell ${i} is ${cell.cell_type})`);
       }
+      if (answerIdOf(cell)) {
+        const r = blankAnswer(text, `${where}, cell ${i} (the answer cell of '${answerIdOf(cell)}')`);
+        removed.push(...r.removed);
+        return { ...cell, source: splitLines(r.text) };
+      }
+      if (ANSWER_MARKER.test(text)) throw new Error(`${where}: cell ${i} has an ANSWER marker but is no answer cell (its metadata has no "rnn-lab": { "answer": "<question id>" }): the model answer would reach the students`);
       return { ...cell, source: splitLines(text) };
     }
+    if (ANSWER_MARKER.test(text)) throw new Error(`${where}: cell ${i} is a code cell with an ANSWER marker; model answers belong in a markdown answer cell`);
     const r = stripSolutions(text, `${where}, cell ${i}`);
     removed.push(...r.removed);
     return { ...cell, source: splitLines(r.source), outputs: [], execution_count: null, metadata: {} };
@@ -217,7 +300,8 @@ export function buildRelease({ homeworkDir = HOMEWORK_DIR, releaseDir = path.joi
     const { table, checks } = notebookTable(file, library);
     const exercises = notebookExercises(nb, table, rel);
     if (exercises.length === 0) throw new Error(`${rel}: no check.<exercise>(…) calls`);
-    checkTotalRow(nb, exercises, rel);
+    const questions = notebookQuestions(nb, rel);
+    checkTotalRow(nb, exercises, rel, questions);
     // The grader recognises a renamed submission by this id (a student's file name is theirs to choose).
     const id = nb.metadata?.['rnn-lab']?.homework ?? path.basename(file, '.ipynb');
     released.metadata['rnn-lab'] = { ...released.metadata['rnn-lab'], homework: id };
@@ -225,6 +309,7 @@ export function buildRelease({ homeworkDir = HOMEWORK_DIR, releaseDir = path.joi
     const name = path.basename(file);
     // Nothing of the solutions may remain: no marker and no distinctive solution line.
     if (/BEGIN SOLUTION|END SOLUTION/.test(text)) leaks.push(`${name}: a solution marker`);
+    if (/BEGIN ANSWER|END ANSWER/.test(text)) leaks.push(`${name}: a model answer marker`);
     const plain = released.cells.map((c) => sourceText(c)).join('\n');
     for (const line of distinctiveLines(removed)) if (plain.includes(line)) leaks.push(`${name}: "${line}"`);
     files.set(path.join(releaseDir, name), text);
@@ -240,8 +325,14 @@ export function buildRelease({ homeworkDir = HOMEWORK_DIR, releaseDir = path.joi
       source: rel,
       ...(checksName ? { checks: checksName } : {}),
       title,
+      // maxPoints: what the grader scores automatically; handPoints: the questions, graded by hand.
       maxPoints: exercises.reduce((s, e) => s + e.points, 0),
       exercises,
+      ...(questions.length ? {
+        handPoints: questions.reduce((s, q) => s + q.points, 0),
+        totalPoints: exercises.reduce((s, e) => s + e.points, 0) + questions.reduce((s, q) => s + q.points, 0),
+        questions: questions.map((q) => ({ question: q.question, title: q.title, points: q.points })),
+      } : {}),
     });
   }
   files.set(path.join(releaseDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
@@ -343,7 +434,8 @@ function main(argv) {
   writeRelease(files, releaseDir);
   for (const nb of manifest.notebooks) {
     const list = nb.exercises.map((e) => `${e.exercise} ${e.points}`).join(', ');
-    console.log(`${nb.file}: ${nb.exercises.length} exercises, ${nb.maxPoints} points (${list})`);
+    const qs = nb.questions ? `; ${nb.questions.length} question${nb.questions.length > 1 ? 's' : ''} graded by hand, ${nb.handPoints} points (${nb.questions.map((q) => `${q.question} ${q.points}`).join(', ')})` : '';
+    console.log(`${nb.file}: ${nb.exercises.length} exercises, ${nb.maxPoints} points (${list})${qs}`);
   }
   console.log(`wrote ${shown(path.join(releaseDir, 'manifest.json'))}; no solution text in the release`);
   return 0;

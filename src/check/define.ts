@@ -62,6 +62,12 @@ export interface ExerciseSpec<C extends ExerciseCase = ExerciseCase> {
   tolerance?: Tol;
   /** The homework id. Default: the checks file's name (`hw4-gru.checks.cjs` → 'hw4-gru'). */
   homework?: string;
+  /**
+   * The library's exports that implement this exercise, e.g. `['GRU_FAMILY.step', 'gruLayer']`: a student
+   * function that calls one (or whose source refers to one) scores 0 with a message naming it (see
+   * ExerciseDef.libraryAnswers). Default none.
+   */
+  libraryAnswers?: string[];
 }
 
 /** What {@link defineExercise} returns: the exercise's metadata and its check. */
@@ -74,7 +80,7 @@ export interface Exercise {
   check(fn: StudentFn, options?: CheckOptions): CheckResult;
 }
 
-const SPEC_KEYS = ['name', 'points', 'reference', 'cases', 'hidden', 'inputs', 'hints', 'fn', 'title', 'seed', 'tolerance', 'homework'];
+const SPEC_KEYS = ['name', 'points', 'reference', 'cases', 'hidden', 'inputs', 'hints', 'fn', 'title', 'seed', 'tolerance', 'homework', 'libraryAnswers'];
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
 /** A stable seed from the name (FNV-1a), so two exercises do not share their visible inputs. */
@@ -160,6 +166,10 @@ export function defineExercise<C extends ExerciseCase>(spec: ExerciseSpec<C>): E
   if (spec.title !== undefined && typeof spec.title !== 'string') throw new TypeError(`${at}: spec.title must be a string; got ${describe(spec.title)}`);
   if (spec.homework !== undefined && (typeof spec.homework !== 'string' || !spec.homework)) throw new TypeError(`${at}: spec.homework must be a non-empty string; got ${describe(spec.homework)}`);
   if (spec.seed !== undefined && !Number.isSafeInteger(spec.seed)) throw new TypeError(`${at}: spec.seed must be an integer; got ${describe(spec.seed)}`);
+  const answers = spec.libraryAnswers ?? [];
+  if (!Array.isArray(answers) || answers.some((a) => typeof a !== 'string' || !/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(a))) {
+    throw new TypeError(`${at}: spec.libraryAnswers must be an array of the library's export names, such as ['gruLayer', 'GRU_FAMILY.step']; got ${describe(answers)}`);
+  }
   const tol = spec.tolerance ?? TOL_F32;
   checkOptions(at, tol, ['atol', 'rtol'], 'spec.tolerance');
   if (!(tol.atol >= 0) || !(tol.rtol >= 0)) throw new TypeError(`${at}: spec.tolerance must be { atol ≥ 0, rtol ≥ 0 }; got ${describe(tol)}`);
@@ -212,6 +222,7 @@ export function defineExercise<C extends ExerciseCase>(spec: ExerciseSpec<C>): E
   };
   const def: ExerciseDef & { name: string } = {
     name, homework: spec.homework ?? '', fn, maxPoints: spec.points, title: spec.title ?? name, visibleSeed: spec.seed ?? seedOf(name), run,
+    ...(answers.length ? { libraryAnswers: Object.freeze([...answers]) } : {}),
   };
   const exercise: Exercise = {
     name, fn, title: def.title, maxPoints: def.maxPoints,

@@ -46,13 +46,18 @@ export interface Ctx {
   call<T>(thunk: () => T): T;
 }
 
-export function makeCtx(rng: Rng, hidden: boolean, seed: number): Ctx {
+/** Runs a call of the student's function (the spies of an exercise's libraryAnswers: library-answers.ts). */
+export interface CallGuard {
+  during<T>(thunk: () => T): T;
+}
+
+export function makeCtx(rng: Rng, hidden: boolean, seed: number, guard?: CallGuard): Ctx {
   const ctx: Ctx = {
     rng, hidden, seed, label: '',
     call<T>(thunk: () => T): T {
       let out: T;
       try {
-        out = thunk();
+        out = guard ? guard.during(thunk) : thunk();
       } catch (e) {
         if (e instanceof CheckFailure) throw e;
         const text = errorText(e);
@@ -93,6 +98,18 @@ export interface ExerciseDef {
    * then names the homework it came from.
    */
   retired?: boolean;
+  /**
+   * The library's own exports that implement this exercise — what a student must not call instead of writing
+   * it: an export's name (`'clipByGlobalNorm'`, `'softmax'`) or a method (`'RNN_FAMILY.step'`,
+   * `'Rng.prototype.choice'`). While the check calls the student's function (`ctx.call`) each is replaced by a
+   * spy (on the library module that defines it and on every tslab binding that holds it, so an alias
+   * `import { clipByGlobalNorm as c }` is caught too); a call of one, or (a backup for branches the tests never
+   * reach) a reference to one in the function's compiled source, scores the exercise 0 with a message naming
+   * it ("your clipByGlobalNorm calls the library's clipByGlobalNorm, which is this exercise's answer; write it
+   * yourself …"), in the notebook's check and in the grader alike. Library code that the check itself hands to
+   * the student (a reference `cell`, a `clip` function) runs with the spies off (`libraryCall`). Default none.
+   */
+  libraryAnswers?: readonly string[];
 }
 
 /**

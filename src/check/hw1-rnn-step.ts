@@ -15,6 +15,10 @@ import { setLectureWeights } from '../weights';
 import { Ctx, StudentFn, defineHomework, fail, failWith, randint, randn } from './exercise';
 import { Variant, TOL_F32, expectShape, hintFor, mismatch, mismatchText, read, tolText } from './compare';
 import { RnnCase, T, builtLayer, disposeLayer, rnnCases } from './column';
+import { trustedHelper } from './library-answers';
+
+/** What implements the step in the library (calling it skips exercises 1–3). */
+const STEP_ANSWERS = ['RNN_FAMILY.step', 'rnnLayer'] as const;
 
 /** h_t of the library's Elman cell for column batches: x [m, B], hPrev [n, B] → [n, B]. */
 export function rnnStepRef(x: tf.Tensor2D, hPrev: tf.Tensor2D, Wxh: tf.Tensor2D, Whh: tf.Tensor2D, bh: tf.Tensor): tf.Tensor2D {
@@ -140,14 +144,14 @@ function checkRnnStepBackward(fn: StudentFn, ctx: Ctx): string {
 }
 
 /** The reference step functions handed to a student's bptt, so bptt is graded on its own. */
-export const REFERENCE_RNN_CELL = Object.freeze({
+export const REFERENCE_RNN_CELL = trustedHelper({
   forward: (x: tf.Tensor2D, hPrev: tf.Tensor2D, Wxh: tf.Tensor2D, Whh: tf.Tensor2D, bh: tf.Tensor2D) => rnnStepRef(x, hPrev, Wxh, Whh, bh),
   backward: (dh: tf.Tensor2D, x: tf.Tensor2D, hPrev: tf.Tensor2D, h: tf.Tensor2D, Wxh: tf.Tensor2D, Whh: tf.Tensor2D) => {
     // δ = dh ⊙ (1 − h²) and the five products; checked against autodiff in the unit tests.
     const r = rnnStepGradsVariant(dh, x, hPrev, h, Wxh, Whh, {});
     return { dx: r.dx, dhPrev: r.dhPrev, dWxh: r.dWxh, dWhh: r.dWhh, dbh: r.dbh };
   },
-});
+});   // trustedHelper: the library's steps, called by the student's bptt, do not count as the student's calls
 
 /** BPTT by hand with switchable mistakes (hints only). */
 function bpttVariant(xs: tf.Tensor2D[], h0: tf.Tensor2D, Wxh: tf.Tensor2D, Whh: tf.Tensor2D, bh: tf.Tensor2D, dhs: tf.Tensor2D[],
@@ -221,7 +225,7 @@ function checkBptt(fn: StudentFn, ctx: Ctx): string {
 
 /** The exercises of homework 1. */
 export const HW1_RNN_STEP = defineHomework({
-  rnnStepForward: { homework: 'hw1-rnn-step', fn: 'rnnStepForward', maxPoints: 2, title: 'vanilla RNN step, forward', visibleSeed: 101, run: checkRnnStepForward },
-  rnnStepBackward: { homework: 'hw1-rnn-step', fn: 'rnnStepBackward', maxPoints: 4, title: 'vanilla RNN step, backward', visibleSeed: 102, run: checkRnnStepBackward },
-  bptt: { homework: 'hw1-rnn-step', fn: 'bptt', maxPoints: 4, title: 'backpropagation through time', visibleSeed: 103, run: checkBptt },
+  rnnStepForward: { homework: 'hw1-rnn-step', fn: 'rnnStepForward', maxPoints: 2, title: 'vanilla RNN step, forward', visibleSeed: 101, run: checkRnnStepForward, libraryAnswers: STEP_ANSWERS },
+  rnnStepBackward: { homework: 'hw1-rnn-step', fn: 'rnnStepBackward', maxPoints: 4, title: 'vanilla RNN step, backward', visibleSeed: 102, run: checkRnnStepBackward, libraryAnswers: STEP_ANSWERS },
+  bptt: { homework: 'hw1-rnn-step', fn: 'bptt', maxPoints: 4, title: 'backpropagation through time', visibleSeed: 103, run: checkBptt, libraryAnswers: [...STEP_ANSWERS, 'computeGradients'] },
 } as const);

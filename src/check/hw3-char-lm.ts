@@ -12,6 +12,7 @@ import { clipByGlobalNorm as libClipByGlobalNorm, computeGradients, globalNorm, 
 import { lossFunction } from '../losses';
 import { buildRNN } from '../builders';
 import { Ctx, StudentFn, defineHomework, fail, failWith, randint, randn } from './exercise';
+import { libraryCall } from './library-answers';
 import { Tol, Variant, close, expectShape, fmt, fmtList, hintFor, isTensor, mismatch, mismatchText, read } from './compare';
 
 function flatNorm(arrs: Float64Array[]): number {
@@ -269,9 +270,10 @@ function checkTrainingLoop(fn: StudentFn, ctx: Ctx): string {
   const model = make();
   const optimizer = tf.train.sgd(lr);
   let clipCalls = 0;
+  // The library's clipping, handed to the student's loop: its calls are the check's, not the student's.
   const clip: ClipFn = (g, mx) => {
     clipCalls++;
-    const r = libClipByGlobalNorm(g, mx);
+    const r = libraryCall(() => libClipByGlobalNorm(g, mx));
     return { grads: r.grads, norm: r.norm };
   };
   let out: unknown;
@@ -332,8 +334,8 @@ function checkTrainingLoop(fn: StudentFn, ctx: Ctx): string {
 
 /** The exercises of homework 3. */
 export const HW3_CHAR_LM = defineHomework({
-  clipByGlobalNorm: { homework: 'hw3-char-lm', fn: 'clipByGlobalNorm', maxPoints: 2, title: 'clipping by global norm', visibleSeed: 301, run: checkClipByGlobalNorm },
-  sampleWithTemperature: { homework: 'hw3-char-lm', fn: 'sampleWithTemperature', maxPoints: 3, title: 'sampling with temperature', visibleSeed: 302, run: checkSampleWithTemperature },
-  perplexity: { homework: 'hw3-char-lm', fn: 'perplexity', maxPoints: 2, title: 'perplexity', visibleSeed: 303, run: checkPerplexity },
-  trainingLoop: { homework: 'hw3-char-lm', fn: 'trainLoop', maxPoints: 3, title: 'training loop with clipping', visibleSeed: 304, run: checkTrainingLoop },
+  clipByGlobalNorm: { homework: 'hw3-char-lm', fn: 'clipByGlobalNorm', maxPoints: 2, title: 'clipping by global norm', visibleSeed: 301, run: checkClipByGlobalNorm, libraryAnswers: ['clipByGlobalNorm', 'globalNorm'] },
+  sampleWithTemperature: { homework: 'hw3-char-lm', fn: 'sampleWithTemperature', maxPoints: 3, title: 'sampling with temperature', visibleSeed: 302, run: checkSampleWithTemperature, libraryAnswers: ['softmax', 'sampleText', 'Rng.prototype.choice'] },
+  perplexity: { homework: 'hw3-char-lm', fn: 'perplexity', maxPoints: 2, title: 'perplexity', visibleSeed: 303, run: checkPerplexity, libraryAnswers: ['perplexity', 'charCrossEntropy'] },
+  trainingLoop: { homework: 'hw3-char-lm', fn: 'trainLoop', maxPoints: 3, title: 'training loop with clipping', visibleSeed: 304, run: checkTrainingLoop, libraryAnswers: ['train', 'gradientStep', 'computeGradients'] },
 } as const);

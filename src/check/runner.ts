@@ -26,6 +26,7 @@ import { resetEngineTape } from '../internals';
 import * as path from 'path';
 import { CheckFailure, ExerciseDef, StudentFn, errorText, makeCtx } from './exercise';
 import { CHECKS_SUFFIX, checksFiles, discoverExercises } from './discover';
+import { AnswerGuard, libraryAnswerMessage, staticLibraryUses } from './library-answers';
 import { HW1_RNN_STEP } from './hw1-rnn-step';
 import { HW2_LSTM_STEP } from './hw2-lstm-step';
 import { HW3_CHAR_LM } from './hw3-char-lm';
@@ -124,7 +125,9 @@ export function runCheck(exercise: string, def: ExerciseDef, fn: unknown, option
     console.log('(an interrupted cell had left tf.js in the middle of a gradient computation; the check reset it)');
   }
   const seed = o.seed ?? (o.hidden ? HIDDEN_SEED : def.visibleSeed);
-  const ctx = makeCtx(new Rng(seed), o.hidden, seed);
+  const answers = def.libraryAnswers ?? [];
+  const guard = answers.length ? new AnswerGuard(answers) : undefined;
+  const ctx = makeCtx(new Rng(seed), o.hidden, seed, guard);
   let passed = false;
   let message: string;
   try {
@@ -135,6 +138,15 @@ export function runCheck(exercise: string, def: ExerciseDef, fn: unknown, option
     if (e instanceof CheckFailure) message = (e.bare ? '' : prefix) + e.message;
     // Anything else is a student function returning something so odd that the check tripped over it.
     else message = `${prefix}could not check your function's result (${errorText(e)})`;
+  }
+  // The library's own answer to this exercise, called (the spies) or referred to (the source): 0 points.
+  if (guard) {
+    const called = [...guard.called];
+    const referred = called.length ? [] : staticLibraryUses(fn, answers);
+    if (called.length || referred.length) {
+      passed = false;
+      message = libraryAnswerMessage(def.fn, called.length ? called : referred, called.length ? 'calls' : 'refers to');
+    }
   }
   return finish(exercise, def.maxPoints, passed, message, o.hidden, o.quiet);
 }

@@ -1,0 +1,177 @@
+/**
+ * Catching a student function that calls the library's own answer to its exercise (an exercise's
+ * `libraryAnswers`, e.g. hw3's clipping exercise and the library's `clipByGlobalNorm`).
+ *
+ * At run time: while the check calls the student's function (`ctx.call`), each listed export is replaced by
+ * a spy that records the call and then does exactly what the export does, everywhere the student's code can
+ * reach it:
+ * - the module of the library that defines it (`dist/train.js`'s exports object): the library's index
+ *   re-exports through a getter that reads it there, so `import * as lab from 'rnn-lab'; lab.clipByGlobalNorm(…)`
+ *   and `require('rnn-lab').clipByGlobalNorm(…)` both reach the spy;
+ * - tslab's cell scope: tslab compiles `import { clipByGlobalNorm as c } from 'rnn-lab'` to a copy of the
+ *   function taken when the import cell ran (`exports.c = …`, read by later cells as `exports.c(…)`), so every
+ *   binding of `globalThis.__tslab__.exports` that holds the export itself (any alias) is swapped too;
+ * - a dotted name (`RNN_FAMILY.step`, `Rng.prototype.choice`) is a method, replaced on its object.
+ * Everything is put back when the call returns or throws. The library's other functions call their own
+ * module's functions directly (not through the exports object), so they never trip a spy; a function the
+ * check itself hands to the student (hw1's reference `cell`, hw3's `clip`) runs inside {@link libraryCall},
+ * which switches the spies off while it runs.
+ *
+ * Statically, as a backup for a call the visible inputs never reach: the function's compiled source is
+ * searched for a tslab binding (`exports.name`) that holds a listed export or the library's module
+ * (`exports.lab.clipByGlobalNorm`), and for `require('rnn-lab').name`.
+ */
+import * as path from 'path';
+
+/** Inside a function the check hands to the student: the library's own calls are not the student's. */
+let suspended = 0;
+
+/** Run `thunk` with the spies off: for library code the check passes to the student's function. */
+export function libraryCall<T>(thunk: () => T): T {
+  suspended++;
+  try {
+    return thunk();
+  } finally {
+    suspended--;
+  }
+}
+
+/** Wrap each method of a helper the check hands to the student in {@link libraryCall}. */
+export function trustedHelper<T extends object>(helper: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(helper)) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    out[k] = typeof v === 'function' ? (...args: any[]) => libraryCall(() => (v as (...a: any[]) => unknown)(...args)) : v;
+  }
+  return Object.freeze(out) as T;
+}
+
+const DIST = path.resolve(__dirname, '..');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
+
+function libraryIndex(): Obj {
+  // Loaded lazily: the index imports the checks, so it cannot be imported here at load time.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require(path.join(DIST, 'index.js'));
+}
+
+function tslabScope(): Obj | undefined {
+  const t = (globalThis as { __tslab__?: { exports?: Obj } }).__tslab__;
+  return t && typeof t.exports === 'object' && t.exports !== null ? t.exports : undefined;
+}
+
+/** Where an export lives: the objects and keys that hold the very value `index[name]`. */
+function holders(name: string): { value: unknown; places: [Obj, string][] } {
+  const index = libraryIndex();
+  const parts = name.split('.');
+  if (parts.length > 1) {
+    let owner: Obj = index;
+    for (const p of parts.slice(0, -1)) owner = owner?.[p];
+    const key = parts[parts.length - 1];
+    if (owner == null || typeof owner[key] !== 'function') return { value: undefined, places: [] };
+    return { value: owner[key], places: [[owner, key]] };
+  }
+  const value = index[name];
+  if (typeof value !== 'function') return { value: undefined, places: [] };
+  const places: [Obj, string][] = [];
+  for (const [file, mod] of Object.entries(require.cache)) {
+    if (!mod || !file.startsWith(DIST + path.sep)) continue;
+    const d = Object.getOwnPropertyDescriptor(mod.exports, name);
+    if (d && 'value' in d && d.value === value && d.writable) places.push([mod.exports, name]);
+  }
+  return { value, places };
+}
+
+/** The spies of one exercise's library answers; `during` arms them around a call of the student's function. */
+export class AnswerGuard {
+  /** The listed exports the student's function called (in the order first seen). */
+  readonly called = new Set<string>();
+
+  constructor(readonly names: readonly string[]) {}
+
+  /** Where each listed export lives (found once per check: a sampling check calls the student thousands of times). */
+  private plan?: { name: string; original: (...a: unknown[]) => unknown; spy: (...a: unknown[]) => unknown; places: [Obj, string][] }[];
+
+  private makePlan() {
+    const scope = tslabScope();
+    const plan: NonNullable<AnswerGuard['plan']> = [];
+    for (const name of this.names) {
+      const { value, places } = holders(name);
+      if (typeof value !== 'function') continue;
+      const original = value as (...a: unknown[]) => unknown;
+      const called = this.called;
+      const spy = function (this: unknown, ...args: unknown[]): unknown {
+        if (suspended === 0) called.add(name);
+        return original.apply(this, args);
+      };
+      Object.defineProperty(spy, 'name', { value: original.name });
+      // tslab's cell scope: every binding that holds the export itself, under any alias.
+      if (scope && !name.includes('.')) for (const key of Object.keys(scope)) if (scope[key] === original) places.push([scope, key]);
+      plan.push({ name, original, spy, places });
+    }
+    return plan;
+  }
+
+  during<T>(thunk: () => T): T {
+    const restore: (() => void)[] = [];
+    try {
+      for (const { original, spy, places } of (this.plan ??= this.makePlan())) {
+        for (const [obj, key] of places) {
+          try {
+            if (obj[key] !== original) continue;   // rebound since: not the library's any more
+            obj[key] = spy;
+            if (obj[key] === spy) restore.push(() => { obj[key] = original; });
+          } catch { /* frozen: the static search still sees it */ }
+        }
+      }
+      return thunk();
+    } finally {
+      for (const r of restore.reverse()) r();
+    }
+  }
+}
+
+/**
+ * The listed exports that `fn`'s source refers to (compiled by tslab: `exports.alias`, `exports.lab.name`,
+ * or `require('rnn-lab').name`), whatever it was called.
+ */
+export function staticLibraryUses(fn: unknown, names: readonly string[]): string[] {
+  if (typeof fn !== 'function' || names.length === 0) return [];
+  let src: string;
+  try { src = Function.prototype.toString.call(fn); } catch { return []; }
+  const found = new Set<string>();
+  let index: Obj;
+  try { index = libraryIndex(); } catch { return []; }
+  const scope = tslabScope();
+  const resolve = (n: string) => { let v: unknown = index; for (const p of n.split('.')) v = (v as Obj)?.[p]; return v; };
+  const startsWith = (chain: string[], parts: string[]) => parts.every((p, k) => chain[k] === p);
+  const ID = '[A-Za-z_$][\\w$]*';
+  if (scope) {
+    for (const m of src.matchAll(new RegExp(`\\bexports\\.(${ID})((?:\\s*\\.\\s*${ID})*)`, 'g'))) {
+      const v = scope[m[1]];
+      if (v == null) continue;
+      const chain = m[2].split('.').map((s) => s.trim()).filter((s) => s);
+      for (const n of names) {
+        const parts = n.split('.');
+        if (v === resolve(n)) found.add(n);                                              // the export, under any alias
+        else if (parts.length > 1 && v === index[parts[0]] && startsWith(chain, parts.slice(1))) found.add(n);   // RNN_FAMILY.step
+        else if (v === index && startsWith(chain, parts)) found.add(n);                  // import * as lab: lab.name
+      }
+    }
+  }
+  for (const m of src.matchAll(new RegExp(`require\\(\\s*['"]rnn-lab['"]\\s*\\)((?:\\s*\\.\\s*${ID})+)`, 'g'))) {
+    const chain = m[1].split('.').map((s) => s.trim()).filter((s) => s);
+    for (const n of names) if (startsWith(chain, n.split('.'))) found.add(n);
+  }
+  return names.filter((n) => found.has(n));
+}
+
+/** The student-facing reason an exercise scores 0 because the library's answer was used. */
+export function libraryAnswerMessage(fnName: string, used: string[], how: 'calls' | 'refers to'): string {
+  const list = used.map((n) => `the library's ${n.replace('.prototype.', '.')}`);
+  const text = list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}`;
+  return `your ${fnName} ${how} ${text}, which ${used.length === 1 ? 'is' : 'are'} this exercise's answer; write it yourself ` +
+    `(with tf.js operations or plain arrays). 0 points until it no longer uses ${used.length === 1 ? 'it' : 'them'}.`;
+}
