@@ -14,6 +14,7 @@ import { cellDefaults } from '../family';
 import { gruLayer, lstmLayer } from '../layers';
 import { setLectureWeights } from '../weights';
 import { Ctx, StudentFn, defineHomework, fail, failWith, randint, randn } from './exercise';
+import { trustedHelper } from './library-answers';
 import { Tol, Variant, TOL_F32, expectShape, fmt, hintFor, isTensor, mismatch, mismatchText, read, tolText } from './compare';
 import { T, builtLayer, disposeLayer, rnnCases } from './column';
 
@@ -494,7 +495,7 @@ export interface LstmCache {
 }
 
 /** The step functions handed to a student's lstmForward and lstmBackward, so these are graded on their own. */
-export const REFERENCE_LSTM_CELL = Object.freeze({
+export const REFERENCE_LSTM_CELL = trustedHelper({
   forward: (x: tf.Tensor2D, hPrev: tf.Tensor2D, cPrev: tf.Tensor2D, W: LstmWeights) => lstmStepRef(x, hPrev, cPrev, W),
   backward: (x: tf.Tensor2D, hPrev: tf.Tensor2D, cPrev: tf.Tensor2D, W: LstmWeights, dh: tf.Tensor2D, dc: tf.Tensor2D) => lstmStepBackwardByHand(x, hPrev, cPrev, W, dh, dc),
 });
@@ -744,14 +745,20 @@ function checkGruStep(fn: StudentFn, ctx: Ctx): string {
   return `all ${cases.length} tests pass: h_t matches the library's gruLayer step (reset before the matmul, z keeps the old state; ${tolText(TOL_F32)}).`;
 }
 
+/**
+ * The library's LSTM is the answer of the LSTM exercises (their `libraryAnswers`); the step functions
+ * handed to a student's lstmForward/lstmBackward (REFERENCE_LSTM_CELL) call it with the spies off.
+ */
+const LSTM_ANSWERS = ['LSTM_FAMILY.step', 'lstmLayer'] as const;
+
 /** The exercises of homework 2. */
 export const HW2_LSTM_STEP = defineHomework({
-  lstmStepForward: { homework: 'hw2-lstm-step', fn: 'lstmStepForward', maxPoints: 3, title: 'LSTM step, forward', visibleSeed: 201, run: checkLstmStepForward },
+  lstmStepForward: { homework: 'hw2-lstm-step', fn: 'lstmStepForward', maxPoints: 3, title: 'LSTM step, forward', visibleSeed: 201, run: checkLstmStepForward, libraryAnswers: LSTM_ANSWERS },
   lstmGradCheck: { homework: 'hw2-lstm-step', fn: 'gradCheck', maxPoints: 3, title: 'gradient check by central differences', visibleSeed: 202, run: checkGradCheck },
   // Retired: no longer in the notebook (replaced by lstmStepBackward); still callable as check.lstmParamCount.
   lstmParamCount: { homework: 'hw2-lstm-step', fn: 'lstmParamCount', maxPoints: 2, title: 'LSTM parameter count', visibleSeed: 203, run: checkLstmParamCount, retired: true },
-  lstmStepBackward: { homework: 'hw2-lstm-step', fn: 'lstmStepBackward', maxPoints: 5, title: 'LSTM step, backward', visibleSeed: 204, run: checkLstmStepBackward },
-  lstmForward: { homework: 'hw2-lstm-step', fn: 'lstmForward', maxPoints: 2, title: 'LSTM over a sequence, forward', visibleSeed: 205, run: checkLstmForward },
-  lstmBackward: { homework: 'hw2-lstm-step', fn: 'lstmBackward', maxPoints: 4, title: 'LSTM over a sequence, backward', visibleSeed: 206, run: checkLstmBackward },
-  gruStep: { homework: 'hw2-lstm-step', fn: 'gruStepForward', maxPoints: 3, title: 'GRU step, forward', visibleSeed: 207, run: checkGruStep },
+  lstmStepBackward: { homework: 'hw2-lstm-step', fn: 'lstmStepBackward', maxPoints: 5, title: 'LSTM step, backward', visibleSeed: 204, run: checkLstmStepBackward, libraryAnswers: [...LSTM_ANSWERS, 'computeGradients'] },
+  lstmForward: { homework: 'hw2-lstm-step', fn: 'lstmForward', maxPoints: 2, title: 'LSTM over a sequence, forward', visibleSeed: 205, run: checkLstmForward, libraryAnswers: LSTM_ANSWERS },
+  lstmBackward: { homework: 'hw2-lstm-step', fn: 'lstmBackward', maxPoints: 4, title: 'LSTM over a sequence, backward', visibleSeed: 206, run: checkLstmBackward, libraryAnswers: [...LSTM_ANSWERS, 'computeGradients'] },
+  gruStep: { homework: 'hw2-lstm-step', fn: 'gruStepForward', maxPoints: 3, title: 'GRU step, forward', visibleSeed: 207, run: checkGruStep, libraryAnswers: ['GRU_FAMILY.step', 'gruLayer'] },
 } as const);

@@ -665,11 +665,14 @@ function checkGenerate(fn: StudentFn, ctx: Ctx): string {
 }
 
 /** The exercises of homework 4. */
+// libraryAnswers: the library's functions that are an exercise's answer score it 0 when the student's
+// function calls them (src/check/library-answers.ts). The embedding exercises have none: the library's
+// embedding is a layer class (LabEmbedding), which a student's column-form function cannot simply call.
 export const HW4_SEQUENCES = defineHomework({
-  rnnForward: { homework: 'hw4-sequences', fn: 'rnnForward', maxPoints: 1, title: 'vanilla RNN over a sequence, forward', visibleSeed: 401, run: checkRnnForward },
-  rnnBackward: { homework: 'hw4-sequences', fn: 'rnnBackward', maxPoints: 3, title: 'vanilla RNN over a sequence, backward', visibleSeed: 402, run: checkRnnBackward },
+  rnnForward: { homework: 'hw4-sequences', fn: 'rnnForward', maxPoints: 1, title: 'vanilla RNN over a sequence, forward', visibleSeed: 401, run: checkRnnForward, libraryAnswers: ['RNN_FAMILY.step', 'rnnLayer'] },
+  rnnBackward: { homework: 'hw4-sequences', fn: 'rnnBackward', maxPoints: 3, title: 'vanilla RNN over a sequence, backward', visibleSeed: 402, run: checkRnnBackward, libraryAnswers: ['RNN_FAMILY.step', 'rnnLayer', 'computeGradients'] },
   embeddingForward: { homework: 'hw4-sequences', fn: 'embeddingForward', maxPoints: 1, title: 'word embedding, forward', visibleSeed: 403, run: checkEmbeddingForward },
   embeddingBackward: { homework: 'hw4-sequences', fn: 'embeddingBackward', maxPoints: 1, title: 'word embedding, backward', visibleSeed: 404, run: checkEmbeddingBackward },
-  temporalSoftmaxLoss: { homework: 'hw4-sequences', fn: 'temporalSoftmaxLoss', maxPoints: 3, title: 'masked temporal softmax loss', visibleSeed: 405, run: checkTemporalSoftmaxLoss },
-  generate: { homework: 'hw4-sequences', fn: 'generate', maxPoints: 2, title: 'generation with an end token', visibleSeed: 406, run: checkGenerate },
+  temporalSoftmaxLoss: { homework: 'hw4-sequences', fn: 'temporalSoftmaxLoss', maxPoints: 3, title: 'masked temporal softmax loss', visibleSeed: 405, run: checkTemporalSoftmaxLoss, libraryAnswers: ['lossFunction', 'charCrossEntropy'] },
+  generate: { homework: 'hw4-sequences', fn: 'generate', maxPoints: 2, title: 'generation with an end token', visibleSeed: 406, run: checkGenerate, libraryAnswers: ['decodeSequences', 'sampleText', 'Rng.prototype.choice'] },
 } as const);

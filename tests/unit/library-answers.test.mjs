@@ -155,3 +155,30 @@ test('defineExercise takes libraryAnswers and checks it', () => {
   assert.match(r.message, /your tanhStep calls the library's activate/);
   assert.throws(() => C.defineExercise({ name: 'x', points: 1, reference: (a) => a, cases: [{ n: 1 }], hidden: [{ n: 1 }], inputs: () => [1], libraryAnswers: 'activate' }), /libraryAnswers must be an array/);
 });
+
+test("hw2 and hw4: the library's LSTM, GRU, RNN step and masked loss are those exercises' answers; the reference cell handed to lstmForward is not the student's call", () => {
+  // Any call of a listed export counts, whatever the function then returns.
+  const calls = (name, f) => (...args) => { try { f(); } catch { /* the call is what counts */ } return args[0]; };
+  for (const [exercise, name, f] of [
+    ['lstmStepForward', 'LSTM_FAMILY.step', () => L.LSTM_FAMILY.step(null)],
+    ['lstmStepBackward', 'computeGradients', () => L.computeGradients(null)],
+    ['gruStep', 'GRU_FAMILY.step', () => L.GRU_FAMILY.step(null)],
+    ['rnnForward', 'RNN_FAMILY.step', () => L.RNN_FAMILY.step(null)],
+    ['temporalSoftmaxLoss', 'lossFunction', () => L.lossFunction('crossEntropy', true)],
+  ]) {
+    const r = check[exercise](calls(name, f), quiet);
+    console.log(`  ${exercise} calling ${name}: ${r.points}/${r.maxPoints} — ${r.message.slice(0, 110)}…`);
+    assert.equal(r.points, 0, exercise);
+    assert.match(r.message, new RegExp(`calls the library's ${name.replace('.', '\\.')}, which is this exercise's answer`), exercise);
+  }
+  // A correct lstmForward built on the step the check hands over (the library's, behind trustedHelper): full points.
+  const lstmForward = (xs, h0, c0, W, cell) => {
+    let h = h0, c = c0;
+    const hs = [], cs = [];
+    for (const x of xs) { const s = cell.forward(x, h, c, W); h = s.h; c = s.c; hs.push(h); cs.push(c); }
+    return { hs, cache: { xs, h0, c0, W, hs, cs } };
+  };
+  const ok = check.lstmForward(lstmForward, quiet);
+  console.log(`  lstmForward on the handed cell: ${ok.points}/${ok.maxPoints} — ${ok.message.slice(0, 110)}`);
+  assert.equal(ok.points, ok.maxPoints, ok.message);
+});
