@@ -96,7 +96,7 @@ function assertCsvMatchesReport(csv, report) {
   assert.equal(rows.length, report.submissions.length, 'one row per submission');
   // Written questions (graded by hand): `<id>`, `<id> answer` and `hand max`, checked against each entry's questions.
   const questionIds = new Set(report.submissions.flatMap((e) => (e.questions ?? []).map((q) => q.question)));
-  const isQuestionCol = (h) => h === 'hand max' || questionIds.has(h.replace(/ answer$/, '').replace(/^.*\//, ''));
+  const isQuestionCol = (h) => h === 'hand max' || h === 'max with hand' || questionIds.has(h.replace(/ answer$/, '').replace(/^.*\//, ''));
   const exerciseCols = header.slice(3, -3).filter((h) => !isQuestionCol(h));
   rows.forEach((row, k) => {
     const e = report.submissions[k];
@@ -117,6 +117,8 @@ function assertCsvMatchesReport(csv, report) {
       assert.equal(cell[q.question], q.message, `${e.submission}: column ${q.question}`);
       assert.equal(cell[`${q.question} answer`], q.answer, `${e.submission}: column ${q.question} answer`);
       assert.equal(cell['hand max'], String(e.handMaxPoints));
+      assert.equal(cell['max with hand'], String(e.totalMaxPoints));
+      assert.equal(e.totalMaxPoints, e.maxPoints + e.handMaxPoints);
     }
   });
 }

@@ -486,7 +486,9 @@ function markedProcesses(mark) {
   return pids;
 }
 
-test('Ctrl-C on the grader stops grade.py and the kernels running submissions, and writes no report', async (t) => {
+// Twice: while the kernel starts, 0.6 s after its process appears (the client still waits for it to be ready: a Ctrl-C
+// there once left the kernel running, unrecorded) and 3 s later, inside the hanging cell.
+for (const [when, waitFor, waitMs] of [['while the kernel starts', 'kernel.cjs', 600], ['inside a hanging cell', 'kernel.cjs', 3000]]) test(`Ctrl-C on the grader ${when} stops grade.py and the kernels running submissions, and writes no report`, async (t) => {
   if (!needs(t, 'Jupyter (nbclient)', hasJupyter(), INSTALL_HINT)) return;
   if (!fs.existsSync('/proc/self/environ')) { t.skip('needs /proc to find the processes the grader started'); return; }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnlab-hw-int-'));
@@ -499,18 +501,18 @@ test('Ctrl-C on the grader stops grade.py and the kernels running submissions, a
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-    // Wait until a kernel runs the submission (its launcher and kernel.cjs carry the mark).
+    // Wait until the kernel's launcher has started (it and kernel.cjs carry the mark), or the kernel itself.
     const deadline = Date.now() + 60000;
-    while (Date.now() < deadline && !markedProcesses(mark).some((p) => p.cmd.includes('kernel.cjs'))) await new Promise((r) => setTimeout(r, 250));
+    while (Date.now() < deadline && !markedProcesses(mark).some((p) => p.cmd.includes(waitFor))) await new Promise((r) => setTimeout(r, 50));
     const before = markedProcesses(mark);
-    assert.ok(before.some((p) => p.cmd.includes('kernel.cjs')), `no kernel started within 60 s:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 3000));   // inside the hanging cell
+    assert.ok(before.some((p) => p.cmd.includes(waitFor)), `no ${waitFor} started within 60 s:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, waitMs));
     const t0 = Date.now();
     child.kill('SIGINT');
     const { code } = await exited;
     let left = markedProcesses(mark);
     while (Date.now() - t0 < 10000 && left.length > 0) { await new Promise((r) => setTimeout(r, 250)); left = markedProcesses(mark); }
-    t.diagnostic(`before Ctrl-C: ${before.length} processes (${before.map((p) => path.basename(p.cmd.split(' ')[1] ?? p.cmd)).join(', ')}); ${left.length} left ${((Date.now() - t0) / 1000).toFixed(1)} s after`);
+    t.diagnostic(`${when}: before Ctrl-C: ${before.length} processes (${before.map((p) => path.basename(p.cmd.split(' ')[1] ?? p.cmd)).join(', ')}); ${left.length} left ${((Date.now() - t0) / 1000).toFixed(1)} s after`);
     assert.equal(code, 130, stderr);
     assert.match(stderr, /stopped by SIGINT; 1 submission\(s\) being graded were stopped, no report written/);
     assert.deepEqual(left.map((p) => p.cmd), [], 'processes still running 10 s after Ctrl-C');

@@ -107,7 +107,9 @@ export function installGradingKernel(memoryMb) {
   return { name: GRADING_KERNEL, dir };
 }
 
-export const REPORT_BY = 'npm run grade (scripts/grade.mjs)';
+export const REPORT_BY = 'npm run grade (scripts/homework/grade.mjs)';
+/** What earlier versions wrote as generatedBy (the script moved to scripts/homework/): still our reports. */
+const EARLIER_REPORT_BY = ['npm run grade (scripts/grade.mjs)'];
 
 /**
  * Why `out` must not be written, or null: a folder, or a file that is not a grades report (no
@@ -118,7 +120,7 @@ export function outProblem(out) {
   if (fs.statSync(out).isDirectory()) return `--out ${out} is a folder; give a file path for the JSON report`;
   let json;
   try { json = JSON.parse(fs.readFileSync(out, 'utf8')); } catch { json = null; }
-  const ours = json?.generatedBy === REPORT_BY || (typeof json?.gradedAt === 'string' && Array.isArray(json?.submissions));
+  const ours = json?.generatedBy === REPORT_BY || EARLIER_REPORT_BY.includes(json?.generatedBy) || (typeof json?.gradedAt === 'string' && Array.isArray(json?.submissions));
   return ours ? null : `--out ${out} exists and is not a grades report from an earlier run, so it is not replaced; choose another file`;
 }
 
@@ -198,7 +200,8 @@ export const CSV_LAST_COLUMNS = Object.freeze(['total', 'max', 'error']);
  * points and maxPoints (0 and 0 for a submission that could not be read): the automatic points only. When the
  * report has written questions (graded by hand), each adds two columns before total, `<question>` ("to be
  * graded by hand (N points)", or "…: no answer was written") and `<question> answer` (the student's text), and
- * a column `hand max` gives the points still to be graded by hand.
+ * columns `hand max` and `max with hand` give the points still to be graded by hand and the homework's whole
+ * maximum (automatic + by hand, the notebook's total row).
  */
 export function csvTable(report, manifest) {
   const subs = report.submissions;
@@ -218,7 +221,7 @@ export function csvTable(report, manifest) {
   const shared = (x) => columns.filter((c) => c.exercise === x).length + qcolumns.filter((c) => c.question === x).length > 1;
   const name = (h, x) => (shared(x) ? `${h}/${x}` : x);
   const header = [...CSV_FIRST_COLUMNS, ...columns.map((c) => name(c.homework, c.exercise)),
-    ...qcolumns.flatMap((c) => [name(c.homework, c.question), `${name(c.homework, c.question)} answer`]), ...(qcolumns.length ? ['hand max'] : []), ...CSV_LAST_COLUMNS];
+    ...qcolumns.flatMap((c) => [name(c.homework, c.question), `${name(c.homework, c.question)} answer`]), ...(qcolumns.length ? ['hand max', 'max with hand'] : []), ...CSV_LAST_COLUMNS];
   const rows = subs.map((e) => {
     const points = new Map(e.exercises.map((x) => [x.exercise, x.points]));
     const qs = new Map((e.questions ?? []).map((q) => [q.question, q]));
@@ -227,7 +230,7 @@ export function csvTable(report, manifest) {
       return q ? [q.message, q.answer] : ['', ''];
     });
     return [e.submission, e.student, e.homework, ...columns.map((c) => (c.homework === e.homework ? points.get(c.exercise) : '')), ...qcells,
-      ...(qcolumns.length ? [e.handMaxPoints ?? ''] : []), e.points, e.maxPoints, e.error];
+      ...(qcolumns.length ? [e.handMaxPoints ?? '', e.totalMaxPoints ?? ''] : []), e.points, e.maxPoints, e.error];
   });
   return [header, ...rows].map((r) => r.map(csvField).join(',') + '\r\n').join('');
 }

@@ -41,9 +41,17 @@ PROBE_S = 5.0           # how long an interrupted kernel may take to answer
 class GradingClient(NotebookClient):
     """Records each cell's execute_reply status instead of raising on errors."""
 
-    def __init__(self, *a, **kw):
+    def __init__(self, *a, on_kernel_started=None, **kw):
         super().__init__(*a, **kw)
         self.last_status = None
+        self.on_kernel_started = on_kernel_started
+
+    async def async_start_new_kernel(self, **kwargs):
+        # The kernel's process exists from here on, but the client still waits for it to be ready (seconds
+        # on a loaded machine): record it now, so that a Ctrl-C in that wait still finds and stops it.
+        await super().async_start_new_kernel(**kwargs)
+        if self.on_kernel_started:
+            self.on_kernel_started()
 
     async def _check_raise_for_error(self, cell, cell_index, exec_reply):
         self.last_status = (exec_reply or {}).get('content', {}).get('status')
@@ -146,13 +154,13 @@ class Grader:
         nb.cells = [nbformat.v4.new_code_cell(self.cells[i]['source']) for i in plan]
         client = GradingClient(nb, timeout=int(self.cell_timeout), kernel_name=self.job['kernel'], allow_errors=True,
                                shutdown_kernel='immediate', startup_timeout=120,
-                               resources={'metadata': {'path': self.job['cwd']}})
+                               resources={'metadata': {'path': self.job['cwd']}},
+                               on_kernel_started=lambda: self.log_pid(client))
         self.kernels += 1
         log = open(self.job['kernelLog'], 'ab') if self.job.get('kernelLog') else None
         try:
             kw = {'stdout': log, 'stderr': log} if log else {}
-            async with client.async_setup_kernel(**kw):
-                self.log_pid(client)
+            async with client.async_setup_kernel(**kw):     # its kernel's pid is logged as soon as it starts
                 for pos, i in enumerate(plan):
                     role = self.cells[i]['role']
                     if self.left() < 1:

@@ -95,6 +95,13 @@ test('grade: --out never replaces a file that is not a report; --keep never over
     assert.equal(outProblem(path.join(dir, 'g.json')), null, 'a report of ours may be replaced');
     fs.writeFileSync(path.join(dir, 'old.json'), JSON.stringify({ gradedAt: '2025-01-01', submissions: [] }));
     assert.equal(outProblem(path.join(dir, 'old.json')), null, 'a report from before the marker may be replaced');
+    // The marker names the script where it is (scripts/homework/); a report written under the old path is ours too.
+    assert.match(REPORT_BY, /scripts\/homework\/grade\.mjs/);
+    assert.ok(fs.existsSync(path.join(ROOT, 'scripts', 'homework', 'grade.mjs')));
+    fs.writeFileSync(path.join(dir, 'moved.json'), JSON.stringify({ generatedBy: 'npm run grade (scripts/grade.mjs)' }));
+    assert.equal(outProblem(path.join(dir, 'moved.json')), null, 'a report with the marker of the script\'s old place may be replaced');
+    fs.writeFileSync(path.join(dir, 'other.json'), JSON.stringify({ generatedBy: 'another tool' }));
+    assert.match(outProblem(path.join(dir, 'other.json')), /is not a grades report/);
     const keep = path.join(dir, 'keep');
     const a = keepFolder(keep, 'hw1');
     fs.writeFileSync(path.join(a, 'kernel.log'), 'first student');
