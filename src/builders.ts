@@ -10,4 +10,6 @@ export { LabEmbedding, checkTokens } from './embedding';
 export { countParams } from './param-count';
 export { torchWeights, loadTorchWeights, torchWeightsShapes } from './torch-io';
 export { decode, decodeSequences, generate } from './decode';
-export type { DecodeOptions, DecodeSequencesOptions, DecodedSequences } from './decode';
+export type { DecodeOptions, DecodeSequencesOptions, DecodedSequences, BeamDecodeOptions } from './decode';
+export { beamSearch } from './beam';
+export type { BeamSearchOptions, BeamSearchResult } from './beam';

@@ -13,6 +13,7 @@ import { Lengths, allFull, checkLengths, lengthsFromMask, refusePrePaddedInput }
 import { Rng } from './random';
 import { softmax } from './text';
 import { describe } from './describe';
+import { BeamSearchResult, beamSearchAs } from './beam';
 
 /** Options of {@link decode}. */
 export interface DecodeOptions {
@@ -33,6 +34,27 @@ export interface DecodeOptions {
   sourceMask?: tf.Tensor;
 }
 const DECODE_KEYS = ['maxLength', 'start', 'end', 'sourceLengths', 'sourceMask'] as const;
+
+/**
+ * Options of {@link decode} with `beam`: beam search (see {@link beamSearch}) instead of greedy
+ * decoding, for token models; `decode` then returns a {@link BeamSearchResult}.
+ */
+export interface BeamDecodeOptions {
+  /** The beam width k ≥ 1 (k = 1: the greedy tokens, with their log-probabilities). */
+  beam: number;
+  /** GNMT's length penalty α (see {@link BeamSearchOptions}); default 0 (none). */
+  lengthPenalty?: number;
+  /** At most this many tokens per hypothesis. */
+  maxLength: number;
+  /** The decoder's first input: a start token id. */
+  start: number;
+  /** The end token: a hypothesis that produces it is finished (the token and its log-probability kept). */
+  end?: number;
+  /** As in {@link DecodeOptions}. */
+  sourceLengths?: Lengths;
+  /** As in {@link DecodeOptions}. */
+  sourceMask?: tf.Tensor;
+}
 
 /** Options of {@link decodeSequences}. */
 export interface DecodeSequencesOptions {
@@ -79,7 +101,7 @@ export interface DecodedSequences {
  * The real length of each source from options.sourceLengths / options.sourceMask and, for a model built
  * with `padId`, from the padding in the source ids (all given must agree); null when nothing says so.
  */
-function sourceLengthsOf(where: string, model: tf.LayersModel, source: tf.Tensor, options: { sourceLengths?: unknown; sourceMask?: unknown }, batch: number, Ts: number): Int32Array | null {
+export function sourceLengthsOf(where: string, model: tf.LayersModel, source: tf.Tensor, options: { sourceLengths?: unknown; sourceMask?: unknown }, batch: number, Ts: number): Int32Array | null {
   const layout = source.rank === 2 ? '[batch, time]' : '[batch, time, features]';
   if (options.sourceLengths != null || options.sourceMask != null) refusePrePaddedInput(where, 'source', source);
   const fromLengths = options.sourceLengths == null ? null : checkLengths(where, 'options.sourceLengths', options.sourceLengths, batch, Ts, layout);
@@ -98,7 +120,7 @@ function sourceLengthsOf(where: string, model: tf.LayersModel, source: tf.Tensor
   return fromIds;
 }
 
-type DecoderState = { h: tf.Tensor2D; c?: tf.Tensor2D };
+export type DecoderState = { h: tf.Tensor2D; c?: tf.Tensor2D };
 
 /**
  * Run the encoder over the source and return each layer's final state, the decoder's initial state.
@@ -106,7 +128,7 @@ type DecoderState = { h: tf.Tensor2D; c?: tf.Tensor2D };
  * only (build refuses a bidirectional seq2seq), so that state never saw the padding after it, and
  * picking it from the per-step trace gives PyTorch's packed-sequence final state exactly.
  */
-function encodeSource(model: tf.LayersModel, source: tf.Tensor, tokens: boolean, lengths: Int32Array | null, op: ReturnType<typeof interruptible>): DecoderState[] {
+export function encodeSource(model: tf.LayersModel, source: tf.Tensor, tokens: boolean, lengths: Int32Array | null, op: ReturnType<typeof interruptible>): DecoderState[] {
   const enc = recurrentLayers(model).filter((l) => l.name.startsWith('encoder_'));
   const batch = source.shape[0];
   const Ts = source.shape[1]!;
@@ -129,7 +151,7 @@ function encodeSource(model: tf.LayersModel, source: tf.Tensor, tokens: boolean,
 }
 
 /** The checks decode and decodeSequences share: a seq2seq model, the source, maxLength, start and end. */
-function checkDecodeCall(where: string, model: tf.LayersModel, source: tf.Tensor, options: { maxLength?: unknown; start?: unknown; end?: unknown }): ReturnType<typeof specOf> {
+export function checkDecodeCall(where: string, model: tf.LayersModel, source: tf.Tensor, options: { maxLength?: unknown; start?: unknown; end?: unknown }): ReturnType<typeof specOf> {
   const spec = specOf(model);
   if (spec.topology !== 'seq2seq') throw new Error(`${where}: the model must be a seq2seq model; got topology '${spec.topology ?? 'many-to-one'}'`);
   checkModelInput(where, 'source', source, inputSpecsOf(spec)[0]);
@@ -157,20 +179,34 @@ function checkDecodeCall(where: string, model: tf.LayersModel, source: tf.Tensor
  * sequence is then decoded as if its source were given alone, unpadded. For each sequence to stop
  * at its own end token with padding after it, use {@link decodeSequences}.
  *
- * @returns token ids [batch, steps] (int32) for token models, else outputs [batch, steps, outputSize]
- * @throws KeyboardInterrupt when interrupted (see above)
+ * Beam search (token models): with `options.beam` = k, decode returns each row's k best hypotheses
+ * with their log-probabilities, `{ sequences, logProbs, scores, lengths, ended }` (`[batch][≤ k]`,
+ * best first; plain arrays), ranked by logProb or, with `lengthPenalty` α, by GNMT's
+ * logProb / ((5 + len) / 6)^α (Wu et al. 2016); see {@link beamSearch} (Graves 2012; Sutskever et al. 2014).
+ *
+ * @returns token ids [batch, steps] (int32) for token models, else outputs [batch, steps, outputSize];
+ *   with `beam`, a {@link BeamSearchResult}
+ * @throws KeyboardInterrupt when interrupted (see above); TypeError for an unknown option; RangeError
+ *   naming the option for a `beam` that is not a positive integer, a `lengthPenalty` that is not a
+ *   finite number or is given without `beam`
  * @example
  * ```ts
  * const ids = decode(s2s, tf.tensor2d([[3, 4, 5]], [1, 3], 'int32'), { start: 1, end: 2, maxLength: 10 });
  * // two sources of 3 and 2 tokens, the second padded with 0
  * const two = decode(s2s, tf.tensor2d([[3, 4, 5], [6, 7, 0]], [2, 3], 'int32'), { start: 1, maxLength: 10, sourceLengths: [3, 2] });
+ * // the 4 best outputs of each source, with their log-probabilities
+ * const { sequences, logProbs } = decode(s2s, src, { beam: 4, start: 1, end: 2, maxLength: 10, lengthPenalty: 0.6 });
  * ```
  */
-export function decode(model: tf.LayersModel, source: tf.Tensor, options: DecodeOptions): tf.Tensor {
+export function decode(model: tf.LayersModel, source: tf.Tensor, options: BeamDecodeOptions): BeamSearchResult;
+export function decode(model: tf.LayersModel, source: tf.Tensor, options: DecodeOptions): tf.Tensor;
+export function decode(model: tf.LayersModel, source: tf.Tensor, options: DecodeOptions | BeamDecodeOptions): tf.Tensor | BeamSearchResult {
   const spec0 = specOf(model);
   if (spec0.topology !== 'seq2seq') throw new Error(`decode: the model must be a seq2seq model; got topology '${spec0.topology ?? 'many-to-one'}'`);
   if (options === undefined) throw new TypeError(`decode: options { maxLength, start, end? } are required; got undefined`);
-  checkOptions('decode', options, DECODE_KEYS);
+  checkOptions('decode', options, [...DECODE_KEYS, 'beam', 'lengthPenalty']);
+  if ((options as BeamDecodeOptions).beam !== undefined) return beamSearchAs('decode', model, source, options as BeamDecodeOptions);
+  if ((options as BeamDecodeOptions).lengthPenalty !== undefined) throw new RangeError(`decode: options.lengthPenalty (${describe((options as BeamDecodeOptions).lengthPenalty)}) only applies to beam search; give options.beam too (greedy decoding would ignore it)`);
   const spec = checkDecodeCall('decode', model, source, options);
   const tokens = spec.vocabSize !== undefined;
   const sourceLengths = sourceLengthsOf('decode', model, source, options, source.shape[0], source.shape[1]!);
@@ -343,7 +379,7 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
   return { tokens: tf.tensor2d(flat, [batch, width], 'int32'), lengths, sequences };
 }
 
-function disposeStates(states: DecoderState[]): void {
+export function disposeStates(states: DecoderState[]): void {
   for (const s of states) { s.h.dispose(); s.c?.dispose(); }
 }
 

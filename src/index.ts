@@ -27,6 +27,8 @@ export { buildRNN, buildLSTM, buildGRU, specOf, recurrentLayers, countParams, to
 export type { DecodeOptions } from './builders';
 export { decodeSequences } from './builders';
 export type { DecodeSequencesOptions, DecodedSequences } from './builders';
+export { beamSearch } from './builders';
+export type { BeamDecodeOptions, BeamSearchOptions, BeamSearchResult } from './builders';
 export { saveModel, loadModel } from './io';
 export type { SaveModelOptions } from './io';
 export { writeFileAtomic } from './files';

@@ -46,3 +46,25 @@ test('TrainData keeps tensor fields; ragged data has its own type; both go to tr
   const wrong = compile(`import type { TrainData } from 'rnn-lab'; const n: number = ({} as TrainData).y;`);
   assert.ok(wrong.some((e) => /not assignable to type 'number'/.test(e)), wrong.join('\n'));
 });
+
+test('decode keeps returning a tensor without beam; with beam it returns a BeamSearchResult (issue 19)', () => {
+  const errors = compile(`
+    import * as tf from '@tensorflow/tfjs';
+    import { decode, beamSearch, buildGRU, type DecodeOptions, type BeamSearchResult, type BeamDecodeOptions, type BeamSearchOptions } from 'rnn-lab';
+    const m = buildGRU({ vocabSize: 5, hiddenSize: 4, outputSize: 5, topology: 'seq2seq' });
+    const src = tf.zeros([1, 3], 'int32');
+    const ids: tf.Tensor = decode(m, src, { start: 0, end: 1, maxLength: 3 });
+    const opts: DecodeOptions = { start: 0, maxLength: 3, sourceLengths: [3] };
+    const ids2: tf.Tensor = decode(m, src, opts);
+    const beam: BeamSearchResult = decode(m, src, { beam: 2, start: 0, end: 1, maxLength: 3, lengthPenalty: 0.6 });
+    const bo: BeamDecodeOptions = { beam: 2, start: 0, maxLength: 3 };
+    const best: number[] = decode(m, src, bo).sequences[0][0];
+    const so: BeamSearchOptions = { beam: 2, maxLength: 3, lengths: [3] };
+    const lp: number = beamSearch(m, src, so).logProbs[0][0];
+    void ids; void ids2; void beam; void best; void lp;
+  `);
+  assert.deepEqual(errors, [], errors.join('\n'));
+  const wrong = compile(`import * as tf from '@tensorflow/tfjs'; import { decode, buildGRU } from 'rnn-lab';
+    const t: tf.Tensor = decode(buildGRU({ vocabSize: 5, hiddenSize: 4, outputSize: 5, topology: 'seq2seq' }), tf.zeros([1, 3]), { beam: 2, start: 0, maxLength: 3 });`);
+  assert.ok(wrong.length > 0, 'a beam result is not a tensor');
+});
