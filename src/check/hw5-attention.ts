@@ -21,7 +21,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe } from '../describe';
-import { shapeText } from '../inputs';
 import { Ctx, StudentFn, defineHomework, fail, failWith, randint, randn } from './exercise';
 import { Arr, Tol, TOL_F32, Variant, expectShape, fmt, fmtList, hintFor, isTensor, mismatch, mismatchText, read, tolText } from './compare';
 
