@@ -5,7 +5,7 @@
  *   seeded random inputs;
  * - compare.ts — reading a student's result and comparing it with tolerances, hints from mistake simulators;
  * - column.ts — the homework's column-vector convention at the library's edges;
- * - hw1-rnn-step.ts, hw2-lstm-step.ts, hw3-char-lm.ts, hw4-sequences.ts — one module per homework: references, cases,
+ * - hw1-rnn-step.ts, hw2-lstm-step.ts, hw3-char-lm.ts, hw4-sequences.ts, hw5-attention.ts — one module per homework: references, cases,
  *   hints and mistake simulators of its exercises;
  * - define.ts — `defineExercise`, the same exercise record made from a teacher's reference, cases and hints;
  * - discover.ts — checks files beside a homework notebook (`<id>.checks.cjs`) for the release, the
@@ -22,6 +22,7 @@ export { CHECKS_SUFFIX, loadChecksFile } from './check/discover';
 export type { LstmWeights, LstmStepGrads, LstmCache, GruWeights } from './check/hw2-lstm-step';
 import * as tf from '@tensorflow/tfjs';
 import { REFERENCE_RNN_CELL, rnnStepLayer, rnnStepRef } from './check/hw1-rnn-step';
+import { beamRef, attentionScores64, attentionWeights64 } from './check/hw5-attention';
 import { LstmWeights, lstmStepLayer, lstmStepRef, randomLstm64, lstm64Loss, lstm64GradWxf, lstm64Forward, lstmStepBackwardByHand, lstmStepGradsRef, REFERENCE_LSTM_CELL, gruStepLayer } from './check/hw2-lstm-step';
 
 /**
@@ -41,4 +42,9 @@ export const checkReference = Object.freeze({
   /** The cell handed to a student's lstmForward / lstmBackward. */
   lstmCell: REFERENCE_LSTM_CELL,
   gruStepForward: gruStepLayer,
+  /** Additive attention in float64: the scores e[j][b] (s, hs, Wa, Ua, va) and the masked softmax over j, [T, B] flat. */
+  attentionScores: attentionScores64,
+  attentionWeights: attentionWeights64,
+  /** The check's beam search (step, state0, startToken, endToken, k, maxLength) → [{ tokens, score }], best first. */
+  beamSearch: beamRef,
 });

@@ -30,7 +30,7 @@ const readNb = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 test('there are at least four homework notebooks, each with a released student version', () => {
   assert.ok(SOURCES.length >= 4, `homework/ has ${SOURCES.length} notebooks`);
   assert.deepEqual(RELEASED.map((f) => path.basename(f)), SOURCES.map((f) => path.basename(f)));
-  for (const name of ['hw1-rnn-step', 'hw2-lstm-step', 'hw3-char-lm', 'hw4-sequences']) assert.ok(SOURCES.some((f) => f.endsWith(`${name}.ipynb`)), name);
+  for (const name of ['hw1-rnn-step', 'hw2-lstm-step', 'hw3-char-lm', 'hw4-sequences', 'hw5-attention']) assert.ok(SOURCES.some((f) => f.endsWith(`${name}.ipynb`)), name);
 });
 
 test('the committed release is what npm run homework:release writes (run it after editing a homework)', () => {
@@ -280,6 +280,12 @@ test('the grader: solutions score full points, released notebooks 0, a wrong sol
         ['dW[i * V + v] += g[i][b];', 'dW[i * V + v] = g[i][b];'],
         ['const N = mask.flat().reduce((a, b) => a + b, 0);', 'const N = mask[0].length;'],
       ] }),
+      // the mask applied after the softmax, and beam search that forgets to add the log-probabilities
+      'hw5-two-slips': variant(dir, 'hw5-attention', 'hw5-two-slips', { replace: [
+        ['const masked = tf.where(real, e, tf.fill(e.shape, -Infinity));', 'const masked = e;'],
+        ['return tf.transpose(tf.softmax(tf.transpose(masked))) as tf.Tensor2D;', 'return tf.mul(tf.transpose(tf.softmax(tf.transpose(masked))), tf.cast(real, \'float32\')) as tf.Tensor2D;'],
+        ['score: h.score + lp,', 'score: lp,'],
+      ] }),
     };
     const files = [...SOURCES, ...RELEASED, ...Object.values(wrong)];
     const out = path.join(dir, 'grades.json');
@@ -320,6 +326,7 @@ test('the grader: solutions score full points, released notebooks 0, a wrong sol
     expectLoss(wrong['hw2-dc-only'], [['lstmStepBackward', /c_t reaches the loss twice/]]);
     expectLoss(wrong['hw3-two-slips'], [['clipByGlobalNorm', /squared norm/], ['sampleWithTemperature', /after the softmax|temperature has no effect/]]);
     expectLoss(wrong['hw4-two-slips'], [['embeddingBackward', /OVERWRITE its column/], ['temporalSoftmaxLoss', /batch size B \(CS231n's convention\)/]]);
+    expectLoss(wrong['hw5-two-slips'], [['attentionWeights', /mask seems to be applied AFTER the softmax/], ['beamSearch', /only its last token's log-probability|only the last token's log-probability/]]);
     assert.match(r.stdout, /^ *10\/10 {2}hw1-rnn-step/m, 'a summary line per submission');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

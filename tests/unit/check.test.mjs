@@ -282,6 +282,39 @@ const sol = {
     }
     return ids;
   },
+  attentionWeights(s, hs, lengths, Wa, Ua, va, bug = {}) {
+    return tf.tidy(() => {
+      const ws = tf.matMul(Wa, s);
+      const pre = (h) => tf.add(ws, tf.matMul(Ua, h));
+      const e = tf.concat(hs.map((h) => tf.matMul(va, bug.noTanh ? pre(h) : tf.tanh(pre(h)), true)), 0);   // scores [T, B]
+      const mask = tf.tensor2d(hs.map((_, j) => lengths.map((L) => (j < L ? 1 : 0))));
+      const cols = (x) => tf.transpose(tf.softmax(tf.transpose(x)));                                        // softmax over j
+      const masked = tf.add(e, tf.mul(tf.sub(1, mask), bug.penalty ?? -1e9));
+      if (bug.maskAfter) return tf.mul(cols(e), mask);
+      if (bug.noMask) return cols(e);
+      if (bug.maskMul) return cols(tf.mul(e, mask));
+      if (bug.axis) return tf.softmax(masked);
+      return cols(masked);
+    });
+  },
+  attentionContext(alphas, hs, bug = {}) {
+    return tf.tidy(() => hs.reduce((c, h, j) => tf.add(c, bug.sum ? h : bug.mean ? tf.div(h, hs.length) : tf.mul(tf.slice(alphas, [j, 0], [1, -1]), h)), tf.zerosLike(hs[0])));
+  },
+  beamSearch(step, state0, start, end, k, maxLength, bug = {}) {
+    let beam = [{ tokens: [], score: 0, state: state0, done: false }];
+    for (let t = 0; t < maxLength && !beam.every((h) => h.done); t++) {
+      const pool = [];
+      for (const h of beam) {
+        if (h.done) { if (!bug.dropFinished) pool.push(h); continue; }
+        const { logProbs, state } = step(h.tokens.length ? h.tokens[h.tokens.length - 1] : start, h.state);
+        logProbs.forEach((lp, v) => pool.push({ tokens: [...h.tokens, v], score: bug.lastOnly ? lp : h.score + lp, state, done: v === end && !bug.ignoreEnd }));
+      }
+      pool.sort((a, b) => b.score - a.score);
+      beam = pool.slice(0, bug.greedy ? 1 : k);
+    }
+    const out = beam.map(({ tokens, score }) => ({ tokens, score: bug.prob ? Math.exp(score) : score }));
+    return bug.reverse ? out.reverse() : out;
+  },
 };
 
 const LSTM_GATES = ['i', 'f', 'o', 'g'];
@@ -331,6 +364,7 @@ const EXERCISE_FN = {
   lstmStepBackward: sol.lstmStepBackward, lstmForward: sol.lstmForward, lstmBackward: sol.lstmBackward, gruStep: sol.gruStepForward,
   rnnForward: sol.rnnForward, rnnBackward: sol.rnnBackward, embeddingForward: sol.embeddingForward,
   embeddingBackward: sol.embeddingBackward, temporalSoftmaxLoss: sol.temporalSoftmaxLoss, generate: sol.generate,
+  attentionWeights: sol.attentionWeights, attentionContext: sol.attentionContext, beamSearch: sol.beamSearch,
 };
 
 describe('the reference solutions get full points', () => {
@@ -511,6 +545,51 @@ describe('deliberately wrong solutions get 0 with a message that says what is wr
       expectZero('generate', (...a) => sol.generate(...a, { argmaxFeed: true }), /fed back is the argmax/, { hidden: true, seed });
     }
   });
+  test('attentionWeights: the mask after the softmax, no mask, the mask multiplied into the scores, the softmax over the wrong axis, no tanh, a padding weight that is small but not 0', () => {
+    const W = (bug) => (...a) => sol.attentionWeights(...a, bug);
+    for (const options of [undefined, { hidden: true, seed: 1 }, { hidden: true, seed: 2 }]) {
+      expectZero('attentionWeights', W({ maskAfter: true }), /mask seems to be applied AFTER the softmax.*sum to less than 1/, options);
+      expectZero('attentionWeights', W({ noMask: true }), /padded positions get weight/, options);
+      expectZero('attentionWeights', W({ maskMul: true }), /scores seem to be multiplied by the mask/, options);
+      expectZero('attentionWeights', W({ axis: true }), /softmax runs over the wrong axis: each COLUMN/, options);
+      expectZero('attentionWeights', W({ noTanh: true }), /tanh seems to be missing/, options);
+    }
+    expectZero('attentionWeights', W({ penalty: -20 }), /padded positions must be exactly 0; got \[2, 1\] = /);
+    expectZero('attentionWeights', (...a) => tf.transpose(sol.attentionWeights(...a)), /alphas has shape \[3, 5\] but should have shape \[5, 3\].*looks transposed/);
+  });
+  test('attentionContext: the plain sum, the plain mean', () => {
+    for (const options of [undefined, { hidden: true, seed: 1 }]) {
+      expectZero('attentionContext', (a, h) => sol.attentionContext(a, h, { sum: true }), /plain sum of the encoder states/, options);
+      expectZero('attentionContext', (a, h) => sol.attentionContext(a, h, { mean: true }), /plain mean of the encoder states/, options);
+    }
+  });
+  test('beamSearch: only the last log-probability, finished hypotheses dropped, extended past the end token, greedy, unsorted, probabilities, the start token included', () => {
+    const S = (bug) => (...a) => sol.beamSearch(...a, bug);
+    for (const options of [undefined, { hidden: true, seed: 1 }, { hidden: true, seed: 2 }, { hidden: true, seed: 3 }]) {
+      expectZero('beamSearch', S({ lastOnly: true }), /score seems to be only its last token's log-probability|only the last token's log-probability/, options);
+      expectZero('beamSearch', S({ dropFinished: true }), /finished hypotheses are not kept/, options);
+      expectZero('beamSearch', S({ ignoreEnd: true }), /hypotheses go on after the end token/, options);
+      expectZero('beamSearch', S({ greedy: true }), /looks like greedy decoding/, options);
+      expectZero('beamSearch', S({ reverse: true }), /sorted by score, best \(highest\) first/, options);
+      expectZero('beamSearch', S({ prob: true }), /this is the probability of the sequence/, options);
+    }
+    expectZero('beamSearch', (step, s0, st, e, k, L) => sol.beamSearch(step, s0, st, e, k, L).map((h) => ({ tokens: [st, ...h.tokens], score: h.score })), /tokens start with startToken/);
+    expectZero('beamSearch', (step, s0, st, e, k, L) => sol.beamSearch((t) => step(t, s0), s0, st, e, k, L), /expected the hypotheses/);
+    expectZero('beamSearch', (step, s0, st, e, k, L) => sol.beamSearch(step, {}, st, e, k, L), /step was called with state = .*pass state0 first/);
+  });
+  test('hw5: hidden inputs differ from the visible ones (shapes, lengths, models, beam widths)', () => {
+    const sig = (v) => (Array.isArray(v) ? `[${v.map(sig).join(',')}]` : v && typeof v.shape === 'object' ? `T${v.shape.join('x')}:${v.dataSync()[0].toFixed(3)}` : typeof v === 'function' ? 'f' : v && typeof v === 'object' ? JSON.stringify(v).slice(0, 40) : String(v));
+    for (const name of ['attentionWeights', 'attentionContext', 'beamSearch']) {
+      const seen = [];
+      const spy = (...a) => { seen.push(a.map(sig).join('|')); return EXERCISE_FN[name](...a); };
+      const run = (o) => { seen.length = 0; const r = check[name](spy, { quiet: true, ...o }); assert.equal(r.passed, true, `${name}: ${r.message}`); return seen.slice(); };
+      const visible = run({});
+      const h1 = run({ hidden: true, seed: 1 });
+      assert.ok(h1.every((c) => !visible.includes(c)), `${name}: a hidden case equals a visible one`);
+      assert.notDeepEqual(h1, run({ hidden: true, seed: 2 }), name);
+      assert.deepEqual(run({ hidden: true, seed: 1 }), h1, `${name}: the same seed gives the same hidden inputs`);
+    }
+  });
 });
 
 describe('a retired exercise (lstmParamCount, no longer in hw2) stays callable but is in no homework', () => {
@@ -642,6 +721,46 @@ describe('output for students and for the grader', () => {
 });
 
 describe('the references the checks use', () => {
+  test('hw5: the float64 attention = tf.js\'s masked softmax; the check\'s beam search with a wide beam = exhaustive search, with k = 1 = greedy', () => {
+    const R = checkReference;
+    const r = (shape, seed) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+    const [B, T, n, m, d] = [3, 4, 2, 3, 5];
+    const s = r([n, B], 1), hs = Array.from({ length: T }, (_, j) => r([m, B], 10 + j)), Wa = r([d, n], 2), Ua = r([d, m], 3), va = r([d, 1], 4);
+    const lengths = [4, 1, 3];
+    const e = R.attentionScores(s, hs, Wa, Ua, va);
+    const a = R.attentionWeights(e, lengths);
+    const viaTf = tf.tidy(() => {
+      const scores = tf.concat(hs.map((h) => tf.matMul(va, tf.tanh(tf.add(tf.matMul(Wa, s), tf.matMul(Ua, h))), true)), 0);
+      const real = tf.tensor2d(hs.map((_, j) => lengths.map((L) => (j < L ? 1 : 0))), undefined, 'bool');
+      return tf.transpose(tf.softmax(tf.transpose(tf.where(real, scores, tf.fill(scores.shape, -Infinity))))).dataSync();
+    });
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - viaTf[i]) < 1e-6, `alpha ${i}: ${a[i]} vs ${viaTf[i]}`);
+    for (let j = 0; j < T; j++) for (let b = 0; b < B; b++) if (j >= lengths[b]) assert.equal(a[j * B + b], 0);
+    for (let b = 0; b < B; b++) assert.ok(Math.abs([0, 1, 2, 3].reduce((acc, j) => acc + a[j * B + b], 0) - 1) < 1e-12);
+    // A model whose log-probabilities depend on the whole prefix; every sequence, enumerated.
+    const V = 3, end = 0, L = 4;
+    const lp = (prefix) => {
+      const z = [0, 1, 2].map((v) => Math.sin(7 * v + 3 * prefix.length + prefix.reduce((acc, t, i) => acc + (t + 1) * (i + 2), 0)));
+      const lse = Math.log(z.reduce((acc, x) => acc + Math.exp(x), 0));
+      return z.map((x) => x - lse);
+    };
+    const step = (token, prefix) => { const p = token === 2 && prefix === null ? [] : [...(prefix ?? []), ...(prefix === null ? [] : [token])]; return { logProbs: lp(p), state: p }; };
+    // state = the tokens chosen so far (null before the start token is read)
+    const all = [];
+    const grow = (tokens, score) => {
+      if (tokens.length && (tokens[tokens.length - 1] === end || tokens.length === L)) { all.push({ tokens, score }); return; }
+      lp(tokens).forEach((x, v) => grow([...tokens, v], score + x));
+    };
+    grow([], 0);
+    all.sort((x, y) => y.score - x.score);
+    const wide = R.beamSearch(step, null, 2, end, 1000, L);
+    assert.deepEqual(wide.map((h) => h.tokens), all.map((h) => h.tokens));
+    wide.forEach((h, i) => assert.ok(Math.abs(h.score - all[i].score) < 1e-12));
+    const greedy = [];
+    let g = 0;
+    while (greedy.length < L && greedy[greedy.length - 1] !== end) { const p = lp(greedy); const v = p.indexOf(Math.max(...p)); g += p[v]; greedy.push(v); }
+    assert.deepEqual(R.beamSearch(step, null, 2, end, 1, L), [{ tokens: greedy, score: g }]);
+  });
   const rand = (shape, seed, std = 1) => tf.randomNormal(shape, 0, std, 'float32', seed);
   test('the RNN step: layer.step with lecture weights = the pure reference = the equation; backward = autodiff', () => {
     const [m, n, B] = [3, 4, 2];

@@ -225,7 +225,7 @@ test('the grader: --homework not in the manifest and a missing --manifest say wh
   const sub = path.join(ROOT, 'homework', 'release', 'hw1-rnn-step.ipynb');
   const a = grade('--homework', 'hw9-none', '--out', path.join(ROOT, '.tmp-never.json'), sub);
   assert.equal(a.status, 2);
-  assert.match(a.stderr, /^grade: --homework hw9-none is not in the manifest \(homeworks known from homework\/release\/manifest\.json: hw1-rnn-step, hw2-lstm-step, hw3-char-lm, hw4-sequences; a homework released with `homework-release\.mjs --dir DIR` is graded with --manifest DIR\/release\/manifest\.json\)$/m);
+  assert.match(a.stderr, /^grade: --homework hw9-none is not in the manifest \(homeworks known from homework\/release\/manifest\.json: hw1-rnn-step, hw2-lstm-step, hw3-char-lm, hw4-sequences, hw5-attention; a homework released with `homework-release\.mjs --dir DIR` is graded with --manifest DIR\/release\/manifest\.json\)$/m);
   assert.doesNotMatch(a.stderr, /\n\s+at /, 'no stack trace for a wrong flag');
   const b = grade('--manifest', '/nonexistent/manifest.json', '--out', path.join(ROOT, '.tmp-never.json'), sub);
   assert.equal(b.status, 2);
