@@ -17,7 +17,7 @@ import { checkTokens } from './embedding';
 import { Lengths } from './lengths';
 import { modelLengths } from './forward';
 import { describe } from './describe';
-import { DecoderState, checkDecodeCall, disposeStates, encodeSource, sourceLengthsOf } from './decode';
+import { DecoderState, checkDecodeCall, disposeStates, encodeSource, sourceLengthsOf, tokenDecoderStep } from './decode';
 
 /** Options of {@link beamSearch}, and of `decode` with `beam`. */
 export interface BeamSearchOptions {
@@ -166,13 +166,8 @@ export function beamSearchAs(where: string, model: tf.LayersModel, input: tf.Ten
   const step = (prev: Int32Array, states: DecoderState[]): { logp: Float32Array; next: DecoderState[] } => {
     const n = prev.length;
     const out = tf.tidy(() => {
-      let inp = tf.reshape(embed.apply(tf.tensor2d(prev, [n, 1], 'int32'), { oneStep: true }) as tf.Tensor, [n, -1]) as tf.Tensor2D;  // [n, E]
-      const next: DecoderState[] = dec.map((layer, l) => {
-        const r = layer.step(inp, states[l]);
-        inp = r.h;
-        return { h: r.h, c: r.c };
-      });
-      return { next, logp: logProbsOf(head.apply(inp) as tf.Tensor2D) } as unknown as tf.TensorContainer;   // [n, V]
+      const { next, y } = tokenDecoderStep(embed, dec, head, prev, states);
+      return { next, logp: logProbsOf(y) } as unknown as tf.TensorContainer;   // [n, V]
     }) as unknown as { next: DecoderState[]; logp: tf.Tensor2D };
     const logp = out.logp.dataSync() as Float32Array;
     out.logp.dispose();

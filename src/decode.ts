@@ -123,6 +123,22 @@ export function sourceLengthsOf(where: string, model: tf.LayersModel, source: tf
 export type DecoderState = { h: tf.Tensor2D; c?: tf.Tensor2D };
 
 /**
+ * One decoder step of a token model for n rows: their previous tokens [n] through the embedding, each
+ * decoder layer's step from its state, and the head. Not tidied: the caller's tidy keeps what it returns.
+ * Returns the new states per layer and the head's output y [n, V].
+ */
+export function tokenDecoderStep(embed: tf.layers.Layer, dec: ReturnType<typeof recurrentLayers>, head: tf.layers.Layer, prev: Int32Array, states: DecoderState[]): { next: DecoderState[]; y: tf.Tensor2D } {
+  const n = prev.length;
+  let inp = tf.reshape(embed.apply(tf.tensor2d(prev, [n, 1], 'int32'), { oneStep: true }) as tf.Tensor, [n, -1]) as tf.Tensor2D;  // [n, E]
+  const next: DecoderState[] = dec.map((layer, l) => {
+    const r = layer.step(inp, states[l]);
+    inp = r.h;                                                                    // [n, H]
+    return { h: r.h, c: r.c };
+  });
+  return { next, y: head.apply(inp) as tf.Tensor2D };                              // [n, V]
+}
+
+/**
  * Run the encoder over the source and return each layer's final state, the decoder's initial state.
  * With ragged `lengths`, row b's final state is its state after step L_b: the encoder runs forward
  * only (build refuses a bidirectional seq2seq), so that state never saw the padding after it, and
@@ -326,13 +342,7 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
       const n = active.length;
       // One step for the active rows only; the per-step tidy keeps just the new states and the outputs.
       const step = tf.tidy(() => {
-        let inp = tf.reshape(embed.apply(tf.tensor2d(prev, [n, 1], 'int32'), { oneStep: true }) as tf.Tensor, [n, -1]) as tf.Tensor2D;  // [n, E]
-        const next: DecoderState[] = dec.map((layer, l) => {
-          const r = layer.step(inp, states[l]);
-          inp = r.h;
-          return { h: r.h, c: r.c };
-        });
-        const y = head.apply(inp) as tf.Tensor2D;                                   // [n, V]
+        const { next, y } = tokenDecoderStep(embed, dec, head, prev, states);      // y [n, V]
         return { next, ids: tf.cast(tf.argMax(y, 1), 'int32'), y: rngs ? y : undefined } as unknown as tf.TensorContainer;
       }) as unknown as { next: DecoderState[]; ids: tf.Tensor1D; y?: tf.Tensor2D };
       disposeStates(states);

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { RecurrentLayer } from '../layers';
+import { setLectureWeights } from '../weights';
 import { Ctx, randint } from './exercise';
 
 /** Transpose a column batch to rows or back. */
@@ -18,6 +19,27 @@ export function builtLayer<L extends RecurrentLayer>(layer: L, m: number): L {
 
 export function disposeLayer(layer: RecurrentLayer): void {
   for (const w of layer.weights) w.dispose();
+}
+
+/**
+ * Run `use` on a library layer built on m inputs that holds the lecture's column-form weights W (Wx· [n, m],
+ * Wh· [n, n], biases b· [n, 1]); the layer's weights are freed afterwards. The references of the homework.
+ */
+export function withLectureLayer<L extends RecurrentLayer, R>(layer: L, m: number, W: Record<string, tf.Tensor>, use: (layer: L) => R): R {
+  builtLayer(layer, m);
+  try {
+    const biases: tf.Tensor[] = [];
+    const lw: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(W)) {
+      if (k.startsWith('b')) biases.push((lw[k] = tf.reshape(v, [-1])));
+      else lw[k] = v;
+    }
+    setLectureWeights(layer, lw);      // copies into the layer's variables
+    tf.dispose(biases);
+    return use(layer);
+  } finally {
+    disposeLayer(layer);
+  }
 }
 
 export interface RnnCase {

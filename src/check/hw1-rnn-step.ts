@@ -11,10 +11,9 @@ import { Rng } from '../random';
 import { RNN_FAMILY } from '../rnn';
 import { cellDefaults } from '../family';
 import { rnnLayer } from '../layers';
-import { setLectureWeights } from '../weights';
 import { Ctx, StudentFn, defineHomework, fail, failWith, randint, randn } from './exercise';
 import { Variant, TOL_F32, expectShape, hintFor, mismatch, mismatchText, read, tolText } from './compare';
-import { RnnCase, T, builtLayer, disposeLayer, rnnCases } from './column';
+import { RnnCase, T, rnnCases, withLectureLayer } from './column';
 import { trustedHelper } from './library-answers';
 
 /** What implements the step in the library (calling it skips exercises 1–3). */
@@ -30,13 +29,7 @@ export function rnnStepRef(x: tf.Tensor2D, hPrev: tf.Tensor2D, Wxh: tf.Tensor2D,
 /** h_t through the library's rnnLayer: setLectureWeights + layer.step. */
 export function rnnStepLayer(x: tf.Tensor2D, hPrev: tf.Tensor2D, Wxh: tf.Tensor2D, Whh: tf.Tensor2D, bh: tf.Tensor): tf.Tensor2D {
   const [n, m] = Wxh.shape;
-  const layer = builtLayer(rnnLayer({ units: n, checkInput: false }), m);
-  try {
-    setLectureWeights(layer, { Wxh, Whh, bh: tf.reshape(bh, [n]) });
-    return T(layer.step(T(x), { h: T(hPrev) }).h);
-  } finally {
-    disposeLayer(layer);
-  }
+  return withLectureLayer(rnnLayer({ units: n, checkInput: false }), m, { Wxh, Whh, bh }, (layer) => T(layer.step(T(x), { h: T(hPrev) }).h));
 }
 
 function rnnInputs(rng: Rng, { B, m, n }: RnnCase) {

@@ -12,11 +12,10 @@ import { Rng } from '../random';
 import { LSTM_FAMILY } from '../lstm';
 import { cellDefaults } from '../family';
 import { gruLayer, lstmLayer } from '../layers';
-import { setLectureWeights } from '../weights';
 import { Ctx, StudentFn, defineHomework, fail, failWith, randint, randn } from './exercise';
 import { trustedHelper } from './library-answers';
 import { Tol, Variant, TOL_F32, expectShape, fmt, hintFor, isTensor, mismatch, mismatchText, read, tolText } from './compare';
-import { T, builtLayer, disposeLayer, rnnCases } from './column';
+import { T, builtLayer, disposeLayer, rnnCases, withLectureLayer } from './column';
 
 const LSTM_GATES = ['i', 'f', 'o', 'g'] as const;
 
@@ -34,16 +33,10 @@ function randomLstmWeights(rng: Rng, n: number, m: number): LstmWeights {
 /** One LSTM step of the library's cell (lstmLayer + setLectureWeights + layer.step), column form. */
 export function lstmStepLayer(x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, W: LstmWeights): { h: tf.Tensor2D; c: tf.Tensor2D } {
   const [n, m] = W.Wxi.shape;
-  const layer = builtLayer(lstmLayer({ units: n, checkInput: false }), m);
-  try {
-    const lw: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(W)) lw[k] = k.startsWith('b') ? tf.reshape(v, [n]) : v;
-    setLectureWeights(layer, lw);
+  return withLectureLayer(lstmLayer({ units: n, checkInput: false }), m, W, (layer) => {
     const r = layer.step(T(x), { h: T(h), c: T(c) });
     return { h: T(r.h), c: T(r.c!) };
-  } finally {
-    disposeLayer(layer);
-  }
+  });
 }
 
 /** The library's LSTM cell as a pure function of the weights (differentiable), column form. */
@@ -503,17 +496,11 @@ export const REFERENCE_LSTM_CELL = trustedHelper({
 /** h_1 … h_T and c_1 … c_T of the library's LSTM layer run over the whole sequence from (h0, c0). */
 function lstmLayerSequence(xs: tf.Tensor2D[], h0: tf.Tensor2D, c0: tf.Tensor2D, W: LstmWeights): { hs: tf.Tensor2D[]; cs: tf.Tensor2D[] } {
   const [n, m] = W.Wxi.shape;
-  const layer = builtLayer(lstmLayer({ units: n, returnSequences: true, checkInput: false }), m);
-  try {
-    const lw: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(W)) lw[k] = k.startsWith('b') ? tf.reshape(v, [n]) : v;
-    setLectureWeights(layer, lw);
+  return withLectureLayer(lstmLayer({ units: n, returnSequences: true, checkInput: false }), m, W, (layer) => {
     const x = tf.stack(xs.map((t) => T(t)), 1);                      // [B, T, m]
     const d = layer.forwardSequence(x, { initialState: [T(h0), T(c0)] }).directions[0];
     return { hs: d.h.map((t) => T(t)), cs: d.c!.map((t) => T(t)) };
-  } finally {
-    disposeLayer(layer);
-  }
+  });
 }
 
 interface SeqCase { B: number; m: number; n: number; T: number }
@@ -688,15 +675,7 @@ export type GruWeights = Record<'Wxr' | 'Whr' | 'br' | 'Wxz' | 'Whz' | 'bz' | 'W
 /** One GRU step of the library's cell (gruLayer, its defaults: reset before the matmul, z keeps the old state). */
 export function gruStepLayer(x: tf.Tensor2D, h: tf.Tensor2D, W: GruWeights): tf.Tensor2D {
   const [n, m] = W.Wxr.shape;
-  const layer = builtLayer(gruLayer({ units: n, checkInput: false }), m);
-  try {
-    const lw: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(W)) lw[k] = k.startsWith('b') ? tf.reshape(v, [n]) : v;
-    setLectureWeights(layer, lw);
-    return T(layer.step(T(x), { h: T(h) }).h);
-  } finally {
-    disposeLayer(layer);
-  }
+  return withLectureLayer(gruLayer({ units: n, checkInput: false }), m, W, (layer) => T(layer.step(T(x), { h: T(h) }).h));
 }
 
 /** A hand GRU step with switchable mistakes, for hints only. */
