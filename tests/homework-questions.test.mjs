@@ -189,7 +189,8 @@ test("the grader: a clipByGlobalNorm that calls the library's scores 0 with the 
     assert.ok(e1.questions.every((q) => !q.answered && /no answer was written/.test(q.message)), JSON.stringify(e1.questions));
     const csv = fs.readFileSync(csvFile, 'utf8');
     const header = csv.split('\r\n')[0];
-    assert.match(header, /,bptt,clipByGlobalNorm,.*,trainingLoop,dbhSum,dbhSum answer,vanishingDh0,vanishingDh0 answer,globalVsEntry,globalVsEntry answer,hand max,max with hand,total,max,error$/);
+    assert.match(header, /,bptt,clipByGlobalNorm,.*,trainingLoop,dbhSum,dbhSum answer,vanishingDh0,vanishingDh0 answer,globalVsEntry,globalVsEntry answer,hand max,max with hand,feedback,total,max,error$/);
+    assert.match(csv, /clipByGlobalNorm 0\/2: [^\r\n]*calls the library's clipByGlobalNorm/, 'the feedback column gives the reason');
     assert.match(csv, /to be graded by hand \(2 points\),One scalar for every entry keeps the direction; per entry it turns towards the diagonal\./);
     assert.match(r.stdout, /^ *8\/10 {2}hw3-char-lm .*\+ 2 points to be graded by hand \(globalVsEntry\)/m);
   } finally {
