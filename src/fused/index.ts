@@ -53,6 +53,12 @@ export interface FusedOptions extends CellOptions {
    * computes only the rows that have it. Omitted, or every L_b = T: the unmasked path, bit for bit.
    */
   lengths?: Lengths;
+  /**
+   * Recurrent dropout's mask m [batch, n] (Gal & Ghahramani 2016; see RecurrentLayerOptions.recurrentDropout):
+   * h_{t−1} ⊙ m feeds the recurrent matmul at every step, the state update keeps h_{t−1}; taken as given
+   * (e.g. 0 or 1/(1 − p)) and not differentiated. Omitted: no recurrent dropout.
+   */
+  recurrentMask?: tf.Tensor;
 }
 
 /** What {@link fusedSequence} returns (what `options.returns` asked for). */
@@ -345,7 +351,7 @@ interface Shard {
  */
 export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, recurrentKernel: tf.Tensor, bias: tf.Tensor,
   h0?: tf.Tensor | null, c0?: tf.Tensor | null, options: FusedOptions = {}): FusedResult {
-  checkOptions('fusedSequence', options, ['activation', 'resetAfter', 'update', 'recurrentActivation', 'recurrentBias', 'returns', 'lengths']);
+  checkOptions('fusedSequence', options, ['activation', 'resetAfter', 'update', 'recurrentActivation', 'recurrentBias', 'returns', 'lengths', 'recurrentMask']);
   const why = fusedSupport(kind, options, x);
   if (why) throw new FusedUnsupportedError(why);
   // Lengths all T are no lengths: the unmasked path, bit for bit.
@@ -370,10 +376,13 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
   const rb = options.recurrentBias;
   if (resetAfter && (!rb || rb.rank !== 1 || rb.shape[0] !== Gn)) throw bad('options.recurrentBias (GRU resetAfter)', rb, `[${Gn}]`);
   if (!resetAfter && rb) throw new Error(`fusedSequence(${kind}): options.recurrentBias is for the GRU with resetAfter only`);
+  const rm = options.recurrentMask;
+  if (rm !== undefined && (!(rm instanceof tf.Tensor) || rm.rank !== 2 || rm.shape[0] !== b || rm.shape[1] !== n)) throw bad('options.recurrentMask', rm instanceof tf.Tensor ? rm : undefined, `[${b}, ${n}]`);
 
   const returns = options.returns ?? 'all';
   if (!(returns in RETURNS)) throw new Error(`fusedSequence(${kind}): options.returns must be 'all', 'sequence' or 'last'; got '${returns}'`);
-  const dims: Dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns], ragged: lengths !== null };
+  const dims: Dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns], ragged: lengths !== null, ...(rm ? { masked: true } : {}) };
+  const mask = rm ? data(rm) : null;                                                   // [b, n] recurrent dropout, a constant
   const keep = isTapeOn();
   const shards = shardsOf(a, dims, keep, lengths);
 
@@ -383,7 +392,7 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
     if (resetAfter) inputs.push(rb!);
     const fn = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       args.pop();   // tf's save(): the activations stay in the arenas instead
-      const value = tf.tensor3d(runForward(a, dims, shards, (args as tf.Tensor[]).map(data), keep), [b, outRows(dims), n]);   // [b, rows, n] (Dims.returns)
+      const value = tf.tensor3d(runForward(a, dims, shards, (args as tf.Tensor[]).map(data), keep, mask), [b, outRows(dims), n]);   // [b, rows, n] (Dims.returns)
       const gradFunc = (dy: tf.Tensor) => gradTensors(dims, runBackward(a, dims, shards, data(dy)));
       return { value, gradFunc };
     };
@@ -429,10 +438,10 @@ function scatterRows(src: Float32Array, arr: Float32Array, per: number, s: Shard
  * The forward of every shard, on arrays: `arrays` = x, K, U, Bx, h0 (then c0 for the LSTM, then Bh for
  * the GRU with resetAfter), batch-major as the tensors are. Returns the output [b, rows, n] (Dims.returns).
  */
-function runForward(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean): Float32Array {
+function runForward(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean, mask: Float32Array | null = null): Float32Array {
   const t0 = performance.now();
   try {
-    return forwardShards(a, dims, shards, arrays, keep);
+    return forwardShards(a, dims, shards, arrays, keep, mask);
   } finally {
     kernelMs += performance.now() - t0;
   }
@@ -441,7 +450,7 @@ function runForward(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[
 /** Milliseconds this thread spent in fused-kernel calls (see {@link fusedInfo}). */
 let kernelMs = 0;
 
-function forwardShards(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean): Float32Array {
+function forwardShards(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean, mask: Float32Array | null): Float32Array {
   const { T, b, m, n } = dims;
   const hasC = kernelHasCell(dims);
   const [x, K, U, Bx, h0] = arrays;
@@ -454,6 +463,7 @@ function forwardShards(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Arr
     if (Bh) inp.Bh = Bh;
     if (c0) inp.c0 = shardRows(c0, n, s);
     if (s.lengths) inp.L = s.lengths;
+    if (mask) inp.M = shardRows(mask, n, s);                          // the shard's rows, in its order
     return inp;
   };
   try {
