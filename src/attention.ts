@@ -183,6 +183,12 @@ export interface LabAttentionArgs {
   units: number;
   /** Seed of the initializers (glorot-uniform, one stream per weight). Default 1. */
   seed?: number;
+  /**
+   * A padId token model's pad id: the layer then takes a third input, the source ids `[batch, Ts]`, and
+   * masks the steps holding padId. (tf.js's functional executor hands a layer only its first input's
+   * mask, so the keys' mask from the encoder would not arrive.) Default: no third input.
+   */
+  padId?: number;
   name?: string;
 }
 
@@ -197,9 +203,8 @@ export interface AttentionOutput {
  * The attention layer of a builder's seq2seq model (`spec.attention`; layer name `attention`):
  * inputs `[query [batch, Tt, n], keys [batch, Ts, n]]` — the decoder's and the encoder's top-layer
  * outputs — and output the attentional hidden states h̃_t = tanh(Wc [c_t; h_t]) `[batch, Tt, n]` for the
- * head. The keys' mask (kwargs `mask: [queryMask, keyMask]`, as tf.layers' mask propagation passes it
- * from a padId embedding through the encoder, or by hand) marks the real source steps; the output's
- * mask is the query's. Weights: 'general' Wa [n, n]; 'additive' W1 [n, n], W2 [n, n], v [n]; all Wc
+ * head. The real source steps: with `padId`, a third input, the source ids `[batch, Ts]` (steps ≠ padId);
+ * else kwargs `mask: [queryMask, keyMask]` when given by hand; else all. The output's mask is the query's. Weights: 'general' Wa [n, n]; 'additive' W1 [n, n], W2 [n, n], v [n]; all Wc
  * [2n, n] (no biases, as in Luong eqs. 5 and 8). Serialized as 'LabAttention'.
  */
 export class LabAttention extends tf.layers.Layer {
@@ -207,6 +212,7 @@ export class LabAttention extends tf.layers.Layer {
   readonly score: AttentionScore;
   readonly units: number;
   readonly seed: number;
+  readonly padId?: number;
   private w: Record<string, tf.LayerVariable> = {};
   constructor(args: LabAttentionArgs) {
     super(args);
@@ -214,6 +220,8 @@ export class LabAttention extends tf.layers.Layer {
     if (!Number.isInteger(args.units) || args.units < 1) throw new RangeError(`LabAttention: units must be a positive integer; got ${describe(args.units)}`);
     this.units = args.units;
     this.seed = args.seed ?? 1;
+    if (args.padId !== undefined && (!Number.isInteger(args.padId) || args.padId < 0)) throw new RangeError(`LabAttention: padId must be a token id (an integer ≥ 0); got ${describe(args.padId)}`);
+    this.padId = args.padId;
     this.supportsMasking = true;
   }
   override build(): void {
@@ -260,13 +268,18 @@ export class LabAttention extends tf.layers.Layer {
   }
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     checkOptions(`${this.name}.apply`, kwargs ?? {}, ['mask', 'training'], 'kwargs');
-    if (!Array.isArray(inputs) || inputs.length !== 2) throw new TypeError(`${this.name}.apply: inputs must be [query [batch, Tt, n], keys [batch, Ts, n]]; got ${describe(inputs)}`);
+    const want = this.padId === undefined ? 2 : 3;
+    if (!Array.isArray(inputs) || inputs.length !== want) {
+      throw new TypeError(`${this.name}.apply: inputs must be [query [batch, Tt, n], keys [batch, Ts, n]${want === 3 ? ', source ids [batch, Ts]' : ''}]; got ${describe(inputs)}`);
+    }
     const mask = kwargs?.mask;
-    const keyMask = (Array.isArray(mask) ? mask[1] : null) ?? null;
-    return tf.tidy(() => this.attendAll(inputs[0] as tf.Tensor3D, inputs[1] as tf.Tensor3D, keyMask as tf.Tensor | null).output);
+    return tf.tidy(() => {
+      const keyMask = want === 3 ? tf.notEqual(inputs[2], this.padId!) : ((Array.isArray(mask) ? mask[1] : null) ?? null);   // [batch, Ts]
+      return this.attendAll(inputs[0] as tf.Tensor3D, inputs[1] as tf.Tensor3D, keyMask as tf.Tensor | null).output;
+    });
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), score: this.score, units: this.units, seed: this.seed };
+    return { ...super.getConfig(), score: this.score, units: this.units, seed: this.seed, ...(this.padId !== undefined ? { padId: this.padId } : {}) };
   }
 }
 tf.serialization.registerClass(LabAttention);

@@ -192,7 +192,11 @@ function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
     for (let l = 0; l < numLayers; l++) {
       y = new Layer(common(`decoder_l${l}`, l, { returnSequences: true, checkInput: false })).apply([y, ...states[l]]) as tf.SymbolicTensor;
     }
-    if (attn) y = new LabAttention({ score: spec.attention!, units: spec.hiddenSize, seed: seed + ATTENTION_SEED_OFFSET, name: 'attention' }).apply([y, x]) as tf.SymbolicTensor;  // [batch, Tt, n] h̃_t
+    if (attn) {
+      // A padId model's attention reads the padding from the source ids (tf.js hands a layer only its first input's mask).
+      const attention = new LabAttention({ score: spec.attention!, units: spec.hiddenSize, seed: seed + ATTENTION_SEED_OFFSET, name: 'attention', padId: spec.padId });
+      y = attention.apply(spec.padId !== undefined ? [y, x, src] : [y, x]) as tf.SymbolicTensor;   // [batch, Tt, n] h̃_t
+    }
     model = tf.model({ inputs: [src, tgtIn], outputs: head.apply(y) as tf.SymbolicTensor, name: `${cell}_seq2seq` });
   } else {
     const oneToMany = topology === 'one-to-many';
