@@ -14,10 +14,11 @@ import { checkModelInput, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 import { recurrentLayers, specOf } from './build';
 import { checkTokens } from './embedding';
-import { Lengths } from './lengths';
+import { Lengths, allFull, maskOf } from './lengths';
 import { modelLengths } from './forward';
 import { describe } from './describe';
-import { DecoderState, checkDecodeCall, disposeStates, encodeSource, sourceLengthsOf, tokenDecoderStep } from './decode';
+import { DecoderAttention, DecoderState, checkDecodeCall, disposeStates, encodeSourceKeys, gatherAttention, sourceLengthsOf, tokenDecoderStep } from './decode';
+import { attentionLayerOf } from './attention';
 
 /** Options of {@link beamSearch}, and of `decode` with `beam`. */
 export interface BeamSearchOptions {
@@ -62,9 +63,14 @@ export interface BeamSearchResult {
   lengths: number[][];
   /** `[batch][≤ k]` true when the hypothesis ends with the end token, false when it stopped at maxLength. */
   ended: boolean[][];
+  /**
+   * Seq2seq models built with `spec.attention` only: `[batch][≤ k][lengths][Ts]`, each hypothesis'
+   * attention weights over the source steps at each of its steps (0 at the row's padded source steps).
+   */
+  attention?: number[][][][];
 }
 
-type Hyp = { tokens: number[]; logProb: number; score: number; ended: boolean };
+type Hyp = { tokens: number[]; logProb: number; score: number; ended: boolean; attention?: number[][] };
 
 /** GNMT's lp(len) = ((5 + len) / 6)^α (Wu et al. 2016, eq. 14). */
 const penalty = (len: number, alpha: number): number => (alpha === 0 ? 1 : ((5 + len) / 6) ** alpha);
@@ -162,17 +168,26 @@ export function beamSearchAs(where: string, model: tf.LayersModel, input: tf.Ten
   const maxLength = options.maxLength;
   const op = interruptible(where);
 
-  /** One decoder step for n hypotheses: their last tokens and states → log-probabilities [n × V] and the new states. */
-  const step = (prev: Int32Array, states: DecoderState[]): { logp: Float32Array; next: DecoderState[] } => {
-    const n = prev.length;
+  // Attention (seq2seq models built with spec.attention): the rows' keys and source mask, gathered
+  // per live hypothesis at each step; each hypothesis keeps its steps' weights.
+  const attnLayer = seq2seq ? attentionLayerOf(model) : null;
+  let rowAttention: DecoderAttention | null = null;
+  let Ts = 0;
+  let weights: Float32Array | null = null;                                       // the last step's [n × Ts]
+
+  /** One decoder step for n hypotheses (of batch rows `rows`): their last tokens and states → log-probabilities [n × V] and the new states. */
+  const step = (prev: Int32Array, states: DecoderState[], rows: number[]): { logp: Float32Array; next: DecoderState[] } => {
     const out = tf.tidy(() => {
-      const { next, y } = tokenDecoderStep(embed, dec, head, prev, states);
-      return { next, logp: logProbsOf(y) } as unknown as tf.TensorContainer;   // [n, V]
-    }) as unknown as { next: DecoderState[]; logp: tf.Tensor2D };
+      const attention = rowAttention ? gatherAttention(rowAttention, tf.tensor1d(rows, 'int32')) : null;
+      const { next, y, weights: w } = tokenDecoderStep(embed, dec, head, prev, states, attention);
+      return { next, logp: logProbsOf(y), w } as unknown as tf.TensorContainer;   // [n, V], [n, Ts]
+    }) as unknown as { next: DecoderState[]; logp: tf.Tensor2D; w?: tf.Tensor2D };
     const logp = out.logp.dataSync() as Float32Array;
-    out.logp.dispose();
+    weights = out.w ? (out.w.dataSync() as Float32Array) : null;
+    tf.dispose([out.logp, out.w ?? []].flat());
     return { logp, next: out.next };
   };
+  const weightRow = (i: number): number[] => Array.from(weights!.subarray(i * Ts, (i + 1) * Ts));
 
   let states: DecoderState[] = [];
   const finished: Hyp[][] = Array.from({ length: batch }, () => []);
@@ -180,11 +195,18 @@ export function beamSearchAs(where: string, model: tf.LayersModel, input: tf.Ten
     // The first log-probabilities, one live hypothesis (empty) per row.
     let logp: Float32Array;
     if (seq2seq) {
-      const enc = tf.tidy(() => encodeSource(model, input, true, lengths, op) as unknown as tf.TensorContainer) as unknown as DecoderState[];
+      const enc = tf.tidy(() => {
+        const e = encodeSourceKeys(model, input, true, lengths, op);
+        return { states: e.states, keys: attnLayer ? e.keys : undefined } as unknown as tf.TensorContainer;
+      }) as unknown as { states: DecoderState[]; keys?: tf.Tensor3D };
+      if (attnLayer) {
+        Ts = input.shape[1]!;
+        rowAttention = { layer: attnLayer, keys: enc.keys!, mask: allFull(lengths, Ts) ? null : tf.tidy(() => tf.cast(maskOf(lengths!, Ts), 'bool')) };
+      }
       try {
-        ({ logp, next: states } = step(new Int32Array(batch).fill(options.start!), enc));
+        ({ logp, next: states } = step(new Int32Array(batch).fill(options.start!), enc.states, Array.from({ length: batch }, (_, b) => b)));
       } finally {
-        disposeStates(enc);
+        disposeStates(enc.states);
       }
     } else {
       // The prime, each row to its own length: every layer's state after step L_b (held through the
@@ -205,7 +227,7 @@ export function beamSearchAs(where: string, model: tf.LayersModel, input: tf.Ten
       r.logp.dispose();
     }
     // Live hypotheses, in the order of the state rows; `row` is the batch row each belongs to.
-    let live: (Hyp & { row: number })[] = Array.from({ length: batch }, (_, b) => ({ row: b, tokens: [], logProb: 0, score: 0, ended: false }));
+    let live: (Hyp & { row: number })[] = Array.from({ length: batch }, (_, b) => ({ row: b, tokens: [], logProb: 0, score: 0, ended: false, ...(attnLayer ? { attention: [] } : {}) }));
     for (let t = 0; t < maxLength; t++) {
       if (op.reason) op.throwIfStopped(`${t}/${maxLength} steps`, finished.map((f) => f.map((h) => h.tokens.slice())));
       const len = t + 1;                                                          // tokens after this step
@@ -229,13 +251,15 @@ export function beamSearchAs(where: string, model: tf.LayersModel, input: tf.Ten
         for (let r = 0; r < cands.length && kept < k; r++) {
           const c = cands[r];
           const tokens = [...live[c.parent].tokens, c.token];
+          // With attention: the parent's weights and this step's (the same for every token of one parent).
+          const at = weights ? { attention: [...live[c.parent].attention!, weightRow(c.parent)] } : {};
           if (c.token === end) {
-            if (r < k) pool.push({ tokens, logProb: c.score, score: c.score / lp, ended: true });
+            if (r < k) pool.push({ tokens, logProb: c.score, score: c.score / lp, ended: true, ...at });
           } else if (last) {
-            pool.push({ tokens, logProb: c.score, score: c.score / lp, ended: false });
+            pool.push({ tokens, logProb: c.score, score: c.score / lp, ended: false, ...at });
             kept++;
           } else {
-            nextLive.push({ row, parent: c.parent, tokens, logProb: c.score, score: c.score, ended: false });
+            nextLive.push({ row, parent: c.parent, tokens, logProb: c.score, score: c.score, ended: false, ...at });
             kept++;
           }
         }
@@ -257,14 +281,15 @@ export function beamSearchAs(where: string, model: tf.LayersModel, input: tf.Ten
       idx.dispose();
       disposeStates(states);
       states = gathered;
-      live = nextLive.map(({ row, tokens, logProb, score, ended }) => ({ row, tokens, logProb, score, ended }));
-      const s = step(Int32Array.from(live, (h) => h.tokens[h.tokens.length - 1]), states);
+      live = nextLive.map(({ row, tokens, logProb, score, ended, attention }) => ({ row, tokens, logProb, score, ended, ...(attention ? { attention } : {}) }));
+      const s = step(Int32Array.from(live, (h) => h.tokens[h.tokens.length - 1]), states, live.map((h) => h.row));
       disposeStates(states);
       states = s.next;
       logp = s.logp;
     }
   } finally {
     disposeStates(states);
+    if (rowAttention) { rowAttention.keys.dispose(); rowAttention.mask?.dispose(); }
     op.end();
   }
   return {
@@ -273,5 +298,6 @@ export function beamSearchAs(where: string, model: tf.LayersModel, input: tf.Ten
     scores: finished.map((f) => f.map((h) => h.score)),
     lengths: finished.map((f) => f.map((h) => h.tokens.length)),
     ended: finished.map((f) => f.map((h) => h.ended)),
+    ...(attnLayer ? { attention: finished.map((f) => f.map((h) => h.attention!)) } : {}),
   };
 }

@@ -13,6 +13,7 @@ import { checkOptions } from './options';
 import { guardModel } from './guard';
 import { LabEmbedding } from './embedding';
 import { LabDropout, checkRate } from './dropout';
+import { ATTENTION_SCORES, AttentionScore, LabAttention } from './attention';
 
 /** The topologies of the lecture. */
 export type Topology = 'many-to-one' | 'many-to-many' | 'one-to-many' | 'seq2seq';
@@ -76,6 +77,13 @@ export interface ModelSpec {
    * 2016): h_{t−1} ⊙ m in the recurrent matmul, one mask per sequence. A fraction in [0, 1). Default 0.
    */
   recurrentDropout?: number;
+  /**
+   * Seq2seq only: attention over the encoder's top-layer outputs, with the score 'additive'
+   * (Bahdanau et al. 2015) or 'dot' / 'general' (Luong et al. 2015), in Luong's arrangement: the
+   * decoder's top-layer output h_t is the query and h̃_t = tanh(Wc [c_t; h_t]) feeds the head (a layer
+   * named `attention`, see attention.ts). Padded source steps get weight 0. Default: none.
+   */
+  attention?: AttentionScore;
 }
 
 /** Every key a {@link ModelSpec} may have (a new option is one line here). */
@@ -83,6 +91,7 @@ export const MODEL_SPEC_KEYS: readonly string[] = [
   'inputSize', 'hiddenSize', 'outputSize', 'numLayers', 'bidirectional', 'topology', 'outputActivation',
   'vocabSize', 'embeddingSize', 'padId', 'sequenceLength', 'targetLength', 'activation', 'resetAfter', 'update',
   'initialState', 'seed', 'impl', 'recurrentActivation', 'dropout', 'recurrentDropout',
+  'attention',
 ];
 
 /** A spec with its cell family, as stored in the model's metadata. */
@@ -109,6 +118,8 @@ export const DECODER_SEED_OFFSET = 7;
 export const EMBEDDING_SEED_OFFSET = 11;
 /** The seq2seq decoder's embedding (`decoder_embedding`) gets s + 13, so it differs from the encoder's. */
 export const DECODER_EMBEDDING_SEED_OFFSET = 13;
+/** The attention layer (`attention`) gets s + 17 (its weights s + 18 … s + 22). */
+export const ATTENTION_SEED_OFFSET = 17;
 /** The output head (`head`, glorot-uniform kernel) gets s + 9001: far from the layer seeds (s + 101·l) for any usual depth. */
 export const HEAD_SEED_OFFSET = 9001;
 /** The dropout layer before the head (`dropout`, spec.dropout > 0) gets s + 9011 (not s + 101·l or s + 101·l + 7 for l < 89). */
@@ -156,6 +167,10 @@ export function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<Model
   if (topology === 'seq2seq' && spec.bidirectional) throw new RangeError(`${where}: a seq2seq model's decoder runs forward only; use bidirectional: false`);
   checkRate(where, 'spec.dropout', spec.dropout);
   checkRate(where, 'spec.recurrentDropout', spec.recurrentDropout);
+  if (spec.attention !== undefined) {
+    if (topology !== 'seq2seq') throw new RangeError(`${where}: spec.attention is for seq2seq models (a decoder attending over the encoder's states); this spec's topology is '${topology}'`);
+    if (!ATTENTION_SCORES.includes(spec.attention)) throw new RangeError(`${where}: spec.attention must be one of ${ATTENTION_SCORES.map((s) => `'${s}'`).join(', ')}; got ${JSON.stringify(spec.attention)}`);
+  }
   const outs = ['linear', 'softmax', 'sigmoid'];
   if (spec.outputActivation !== undefined && !outs.includes(spec.outputActivation)) throw new RangeError(`${where}: spec.outputActivation must be one of ${outs.join(', ')}; got '${spec.outputActivation}'`);
   return { numLayers: spec.numLayers ?? 1, topology, outputActivation: spec.outputActivation ?? 'linear', seed: spec.seed ?? 1 };
@@ -189,13 +204,20 @@ function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
       y = new LabEmbedding({ vocabSize: spec.vocabSize!, embeddingSize: emb, seed: seed + DECODER_EMBEDDING_SEED_OFFSET, name: 'decoder_embedding', padId: spec.padId }).apply(y) as tf.SymbolicTensor;
     }
     const states: tf.SymbolicTensor[][] = [];
+    // With attention the top encoder layer returns its sequence too: the keys h̄_s.
+    const attn = spec.attention !== undefined;
     for (let l = 0; l < numLayers; l++) {
-      const out = new Layer(common(`encoder_l${l}`, l, { returnSequences: l < numLayers - 1, returnState: true })).apply(x) as tf.SymbolicTensor[];
+      const out = new Layer(common(`encoder_l${l}`, l, { returnSequences: l < numLayers - 1 || attn, returnState: true })).apply(x) as tf.SymbolicTensor[];
       x = out[0];
       states.push(out.slice(1));
     }
     for (let l = 0; l < numLayers; l++) {
       y = new Layer(common(`decoder_l${l}`, l, { returnSequences: true, checkInput: false })).apply([y, ...states[l]]) as tf.SymbolicTensor;
+    }
+    if (attn) {
+      // A padId model's attention reads the padding from the source ids (tf.js hands a layer only its first input's mask).
+      const attention = new LabAttention({ score: spec.attention!, units: spec.hiddenSize, seed: seed + ATTENTION_SEED_OFFSET, name: 'attention', padId: spec.padId });
+      y = attention.apply(spec.padId !== undefined ? [y, x, src] : [y, x]) as tf.SymbolicTensor;   // [batch, Tt, n] h̃_t
     }
     model = tf.model({ inputs: [src, tgtIn], outputs: head.apply(beforeHead(y)) as tf.SymbolicTensor, name: `${cell}_seq2seq` });
   } else {

@@ -9,11 +9,12 @@ import { checkModelInput, inputSpecsOf } from './guard';
 import { interruptible, stepProgress } from './interrupt';
 import { recurrentLayers, specOf } from './build';
 import { checkTokens } from './embedding';
-import { Lengths, allFull, checkLengths, lengthsFromMask, refusePrePaddedInput } from './lengths';
+import { Lengths, allFull, checkLengths, lengthsFromMask, maskOf, refusePrePaddedInput } from './lengths';
 import { Rng } from './random';
 import { softmax } from './text';
 import { describe } from './describe';
 import { BeamSearchResult, beamSearchAs } from './beam';
+import { LabAttention, attentionLayerOf } from './attention';
 
 /** Options of {@link decode}. */
 export interface DecodeOptions {
@@ -95,6 +96,11 @@ export interface DecodedSequences {
   lengths: number[];
   /** The ragged result: sequence b's tokens, its end token included, without padding. */
   sequences: number[][];
+  /**
+   * Models built with `spec.attention` only: `[batch][lengths[b]][Ts]`, the attention weights of each
+   * decoded step over the source steps (0 at a row's padded source steps; each step's weights sum to 1).
+   */
+  attention?: number[][][];
 }
 
 /**
@@ -122,12 +128,21 @@ export function sourceLengthsOf(where: string, model: tf.LayersModel, source: tf
 
 export type DecoderState = { h: tf.Tensor2D; c?: tf.Tensor2D };
 
+/** What a decoder step needs for attention: the layer, the keys of its n rows `[n, Ts, H]` and their source mask `[n, Ts]` (null: all real). */
+export interface DecoderAttention {
+  layer: LabAttention;
+  keys: tf.Tensor3D;
+  mask: tf.Tensor | null;
+}
+
 /**
  * One decoder step of a token model for n rows: their previous tokens [n] through the embedding, each
- * decoder layer's step from its state, and the head. Not tidied: the caller's tidy keeps what it returns.
- * Returns the new states per layer and the head's output y [n, V].
+ * decoder layer's step from its state, attention (when `attention` is given) and the head. Not tidied:
+ * the caller's tidy keeps what it returns. Returns the new states per layer, the head's output y [n, V]
+ * and, with attention, the step's weights [n, Ts].
  */
-export function tokenDecoderStep(embed: tf.layers.Layer, dec: ReturnType<typeof recurrentLayers>, head: tf.layers.Layer, prev: Int32Array, states: DecoderState[]): { next: DecoderState[]; y: tf.Tensor2D } {
+export function tokenDecoderStep(embed: tf.layers.Layer, dec: ReturnType<typeof recurrentLayers>, head: tf.layers.Layer, prev: Int32Array, states: DecoderState[],
+  attention?: DecoderAttention | null): { next: DecoderState[]; y: tf.Tensor2D; weights?: tf.Tensor2D } {
   const n = prev.length;
   let inp = tf.reshape(embed.apply(tf.tensor2d(prev, [n, 1], 'int32'), { oneStep: true }) as tf.Tensor, [n, -1]) as tf.Tensor2D;  // [n, E]
   const next: DecoderState[] = dec.map((layer, l) => {
@@ -135,7 +150,25 @@ export function tokenDecoderStep(embed: tf.layers.Layer, dec: ReturnType<typeof 
     inp = r.h;                                                                    // [n, H]
     return { h: r.h, c: r.c };
   });
-  return { next, y: head.apply(inp) as tf.Tensor2D };                              // [n, V]
+  if (!attention) return { next, y: head.apply(inp) as tf.Tensor2D };              // [n, V]
+  const a = attention.layer.step(inp, attention.keys, attention.mask);            // h̃_t [n, H], weights [n, Ts]
+  return { next, y: head.apply(a.output) as tf.Tensor2D, weights: a.weights };
+}
+
+/**
+ * The attention inputs of decoding: the encoder's top-layer outputs `[batch, Ts, H]` and the source
+ * mask `[batch, Ts]` bool (null when every source is full); null for a model without attention. Not tidied.
+ */
+export function decoderAttention(model: tf.LayersModel, keys: tf.Tensor, lengths: Int32Array | null): DecoderAttention | null {
+  const layer = attentionLayerOf(model);
+  if (!layer) return null;
+  const Ts = keys.shape[1]!;
+  return { layer, keys: keys as tf.Tensor3D, mask: allFull(lengths, Ts) ? null : tf.cast(maskOf(lengths!, Ts), 'bool') };
+}
+
+/** The rows `idx` [n] of decoding's attention inputs (gathered: the rows still decoding, or the hypotheses' rows). Not tidied. */
+export function gatherAttention(a: DecoderAttention, idx: tf.Tensor1D): DecoderAttention {
+  return { layer: a.layer, keys: tf.gather(a.keys, idx) as tf.Tensor3D, mask: a.mask ? tf.gather(a.mask, idx) : null };
 }
 
 /**
@@ -145,6 +178,15 @@ export function tokenDecoderStep(embed: tf.layers.Layer, dec: ReturnType<typeof 
  * picking it from the per-step trace gives PyTorch's packed-sequence final state exactly.
  */
 export function encodeSource(model: tf.LayersModel, source: tf.Tensor, tokens: boolean, lengths: Int32Array | null, op: ReturnType<typeof interruptible>): DecoderState[] {
+  return encodeSourceKeys(model, source, tokens, lengths, op).states;
+}
+
+/**
+ * {@link encodeSource} with the top encoder layer's output: its per-step outputs `[batch, Ts, H]` (the
+ * attention keys) for a model built with attention, whose top layer returns its sequence. Outputs at a
+ * row's padded steps are not 0 here (the encoder runs over them), but attention masks them out.
+ */
+export function encodeSourceKeys(model: tf.LayersModel, source: tf.Tensor, tokens: boolean, lengths: Int32Array | null, op: ReturnType<typeof interruptible>): { states: DecoderState[]; keys: tf.Tensor } {
   const enc = recurrentLayers(model).filter((l) => l.name.startsWith('encoder_'));
   const batch = source.shape[0];
   const Ts = source.shape[1]!;
@@ -160,10 +202,10 @@ export function encodeSource(model: tf.LayersModel, source: tf.Tensor, tokens: b
     const d = directions[0];
     states.push({ h: pick(d.h), c: d.c ? pick(d.c) : undefined });
     // Every encoder layer but the last was built with returnSequences (see build.ts), so `output`
-    // is already the next layer's [batch, T, n] input; the last one's output is not read.
+    // is already the next layer's [batch, T, n] input; the last one's output is read by attention only.
     x = output;
   }
-  return states;
+  return { states, keys: x };
 }
 
 /** The checks decode and decodeSequences share: a seq2seq model, the source, maxLength, start and end. */
@@ -238,7 +280,8 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
     return tf.tidy(() => {
       if (tokens) checkTokens(source, spec.vocabSize!, 'decode: source');
       const batch = source.shape[0];
-      const states = encodeSource(model, source, tokens, sourceLengths, op);
+      const { states, keys } = encodeSourceKeys(model, source, tokens, sourceLengths, op);
+      const attention = decoderAttention(model, keys, sourceLengths);
       let prev: tf.Tensor = tokens ? tf.fill([batch], options.start as number, 'int32') : tf.tile(tf.tensor2d([options.start as number[]]), [batch, 1]);
       const outs: tf.Tensor[] = [];
       let done = tokens && options.end !== undefined ? tf.zeros([batch], 'bool') : null;
@@ -251,6 +294,7 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
           states[l] = { h: r.h, c: r.c };
           inp = r.h;
         });
+        if (attention) inp = attention.layer.step(inp, attention.keys, attention.mask).output;   // h̃_t [batch, H]
         const y = head.apply(inp) as tf.Tensor2D;                                   // [batch, k]
         prev = tokens ? tf.cast(tf.argMax(y, 1), 'int32') : y;
         outs.push(prev);
@@ -331,10 +375,22 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
   const head = model.getLayer('head');
   const softmaxHead = spec.outputActivation === 'softmax';
   const sequences: number[][] = Array.from({ length: batch }, () => []);
+  const attnLayer = attentionLayerOf(model);
+  const weightRows: number[][][] | null = attnLayer ? Array.from({ length: batch }, () => []) : null;
+  const Ts = source.shape[1]!;
   const op = interruptible(where);
   let states: DecoderState[] = [];
+  let attention: DecoderAttention | null = null;
+  const disposeAttention = () => { if (attention) { attention.keys.dispose(); attention.mask?.dispose(); } };
   try {
-    states = tf.tidy(() => encodeSource(model, source, true, sourceLengths, op) as unknown as tf.TensorContainer) as unknown as DecoderState[];
+    // (The tidy returns tensors only: it would walk a layer object's every field.)
+    const enc = tf.tidy(() => {
+      const e = encodeSourceKeys(model, source, true, sourceLengths, op);
+      const a = decoderAttention(model, e.keys, sourceLengths);
+      return { states: e.states, keys: a?.keys, mask: a?.mask ?? undefined } as unknown as tf.TensorContainer;
+    }) as unknown as { states: DecoderState[]; keys?: tf.Tensor3D; mask?: tf.Tensor };
+    states = enc.states;
+    attention = attnLayer ? { layer: attnLayer, keys: enc.keys!, mask: enc.mask ?? null } : null;
     let active = Array.from({ length: batch }, (_, b) => b);                       // the rows still decoding
     let prev = new Int32Array(batch).fill(options.start);
     for (let t = 0; t < options.maxLength; t++) {
@@ -342,11 +398,16 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
       const n = active.length;
       // One step for the active rows only; the per-step tidy keeps just the new states and the outputs.
       const step = tf.tidy(() => {
-        const { next, y } = tokenDecoderStep(embed, dec, head, prev, states);      // y [n, V]
-        return { next, ids: tf.cast(tf.argMax(y, 1), 'int32'), y: rngs ? y : undefined } as unknown as tf.TensorContainer;
-      }) as unknown as { next: DecoderState[]; ids: tf.Tensor1D; y?: tf.Tensor2D };
+        const { next, y, weights } = tokenDecoderStep(embed, dec, head, prev, states, attention);   // y [n, V], weights [n, Ts]
+        return { next, ids: tf.cast(tf.argMax(y, 1), 'int32'), y: rngs ? y : undefined, weights } as unknown as tf.TensorContainer;
+      }) as unknown as { next: DecoderState[]; ids: tf.Tensor1D; y?: tf.Tensor2D; weights?: tf.Tensor2D };
       disposeStates(states);
       states = step.next;
+      if (step.weights) {
+        const w = step.weights.dataSync();
+        step.weights.dispose();
+        active.forEach((b, i) => weightRows![b].push(Array.from(w.subarray(i * Ts, (i + 1) * Ts))));
+      }
       let ids: Int32Array;
       if (rngs) {
         const y = step.y!.dataSync();
@@ -371,6 +432,11 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
         // Finished rows leave the batch: later steps run on the others only.
         const idx = tf.tensor1d(keep, 'int32');
         const kept = states.map((s) => ({ h: tf.gather(s.h, idx) as tf.Tensor2D, c: s.c ? (tf.gather(s.c, idx) as tf.Tensor2D) : undefined }));
+        if (attention) {
+          const a = gatherAttention(attention, idx);
+          disposeAttention();
+          attention = a;
+        }
         idx.dispose();
         disposeStates(states);
         states = kept;
@@ -380,13 +446,14 @@ export function decodeSequences(model: tf.LayersModel, source: tf.Tensor, option
     }
   } finally {
     disposeStates(states);
+    disposeAttention();
     op.end();
   }
   const lengths = sequences.map((s) => s.length);
   const width = Math.max(...lengths);
   const flat = new Int32Array(batch * width).fill(padId);
   sequences.forEach((s, b) => flat.set(s, b * width));
-  return { tokens: tf.tensor2d(flat, [batch, width], 'int32'), lengths, sequences };
+  return { tokens: tf.tensor2d(flat, [batch, width], 'int32'), lengths, sequences, ...(weightRows ? { attention: weightRows } : {}) };
 }
 
 export function disposeStates(states: DecoderState[]): void {

@@ -61,6 +61,7 @@ export type { Interruptible, KernelHub, CellRef } from './interrupt';
 export { spectrum, gradientFlow, jacobianNorms, gateStats, verdictOf, ACTIVATION_GAMMA } from './diagnostics';
 export type { Spectrum, GradientFlow, GradientFlowOptions, LayerFlow, Verdict, JacobianNorms, JacobianNormsOptions, GateStat } from './diagnostics';
 export { gradientFlowFigure, trainingFigure, heatmapFigure, singularValuesFigure, textActivationHtml } from './plot';
+export { attentionFigure } from './plot';
 export { singularValues, spectralRadius, sigmaMaxPower, symmetricEigenvalues, matmul, transpose, identity } from './linalg';
 export type { Matrix } from './linalg';
 export { addingProblem, delayedRecall, copyTask, sineWaves, tagByNext, reverseDigits, DIGIT_TOKENS, slidingWindows, standardizer, loadCO2, loadSeattleWeather, firstNames, maleFirstNames } from './data';
@@ -91,3 +92,7 @@ export type { SeedStats, SweepContender, SweepRun, LearningRateSweep, LearningRa
 export { LabDropout, resetDropout } from './dropout';
 export type { LabDropoutOptions } from './dropout';
 export type { DropoutMasks } from './layers';
+export { attend, attentionScores, LabAttention, ATTENTION_SCORES } from './attention';
+export type { AttentionScore, AttentionScoreWeights, AttendOptions, LabAttentionArgs, AttentionOutput } from './attention';
+export { attentionWeights } from './attention-weights';
+export type { AttentionWeightsOptions } from './attention-weights';

@@ -154,3 +154,44 @@ export function textActivationHtml(text: string, values: ArrayLike<number>, opti
   const title = options.title ? `<div style="font-weight:bold;margin-bottom:4px">${esc(options.title)}</div>` : '';
   return `<div class="rnnlab-text" style="font-family:monospace;line-height:1.6">${title}${spans.join('')}</div>`;
 }
+
+/**
+ * The attention weights of one sequence as a heatmap: x = the source tokens, y = the target (output)
+ * tokens from top to bottom, a colour bar from 0 to 1 — for reversal, an anti-diagonal (Bahdanau et
+ * al. 2015, Fig. 3, draws translations this way).
+ *
+ * @param weights `[Tt][Ts]` rows of weights (one per target step), e.g. `attentionWeights(…).arraySync()[b]`
+ *   or `decodeSequences(…).attention[b]`
+ * @param sourceTokens labels of the Ts source steps (a row's padded steps may be left out: columns are cut to them)
+ * @param targetTokens labels of the Tt target steps (rows are cut to them)
+ * @example
+ * ```ts
+ * const { sequences, attention } = decodeSequences(s2s, src, { start, end, maxLength: 12 });
+ * show(attentionFigure(attention![0], ['1', '2', '3'], sequences[0].map(String)));
+ * ```
+ * @throws TypeError for weights that are not rows of numbers or labels that are not arrays; RangeError
+ *   when there are more labels than rows or columns
+ */
+export function attentionFigure(weights: number[][], sourceTokens: (string | number)[], targetTokens: (string | number)[], options: { title?: string; height?: number; colorscale?: string } = {}): Figure {
+  checkOptions('attentionFigure', options, ['title', 'height', 'colorscale']);
+  if (!Array.isArray(weights) || !weights.every((r) => Array.isArray(r) && r.every((v) => typeof v === 'number'))) {
+    throw new TypeError('attentionFigure(weights, …): weights must be rows of numbers, weights[target step][source step]');
+  }
+  if (!Array.isArray(sourceTokens) || !Array.isArray(targetTokens)) throw new TypeError('attentionFigure: sourceTokens and targetTokens must be arrays of labels, one per source and target step');
+  const Ts = weights[0]?.length ?? 0;
+  if (targetTokens.length > weights.length) throw new RangeError(`attentionFigure: ${targetTokens.length} targetTokens but weights has ${weights.length} rows (target steps)`);
+  if (sourceTokens.length > Ts) throw new RangeError(`attentionFigure: ${sourceTokens.length} sourceTokens but weights has ${Ts} columns (source steps)`);
+  // Labels may repeat (digits do) and plotly merges equal category labels: the axes are step numbers,
+  // labelled with the tokens.
+  const z = weights.slice(0, targetTokens.length).map((r) => r.slice(0, sourceTokens.length));
+  const xs = sourceTokens.map((_, i) => i), ys = targetTokens.map((_, i) => i);
+  return {
+    data: [{ z, x: xs, y: ys, type: 'heatmap', colorscale: options.colorscale ?? 'Blues', zmin: 0, zmax: 1, colorbar: { title: { text: 'weight' } } }],
+    layout: {
+      title: { text: options.title ?? 'Attention weights' },
+      xaxis: { title: { text: 'source token' }, tickvals: xs, ticktext: sourceTokens.map(String), side: 'top' },
+      yaxis: { title: { text: 'output token' }, tickvals: ys, ticktext: targetTokens.map(String), autorange: 'reversed' },
+      height: options.height ?? Math.max(300, Math.min(700, 160 + 22 * z.length)),
+    },
+  };
+}

@@ -70,6 +70,7 @@ function torchParamShapes(layer: RecurrentLayer): Record<TorchParam, number[]> {
  */
 export function torchWeights(model: tf.LayersModel): Record<string, NumArrayT> {
   specOf(model);
+  noAttention('torchWeights', model);
   const out: Record<string, NumArrayT> = {};
   for (const layer of recurrentLayers(model)) {
     for (let d = 0; d < layer.directions; d++) {
@@ -103,6 +104,7 @@ type NumArrayT = number[] | number[][];
  */
 export function loadTorchWeights(model: tf.LayersModel, stateDict: Record<string, unknown>): void {
   specOf(model);
+  noAttention('loadTorchWeights', model);
   if (typeof stateDict !== 'object' || stateDict === null) throw new TypeError(`loadTorchWeights: stateDict must be an object of name → nested number arrays; got ${stateDict}`);
   const expected = Object.keys(torchWeightsShapes(model));
   const missing = expected.filter((k) => !(k in stateDict));
@@ -143,6 +145,7 @@ export function loadTorchWeights(model: tf.LayersModel, stateDict: Record<string
 
 /** Expected PyTorch keys and shapes of a builder model. */
 export function torchWeightsShapes(model: tf.LayersModel): Record<string, number[]> {
+  noAttention('torchWeightsShapes', model);
   const out: Record<string, number[]> = {};
   for (const layer of recurrentLayers(model)) {
     const shapes = torchParamShapes(layer);
@@ -158,4 +161,13 @@ export function torchWeightsShapes(model: tf.LayersModel): Record<string, number
   out['head.weight'] = [kOut, kIn];
   out['head.bias'] = [kOut];
   return out;
+}
+
+/** Attention layers have no PyTorch module of one agreed layout: refuse rather than drop their weights silently. */
+function noAttention(where: string, model: tf.LayersModel): void {
+  let score: string | undefined;
+  try { score = specOf(model).attention; } catch { return; }   // not a builder model: the caller says so
+  if (score !== undefined) {
+    throw new Error(`${where}: this model has attention (spec.attention '${score}'), whose weights (Wa / W1, W2, v / Wc) have no PyTorch state-dict keys here; save it with model.save and load it with tf.loadLayersModel`);
+  }
 }

@@ -14,6 +14,7 @@ import { checkLengths, lengthsFromMask, maskOf, Lengths } from './lengths';
 import { describe } from './describe';
 import { BatchSource, SeqBatch, MIN_STEPS, checkRaggedIds, padBatch } from './train-data';
 import { readRows } from './padding';
+import { attentionLayerOf } from './attention';
 
 /** Lengths of a seq2seq batch: each source's real steps and each target's (the loss counts only those). */
 export interface Seq2seqLengths {
@@ -37,6 +38,16 @@ export function isSeq2seq(model: tf.LayersModel): boolean {
  * @returns the head's output [batch, Tt, outputSize]
  */
 export function applySeq2seq(model: tf.LayersModel, x: tf.Tensor[], masks: (tf.Tensor | null)[], training: boolean): tf.Tensor {
+  return runSeq2seq(model, x, masks, training).output;
+}
+
+/**
+ * {@link applySeq2seq} with the attention weights `[batch, Tt, Ts]` of a model built with
+ * `spec.attention` (null without). With attention the top encoder layer returns its sequence (the keys
+ * h̄_s, 0 at padded source steps) and the `attention` layer runs on the top decoder layer's outputs with
+ * the source mask, so padded source steps get weight 0 (see attention.ts).
+ */
+export function runSeq2seq(model: tf.LayersModel, x: tf.Tensor[], masks: (tf.Tensor | null)[], training: boolean): { output: tf.Tensor; weights: tf.Tensor3D | null } {
   const [source, targetIn] = x;
   const [sourceMask, targetMask] = masks;
   const layers = recurrentLayers(model);
@@ -53,10 +64,17 @@ export function applySeq2seq(model: tf.LayersModel, x: tf.Tensor[], masks: (tf.T
   layers.filter((l) => l.name.startsWith('decoder_')).forEach((layer, l) => {
     y = layer.apply([y, ...states[l]], { training, ...(targetMask ? { mask: targetMask } : {}) }) as tf.Tensor;  // [batch, Tt, n]
   });
+  let weights: tf.Tensor3D | null = null;
+  const attention = attentionLayerOf(model);
+  if (attention) {
+    const r = attention.attendAll(y as tf.Tensor3D, h as tf.Tensor3D, sourceMask ?? null);   // h: the keys [batch, Ts, n]
+    y = r.output;                                                                            // [batch, Tt, n] h̃_t
+    weights = r.weights;                                                                     // [batch, Tt, Ts]
+  }
   // spec.dropout's layer before the head (Zaremba et al.): drops in training calls only.
   const dropout = model.layers.find((l) => l.name === 'dropout');
-  if (dropout) y = dropout.apply(y, { training }) as tf.Tensor;                                              // [batch, Tt, n]
-  return model.getLayer('head').apply(y) as tf.Tensor;                                                       // [batch, Tt, k]
+  if (dropout) y = dropout.apply(y, { training }) as tf.Tensor;                              // [batch, Tt, n]
+  return { output: model.getLayer('head').apply(y) as tf.Tensor, weights };                  // [batch, Tt, k]
 }
 
 /** The lengths padId padding describes in token ids `[N, T]` (null without padId or for feature inputs). */

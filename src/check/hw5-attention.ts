@@ -448,9 +448,9 @@ function checkBeamSearch(fn: StudentFn, ctx: Ctx): string {
   return `all ${runs.length} tests pass: the k best hypotheses, in order and with their summed log-probabilities, match the check's own beam search in float64 (scores ${tolText(tol)}).`;
 }
 
-/** The exercises of homework 5. No libraryAnswers: the library has no attention or beam search. */
+/** The exercises of homework 5. The library's attention (attend, attentionScores) and beam search are their answers: a student function that calls them scores 0. */
 export const HW5_ATTENTION = defineHomework({
-  attentionWeights: { homework: 'hw5-attention', fn: 'attentionWeights', maxPoints: 3, title: 'additive attention weights with a mask', visibleSeed: 501, run: checkAttentionWeights },
-  attentionContext: { homework: 'hw5-attention', fn: 'attentionContext', maxPoints: 2, title: 'the context vector', visibleSeed: 502, run: checkAttentionContext },
-  beamSearch: { homework: 'hw5-attention', fn: 'beamSearch', maxPoints: 5, title: 'beam search', visibleSeed: 503, run: checkBeamSearch },
+  attentionWeights: { homework: 'hw5-attention', fn: 'attentionWeights', maxPoints: 3, title: 'additive attention weights with a mask', visibleSeed: 501, run: checkAttentionWeights, libraryAnswers: ['attend', 'attentionScores'] },
+  attentionContext: { homework: 'hw5-attention', fn: 'attentionContext', maxPoints: 2, title: 'the context vector', visibleSeed: 502, run: checkAttentionContext, libraryAnswers: ['attend'] },
+  beamSearch: { homework: 'hw5-attention', fn: 'beamSearch', maxPoints: 5, title: 'beam search', visibleSeed: 503, run: checkBeamSearch, libraryAnswers: ['beamSearch'] },
 } as const);
