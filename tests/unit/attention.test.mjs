@@ -286,6 +286,36 @@ for (const backend of ['wasm', 'cpu']) {
       }
     });
 
+    test('attention with dropout: the dropout layer sits after the attention layer; predict and decoding never drop; training draws seeded masks', async () => {
+      const spec = { vocabSize: 13, hiddenSize: 16, outputSize: 13, topology: 'seq2seq', outputActivation: 'softmax', padId: 0, attention: 'general', seed: 5 };
+      const plain = L.buildLSTM(spec);
+      const dropped = L.buildLSTM({ ...spec, dropout: 0.3, recurrentDropout: 0.2 });
+      const names = dropped.layers.map((l) => l.name);
+      assert.ok(names.indexOf('attention') < names.indexOf('dropout') && names.indexOf('dropout') < names.indexOf('head'), names.join(', '));
+      dropped.setWeights(plain.getWeights());
+      const data = L.reverseDigitsRagged(48, 2, 6, 4);
+      const x = [data.source, data.targetIn];
+      // Inference: the same weights with and without dropout give the same outputs, weights and decodes.
+      const dPredict = T.tidy(() => ref.maxDiff(plain.predict(x).arraySync(), dropped.predict(x).arraySync()));
+      const dWeights = T.tidy(() => ref.maxDiff(L.attentionWeights(plain, x).arraySync(), L.attentionWeights(dropped, x).arraySync()));
+      const b1 = L.beamSearch(plain, data.source, { beam: 3, start: 1, end: 2, maxLength: 8 }), b2 = L.beamSearch(dropped, data.source, { beam: 3, start: 1, end: 2, maxLength: 8 });
+      assert.equal(dPredict, 0);
+      assert.equal(dWeights, 0);
+      assert.deepEqual(b2.sequences, b1.sequences);
+      // Training: two runs from the same weights and seed give the same losses; without dropout they differ.
+      const w0 = dropped.getWeights().map((w) => w.clone());
+      const run = async (m) => (await L.train(m, { x, y: data.target }, { epochs: 2, batchSize: 16, verbose: false, shuffle: false })).epochs.map((e) => e.loss);
+      const a = await run(dropped);
+      dropped.setWeights(w0); L.resetDropout(dropped);
+      const b = await run(dropped);
+      plain.setWeights(w0);
+      const c = await run(plain);
+      console.log(`${backend} attention + dropout: losses ${a.map((v) => v.toFixed(4))} | replayed ${b.map((v) => v.toFixed(4))} | no dropout ${c.map((v) => v.toFixed(4))}`);
+      assert.deepEqual(b, a);
+      assert.ok(Math.abs(a[0] - c[0]) > 1e-4, 'dropout changes the training loss');
+      T.dispose([...w0, ...x, data.target]);
+    });
+
     test('bad options are rejected, naming the argument', () => {
       throwsMsg(() => L.buildGRU({ inputSize: 2, hiddenSize: 3, outputSize: 1, attention: 'dot' }), /spec\.attention is for seq2seq models.*'many-to-one'/, 'not seq2seq');
       throwsMsg(() => L.buildGRU({ inputSize: 2, hiddenSize: 3, outputSize: 1, topology: 'many-to-many', attention: 'dot' }), /spec\.attention.*'many-to-many'/, 'many-to-many');
