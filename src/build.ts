@@ -12,6 +12,7 @@ import { RecurrentLayer, RecurrentLayerOptions, layerClass } from './layers';
 import { checkOptions } from './options';
 import { guardModel } from './guard';
 import { LabEmbedding } from './embedding';
+import { LabDropout, checkRate } from './dropout';
 
 /** The topologies of the lecture. */
 export type Topology = 'many-to-one' | 'many-to-many' | 'one-to-many' | 'seq2seq';
@@ -61,13 +62,27 @@ export interface ModelSpec {
   seed?: number;
   /** How every recurrent layer runs: 'reference' (tf.js ops per step) or 'fused' (one WebAssembly kernel). Default: RNN_LAB_RECURRENT_IMPL, else 'fused'. See {@link RecurrentLayerOptions.impl}. */
   impl?: 'reference' | 'fused';
+  /**
+   * Dropout on the non-recurrent connections (Zaremba et al. 2014), a fraction p in [0, 1): on the input
+   * of every recurrent layer (the embedding or features into layer 1, each layer's output into the next;
+   * RecurrentLayerOptions.dropout) and on the top layer's output before the head (a 'dropout' layer,
+   * {@link LabDropout}), a fresh mask per (row, step, unit), inverted (kept units × 1/(1 − p)). In training
+   * only (train, model.fit); predict and decode never drop. Seq2seq: encoder and decoder alike. Masks are
+   * seeded by the layers' seeds (see resetDropout). Default 0: the model without dropout, layer for layer.
+   */
+  dropout?: number;
+  /**
+   * Recurrent dropout of every recurrent layer (RecurrentLayerOptions.recurrentDropout; Gal & Ghahramani
+   * 2016): h_{t−1} ⊙ m in the recurrent matmul, one mask per sequence. A fraction in [0, 1). Default 0.
+   */
+  recurrentDropout?: number;
 }
 
 /** Every key a {@link ModelSpec} may have (a new option is one line here). */
 export const MODEL_SPEC_KEYS: readonly string[] = [
   'inputSize', 'hiddenSize', 'outputSize', 'numLayers', 'bidirectional', 'topology', 'outputActivation',
   'vocabSize', 'embeddingSize', 'padId', 'sequenceLength', 'targetLength', 'activation', 'resetAfter', 'update',
-  'initialState', 'seed', 'impl', 'recurrentActivation',
+  'initialState', 'seed', 'impl', 'recurrentActivation', 'dropout', 'recurrentDropout',
 ];
 
 /** A spec with its cell family, as stored in the model's metadata. */
@@ -96,6 +111,8 @@ export const EMBEDDING_SEED_OFFSET = 11;
 export const DECODER_EMBEDDING_SEED_OFFSET = 13;
 /** The output head (`head`, glorot-uniform kernel) gets s + 9001: far from the layer seeds (s + 101·l) for any usual depth. */
 export const HEAD_SEED_OFFSET = 9001;
+/** The dropout layer before the head (`dropout`, spec.dropout > 0) gets s + 9011 (not s + 101·l or s + 101·l + 7 for l < 89). */
+export const DROPOUT_SEED_OFFSET = 9011;
 
 /** Seed of recurrent layer `name` (`rnn_l{l}`, `encoder_l{l}` or `decoder_l{l}`) at depth l of a model built with seed s. */
 export function layerSeed(seed: number, l: number, name: string): number {
@@ -137,6 +154,8 @@ export function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<Model
   if (topology === 'one-to-many' && spec.sequenceLength === undefined) throw new RangeError(`${where}: a one-to-many model needs spec.sequenceLength (the length of the sequence it generates)`);
   if (topology === 'one-to-many' && spec.vocabSize !== undefined) throw new RangeError(`${where}: a one-to-many model takes one input vector (inputSize), not tokens (vocabSize)`);
   if (topology === 'seq2seq' && spec.bidirectional) throw new RangeError(`${where}: a seq2seq model's decoder runs forward only; use bidirectional: false`);
+  checkRate(where, 'spec.dropout', spec.dropout);
+  checkRate(where, 'spec.recurrentDropout', spec.recurrentDropout);
   const outs = ['linear', 'softmax', 'sigmoid'];
   if (spec.outputActivation !== undefined && !outs.includes(spec.outputActivation)) throw new RangeError(`${where}: spec.outputActivation must be one of ${outs.join(', ')}; got '${spec.outputActivation}'`);
   return { numLayers: spec.numLayers ?? 1, topology, outputActivation: spec.outputActivation ?? 'linear', seed: spec.seed ?? 1 };
@@ -152,8 +171,11 @@ function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
     units: spec.hiddenSize, name, seed: layerSeed(seed, l, name),
     activation: spec.activation, resetAfter: spec.resetAfter, update: spec.update, recurrentActivation: spec.recurrentActivation, initialState: spec.initialState,
     // The model's inputs are checked once at its boundary (guardModel), not again inside.
-    impl: spec.impl, checkInput: false, ...extra,
+    impl: spec.impl, checkInput: false,
+    ...(spec.dropout ? { dropout: spec.dropout } : {}), ...(spec.recurrentDropout ? { recurrentDropout: spec.recurrentDropout } : {}), ...extra,
   });
+  // Zaremba et al.'s last dropout: the top layer's output into the head (absent when spec.dropout is 0).
+  const beforeHead = (h: tf.SymbolicTensor) => (spec.dropout ? new LabDropout({ rate: spec.dropout, seed: seed + DROPOUT_SEED_OFFSET, name: 'dropout' }).apply(h) as tf.SymbolicTensor : h);
   const head = tf.layers.dense({ units: spec.outputSize, activation: outputActivation, name: 'head', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + HEAD_SEED_OFFSET }) });
   let model: tf.LayersModel;
 
@@ -175,7 +197,7 @@ function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
     for (let l = 0; l < numLayers; l++) {
       y = new Layer(common(`decoder_l${l}`, l, { returnSequences: true, checkInput: false })).apply([y, ...states[l]]) as tf.SymbolicTensor;
     }
-    model = tf.model({ inputs: [src, tgtIn], outputs: head.apply(y) as tf.SymbolicTensor, name: `${cell}_seq2seq` });
+    model = tf.model({ inputs: [src, tgtIn], outputs: head.apply(beforeHead(y)) as tf.SymbolicTensor, name: `${cell}_seq2seq` });
   } else {
     const oneToMany = topology === 'one-to-many';
     const input = tf.input({ shape: oneToMany ? [spec.inputSize!] : tokens ? [T] : [T, spec.inputSize!], name: 'input' });
@@ -189,7 +211,7 @@ function build(cell: CellKind, spec: ModelSpec, where: string): tf.LayersModel {
     for (let l = 0; l < numLayers; l++) {
       x = new Layer(common(`rnn_l${l}`, l, { returnSequences: l < numLayers - 1 || seqOut, bidirectional: spec.bidirectional })).apply(x) as tf.SymbolicTensor;
     }
-    model = tf.model({ inputs: input, outputs: head.apply(x) as tf.SymbolicTensor, name: `${cell}_${topology.replace(/-/g, '_')}` });
+    model = tf.model({ inputs: input, outputs: head.apply(beforeHead(x)) as tf.SymbolicTensor, name: `${cell}_${topology.replace(/-/g, '_')}` });
   }
   // JSON metadata: keys set to undefined (easy to pass through in TypeScript) are left out.
   const stored = Object.fromEntries(Object.entries({ ...spec, cell }).filter(([, v]) => v !== undefined));

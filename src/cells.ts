@@ -19,7 +19,7 @@ const registry = new Map<string, CellFamily>();
 const BUILTIN_KINDS: readonly string[] = ['rnn', 'lstm', 'gru'];
 const hooks: ((family: CellFamily) => void)[] = [];
 
-const FAMILY_KEYS = ['kind', 'gates', 'hasCell', 'activations', 'options', 'recurrentBias', 'forgetGate', 'keras', 'pytorch', 'fused', 'prepare', 'step'];
+const FAMILY_KEYS = ['kind', 'gates', 'hasCell', 'activations', 'options', 'recurrentBias', 'forgetGate', 'keras', 'pytorch', 'fused', 'prepare', 'step', 'recurrentMask'];
 const CELL_OPTION_KEYS: readonly (keyof CellOptions)[] = ['activation', 'resetAfter', 'update', 'recurrentActivation'];
 const BLOCK_ACTIVATIONS: readonly BlockActivation[] = ['gate', 'activation', 'tanh'];
 const RNN_ACTIVATIONS: readonly RnnActivation[] = ['tanh', 'relu', 'sigmoid', 'linear'];

@@ -146,8 +146,15 @@ export interface CellFamily {
    * `gates` holds the gate activations by name ([batch, hidden] each; may be `{}`), which
    * `forwardSequence({ collectGates: true })` and `gateStats` report. `registerCell` runs the step once
    * on zeros and refuses a family whose step returns other shapes.
+   *
+   * `hMask` ([batch, n], recurrent dropout; Gal & Ghahramani 2016 as Keras's cells apply it): multiply
+   * h_{t-1} by it where h_{t-1} enters the recurrent matmul, and nowhere else (a direct path such as
+   * the GRU's z⊙h_{t-1} keeps the unmasked state). The built-in cells read it; a layer refuses
+   * `recurrentDropout` for a registered cell unless its family sets {@link CellFamily.recurrentMask}.
    */
-  step(xp: tf.Tensor2D, prev: State, w: StepWeights, options: Required<CellOptions>, cProbe?: tf.Tensor): StepResult;
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, options: Required<CellOptions>, cProbe?: tf.Tensor, hMask?: tf.Tensor): StepResult;
+  /** Whether `step` reads its `hMask` argument (recurrent dropout). The built-in cells do. Default false. */
+  recurrentMask?: boolean;
 }
 
 /** The defaults of {@link CellOptions}. */

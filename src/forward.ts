@@ -135,6 +135,8 @@ export interface RunModelOptions extends ForwardModelOptions {
    * held state back and masks its loss terms: see train.ts batchChunks).
    */
   window?: { lengths: Int32Array | null };
+  /** A training run (train's truncated BPTT, computeGradients): the layers' dropout draws its masks. Default false. */
+  training?: boolean;
 }
 
 /**
@@ -153,9 +155,10 @@ export function runModel(model: tf.LayersModel, x: tf.Tensor, options: RunModelO
   const recurrent = recurrentLayers(model);
   recurrent.forEach((layer, l) => {
     const where = { name: layer.name, index: l, count: recurrent.length };
+    const masks = options.training ? layer.drawDropoutMasks(h.shape[0]!, h.shape[1]!) : null;
     const r = layer.forwardSequence(h, {
       initialState: options.initialStates?.[l], probes: options.probes?.[l], collectGates: options.collectGates,
-      ...(lengths ? { lengths } : {}),
+      ...(lengths ? { lengths } : {}), ...(masks ? { dropoutMasks: masks } : {}),
     }, check && ((t, T, d) => check(() => stepProgress(t, T, d, where))));
     layers.push(layerEntry(layer, r.directions));
     const fin: tf.Tensor[] = [];
@@ -166,6 +169,8 @@ export function runModel(model: tf.LayersModel, x: tf.Tensor, options: RunModelO
     finalStates.push(fin);
     h = r.output;
   });
+  const dropout = model.layers.find((l) => l.name === 'dropout');   // spec.dropout's layer before the head
+  if (dropout && options.training) h = dropout.apply(h, { training: true }) as tf.Tensor;
   return { output: model.getLayer('head').apply(h) as tf.Tensor, layers, finalStates };
 }
 

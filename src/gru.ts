@@ -35,6 +35,7 @@ export const GRU_FAMILY: CellFamily = {
       return gates | (o.resetAfter ? RESET_AFTER : 0) | ((o.update ?? 'z-keeps-old') === 'z-takes-new' ? Z_TAKES_NEW : 0);
     },
   },
+  recurrentMask: true,
   prepare(w: StepWeights, n: number): StepWeights {
     if (w.recurrentBias) return w;  // reset after: one matmul for all three blocks
     // Reset before: r must multiply h before the candidate's matmul, so split W_hh once per sequence.
@@ -42,8 +43,10 @@ export const GRU_FAMILY: CellFamily = {
     const recurrentH = tf.slice(w.recurrentKernel, [0, 2 * n], [n, n]) as tf.Tensor2D;   // [n, n]
     return { ...w, recurrentRZ, recurrentH };
   },
-  step(xp: tf.Tensor2D, prev: State, w: StepWeights, o): StepResult {
-    const h0 = prev.h;                                                           // [batch, n]
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, o, _cProbe?: tf.Tensor, hMask?: tf.Tensor): StepResult {
+    // Recurrent dropout masks h_{t-1} where it enters the recurrent matmuls only; the update below keeps
+    // the unmasked h_{t-1} (Keras's GRUCell).
+    const h0 = (hMask ? tf.mul(prev.h, hMask) : prev.h) as tf.Tensor2D;       // [batch, n]  h_{t-1} ⊙ m
     const [xr, xz, xh] = tf.split(xp, 3, 1) as tf.Tensor2D[];                   // [batch, n] each
     let r: tf.Tensor2D, z: tf.Tensor2D, hTilde: tf.Tensor2D;
     if (w.recurrentBias) {
@@ -59,7 +62,7 @@ export const GRU_FAMILY: CellFamily = {
       hTilde = tf.tanh(tf.add(xh, tf.matMul(tf.mul(r, h0), w.recurrentH!))) as tf.Tensor2D;    // [batch, n]
     }
     const keep = o.update === 'z-keeps-old' ? z : tf.sub(1, z);                  // [batch, n]  share of h_{t-1}
-    const h = tf.add(tf.mul(keep, h0), tf.mul(tf.sub(1, keep), hTilde)) as tf.Tensor2D;  // [batch, n]
+    const h = tf.add(tf.mul(keep, prev.h), tf.mul(tf.sub(1, keep), hTilde)) as tf.Tensor2D;  // [batch, n]
     return { h, gates: { r, z, hTilde } };
   },
 };

@@ -89,3 +89,7 @@ import { applyTrainingSwitch } from './no-training';
 applyTrainingSwitch();
 export { seedStats, formatSeedStats, learningRateSweep } from './sweep';
 export type { SeedStats, SweepContender, SweepRun, LearningRateSweep, LearningRateSweepOptions } from './sweep';
+// Dropout (issue 19): seeded input and recurrent dropout in the recurrent layers, the builders' dropout layer.
+export { LabDropout, resetDropout } from './dropout';
+export type { LabDropoutOptions } from './dropout';
+export type { DropoutMasks } from './layers';

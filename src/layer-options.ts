@@ -6,6 +6,7 @@ import { CellFamily, CellOptions, GateActivation, GruUpdate, RnnActivation, cell
 import { checkUnreadOptions, readsOption } from './cells';
 import { checkOptions } from './options';
 import { checkPositiveInt } from './inputs';
+import { checkRate } from './dropout';
 
 /** Options of the recurrent layers ({@link rnnLayer}, {@link lstmLayer}, {@link gruLayer}). */
 export interface RecurrentLayerOptions extends CellOptions {
@@ -41,6 +42,24 @@ export interface RecurrentLayerOptions extends CellOptions {
   inputShape?: (number | null)[];
   /** Whether the weights train. Default true. */
   trainable?: boolean;
+  /**
+   * Input dropout: the fraction p in [0, 1) of the input's units x_t ([batch, time, features]) zeroed in
+   * training calls, a fresh mask per (row, step, unit), kept units scaled by 1/(1 − p) (inverted
+   * dropout): Zaremba et al. 2014's dropout on the non-recurrent connections, as PyTorch's dropout
+   * between stacked layers. Each direction of a bidirectional layer draws its own mask. Only when the
+   * layer is called with training = true (train, model.fit); predict, decode and forwardSequence never
+   * drop. Masks come from {@link seed} and the layer's count of training calls (see src/dropout.ts,
+   * resetDropout). Default 0: no dropout, exactly the path without it.
+   */
+  dropout?: number;
+  /**
+   * Recurrent dropout: the fraction p in [0, 1) of h_{t−1}'s units zeroed where h_{t−1} enters the
+   * recurrent matmul (h_{t−1} ⊙ m feeds W_hh; the state update keeps h_{t−1}, as Keras's LSTMCell and
+   * GRUCell do), with one mask m [batch, n] per sequence reused at every step (Gal & Ghahramani 2016),
+   * kept units scaled by 1/(1 − p). In training calls only, seeded as {@link dropout}; each direction
+   * its own mask. Default 0.
+   */
+  recurrentDropout?: number;
 }
 
 /**
@@ -49,7 +68,7 @@ export interface RecurrentLayerOptions extends CellOptions {
  */
 export const RECURRENT_LAYER_KEYS: readonly string[] = [
   'units', 'returnSequences', 'returnState', 'goBackwards', 'bidirectional', 'initialState', 'unitForgetBias',
-  'seed', 'checkInput', 'impl', 'name', 'inputShape', 'trainable',
+  'seed', 'checkInput', 'impl', 'name', 'inputShape', 'trainable', 'dropout', 'recurrentDropout',
   'activation', 'resetAfter', 'update', 'recurrentActivation',                           // CellOptions
   'batchInputShape', 'batchSize', 'dtype', 'weights', 'inputDType', 'customObjects',    // tf.js LayerArgs; deserialization adds customObjects
 ];
@@ -67,6 +86,8 @@ export interface ResolvedLayerOptions {
   seed: number;
   checkInput: boolean;
   impl: 'reference' | 'fused';
+  dropout: number;
+  recurrentDropout: number;
 }
 
 /**
@@ -102,7 +123,14 @@ export function resolveLayerOptions(who: string, args: RecurrentLayerOptions, fa
     throw new RangeError(`${who}: recurrentActivation is the gates' activation of LSTM and GRU layers; the Elman RNN has no gates (use activation); got '${args.recurrentActivation}'`);
   }
   checkUnreadOptions(who, family, args);
+  const dropout = checkRate(who, 'dropout', args.dropout);
+  const recurrentDropout = checkRate(who, 'recurrentDropout', args.recurrentDropout);
+  if (recurrentDropout > 0 && !family.recurrentMask) {
+    throw new RangeError(`${who}: recurrentDropout needs a cell whose step reads the recurrent mask (CellFamily.recurrentMask; the built-in rnn, lstm and gru do); the '${family.kind}' cell does not; got ${recurrentDropout}`);
+  }
   return {
+    dropout,
+    recurrentDropout,
     units: args.units,
     returnSequences: args.returnSequences ?? false,
     returnState: args.returnState ?? false,

@@ -24,13 +24,14 @@ import { checkOptions } from './options';
 import { checkAlive, checkFinite } from './inputs';
 import { cellFamily, hasRecurrentBias, onCellRegistered, readsOption } from './cells';
 import { RecurrentLayerOptions, noFusedKernel, resolveLayerOptions } from './layer-options';
-import { DirectionTrace, FORWARD_KEYS, ForwardOptions, SequenceResult, StepCheck, projectInputs, runDirection } from './time-loop';
+import { DirectionTrace, DropoutMasks, FORWARD_KEYS, ForwardOptions, SequenceResult, StepCheck, projectInputs, runDirection } from './time-loop';
+import { DropoutCounter, drawMask, dropoutStream } from './dropout';
 import { directionInput, directionInputWithin, finalState, initialState, joinDirections, liveSteps, reverseWithin, stateList } from './layer-state';
 import { allFull, resolveLengths, maskOf, refusePrePaddedInput } from './lengths';
 
 export { RECURRENT_LAYER_KEYS } from './layer-options';
 export type { RecurrentLayerOptions } from './layer-options';
-export type { SequenceResult, DirectionTrace, ForwardOptions, StepCheck } from './time-loop';
+export type { SequenceResult, DirectionTrace, ForwardOptions, StepCheck, DropoutMasks } from './time-loop';
 
 /** The built-in families by kind (every registered family: cellFamily(kind) in cells.ts). */
 export const FAMILIES: Record<BuiltinCellKind, CellFamily> = { rnn: RNN_FAMILY, lstm: LSTM_FAMILY, gru: GRU_FAMILY };
@@ -45,7 +46,7 @@ const CALL_KWARGS = ['initialState', 'training', 'mask', 'lengths'] as const;
 function shapeStr(s: readonly (number | null)[]): string {
   return `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
 }
-export abstract class RecurrentLayer extends tf.layers.Layer {
+export abstract class RecurrentLayer extends tf.layers.Layer implements DropoutCounter {
   abstract readonly kind: CellKind;
   readonly units: number;
   readonly returnSequences: boolean;
@@ -57,6 +58,15 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
   readonly unitForgetBias: boolean;
   readonly seed: number;
   readonly checkInput: boolean;
+  /** See {@link RecurrentLayerOptions.dropout}. */
+  readonly dropout: number;
+  /** See {@link RecurrentLayerOptions.recurrentDropout}. */
+  readonly recurrentDropout: number;
+  /**
+   * Training calls that drew dropout masks so far: call k draws its masks from the stream of (seed, k)
+   * (src/dropout.ts dropoutStream). Set it to 0 (or call resetDropout(model)) to replay the masks.
+   */
+  dropoutCalls = 0;
   /** See {@link RecurrentLayerOptions.impl}. */
   impl: 'reference' | 'fused';
   /** Input feature size m, known once built. */
@@ -79,6 +89,8 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     this.unitForgetBias = o.unitForgetBias;
     this.seed = o.seed;
     this.checkInput = o.checkInput;
+    this.dropout = o.dropout;
+    this.recurrentDropout = o.recurrentDropout;
     this.impl = o.impl;
     // Masks from tf.layers.masking, an embedding with maskZero or model.apply(x, { mask }) reach call().
     this.supportsMasking = true;
@@ -242,7 +254,41 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     checkOptions(`${this.name}.forwardSequence`, options, FORWARD_KEYS);
     if (!this.built) this.build(x.shape);
     this.checkX(x);
+    if (options.dropoutMasks !== undefined) this.checkMasks(`${this.name}.forwardSequence`, x, options.dropoutMasks);
     return this.runSequence(x, options, check, this.raggedLengths(`${this.name}.forwardSequence`, x, options));
+  }
+
+  /** Check given dropout masks (ForwardOptions.dropoutMasks): one per direction, of the call's shapes. */
+  private checkMasks(where: string, x: tf.Tensor, masks: DropoutMasks): void {
+    checkOptions(where, masks, ['input', 'recurrent'], 'options.dropoutMasks');
+    const [batch, T, m] = x.shape as [number, number, number];
+    const want: Record<'input' | 'recurrent', number[]> = { input: [batch, T, m], recurrent: [batch, this.units] };
+    for (const key of ['input', 'recurrent'] as const) {
+      const list = masks[key];
+      if (list === undefined) continue;
+      if (!Array.isArray(list) || list.length !== this.directions || list.some((t) => !(t instanceof tf.Tensor) || t.shape.join() !== want[key].join())) {
+        throw new Error(`${where}: options.dropoutMasks.${key} must be ${this.directions} tensor${this.directions > 1 ? 's' : ''} (one per direction) of shape ${shapeStr(want[key])}; got ${Array.isArray(list) ? `[${list.map((t) => (t instanceof tf.Tensor ? shapeStr(t.shape) : typeof t)).join(', ')}]` : typeof list}`);
+      }
+    }
+  }
+
+  /**
+   * The masks of one training call, drawn from the stream of (seed, dropoutCalls), which advances by
+   * one: per direction the input mask [batch, T, m] (fresh per row, step and unit), then the recurrent
+   * mask [batch, n] (one per sequence). Null when the layer has no dropout.
+   */
+  drawDropoutMasks(batch: number, T: number): DropoutMasks | null {
+    if (this.dropout === 0 && this.recurrentDropout === 0) return null;
+    const m = this.inputSize!;
+    const rng = dropoutStream(this.seed, this.dropoutCalls++);
+    const masks: DropoutMasks = {};
+    if (this.dropout > 0) masks.input = [];
+    if (this.recurrentDropout > 0) masks.recurrent = [];
+    for (let d = 0; d < this.directions; d++) {
+      if (masks.input) masks.input.push(tf.tensor3d(drawMask(rng, batch * T * m, this.dropout), [batch, T, m]));           // [batch, T, m]
+      if (masks.recurrent) masks.recurrent.push(tf.tensor2d(drawMask(rng, batch * this.units, this.recurrentDropout), [batch, this.units]));  // [batch, n]
+    }
+    return masks;
   }
 
   /**
@@ -267,13 +313,15 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     const reversal = lengths && this.reversesRows ? reverseWithin(lengths, T) : null;   // [batch, T, T]
     const live = lengths ? liveSteps(lengths, T) : undefined;                          // T × [batch, 1]
     const directions: DirectionTrace[] = [];
+    const masks = options.dropoutMasks;
     for (let d = 0; d < this.directions; d++) {
       const v = this.vars[d];
-      const input = lengths ? directionInputWithin(x, d, this.goBackwards, reversal) : directionInput(x, d, this.goBackwards);
+      const xd = masks?.input ? tf.mul(x, masks.input[d]) : x;                         // [batch, T, m]  input dropout
+      const input = lengths ? directionInputWithin(xd, d, this.goBackwards, reversal) : directionInput(xd, d, this.goBackwards);
       const xp = projectInputs(input, v.kernel.read(), v.bias.read());                 // [batch, T, G·n]
       directions.push(runDirection(xp, {
         family: this.family, cellOptions: this.cellOptions, weights: this.stepWeights(d), initial: this.initialStates(d, batch, options.initialState),
-        probe: options.probes?.[d], collectGates: options.collectGates, d, check, live,
+        probe: options.probes?.[d], collectGates: options.collectGates, d, check, live, recurrentMask: masks?.recurrent?.[d],
       }));
     }
     // Sequences go back to time order (the backward direction ran from the end); else each direction's
@@ -304,7 +352,7 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
    * The whole layer through the fused WebAssembly kernel: per direction one op for all T steps, with
    * its hand-written BPTT as the gradient. Returns null when the kernel does not support this layer.
    */
-  private fusedCall(x: tf.Tensor, given?: tf.Tensor[], lengths: Int32Array | null = null): { output: tf.Tensor; finals: State[] } | null {
+  private fusedCall(x: tf.Tensor, given?: tf.Tensor[], lengths: Int32Array | null = null, masks: DropoutMasks | null = null): { output: tf.Tensor; finals: State[] } | null {
     const options = this.kernelOptions();
     if (fusedSupport(this.kind, options, x) !== null) return null;
     const [batch] = x.shape as [number, number, number];
@@ -317,11 +365,13 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
     for (let d = 0; d < this.directions; d++) {
       const v = this.vars[d];
       const s0 = this.initialStates(d, batch, given);
-      const input = lengths ? directionInputWithin(x, d, this.goBackwards, reversal) : directionInput(x, d, this.goBackwards);
+      // Input dropout before the kernel (autodiff gives dx through the product); recurrent dropout inside it.
+      const xd = masks?.input ? tf.mul(x, masks.input[d]) : x;                         // [batch, T, m]
+      const input = lengths ? directionInputWithin(xd, d, this.goBackwards, reversal) : directionInput(xd, d, this.goBackwards);
       let r;
       try {
         r = fusedSequence(this.kind, input, v.kernel.read(), v.recurrent_kernel.read(), v.bias.read(), s0.h, s0.c ?? null,
-          { ...options, recurrentBias: v.recurrent_bias?.read(), returns, ...(lengths ? { lengths } : {}) });
+          { ...options, recurrentBias: v.recurrent_bias?.read(), returns, ...(lengths ? { lengths } : {}), ...(masks?.recurrent ? { recurrentMask: masks.recurrent[d] } : {}) });
       } catch (e) {
         if (e instanceof FusedUnsupportedError) return null;
         throw e;
@@ -354,13 +404,16 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       const given = list.length > 1 ? list.slice(1) : (kwargs?.initialState as tf.Tensor[] | undefined);
       this.checkX(list[0]);                                       // once, whichever path runs
       const lengths = this.raggedLengths(`${this.name}.apply`, list[0], { lengths: kwargs?.lengths, mask: kwargs?.mask });
+      // Dropout only in training calls; the masks are drawn once here, whichever path runs.
+      const [batch, T] = list[0].shape as [number, number, number];
+      const masks = kwargs?.training === true ? this.drawDropoutMasks(batch, T) : null;
       let result: { output: tf.Tensor; finals: State[] } | null = null;
       if (this.impl === 'fused') {
         if (!this.family.fused) throw new Error(noFusedKernel(this.name, this.family));   // impl set after construction
-        result = this.fusedCall(list[0], given, lengths);
+        result = this.fusedCall(list[0], given, lengths, masks);
       }
       if (!result) {
-        const { output, directions } = this.runSequence(list[0], { initialState: given }, undefined, lengths);
+        const { output, directions } = this.runSequence(list[0], { initialState: given, ...(masks ? { dropoutMasks: masks } : {}) }, undefined, lengths);
         result = { output, finals: this.returnState ? directions.map(finalState) : [] };
       }
       return this.returnState ? [result.output, ...stateList(result.finals)] : result.output;
@@ -384,6 +437,9 @@ export abstract class RecurrentLayer extends tf.layers.Layer {
       seed: this.seed,
       checkInput: this.checkInput,
       impl: this.impl,
+      // Only when set, so a model without dropout saves the config it saved before dropout existed.
+      ...(this.dropout > 0 ? { dropout: this.dropout } : {}),
+      ...(this.recurrentDropout > 0 ? { recurrentDropout: this.recurrentDropout } : {}),
     };
   }
 }

@@ -23,9 +23,11 @@ export const LSTM_FAMILY: CellFamily = {
   keras: { className: 'LSTM', order: ['i', 'f', 'g', 'o'] },   // Keras calls g c
   pytorch: { order: ['i', 'f', 'g', 'o'] },
   fused: { code: 1, flags: gateFlags },
+  recurrentMask: true,
   prepare: (w: StepWeights) => w,
-  step(xp: tf.Tensor2D, prev: State, w: StepWeights, opt, cProbe?: tf.Tensor): StepResult {
-    const a = tf.add(xp, tf.matMul(prev.h, w.recurrentKernel)) as tf.Tensor2D;  // [batch, 4n]  all gates
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, opt, cProbe?: tf.Tensor, hMask?: tf.Tensor): StepResult {
+    const hIn = hMask ? tf.mul(prev.h, hMask) : prev.h;                          // [batch, n]  h_{t-1} ⊙ m (recurrent dropout)
+    const a = tf.add(xp, tf.matMul(hIn, w.recurrentKernel)) as tf.Tensor2D;      // [batch, 4n]  all gates
     const [ai, af, ao, ag] = tf.split(a, 4, 1) as tf.Tensor2D[];               // [batch, n] each
     const i = gateActivate(ai, opt.recurrentActivation);  // [batch, n]  input gate
     const f = gateActivate(af, opt.recurrentActivation);  // [batch, n]  forget gate

@@ -31,10 +31,12 @@ export const RNN_FAMILY: CellFamily = {
     // The kernel's flags word is the activation's code; the Elman cell has no gates to take a σ.
     flags: (o) => (o.recurrentActivation !== undefined ? -1 : ACT_CODE[o.activation ?? 'tanh'] ?? -1),
   },
+  recurrentMask: true,
   prepare: (w: StepWeights) => w,
-  step(xp: tf.Tensor2D, prev: State, w: StepWeights, o): StepResult {
+  step(xp: tf.Tensor2D, prev: State, w: StepWeights, o, _cProbe?: tf.Tensor, hMask?: tf.Tensor): StepResult {
     // xp = x_t W_xhᵀ + b_h was computed for all steps at once by the layer.
-    const a = tf.add(xp, tf.matMul(prev.h, w.recurrentKernel)) as tf.Tensor2D;   // [batch, n]  pre-activation
+    const hIn = hMask ? tf.mul(prev.h, hMask) : prev.h;                           // [batch, n]  h_{t-1} ⊙ m (recurrent dropout)
+    const a = tf.add(xp, tf.matMul(hIn, w.recurrentKernel)) as tf.Tensor2D;       // [batch, n]  pre-activation
     const h = activate(a, o.activation);                                          // [batch, n]
     return { h, gates: {} };
   },

@@ -46,8 +46,25 @@ export interface ForwardOptions {
   lengths?: Lengths;
   /** The same as `lengths`, as a `[batch, T]` mask of 1s then 0s (bool or float); both given must agree. */
   mask?: tf.Tensor;
+  /**
+   * Given dropout masks, per direction (forward first), to run the sequence as a training call with
+   * exactly these masks (tests compare paths with them): `input[d]` [batch, T, features] multiplies x
+   * (in time order) before direction d reads it; `recurrent[d]` [batch, n] multiplies h_{t−1} where it
+   * enters the recurrent matmul, at every step (see RecurrentLayerOptions.dropout, recurrentDropout).
+   * Masks are taken as given (already scaled, e.g. 0 or 1/(1 − p)). Default: none (forwardSequence never
+   * draws masks itself).
+   */
+  dropoutMasks?: DropoutMasks;
 }
-export const FORWARD_KEYS = ['initialState', 'probes', 'collectGates', 'lengths', 'mask'] as const;
+export const FORWARD_KEYS = ['initialState', 'probes', 'collectGates', 'lengths', 'mask', 'dropoutMasks'] as const;
+
+/** Dropout masks of one call, per direction (see {@link ForwardOptions.dropoutMasks}). */
+export interface DropoutMasks {
+  /** Per direction: [batch, T, features], multiplying the input. */
+  input?: tf.Tensor[];
+  /** Per direction: [batch, n], multiplying h_{t−1} in the recurrent matmul at every step. */
+  recurrent?: tf.Tensor[];
+}
 
 /**
  * Called before time step t (t of T steps done) of direction d, so a long run can be stopped between
@@ -108,6 +125,8 @@ export interface DirectionRun {
    * A row past its end keeps its state.
    */
   live?: (tf.Tensor | undefined)[];
+  /** Recurrent dropout: h_{t−1} ⊙ recurrentMask [batch, n] feeds the recurrent matmul at every step. */
+  recurrentMask?: tf.Tensor;
   /** Direction index, passed to `check`. */
   d: number;
   check?: StepCheck;
@@ -125,7 +144,9 @@ export function runDirection(xp: tf.Tensor, run: DirectionRun): DirectionTrace {
   const trace: DirectionTrace = { h: [], c: family.hasCell ? [] : undefined, gates: run.collectGates ? {} : undefined };
   for (let t = 0; t < T; t++) {
     run.check?.(t, T, run.d);
-    const r = family.step(xAt(t), state, run.weights, run.cellOptions, probe?.c?.[t]);  // c probe acts inside, before h_t
+    const r = run.recurrentMask
+      ? family.step(xAt(t), state, run.weights, run.cellOptions, probe?.c?.[t], run.recurrentMask)  // the same mask at every step
+      : family.step(xAt(t), state, run.weights, run.cellOptions, probe?.c?.[t]);  // c probe acts inside, before h_t
     let h = r.h;
     let c = r.c;
     if (probe?.h?.[t]) h = tf.add(h, probe.h[t]) as tf.Tensor2D;                   // [batch, n]

@@ -53,6 +53,9 @@ export function applySeq2seq(model: tf.LayersModel, x: tf.Tensor[], masks: (tf.T
   layers.filter((l) => l.name.startsWith('decoder_')).forEach((layer, l) => {
     y = layer.apply([y, ...states[l]], { training, ...(targetMask ? { mask: targetMask } : {}) }) as tf.Tensor;  // [batch, Tt, n]
   });
+  // spec.dropout's layer before the head (Zaremba et al.): drops in training calls only.
+  const dropout = model.layers.find((l) => l.name === 'dropout');
+  if (dropout) y = dropout.apply(y, { training }) as tf.Tensor;                                              // [batch, Tt, n]
   return model.getLayer('head').apply(y) as tf.Tensor;                                                       // [batch, Tt, k]
 }
 

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend';
 import { recurrentLayers, specOf } from './builders';
-import { forwardModel, runModel } from './forward';
+import { checkForwardModel, runModel } from './forward';
 import { applyUnchecked, predictUnchecked } from './guard';
 import { LossFn, LossSpec, checkLossFitsHead, lossFunction } from './losses';
 import { Rng } from './random';
@@ -518,8 +518,9 @@ function gradientsOf(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Te
       // Run by hand from the given states: train's chunks as a window (their lengths checked), a caller's
       // masked chunk with its mask (checked by forwardModel against x's padding).
       const initialStates = options.initialStates;
-      const r = window ? runModel(model, firstOf(x), { initialStates, window })
-        : (checked ? runModel : forwardModel)(model, firstOf(x), { initialStates, ...(masks ? { mask: masks.modelMask as tf.Tensor } : {}) });
+      const given = { initialStates, ...(masks ? { mask: masks.modelMask as tf.Tensor } : {}) };
+      if (!window && !checked) checkForwardModel(model, firstOf(x), given);   // forwardModel's checks (inside the tape it runs runModel)
+      const r = runModel(model, firstOf(x), window ? { initialStates, window, training: true } : { ...given, training: true });
       finalStates = r.finalStates.map((s) => s.map((t) => tf.keep(t)));
       return masks?.lossMask ? options.loss(y, r.output, masks.lossMask) : options.loss(y, r.output);
     }

@@ -53,6 +53,12 @@ export interface FusedOptions extends CellOptions {
    * computes only the rows that have it. Omitted, or every L_b = T: the unmasked path, bit for bit.
    */
   lengths?: Lengths;
+  /**
+   * Recurrent dropout's mask m [batch, n] (Gal & Ghahramani 2016; see RecurrentLayerOptions.recurrentDropout):
+   * h_{t−1} ⊙ m feeds the recurrent matmul at every step, the state update keeps h_{t−1}; taken as given
+   * (e.g. 0 or 1/(1 − p)) and not differentiated. Omitted: no recurrent dropout.
+   */
+  recurrentMask?: tf.Tensor;
 }
 
 /** What {@link fusedSequence} returns (what `options.returns` asked for). */
@@ -345,7 +351,7 @@ interface Shard {
  */
 export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, recurrentKernel: tf.Tensor, bias: tf.Tensor,
   h0?: tf.Tensor | null, c0?: tf.Tensor | null, options: FusedOptions = {}): FusedResult {
-  checkOptions('fusedSequence', options, ['activation', 'resetAfter', 'update', 'recurrentActivation', 'recurrentBias', 'returns', 'lengths']);
+  checkOptions('fusedSequence', options, ['activation', 'resetAfter', 'update', 'recurrentActivation', 'recurrentBias', 'returns', 'lengths', 'recurrentMask']);
   const why = fusedSupport(kind, options, x);
   if (why) throw new FusedUnsupportedError(why);
   // Lengths all T are no lengths: the unmasked path, bit for bit.
@@ -370,6 +376,9 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
   const rb = options.recurrentBias;
   if (resetAfter && (!rb || rb.rank !== 1 || rb.shape[0] !== Gn)) throw bad('options.recurrentBias (GRU resetAfter)', rb, `[${Gn}]`);
   if (!resetAfter && rb) throw new Error(`fusedSequence(${kind}): options.recurrentBias is for the GRU with resetAfter only`);
+  const rm = options.recurrentMask;
+  if (rm !== undefined && (!(rm instanceof tf.Tensor) || rm.rank !== 2 || rm.shape[0] !== b || rm.shape[1] !== n)) throw bad('options.recurrentMask', rm instanceof tf.Tensor ? rm : undefined, `[${b}, ${n}]`);
+  if (rm !== undefined) throw new FusedUnsupportedError('fused: recurrent dropout is not in the kernels yet');
 
   const returns = options.returns ?? 'all';
   if (!(returns in RETURNS)) throw new Error(`fusedSequence(${kind}): options.returns must be 'all', 'sequence' or 'last'; got '${returns}'`);

@@ -97,6 +97,7 @@ function planOf(model: tf.LayersModel, o: FusedStepOptions): Plan | string {
   if (builtin.fromLogits) return `lossFunction('${builtin.name}', true), a loss on logits (the fused step has the built-in losses on the head's outputs)`;
   const lossName = builtin.name;
   const layers = model.layers;
+  if (spec.dropout || spec.recurrentDropout) return 'dropout (spec.dropout, spec.recurrentDropout) runs the tf.js step with the fused layer ops';
   const head = layers[layers.length - 1] as unknown as { getConfig(): Record<string, unknown>; getClassName(): string; trainableWeights: tf.LayerVariable[] };
   const act = head.getConfig().activation as string;
   if (head.getClassName() !== 'Dense' || !['linear', 'sigmoid', 'softmax'].includes(act) || head.getConfig().useBias === false) return 'the output layer is not a dense head with a bias and a linear, sigmoid or softmax activation';
