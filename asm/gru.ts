@@ -22,6 +22,8 @@
 //                  dh_{t-1} += dq·Uᵀ
 //                  after the loop: dU = Σ_t h_{t-1}ᵀ·dq,  db_hh = Σ_t dq
 //   σ′ = σ(1 − σ), or for hard σ 0.2 where 0 ≤ 0.2·a + 0.5 ≤ 1 and 0 outside (simd.ts gd)
+//   recurrent dropout (mask M [b, n], Keras's GRUCell): h_{t-1} ⊙ M in place of h_{t-1} in every recurrent
+//   matmul and in r ⊙ h_{t-1}, not in the update; the gradients through them reach dh_{t-1} ⊙ M
 //   after the loop, both: dW_x = Σ_t x_tᵀ·da_t, db = Σ_t da_t, dx_t = da_t·W_xᵀ, da_t = [da_r da_z da_h]
 //
 // References: K. Cho et al., "Learning Phrase Representations using RNN Encoder–Decoder for Statistical
@@ -32,22 +34,23 @@
 // The library's tf.js-ops step, which the tests hold this against: src/gru.ts.
 
 import { gemm } from './gemm';
-import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma } from './simd';
+import { B4, addMaskedRows, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma } from './simd';
 
 /**
  * One GRU step, reset before.
  *   A    [b, 3n]  in: x_t·W_x + b; out: what Gs keeps, r z (σ values, or hard σ's clip input) and h̃
  *   Hp   [b, n]   h_{t-1};  Hc [b, n] out: h_t
- *   St   [b, n]   out: r ⊙ h_{t-1}, kept for the backward
+ *   Hm   [b, n]   h_{t-1} as the recurrent matmuls read it: Hp, or h_{t-1} ⊙ M with recurrent dropout
+ *   St   [b, n]   out: r ⊙ Hm, kept for the backward
  *   Urz  U_rz [n, 2n] and Uh U_h [n, n], packed by packB
  */
-@inline export function gruForwardStepResetBefore(A: usize, Hp: usize, Hc: usize, St: usize, Urz: usize, Uh: usize,
+@inline export function gruForwardStepResetBefore(A: usize, Hp: usize, Hm: usize, Hc: usize, St: usize, Urz: usize, Uh: usize,
   b: i32, n: i32, takesNew: bool, hard: bool): void {
   const Gn = 3 * n;
   const nB = B4(n);
-  gemm(b, 2 * n, n, Hp, n, 1, Urz, A, Gn, 1);              // [a_r a_z] += h_{t-1}·U_rz
+  gemm(b, 2 * n, n, Hm, n, 1, Urz, A, Gn, 1);              // [a_r a_z] += h_{t-1}·U_rz
   for (let i = 0; i < b; i++) {
-    const a = A + B4(i * Gn), hp = Hp + B4(i * n), s = St + B4(i * n);
+    const a = A + B4(i * Gn), hp = Hm + B4(i * n), s = St + B4(i * n);
     gateRow(a, 2 * n, hard);                                // r, z
     for (let j = 0; j < n; j += 4) {
       const cnt = n - j;
@@ -63,16 +66,17 @@ import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma } from './simd';
  * One GRU step, reset after.
  *   A    [b, 3n]  in: x_t·W_x + b; out: what Gs keeps, r z (σ values, or hard σ's clip input) and h̃
  *   Hp   [b, n]   h_{t-1};  Hc [b, n] out: h_t
+ *   Hm   [b, n]   h_{t-1} as the recurrent matmul reads it: Hp, or h_{t-1} ⊙ M with recurrent dropout
  *   St   [b, n]   out: q_h = (h_{t-1}·U + b_hh)'s h block, kept for the backward
  *   HP   [b, 3n]  scratch: q = h_{t-1}·U + b_hh
  *   Up   U [n, 3n] packed by packB;  Bh b_hh [3n]
  */
-@inline export function gruForwardStepResetAfter(A: usize, Hp: usize, Hc: usize, St: usize, HP: usize, Up: usize,
+@inline export function gruForwardStepResetAfter(A: usize, Hp: usize, Hm: usize, Hc: usize, St: usize, HP: usize, Up: usize,
   Bh: usize, b: i32, n: i32, takesNew: bool, hard: bool): void {
   const Gn = 3 * n;
   const nB = B4(n);
   for (let i = 0; i < b; i++) memory.copy(HP + B4(i * Gn), Bh, B4(Gn));
-  gemm(b, Gn, n, Hp, n, 1, Up, HP, Gn, 1);                 // q = h_{t-1}·U + b_hh
+  gemm(b, Gn, n, Hm, n, 1, Up, HP, Gn, 1);                 // q = h_{t-1}·U + b_hh
   for (let i = 0; i < b; i++) {
     const a = A + B4(i * Gn), q = HP + B4(i * Gn), s = St + B4(i * n);
     for (let j = 0; j < 2 * n; j += 4) {
@@ -122,9 +126,10 @@ import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma } from './simd';
  *   St    [b, n]   r ⊙ h_{t-1} (reset before) or q_h (reset after)
  *   e     [b, 3n]  reset after, out: dq;  DRH [b, n] reset before, scratch: d(r⊙h)
  *   Utp   Uᵀ [3n, n] (reset after);  Uth U_hᵀ [n, n], Utrz U_rzᵀ [2n, n] (reset before); packed by packB
+ *   M     [b, n]   recurrent dropout's mask, or 0 for none;  MS [b, n] scratch (with M)
  */
 @inline export function gruBackwardStep(dh: usize, dhp: usize, Hp: usize, g: usize, d: usize, St: usize, e: usize,
-  DRH: usize, Utp: usize, Uth: usize, Utrz: usize, b: i32, n: i32, resetAfter: bool, takesNew: bool, hard: bool): void {
+  DRH: usize, Utp: usize, Uth: usize, Utrz: usize, b: i32, n: i32, resetAfter: bool, takesNew: bool, hard: bool, M: usize, MS: usize): void {
   const Gn = 3 * n;
   const nB = B4(n);
   const one = kt(14);
@@ -157,8 +162,28 @@ import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma } from './simd';
       }
     }
   }
-  if (resetAfter) {
+  if (resetAfter && M == 0) {
     gemm(b, n, Gn, e, Gn, 1, Utp, dhp, n, 1);              // dh_{t-1} += dq·Uᵀ
+  } else if (resetAfter) {
+    // Recurrent dropout: q read h_{t-1} ⊙ M, so dh_{t-1} += (dq·Uᵀ) ⊙ M.
+    gemm(b, n, Gn, e, Gn, 1, Utp, MS, n, 0);
+    addMaskedRows(dhp, MS, M, b, n);
+  } else if (M != 0) {
+    // Recurrent dropout: r ⊙ (h_{t-1} ⊙ M) and (h_{t-1} ⊙ M)·U_rz, so both paths' sum is masked on its way to dh_{t-1}.
+    gemm(b, n, n, d + 2 * nB, Gn, 1, Uth, DRH, n, 0);
+    for (let i = 0; i < b; i++) {
+      const drh = DRH + B4(i * n), gi = g + B4(i * Gn), da = d + B4(i * Gn), hp = Hp + B4(i * n), ms = MS + B4(i * n), m = M + B4(i * n);
+      for (let j = 0; j < n; j += 4) {
+        const cnt = n - j;
+        const o = B4(j);
+        const ur = ldn(gi + o, cnt);
+        const dq = ldn(drh + o, cnt);
+        stn(ms + o, f32x4.mul(dq, gv(ur, hard)), cnt);
+        stn(da + o, f32x4.mul(f32x4.mul(dq, f32x4.mul(ldn(hp + o, cnt), ldn(m + o, cnt))), gd(ur, hard)), cnt);
+      }
+    }
+    gemm(b, n, 2 * n, d, Gn, 1, Utrz, MS, n, 1);           // + [da_r da_z]·U_rzᵀ
+    addMaskedRows(dhp, MS, M, b, n);
   } else {
     // ∂L/∂(r⊙h_{t-1}) = daH·U_hᵀ; then r's gradient and the path through r⊙h_{t-1}
     gemm(b, n, n, d + 2 * nB, Gn, 1, Uth, DRH, n, 0);

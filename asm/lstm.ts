@@ -14,7 +14,7 @@
 //   df        = dc_t ⊙ c_{t-1} ⊙ σ′(a_f)
 //   dg        = dc_t ⊙ i ⊙ (1 − g²)
 //   dc_{t-1}⁺ = dc_t ⊙ f
-//   dh_{t-1} += [di df do dg]·Uᵀ
+//   dh_{t-1} += [di df do dg]·Uᵀ                  (⊙ M with recurrent dropout: the forward read h_{t-1} ⊙ M)
 //   σ′ = σ(1 − σ), or for hard σ 0.2 where 0 ≤ 0.2·a + 0.5 ≤ 1 and 0 outside (simd.ts gd)
 //   after the time loop (recurrent.ts): dW_x = Σ_t x_tᵀ·da_t, dU = Σ_t h_{t-1}ᵀ·da_t, db = Σ_t da_t,
 //   dx_t = da_t·W_xᵀ, with da_t = [di df do dg]
@@ -26,7 +26,7 @@
 // The library's tf.js-ops step, which the tests hold this against: src/lstm.ts.
 
 import { gemm } from './gemm';
-import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma, vtanh } from './simd';
+import { B4, addMaskedRows, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma, vtanh } from './simd';
 
 /**
  * One LSTM step.
@@ -75,7 +75,7 @@ import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma, vtanh } from './simd'
  *   Utp  Uᵀ [4n, n] packed by packB
  */
 @inline export function lstmBackwardStep(dh: usize, dhp: usize, g: usize, d: usize, Cp: usize, St: usize, dc: usize,
-  Utp: usize, b: i32, n: i32, hard: bool): void {
+  Utp: usize, b: i32, n: i32, hard: bool, M: usize, MS: usize): void {
   const Gn = 4 * n;
   const nB = B4(n);
   const one = kt(14);
@@ -101,5 +101,10 @@ import { B4, gateRow, gd, gv, kt, ldn, stn, tanhRow, vfma, vtanh } from './simd'
       stn(da + 3 * nB + o, dag, cnt);
     }
   }
-  gemm(b, n, Gn, d, Gn, 1, Utp, dhp, n, 1);                // dh_{t-1} += da_t·Uᵀ
+  if (M == 0) gemm(b, n, Gn, d, Gn, 1, Utp, dhp, n, 1);    // dh_{t-1} += da_t·Uᵀ
+  else {
+    // Recurrent dropout: the matmul read h_{t-1} ⊙ M, so dh_{t-1} += (da_t·Uᵀ) ⊙ M.
+    gemm(b, n, Gn, d, Gn, 1, Utp, MS, n, 0);
+    addMaskedRows(dhp, MS, M, b, n);
+  }
 }

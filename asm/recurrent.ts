@@ -27,6 +27,10 @@
 // Ragged batches (forwardLengths, backwardLengths; per-sequence lengths Ls, rows sorted longest first):
 // the same buffers in PyTorch's packed-sequence layout (layout.ts), N = Σ L_i rows in place of T·b, so
 // each step, the input projection and the weight-gradient GEMMs touch only real steps.
+// Recurrent dropout (Gal & Ghahramani 2016; every entry point's M, MS): M [b, n] is one mask per row,
+// reused at every step; the recurrent matmuls read h_{t-1} ⊙ M (written to the scratch MS [b, n]), the
+// state update keeps h_{t-1}; the backward multiplies the gradient through those matmuls by M and takes
+// dU from h_{t-1} ⊙ M. M = 0: no dropout, the code path without it.
 
 import { GRU, HARD_SIGMOID, LSTM, RESET_AFTER, RNN, Z_TAKES_NEW, gatesOf } from './codes';
 import { colSum, gemm, gemmBias, packB, packedFloats, pad16 } from './gemm';
@@ -34,7 +38,7 @@ import { gruBackwardStep, gruForwardStepResetAfter, gruForwardStepResetBefore } 
 import { lstmBackwardStep, lstmForwardStep } from './lstm';
 import { activeRows, packedRows } from './layout';
 import { rnnBackwardStep, rnnForwardStep } from './rnn';
-import { B4 } from './simd';
+import { B4, maskRows } from './simd';
 
 /** First byte of the arena the caller may use (64-byte aligned, after AssemblyScript's static data). */
 export function arenaBase(): usize {
@@ -93,8 +97,8 @@ export function backwardWorkFloats(kind: i32, flags: i32, T: i32, b: i32, m: i32
 // ---- forward: the input projection of all steps, then the steps t = 1..T
 
 export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
-  X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize): void {
-  forwardLengths(kind, flags, T, b, m, n, 0, X, K, U, Bx, Bh, H, C, Gs, S, W);   // Ls = 0: the full layout
+  X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize, M: usize, MS: usize): void {
+  forwardLengths(kind, flags, T, b, m, n, 0, X, K, U, Bx, Bh, H, C, Gs, S, W, M, MS);   // Ls = 0: the full layout
 }
 
 /**
@@ -102,14 +106,14 @@ export function forward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
  * Gs, S in the packed layout. Step t runs on its a_t active rows only; padded steps are never computed.
  */
 export function forwardLengths(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32, Ls: usize,
-  X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize): void {
-  if (flags & HARD_SIGMOID) forwardWith(kind, flags, T, b, m, n, Ls, X, K, U, Bx, Bh, H, C, Gs, S, W, true);
-  else forwardWith(kind, flags, T, b, m, n, Ls, X, K, U, Bx, Bh, H, C, Gs, S, W, false);
+  X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize, M: usize, MS: usize): void {
+  if (flags & HARD_SIGMOID) forwardWith(kind, flags, T, b, m, n, Ls, X, K, U, Bx, Bh, H, C, Gs, S, W, M, MS, true);
+  else forwardWith(kind, flags, T, b, m, n, Ls, X, K, U, Bx, Bh, H, C, Gs, S, W, M, MS, false);
 }
 
 // Ls = 0: every row has T steps, and the offsets below reduce to the full layout's (row (t−1)·b + i).
 @inline function forwardWith(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32, Ls: usize,
-  X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize, hard: bool): void {
+  X: usize, K: usize, U: usize, Bx: usize, Bh: usize, H: usize, C: usize, Gs: usize, S: usize, W: usize, M: usize, MS: usize, hard: bool): void {
   const G = gatesOf(kind);
   const Gn = G * n;
   const rows = packedRows(Ls, b, T);
@@ -145,15 +149,20 @@ export function forwardLengths(kind: i32, flags: i32, T: i32, b: i32, m: i32, n:
     const Hc = H + B4((hr + hb) * n);                                 // [a, n]  h_t
     const A = Gs + B4(xr * Gn);                                       // [a, G·n]
     const St = S + B4(xr * n);                                        // [a, n]
+    let Hm = Hp;                                                      // [a, n]  what the recurrent matmuls read
+    if (M != 0) {
+      maskRows(MS, Hp, M, a, n);                                      // h_{t-1} ⊙ M
+      Hm = MS;
+    }
     if (kind == RNN) {
-      rnnForwardStep(A, Hp, Hc, Up, a, n, act);
+      rnnForwardStep(A, Hm, Hc, Up, a, n, act);
     } else if (kind == LSTM) {
       const Cp = C + B4(hr * n), Cc = C + B4((hr + hb) * n);          // [a, n]  c_{t-1}, c_t
-      lstmForwardStep(A, Hp, Hc, Cp, Cc, St, Up, a, n, hard);
+      lstmForwardStep(A, Hm, Hc, Cp, Cc, St, Up, a, n, hard);
     } else if (!resetAfter) {
-      gruForwardStepResetBefore(A, Hp, Hc, St, Urz, Uh, a, n, takesNew, hard);
+      gruForwardStepResetBefore(A, Hp, Hm, Hc, St, Urz, Uh, a, n, takesNew, hard);
     } else {
-      gruForwardStepResetAfter(A, Hp, Hc, St, HP, Up, Bh, a, n, takesNew, hard);
+      gruForwardStepResetAfter(A, Hp, Hm, Hc, St, HP, Up, Bh, a, n, takesNew, hard);
     }
     hr += hb;
     hb = a;
@@ -165,8 +174,8 @@ export function forwardLengths(kind: i32, flags: i32, T: i32, b: i32, m: i32, n:
 
 export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
   X: usize, K: usize, U: usize, H: usize, C: usize, Gs: usize, S: usize,
-  DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize): void {
-  backwardLengths(kind, flags, T, b, m, n, 0, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W);   // Ls = 0: the full layout
+  DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize, M: usize, MS: usize): void {
+  backwardLengths(kind, flags, T, b, m, n, 0, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, M, MS);   // Ls = 0: the full layout
 }
 
 /**
@@ -176,14 +185,14 @@ export function backward(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32,
  */
 export function backwardLengths(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32, Ls: usize,
   X: usize, K: usize, U: usize, H: usize, C: usize, Gs: usize, S: usize,
-  DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize): void {
-  if (flags & HARD_SIGMOID) backwardWith(kind, flags, T, b, m, n, Ls, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, true);
-  else backwardWith(kind, flags, T, b, m, n, Ls, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, false);
+  DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize, M: usize, MS: usize): void {
+  if (flags & HARD_SIGMOID) backwardWith(kind, flags, T, b, m, n, Ls, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, M, MS, true);
+  else backwardWith(kind, flags, T, b, m, n, Ls, X, K, U, H, C, Gs, S, DH, dX, dK, dU, dB, dBh, dC0, W, M, MS, false);
 }
 
 @inline function backwardWith(kind: i32, flags: i32, T: i32, b: i32, m: i32, n: i32, Ls: usize,
   X: usize, K: usize, U: usize, H: usize, C: usize, Gs: usize, S: usize,
-  DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize, hard: bool): void {
+  DH: usize, dX: usize, dK: usize, dU: usize, dB: usize, dBh: usize, dC0: usize, W: usize, M: usize, MS: usize, hard: bool): void {
   const G = gatesOf(kind);
   const Gn = G * n;
   const rows = packedRows(Ls, b, T);
@@ -243,27 +252,29 @@ export function backwardLengths(kind: i32, flags: i32, T: i32, b: i32, m: i32, n
     const d = dA + B4(xr * Gn);                                       // [a, G·n]
     const St = S + B4(xr * n);                                        // [a, n]
     if (kind == RNN) {
-      rnnBackwardStep(dh, dhp, Hc, d, Utp, a, n, act);
+      rnnBackwardStep(dh, dhp, Hc, d, Utp, a, n, act, M, MS);
     } else if (kind == LSTM) {
       const Cp = C + B4(hp * n);                                      // [a, n]  c_{t-1}
-      lstmBackwardStep(dh, dhp, g, d, Cp, St, dC0, Utp, a, n, hard);
+      lstmBackwardStep(dh, dhp, g, d, Cp, St, dC0, Utp, a, n, hard, M, MS);
     } else {
       const e = resetAfter ? dHP + B4(xr * Gn) : 0;                   // [a, 3n]
-      gruBackwardStep(dh, dhp, Hp, g, d, St, e, DRH, Utp, Uth, Utrz, a, n, resetAfter, takesNew, hard);
+      gruBackwardStep(dh, dhp, Hp, g, d, St, e, DRH, Utp, Uth, Utrz, a, n, resetAfter, takesNew, hard, M, MS);
     }
   }
 
   // h_{t-1} row by row beside da_t, for dU = Σ_t h_{t-1}ᵀ·da_t as one GEMM: the full layout's H[0..T−1]
   // is that already; a ragged one is gathered (step t: the first a_t rows of h_{t-1}'s block) into DH
   // past ∂L/∂h0, which the loop above has finished with.
+  // With recurrent dropout the rows are h_{t-1} ⊙ M, what the matmuls read, gathered the same way.
   let Hg = H;
-  if (Ls != 0) {
+  if (Ls != 0 || M != 0) {
     Hg = DH + B4(bn);
     let r = 0, hr = 0, hb = b;
     for (let t = 1; t <= T; t++) {
       const a = activeRows(Ls, b, t);
       if (a == 0) break;
-      memory.copy(Hg + B4(r * n), H + B4(hr * n), B4(a * n));
+      if (M != 0) maskRows(Hg + B4(r * n), H + B4(hr * n), M, a, n);
+      else memory.copy(Hg + B4(r * n), H + B4(hr * n), B4(a * n));
       r += a;
       hr += hb;
       hb = a;

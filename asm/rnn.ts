@@ -6,7 +6,7 @@
 //
 // Backward, given dh_t = ∂L/∂h_t in total (from the output at t and from step t+1):
 //   da_t      = dh_t ⊙ φ′(a_t)                     φ′ from h_t: 1 − h², [h > 0], h(1 − h), 1
-//   dh_{t-1} += da_t·Uᵀ
+//   dh_{t-1} += da_t·Uᵀ                           (⊙ M with recurrent dropout: the forward read h_{t-1} ⊙ M)
 //   after the time loop (recurrent.ts, one GEMM each over all T·b rows):
 //   dW_x = Σ_t x_tᵀ·da_t,  dU = Σ_t h_{t-1}ᵀ·da_t,  db = Σ_t da_t,  dx_t = da_t·W_xᵀ
 //
@@ -16,7 +16,7 @@
 // The library's tf.js-ops step, which the tests hold this against: src/rnn.ts.
 
 import { gemm } from './gemm';
-import { B4, ldn, stn, vact, vactGrad } from './simd';
+import { B4, addMaskedRows, ldn, stn, vact, vactGrad } from './simd';
 
 /**
  * h_t = φ(a_t).
@@ -45,7 +45,7 @@ import { B4, ldn, stn, vact, vactGrad } from './simd';
  *   Utp  Uᵀ [n, n] packed by packB
  */
 @inline export function rnnBackwardStep(dh: usize, dhp: usize, Hc: usize, d: usize, Utp: usize,
-  b: i32, n: i32, act: i32): void {
+  b: i32, n: i32, act: i32, M: usize, MS: usize): void {
   for (let i = 0; i < b; i++) {
     const dh_i = dh + B4(i * n), h = Hc + B4(i * n), da = d + B4(i * n);
     for (let j = 0; j < n; j += 4) {
@@ -54,5 +54,10 @@ import { B4, ldn, stn, vact, vactGrad } from './simd';
       stn(da + o, f32x4.mul(ldn(dh_i + o, cnt), vactGrad(ldn(h + o, cnt), act)), cnt);
     }
   }
-  gemm(b, n, n, d, n, 1, Utp, dhp, n, 1);                // dh_{t-1} += da_t·Uᵀ
+  if (M == 0) gemm(b, n, n, d, n, 1, Utp, dhp, n, 1);    // dh_{t-1} += da_t·Uᵀ
+  else {
+    // Recurrent dropout: the matmul read h_{t-1} ⊙ M, so dh_{t-1} += (da_t·Uᵀ) ⊙ M.
+    gemm(b, n, n, d, n, 1, Utp, MS, n, 0);
+    addMaskedRows(dhp, MS, M, b, n);
+  }
 }

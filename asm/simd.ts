@@ -144,3 +144,30 @@ function hardRow(p: usize, len: i32): void {
   if (act == ACT_SIGMOID) return f32x4.mul(h, f32x4.sub(one, h));
   return one;
 }
+
+/**
+ * Recurrent dropout (Gal & Ghahramani 2016): dst[i, :] = src[i, :] ⊙ M[i, :] for rows i < b, n floats
+ * each ([b, n], M the per-sequence mask); dst may not alias src.
+ */
+export function maskRows(dst: usize, src: usize, M: usize, b: i32, n: i32): void {
+  for (let i = 0; i < b; i++) {
+    const s = src + B4(i * n), d = dst + B4(i * n), m = M + B4(i * n);
+    for (let j = 0; j < n; j += 4) {
+      const cnt = n - j;
+      const o = B4(j);
+      stn(d + o, f32x4.mul(ldn(s + o, cnt), ldn(m + o, cnt)), cnt);
+    }
+  }
+}
+
+/** dst[i, :] += src[i, :] ⊙ M[i, :] for rows i < b ([b, n]): a gradient through h_{t-1} ⊙ M back to h_{t-1}. */
+export function addMaskedRows(dst: usize, src: usize, M: usize, b: i32, n: i32): void {
+  for (let i = 0; i < b; i++) {
+    const s = src + B4(i * n), d = dst + B4(i * n), m = M + B4(i * n);
+    for (let j = 0; j < n; j += 4) {
+      const cnt = n - j;
+      const o = B4(j);
+      stn(d + o, vfma(ldn(s + o, cnt), ldn(m + o, cnt), ldn(d + o, cnt)), cnt);
+    }
+  }
+}

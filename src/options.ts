@@ -70,9 +70,10 @@ const KNOWN_ELSEWHERE: Readonly<Record<string, readonly string[] | { why: string
   input_size: ['inputSize'], num_layers: ['numLayers'], units: ['hiddenSize'], hidden: ['hiddenSize', 'units'],
   hiddenSize: ['units'], return_sequences: ['returnSequences'], return_state: ['returnState'], go_backwards: ['goBackwards'],
   recurrent_activation: ['recurrentActivation'], reset_after: ['resetAfter'], unit_forget_bias: ['unitForgetBias'],
-  dropout: { why: 'rnn-lab layers have no dropout (an input or recurrent dropout would change the lecture\'s equations); add tf.layers.dropout between layers' },
-  recurrentDropout: { why: 'rnn-lab layers have no recurrent dropout' },
-  recurrent_dropout: { why: 'rnn-lab layers have no recurrent dropout' },
+  dropout: { why: 'dropout is an option of the recurrent layers and of the builders\' spec (dropout, recurrentDropout), not of this function' },
+  recurrentDropout: { why: 'recurrentDropout is an option of the recurrent layers and of the builders\' spec, not of this function' },
+  recurrent_dropout: ['recurrentDropout'], rate: ['dropout'],
+  zoneout: { why: 'rnn-lab layers have no zoneout (Krueger et al. 2016); recurrentDropout is the recurrent regularizer they have' },
   maxlen: ['maxLength'], max_length: ['maxLength'], maxLen: ['maxLength'], pad_value: ['value'],
   stateful: { why: 'rnn-lab layers are not stateful; pass the previous final state as the initial state instead' },
 };

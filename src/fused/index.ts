@@ -378,11 +378,11 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
   if (!resetAfter && rb) throw new Error(`fusedSequence(${kind}): options.recurrentBias is for the GRU with resetAfter only`);
   const rm = options.recurrentMask;
   if (rm !== undefined && (!(rm instanceof tf.Tensor) || rm.rank !== 2 || rm.shape[0] !== b || rm.shape[1] !== n)) throw bad('options.recurrentMask', rm instanceof tf.Tensor ? rm : undefined, `[${b}, ${n}]`);
-  if (rm !== undefined) throw new FusedUnsupportedError('fused: recurrent dropout is not in the kernels yet');
 
   const returns = options.returns ?? 'all';
   if (!(returns in RETURNS)) throw new Error(`fusedSequence(${kind}): options.returns must be 'all', 'sequence' or 'last'; got '${returns}'`);
-  const dims: Dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns], ragged: lengths !== null };
+  const dims: Dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), T, b, m: mIn, n, returns: RETURNS[returns], ragged: lengths !== null, ...(rm ? { masked: true } : {}) };
+  const mask = rm ? data(rm) : null;                                                   // [b, n] recurrent dropout, a constant
   const keep = isTapeOn();
   const shards = shardsOf(a, dims, keep, lengths);
 
@@ -392,7 +392,7 @@ export function fusedSequence(kind: CellKind, x: tf.Tensor, kernel: tf.Tensor, r
     if (resetAfter) inputs.push(rb!);
     const fn = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       args.pop();   // tf's save(): the activations stay in the arenas instead
-      const value = tf.tensor3d(runForward(a, dims, shards, (args as tf.Tensor[]).map(data), keep), [b, outRows(dims), n]);   // [b, rows, n] (Dims.returns)
+      const value = tf.tensor3d(runForward(a, dims, shards, (args as tf.Tensor[]).map(data), keep, mask), [b, outRows(dims), n]);   // [b, rows, n] (Dims.returns)
       const gradFunc = (dy: tf.Tensor) => gradTensors(dims, runBackward(a, dims, shards, data(dy)));
       return { value, gradFunc };
     };
@@ -438,10 +438,10 @@ function scatterRows(src: Float32Array, arr: Float32Array, per: number, s: Shard
  * The forward of every shard, on arrays: `arrays` = x, K, U, Bx, h0 (then c0 for the LSTM, then Bh for
  * the GRU with resetAfter), batch-major as the tensors are. Returns the output [b, rows, n] (Dims.returns).
  */
-function runForward(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean): Float32Array {
+function runForward(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean, mask: Float32Array | null = null): Float32Array {
   const t0 = performance.now();
   try {
-    return forwardShards(a, dims, shards, arrays, keep);
+    return forwardShards(a, dims, shards, arrays, keep, mask);
   } finally {
     kernelMs += performance.now() - t0;
   }
@@ -450,7 +450,7 @@ function runForward(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[
 /** Milliseconds this thread spent in fused-kernel calls (see {@link fusedInfo}). */
 let kernelMs = 0;
 
-function forwardShards(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean): Float32Array {
+function forwardShards(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Array[], keep: boolean, mask: Float32Array | null): Float32Array {
   const { T, b, m, n } = dims;
   const hasC = kernelHasCell(dims);
   const [x, K, U, Bx, h0] = arrays;
@@ -463,6 +463,7 @@ function forwardShards(a: Arena, dims: Dims, shards: Shard[], arrays: Float32Arr
     if (Bh) inp.Bh = Bh;
     if (c0) inp.c0 = shardRows(c0, n, s);
     if (s.lengths) inp.L = s.lengths;
+    if (mask) inp.M = shardRows(mask, n, s);                          // the shard's rows, in its order
     return inp;
   };
   try {

@@ -23,10 +23,10 @@ interface Exports {
   packOutput(H: number, C: number, T: number, b: number, n: number, dst: number): void;
   unpackGrad(src: number, hasC: number, T: number, b: number, n: number, DH: number): void;
   forward(kind: number, flags: number, T: number, b: number, m: number, n: number, X: number, K: number, U: number,
-    Bx: number, Bh: number, H: number, C: number, Gs: number, S: number, W: number): void;
+    Bx: number, Bh: number, H: number, C: number, Gs: number, S: number, W: number, M: number, MS: number): void;
   backward(kind: number, flags: number, T: number, b: number, m: number, n: number, X: number, K: number, U: number,
     H: number, C: number, Gs: number, S: number, DH: number, dX: number, dK: number, dU: number, dB: number,
-    dBh: number, dC0: number, W: number): void;
+    dBh: number, dC0: number, W: number, M: number, MS: number): void;
   packB(src: number, ks: number, js: number, K: number, N: number, dst: number): void;
   gemm(M: number, N: number, K: number, A: number, ars: number, aks: number, Bp: number, C: number, ldc: number, beta: number): void;
   // Ragged batches (Ls: i32 lengths, rows sorted longest first; packed layout, asm/layout.ts).
@@ -36,10 +36,10 @@ interface Exports {
   packOutputLengths(H: number, C: number, T: number, b: number, n: number, Ls: number, returns: number, dst: number): void;
   unpackGradLengths(src: number, hasC: number, T: number, b: number, n: number, Ls: number, returns: number, DH: number): void;
   forwardLengths(kind: number, flags: number, T: number, b: number, m: number, n: number, Ls: number, X: number, K: number, U: number,
-    Bx: number, Bh: number, H: number, C: number, Gs: number, S: number, W: number): void;
+    Bx: number, Bh: number, H: number, C: number, Gs: number, S: number, W: number, M: number, MS: number): void;
   backwardLengths(kind: number, flags: number, T: number, b: number, m: number, n: number, Ls: number, X: number, K: number, U: number,
     H: number, C: number, Gs: number, S: number, DH: number, dX: number, dK: number, dU: number, dB: number,
-    dBh: number, dC0: number, W: number): void;
+    dBh: number, dC0: number, W: number, M: number, MS: number): void;
   // The fused training step's optimizer updates (asm/optimizer.ts); pointers to float32 arrays of n elements.
   sgdUpdate(n: number, th: number, g: number, c: number): void;
   momentumUpdate(n: number, th: number, g: number, acc: number, m: number, c: number): void;
@@ -139,6 +139,8 @@ export interface Dims {
    * RETURNS.all is [b, T+1(+1), n], h_1..h_T (0 at padded steps), then each row's own last h (and c).
    */
   ragged: boolean;
+  /** Recurrent dropout: the call has a mask M [b, n] (ForwardIn.M), h_{t-1} ⊙ M in the recurrent matmuls. */
+  masked?: boolean;
 }
 
 export const hasCell = (d: Dims) => d.kind === 'lstm';
@@ -156,6 +158,8 @@ export interface ForwardIn {
   x: Float32Array; K: Float32Array; U: Float32Array; Bx: Float32Array; Bh?: Float32Array; h0: Float32Array; c0?: Float32Array;
   /** Dims.ragged: the rows' lengths, longest first. */
   L?: Int32Array;
+  /** Dims.masked: recurrent dropout's mask [b, n], rows in the call's order (as h0). */
+  M?: Float32Array;
 }
 
 /** The backward's outputs (batch-major): ∂L/∂ of every forward input. */
@@ -184,6 +188,8 @@ interface Layout {
   X: number; K: number; U: number; Bx: number; Bh: number; H: number; C: number; Gs: number; S: number;
   /** Dims.ragged: the lengths (i32). */
   Ls: number;
+  /** Dims.masked: the mask [b, n] (kept for the backward) and a [b, n] scratch for h_{t-1} ⊙ M. */
+  M: number; MS: number;
   /** End of what the backward needs from the forward: [0, saved) is copied out on eviction. */
   saved: number;
   fwdWork: number; fwdEnd: number;
@@ -208,6 +214,7 @@ function layoutOf(e: Exports, d: Dims): Layout {
   const Gs = take(rows * Gn);
   const S = take(d.kind === 'rnn' ? 0 : rows * n);
   const Ls = take(d.ragged ? b : 0);
+  const M = take(d.masked ? b * n : 0), MS = take(d.masked ? b * n : 0);
   const saved = at;
   // The forward's work and the backward's buffers overlap: they are never live together.
   const fwdWork = take(e.forwardWorkFloats(d.code, d.flags, T, b, m, n));
@@ -217,7 +224,7 @@ function layoutOf(e: Exports, d: Dims): Layout {
   const bwdWork = take(e.backwardWorkFloats(d.code, d.flags, T, b, m, n));
   at = Math.max(at, fwdEnd);
   const stage = take(Math.max(rows * m, (T + (d.ragged ? 2 : 1)) * b * n));
-  return { X, K, U, Bx, Bh, H, C, Gs, S, Ls, saved, fwdWork, fwdEnd, DH, dX, dK, dU, dB, dBh, dC0, bwdWork, stage, total: at };
+  return { X, K, U, Bx, Bh, H, C, Gs, S, Ls, M, MS, saved, fwdWork, fwdEnd, DH, dX, dK, dU, dB, dBh, dC0, bwdWork, stage, total: at };
 }
 
 /** One forward call on one arena whose backward may still come. */
@@ -329,7 +336,7 @@ export class Arena {
       e.swapAxes(P(L.stage), P(L.X), b, T, mIn);                          // [b, T, m] → [T, b, m]
     }
     this.writeWeights(call, inp);
-    e.forward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork));
+    e.forward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork), ...this.maskPointers(call));
     const hasC = hasCell(call.dims);
     if (call.dims.returns === RETURNS.last) {
       // h_T (and c_T) are the last time-major blocks: [b, n] each, interleaved per batch row.
@@ -357,6 +364,17 @@ export class Arena {
     if (inp.Bh) f.set(inp.Bh, o + L.Bh);                                    // [G·n] GRU resetAfter
     f.set(inp.h0, o + L.H);                                                 // [b, n]
     if (inp.c0) f.set(inp.c0, o + L.C);                                     // [b, n] LSTM
+    if (call.dims.masked) {
+      if (!inp.M || inp.M.length !== call.dims.b * call.dims.n) throw new Error(`fused: a masked call needs a mask of ${call.dims.b}×${call.dims.n}; got ${inp.M ? inp.M.length : 'none'}`);
+      f.set(inp.M, o + L.M);                                                // [b, n] recurrent dropout
+    }
+  }
+
+  /** The mask and scratch pointers of a call (0, 0 without recurrent dropout). */
+  private maskPointers(call: Call): [number, number] {
+    if (!call.dims.masked) return [0, 0];
+    const o = this.mod.base;
+    return [(o + call.layout.M) * 4, (o + call.layout.MS) * 4];
   }
 
   /** A ragged call's forward (Dims.ragged): packed layout in, the output with each row's last h (and c) out. */
@@ -371,7 +389,7 @@ export class Arena {
     f.set(inp.x, o + L.stage);
     e.packInput(P(L.stage), P(L.X), T, b, mIn, Ls);                      // [b, T, m] → packed [N, m]
     this.writeWeights(call, inp);
-    e.forwardLengths(code, flags, T, b, mIn, n, Ls, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork));
+    e.forwardLengths(code, flags, T, b, mIn, n, Ls, P(L.X), P(L.K), P(L.U), P(L.Bx), P(L.Bh), P(L.H), P(L.C), P(L.Gs), P(L.S), P(L.fwdWork), ...this.maskPointers(call));
     e.packOutputLengths(P(L.H), hasCell(call.dims) && returns !== RETURNS.sequence ? P(L.C) : 0, T, b, n, Ls, returns, P(L.stage));
     out.set(f.subarray(o + L.stage, o + L.stage + outFloats(call.dims)));
   }
@@ -399,7 +417,7 @@ export class Arena {
       f.set(dy, o + L.stage);
       e.unpackGradLengths(P(L.stage), hasC && call.dims.returns !== RETURNS.sequence ? 1 : 0, T, b, n, Ls, call.dims.returns, P(L.DH));
       e.backwardLengths(code, flags, T, b, mIn, n, Ls, P(L.X), P(L.K), P(L.U), P(L.H), P(L.C), P(L.Gs), P(L.S),
-        P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork));
+        P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork), ...this.maskPointers(call));
       e.unpackInputGrad(P(L.dX), P(L.stage), T, b, mIn, Ls);             // packed [N, m] → [b, T, m], 0 at padding
     } else if (call.dims.returns === RETURNS.last) {
       // ∂L/∂h_T into DH[T], ∂L/∂c_T into DH[T+1], zeros elsewhere.
@@ -416,7 +434,7 @@ export class Arena {
     }
     if (!call.dims.ragged) {
       e.backward(code, flags, T, b, mIn, n, P(L.X), P(L.K), P(L.U), P(L.H), P(L.C), P(L.Gs), P(L.S),
-        P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork));
+        P(L.DH), P(L.dX), P(L.dK), P(L.dU), P(L.dB), P(L.dBh), P(L.dC0), P(L.bwdWork), ...this.maskPointers(call));
     }
     this.occupant = null;
     const view = (at: number, len: number) => f.subarray(o + at, o + at + len);

@@ -62,6 +62,12 @@ export function ioOffsets(d: Dims): { at: Record<string, number>; size: Record<s
     size.L = d.b;
     p += pad16(d.b);
   }
+  if (d.masked) {
+    // Recurrent dropout's mask [b, n], input only.
+    at.M = p;
+    size.M = d.b * d.n;
+    p += pad16(d.b * d.n);
+  }
   return { at, size, end: p };
 }
 
@@ -79,11 +85,11 @@ function writeDims(ctl: Int32Array, d: Dims): void {
   ctl[C.M] = d.m;
   ctl[C.N] = d.n;
   ctl[C.RETURNS] = d.returns;
-  ctl[C.RAGGED] = d.ragged ? 1 : 0;
+  ctl[C.RAGGED] = (d.ragged ? 1 : 0) | (d.masked ? 2 : 0);   // bit 1: recurrent dropout's mask travels as data 'M'
 }
 
 export function readDims(ctl: Int32Array, kinds: Dims['kind'][]): Dims {
-  return { kind: kinds[ctl[C.KIND]], code: ctl[C.KIND], flags: ctl[C.FLAGS], T: ctl[C.T], b: ctl[C.B], m: ctl[C.M], n: ctl[C.N], returns: ctl[C.RETURNS], ragged: ctl[C.RAGGED] === 1 };
+  return { kind: kinds[ctl[C.KIND]], code: ctl[C.KIND], flags: ctl[C.FLAGS], T: ctl[C.T], b: ctl[C.B], m: ctl[C.M], n: ctl[C.N], returns: ctl[C.RETURNS], ragged: (ctl[C.RAGGED] & 1) === 1, masked: (ctl[C.RAGGED] & 2) !== 0 };
 }
 
 /** How long the main thread waits for a helper before it gives up (a helper that died never answers). */

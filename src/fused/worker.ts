@@ -51,6 +51,7 @@ function handle(op: number): void {
     if (hasRecurrentBias(d)) inp.Bh = view('Bh');
     if (hasCell(d)) inp.c0 = view('c0');
     if (d.ragged) inp.L = Int32Array.from(view('L'));
+    if (d.masked) inp.M = view('M');
     arena.forward(call, inp, data.subarray(io.end, io.end + outFloats(d)));
     if (keep) calls.set(id, call);
     return;

@@ -105,7 +105,8 @@ test('names brought from Keras or PyTorch get the rnn-lab name; features rnn-lab
     [() => L.buildLSTM({ inputSize: 1, hiddenSize: 2, outputSize: 1, units: 3 }), /^TypeError: buildLSTM: unknown spec key 'units' — did you mean 'hiddenSize'\?/],
     [() => L.lstmLayer({ units: 2, hidden_size: 3 }), /^TypeError: LabLSTM: unknown options key 'hidden_size' — did you mean 'units'\?/],
     [() => L.buildGRU({ inputSize: 1, hidden_size: 2, outputSize: 1 }), /unknown spec key 'hidden_size' — did you mean 'hiddenSize'\?/],
-    [() => L.lstmLayer({ units: 2, dropout: 0.1 }), /^TypeError: LabLSTM: options key 'dropout' is not supported: rnn-lab layers have no dropout .*add tf\.layers\.dropout between layers/],
+    [() => L.lstmLayer({ units: 2, recurrent_dropout: 0.1 }), /^TypeError: LabLSTM: unknown options key 'recurrent_dropout' — did you mean 'recurrentDropout'\?/],
+    [() => L.lstmLayer({ units: 2, zoneout: 0.1 }), /^TypeError: LabLSTM: options key 'zoneout' is not supported: rnn-lab layers have no zoneout/],
     [() => L.gruLayer({ units: 2, stateful: true }), /options key 'stateful' is not supported: rnn-lab layers are not stateful/],
     // the builder called is named, not an internal 'build'
     [() => L.buildLSTM({ hiddenSize: 2, outputSize: 1 }), /^RangeError: buildLSTM: spec\.inputSize \(or vocabSize for token inputs\) must be a positive integer; got undefined/],
