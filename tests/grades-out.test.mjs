@@ -97,7 +97,8 @@ function assertCsvMatchesReport(csv, report) {
   // Written questions (graded by hand): `<id>`, `<id> answer` and `hand max`, checked against each entry's questions.
   const questionIds = new Set(report.submissions.flatMap((e) => (e.questions ?? []).map((q) => q.question)));
   const isQuestionCol = (h) => h === 'hand max' || h === 'max with hand' || questionIds.has(h.replace(/ answer$/, '').replace(/^.*\//, ''));
-  const exerciseCols = header.slice(3, -3).filter((h) => !isQuestionCol(h));
+  assert.equal(header.at(-4), 'feedback');
+  const exerciseCols = header.slice(3, -4).filter((h) => !isQuestionCol(h));
   rows.forEach((row, k) => {
     const e = report.submissions[k];
     assert.equal(row.length, header.length);
@@ -135,7 +136,7 @@ test('CSV: RFC 4180 quoting, a column per exercise (union over homeworks, blank 
   assert.equal(csvField(2.5), '2.5');
   const report = { submissions: [
     { submission: 'sub/o\'neil, "al".ipynb', student: 's,1', homework: 'hw1-rnn-step', points: 6, maxPoints: 10,
-      exercises: [{ exercise: 'rnnStepForward', points: 2 }, { exercise: 'rnnStepBackward', points: 0 }, { exercise: 'bptt', points: 4 }] },
+      exercises: [{ exercise: 'rnnStepForward', points: 2, maxPoints: 2 }, { exercise: 'rnnStepBackward', points: 0, maxPoints: 4, message: 'dWxh differs,\nby 0.5\n  hint: transpose' }, { exercise: 'bptt', points: 4, maxPoints: 4 }] },
     { submission: 'b.ipynb', student: null, homework: 'hw2-lstm-step', points: 5, maxPoints: 20,
       exercises: [{ exercise: 'lstmStepForward', points: 0 }, { exercise: 'lstmGradCheck', points: 0 }, { exercise: 'lstmStepBackward', points: 5 },
         { exercise: 'lstmForward', points: 0 }, { exercise: 'lstmBackward', points: 0 }, { exercise: 'gruStep', points: 0 }] },
@@ -143,17 +144,24 @@ test('CSV: RFC 4180 quoting, a column per exercise (union over homeworks, blank 
   ] };
   const csv = csvTable(report, MANIFEST);
   const [header, ...rows] = parseCsv(csv);
-  assert.deepEqual(header, ['file', 'student', 'homework', 'rnnStepForward', 'rnnStepBackward', 'bptt', 'lstmStepForward', 'lstmGradCheck', 'lstmStepBackward', 'lstmForward', 'lstmBackward', 'gruStep', 'total', 'max', 'error']);
-  assert.deepEqual(rows[0], ['sub/o\'neil, "al".ipynb', 's,1', 'hw1-rnn-step', '2', '0', '4', '', '', '', '', '', '', '6', '10', '']);
-  assert.deepEqual(rows[1], ['b.ipynb', '', 'hw2-lstm-step', '', '', '', '0', '0', '5', '0', '0', '0', '5', '20', '']);
-  assert.deepEqual(rows[2], ['c.ipynb', '', '', '', '', '', '', '', '', '', '', '', '0', '0', 'cannot read the notebook: x']);
+  assert.deepEqual(header, ['file', 'student', 'homework', 'rnnStepForward', 'rnnStepBackward', 'bptt', 'lstmStepForward', 'lstmGradCheck', 'lstmStepBackward', 'lstmForward', 'lstmBackward', 'gruStep', 'feedback', 'total', 'max', 'error']);
+  assert.deepEqual(rows[0], ['sub/o\'neil, "al".ipynb', 's,1', 'hw1-rnn-step', '2', '0', '4', '', '', '', '', '', '', 'rnnStepBackward 0/4: dWxh differs, by 0.5 hint: transpose', '6', '10', '']);
+  assert.deepEqual(rows[1], ['b.ipynb', '', 'hw2-lstm-step', '', '', '', '0', '0', '5', '0', '0', '0', '', '5', '20', '']);
+  assert.deepEqual(rows[2], ['c.ipynb', '', '', '', '', '', '', '', '', '', '', '', '', '0', '0', 'cannot read the notebook: x']);
   assertCsvMatchesReport(csv, report);
+  // feedback: a line per exercise that lost points (partial points too), the reason on one line, cut at 400 characters.
+  const long = 'x'.repeat(500);
+  const fb = parseCsv(csvTable({ submissions: [{ submission: 'd.ipynb', homework: 'hw1-rnn-step', points: 3, maxPoints: 10,
+    exercises: [{ exercise: 'rnnStepForward', points: 1, maxPoints: 2, message: 'half the cases' }, { exercise: 'rnnStepBackward', points: 0, maxPoints: 4, message: long },
+      { exercise: 'bptt', points: 2, maxPoints: 4 }] }] }, MANIFEST))[1].at(-4).split('\n');
+  assert.deepEqual(fb.map((l) => l.slice(0, 22)), ['rnnStepForward 1/2: ha', 'rnnStepBackward 0/4: x', 'bptt 2/4: no message']);
+  assert.equal(fb[1], `rnnStepBackward 0/4: ${'x'.repeat(399)}…`);
   // An exercise id shared by two homeworks gets the homework in its column name.
   const twin = { notebooks: [{ homework: 'a', exercises: [{ exercise: 'x' }] }, { homework: 'b', exercises: [{ exercise: 'x' }] }] };
   const both = csvTable({ submissions: [
     { submission: '1', homework: 'a', points: 1, maxPoints: 1, exercises: [{ exercise: 'x', points: 1 }] },
     { submission: '2', homework: 'b', points: 0, maxPoints: 1, exercises: [{ exercise: 'x', points: 0 }] }] }, twin);
-  assert.deepEqual(parseCsv(both), [['file', 'student', 'homework', 'a/x', 'b/x', 'total', 'max', 'error'], ['1', '', 'a', '1', '', '1', '1', ''], ['2', '', 'b', '', '0', '0', '1', '']]);
+  assert.deepEqual(parseCsv(both), [['file', 'student', 'homework', 'a/x', 'b/x', 'feedback', 'total', 'max', 'error'], ['1', '', 'a', '1', '', '', '1', '1', ''], ['2', '', 'b', '', '0', '', '0', '1', '']]);
   // Student ids: metadata["rnn-lab"].student, a string or a number; anything else is no id.
   assert.equal(studentOf({ metadata: { 'rnn-lab': { student: ' ada42 ' } } }), 'ada42');
   assert.equal(studentOf({ metadata: { 'rnn-lab': { student: 1234 } } }), '1234');

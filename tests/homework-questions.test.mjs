@@ -127,9 +127,9 @@ test('the report, the CSV, Gradescope and the summary line state the automatic p
   questions: QUESTIONS, handPoints: 5 }] };
   const csv = csvTable({ submissions: [entry] }, manifest);
   const lines = csv.split('\r\n');
-  assert.equal(lines[0], 'file,student,homework,rnnStepForward,rnnStepBackward,bptt,whySum,whySum answer,decay,decay answer,hand max,max with hand,total,max,error');
+  assert.equal(lines[0], 'file,student,homework,rnnStepForward,rnnStepBackward,bptt,whySum,whySum answer,decay,decay answer,hand max,max with hand,feedback,total,max,error');
   assert.equal(csv.split('\r\n').slice(1).join('\r\n'),
-    'a.ipynb,s1,hw1-rnn-step,2,0,4,to be graded by hand (3 points),"line one, ""quoted""\nline two",to be graded by hand (2 points): no answer was written (the answer cell is empty or still holds the placeholder),,5,15,6,10,\r\n');
+    'a.ipynb,s1,hw1-rnn-step,2,0,4,to be graded by hand (3 points),"line one, ""quoted""\nline two",to be graded by hand (2 points): no answer was written (the answer cell is empty or still holds the placeholder),,5,15,rnnStepBackward 0/4: no,6,10,\r\n');
   assert.match(summaryLine(entry), /^ {2}6\/10 {2}hw1-rnn-step {2}a\.ipynb {2}\(rnnStepForward 2\/2, rnnStepBackward 0\/4, bptt 4\/4; \+ 5 points to be graded by hand \(whySum, decay; 1 not answered\)\)/);
   const gs = gradescopeResult({ hw: manifest.notebooks[0], entry });
   assert.equal(gs.score, 6, 'the questions add nothing to the automatic score');
@@ -189,7 +189,8 @@ test("the grader: a clipByGlobalNorm that calls the library's scores 0 with the 
     assert.ok(e1.questions.every((q) => !q.answered && /no answer was written/.test(q.message)), JSON.stringify(e1.questions));
     const csv = fs.readFileSync(csvFile, 'utf8');
     const header = csv.split('\r\n')[0];
-    assert.match(header, /,bptt,clipByGlobalNorm,.*,trainingLoop,dbhSum,dbhSum answer,vanishingDh0,vanishingDh0 answer,globalVsEntry,globalVsEntry answer,hand max,max with hand,total,max,error$/);
+    assert.match(header, /,bptt,clipByGlobalNorm,.*,trainingLoop,dbhSum,dbhSum answer,vanishingDh0,vanishingDh0 answer,globalVsEntry,globalVsEntry answer,hand max,max with hand,feedback,total,max,error$/);
+    assert.match(csv, /clipByGlobalNorm 0\/2: [^\r\n]*calls the library's clipByGlobalNorm/, 'the feedback column gives the reason');
     assert.match(csv, /to be graded by hand \(2 points\),One scalar for every entry keeps the direction; per entry it turns towards the diagonal\./);
     assert.match(r.stdout, /^ *8\/10 {2}hw3-char-lm .*\+ 2 points to be graded by hand \(globalVsEntry\)/m);
   } finally {

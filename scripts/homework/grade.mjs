@@ -190,6 +190,20 @@ export function questionAnswers(nb, questions = []) {
 
 export const CSV_FIRST_COLUMNS = Object.freeze(['file', 'student', 'homework']);
 export const CSV_LAST_COLUMNS = Object.freeze(['total', 'max', 'error']);
+/** The column, just before total, that says why each exercise lost points (the check's message, as in grades.json). */
+export const FEEDBACK_COLUMN = 'feedback';
+
+/** Longest reason kept in the CSV (a spreadsheet cell stays readable; grades.json has the whole message). */
+const FEEDBACK_CHARS = 400;
+
+/** One line per exercise of `entry` that lost points: `exercise points/max: the check's message` (on one line, cut at 400 characters). */
+export function feedbackOf(entry) {
+  return (entry.exercises ?? []).filter((x) => x.maxPoints !== undefined && x.points < x.maxPoints)
+    .map((x) => {
+      const why = String(x.message ?? '').replace(/\s+/g, ' ').trim() || 'no message';
+      return `${x.exercise} ${x.points}/${x.maxPoints}: ${why.length > FEEDBACK_CHARS ? `${why.slice(0, FEEDBACK_CHARS - 1)}…` : why}`;
+    }).join('\n');
+}
 
 /**
  * The report as a CSV table (RFC 4180: CRLF line ends, a header row): one row per submission, in the
@@ -201,7 +215,9 @@ export const CSV_LAST_COLUMNS = Object.freeze(['total', 'max', 'error']);
  * report has written questions (graded by hand), each adds two columns before total, `<question>` ("to be
  * graded by hand (N points)", or "…: no answer was written") and `<question> answer` (the student's text), and
  * columns `hand max` and `max with hand` give the points still to be graded by hand and the homework's whole
- * maximum (automatic + by hand, the notebook's total row).
+ * maximum (automatic + by hand, the notebook's total row). The `feedback` column, just before total, has a
+ * line per exercise that lost points, `exercise points/max: reason` (the check's message on one line, cut at
+ * 400 characters; grades.json keeps it whole), so a teacher reading the table sees why without opening the report.
  */
 export function csvTable(report, manifest) {
   const subs = report.submissions;
@@ -221,7 +237,7 @@ export function csvTable(report, manifest) {
   const shared = (x) => columns.filter((c) => c.exercise === x).length + qcolumns.filter((c) => c.question === x).length > 1;
   const name = (h, x) => (shared(x) ? `${h}/${x}` : x);
   const header = [...CSV_FIRST_COLUMNS, ...columns.map((c) => name(c.homework, c.exercise)),
-    ...qcolumns.flatMap((c) => [name(c.homework, c.question), `${name(c.homework, c.question)} answer`]), ...(qcolumns.length ? ['hand max', 'max with hand'] : []), ...CSV_LAST_COLUMNS];
+    ...qcolumns.flatMap((c) => [name(c.homework, c.question), `${name(c.homework, c.question)} answer`]), ...(qcolumns.length ? ['hand max', 'max with hand'] : []), FEEDBACK_COLUMN, ...CSV_LAST_COLUMNS];
   const rows = subs.map((e) => {
     const points = new Map(e.exercises.map((x) => [x.exercise, x.points]));
     const qs = new Map((e.questions ?? []).map((q) => [q.question, q]));
@@ -230,7 +246,7 @@ export function csvTable(report, manifest) {
       return q ? [q.message, q.answer] : ['', ''];
     });
     return [e.submission, e.student, e.homework, ...columns.map((c) => (c.homework === e.homework ? points.get(c.exercise) : '')), ...qcells,
-      ...(qcolumns.length ? [e.handMaxPoints ?? '', e.totalMaxPoints ?? ''] : []), e.points, e.maxPoints, e.error];
+      ...(qcolumns.length ? [e.handMaxPoints ?? '', e.totalMaxPoints ?? ''] : []), feedbackOf(e), e.points, e.maxPoints, e.error];
   });
   return [header, ...rows].map((r) => r.map(csvField).join(',') + '\r\n').join('');
 }

@@ -13,6 +13,7 @@ import { Rng } from '../random';
 import { CheckResult, CheckOptions, runCheck } from './runner';
 import { Ctx, EXERCISE_DEF, ExerciseDef, StudentFn, fail, failWith, randint, randn } from './exercise';
 import { Arr, TOL_F32, Tol, Variant, expectShape, hintFor, isTensor, mismatch, mismatchText, read, tolText } from './compare';
+import { unresolvedLibraryAnswers } from './library-answers';
 
 /** The seeded randomness an exercise's `inputs` and `hidden` get (the check's seed decides it). */
 export interface ExerciseRandom {
@@ -169,6 +170,10 @@ export function defineExercise<C extends ExerciseCase>(spec: ExerciseSpec<C>): E
   const answers = spec.libraryAnswers ?? [];
   if (!Array.isArray(answers) || answers.some((a) => typeof a !== 'string' || !/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(a))) {
     throw new TypeError(`${at}: spec.libraryAnswers must be an array of the library's export names, such as ['gruLayer', 'GRU_FAMILY.step']; got ${describe(answers)}`);
+  }
+  const unknown = unresolvedLibraryAnswers(answers);
+  if (unknown.length) {
+    throw new RangeError(`${at}: spec.libraryAnswers names ${unknown.map((a) => `'${a}'`).join(', ')}, which ${unknown.length > 1 ? 'are not functions' : 'is not a function'} the library exports (import { … } from 'rnn-lab'; a dotted name reaches a method, e.g. 'GRU_FAMILY.step'): a misspelt name would never be caught`);
   }
   const tol = spec.tolerance ?? TOL_F32;
   checkOptions(at, tol, ['atol', 'rtol'], 'spec.tolerance');

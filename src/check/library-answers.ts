@@ -84,6 +84,15 @@ function holders(name: string): { value: unknown; places: [Obj, string][] } {
   return { value, places };
 }
 
+/**
+ * The names among `names` that are not a function the library exports (`'gruLayer'`, `'GRU_FAMILY.step'`):
+ * a misspelt library answer would otherwise never be spied on, and the check would let its calls pass.
+ * defineExercise refuses such a name; tests/unit/library-answers.test.mjs checks every built-in exercise's.
+ */
+export function unresolvedLibraryAnswers(names: readonly string[]): string[] {
+  return names.filter((name) => typeof holders(name).value !== 'function');
+}
+
 /** The spies of one exercise's library answers; `during` arms them around a call of the student's function. */
 export class AnswerGuard {
   /** The listed exports the student's function called (in the order first seen). */

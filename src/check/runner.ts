@@ -35,7 +35,7 @@ import { HW5_ATTENTION } from './hw5-attention';
 
 // The registry: a homework module exports its exercises (defineHomework); a new homework is one new
 // file in src/check/ and one entry here. Key order is the order of EXERCISES and of `check`.
-const DEFS = { ...HW1_RNN_STEP, ...HW2_LSTM_STEP, ...HW3_CHAR_LM, ...HW4_SEQUENCES, ...HW5_ATTENTION };
+export const DEFS = { ...HW1_RNN_STEP, ...HW2_LSTM_STEP, ...HW3_CHAR_LM, ...HW4_SEQUENCES, ...HW5_ATTENTION };
 
 /** Options of every check. */
 export interface CheckOptions {

@@ -154,6 +154,25 @@ test('defineExercise takes libraryAnswers and checks it', () => {
   assert.equal(r.points, 0);
   assert.match(r.message, /your tanhStep calls the library's activate/);
   assert.throws(() => C.defineExercise({ name: 'x', points: 1, reference: (a) => a, cases: [{ n: 1 }], hidden: [{ n: 1 }], inputs: () => [1], libraryAnswers: 'activate' }), /libraryAnswers must be an array/);
+  // A misspelt name would never be spied on: refused at definition, naming it (a plain and a dotted one).
+  const spec = { name: 'x', points: 1, reference: (a) => a, cases: [{ n: 1 }], hidden: [{ n: 1 }], inputs: () => [1] };
+  assert.throws(() => C.defineExercise({ ...spec, libraryAnswers: ['activate', 'activte'] }), (e) => e instanceof RangeError && /'activte'/.test(e.message) && !/'activate'/.test(e.message));
+  assert.throws(() => C.defineExercise({ ...spec, libraryAnswers: ['GRU_FAMILY.stp'] }), /'GRU_FAMILY\.stp', which is not a function the library exports/);
+  assert.equal(C.defineExercise({ ...spec, libraryAnswers: ['GRU_FAMILY.step'] }).check((a) => a, quiet).points, 1);
+});
+
+test("every built-in exercise's libraryAnswers names a function the library exports", () => {
+  const { unresolvedLibraryAnswers } = require(path.join(ROOT, 'dist', 'check', 'library-answers.js'));
+  const { DEFS } = require(path.join(ROOT, 'dist', 'check', 'runner.js'));
+  assert.deepEqual(Object.keys(DEFS), Object.keys(C.EXERCISES));
+  let listed = 0;
+  for (const [name, def] of Object.entries(DEFS)) {
+    const names = def.libraryAnswers ?? [];
+    listed += names.length;
+    assert.deepEqual(unresolvedLibraryAnswers(names), [], `${name}'s libraryAnswers`);
+  }
+  assert.ok(listed >= 10, `only ${listed} library answers listed in all`);
+  assert.deepEqual(unresolvedLibraryAnswers(['lstmLayer', 'lstmLayr', 'RNN_FAMILY.step', 'RNN_FAMILY.nope']), ['lstmLayr', 'RNN_FAMILY.nope']);
 });
 
 test("hw2 and hw4: the library's LSTM, GRU, RNN step and masked loss are those exercises' answers; the reference cell handed to lstmForward is not the student's call", () => {
