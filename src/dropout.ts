@@ -127,8 +127,17 @@ export class LabDropout extends tf.layers.Layer implements DropoutCounter {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (kwargs?.training !== true || this.rate === 0) return x.clone();
-    const rng = dropoutStream(this.seed, this.dropoutCalls++);
-    return tf.tidy(() => tf.mul(x, tf.tensor(drawMask(rng, x.size, this.rate), x.shape)));   // [batch, …] as x
+    const mask = this.nextMask(x.size);
+    return tf.tidy(() => tf.mul(x, tf.tensor(mask, x.shape)));   // [batch, …] as x
+  }
+
+  /**
+   * The mask of the next training call on an input of `size` units (row-major as the input), drawn from
+   * the stream of (seed, dropoutCalls), which advances by one: what {@link call} multiplies by, and what
+   * the fused training step (src/fused/train-step.ts) draws in its place, so both paths drop the same units.
+   */
+  nextMask(size: number): Float32Array {
+    return drawMask(dropoutStream(this.seed, this.dropoutCalls++), size, this.rate);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

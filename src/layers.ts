@@ -278,17 +278,32 @@ export abstract class RecurrentLayer extends tf.layers.Layer implements DropoutC
    * mask [batch, n] (one per sequence). Null when the layer has no dropout.
    */
   drawDropoutMasks(batch: number, T: number): DropoutMasks | null {
+    const arrays = this.drawDropoutArrays(batch, T);
+    if (!arrays) return null;
+    const m = this.inputSize!;
+    const masks: DropoutMasks = {};
+    if (arrays.input) masks.input = arrays.input.map((a) => tf.tensor3d(a, [batch, T, m]));                  // [batch, T, m] per direction
+    if (arrays.recurrent) masks.recurrent = arrays.recurrent.map((a) => tf.tensor2d(a, [batch, this.units]));   // [batch, n] per direction
+    return masks;
+  }
+
+  /**
+   * {@link drawDropoutMasks} as plain arrays, batch-major (the fused training step's; the one place the
+   * draws are made, so both training paths get the same masks in the same order): per direction d,
+   * input[d] [batch, T, m] then recurrent[d] [batch, n]. Advances dropoutCalls; null when the layer has no dropout.
+   */
+  drawDropoutArrays(batch: number, T: number): { input?: Float32Array[]; recurrent?: Float32Array[] } | null {
     if (this.dropout === 0 && this.recurrentDropout === 0) return null;
     const m = this.inputSize!;
     const rng = dropoutStream(this.seed, this.dropoutCalls++);
-    const masks: DropoutMasks = {};
-    if (this.dropout > 0) masks.input = [];
-    if (this.recurrentDropout > 0) masks.recurrent = [];
+    const out: { input?: Float32Array[]; recurrent?: Float32Array[] } = {};
+    if (this.dropout > 0) out.input = [];
+    if (this.recurrentDropout > 0) out.recurrent = [];
     for (let d = 0; d < this.directions; d++) {
-      if (masks.input) masks.input.push(tf.tensor3d(drawMask(rng, batch * T * m, this.dropout), [batch, T, m]));           // [batch, T, m]
-      if (masks.recurrent) masks.recurrent.push(tf.tensor2d(drawMask(rng, batch * this.units, this.recurrentDropout), [batch, this.units]));  // [batch, n]
+      if (out.input) out.input.push(drawMask(rng, batch * T * m, this.dropout));                // [batch, T, m]
+      if (out.recurrent) out.recurrent.push(drawMask(rng, batch * this.units, this.recurrentDropout));   // [batch, n]
     }
-    return masks;
+    return out;
   }
 
   /**

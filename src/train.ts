@@ -159,7 +159,7 @@ export interface TrainOptions {
    * the head and the loss, BPTT, clipping and the optimizer update on plain arrays, the weights written
    * back to the model's variables after every step. Default (undefined): wherever it covers the model
    * and the options — builder models with feature or token inputs, many-to-one or many-to-many, zero
-   * initial states, layers on the fused kernels, the built-in losses, no tbptt; `false`: the tf.js ops path
+   * initial states, layers on the fused kernels, with or without dropout, the built-in losses, no tbptt; `false`: the tf.js ops path
    * (layers still run their fused kernels); `true`: required, an error saying why when it cannot run.
    * {@link TrainResult.stepPath} says which ran. Both compute the same step (to float32 rounding).
    */

@@ -565,13 +565,16 @@ export class ArrayCall {
    * @param options the layer's cell options (activation, resetAfter, update, recurrentActivation)
    * @param returns 'sequence' ([b, T, n]) or 'last' ([b, 1(+1), n]: h then c for the LSTM)
    * @param lengths the rows' lengths (null: every row has T steps)
+   * @param mask recurrent dropout's mask [b, n] (h_{t−1} ⊙ M in the recurrent matmul, as {@link FusedOptions.recurrentMask}); null: none
    */
-  constructor(kind: CellKind, options: CellOptions, size: { b: number; T: number; m: number; n: number }, returns: 'sequence' | 'last', lengths: Int32Array | null) {
+  constructor(kind: CellKind, options: CellOptions, size: { b: number; T: number; m: number; n: number }, returns: 'sequence' | 'last', lengths: Int32Array | null,
+    private readonly mask: Float32Array | null = null) {
     const why = fusedSupport(kind, options);
     if (why) throw new FusedUnsupportedError(why);
+    if (mask && mask.length !== size.b * size.n) throw new Error(`ArrayCall: the recurrent mask must have ${size.b}×${size.n} entries; got ${mask.length}`);
     this.arena = getArena();
     const family = cellFamily(kind, 'ArrayCall');
-    this.dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), ...size, returns: RETURNS[returns], ragged: lengths !== null };
+    this.dims = { kind, code: family.fused!.code, flags: flagsOf(kind, options), ...size, returns: RETURNS[returns], ragged: lengths !== null, ...(mask ? { masked: true } : {}) };
     this.shards = shardsOf(this.arena, this.dims, true, lengths);
   }
 
@@ -582,7 +585,7 @@ export class ArrayCall {
 
   /** x [b, T, m], K [m, G·n], U [n, G·n], Bx [G·n], h0 [b, n], then c0 (LSTM), then Bh (GRU resetAfter) → the output [b, rows, n]. */
   forward(arrays: Float32Array[]): Float32Array {
-    return runForward(this.arena, this.dims, this.shards, arrays, true);
+    return runForward(this.arena, this.dims, this.shards, arrays, true, this.mask);
   }
 
   /** g [b, rows, n], the output's gradient → dx [b, T, m], dh0 (and dc0) [b, n]; the weight gradients go into `into`. */

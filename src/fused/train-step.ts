@@ -21,8 +21,11 @@
  *
  * Covered: builder models (buildRNN/LSTM/GRU/buildModel) with feature or token inputs (an embedding,
  * with or without padId), topology 'many-to-one' or 'many-to-many', any number of layers, uni- or
- * bidirectional, zero initial states, every layer on the fused kernels, a dense head (linear, sigmoid or
- * softmax), the losses 'mse', 'crossEntropy' (softmax head) and 'binaryCrossEntropy' (sigmoid head), by
+ * bidirectional, zero initial states, every layer on the fused kernels, dropout (the layers' `dropout` and
+ * `recurrentDropout`, the builder's LabDropout before the head: masks drawn by the layers' own methods,
+ * RecurrentLayer.drawDropoutArrays and LabDropout.nextMask, so the same streams, order and calls as the
+ * tf.js step; input masks applied on the flat arrays and to their gradients, recurrent masks handed to
+ * the kernels), a dense head (linear, sigmoid or softmax), the losses 'mse', 'crossEntropy' (softmax head) and 'binaryCrossEntropy' (sigmoid head), by
  * name or as lossFunction makes them, lengths, no truncated BPTT. {@link FusedTrainStep.create} says why
  * anything else runs the tf.js path. The data's values (token ids included) are train's to check, once,
  * before the first step.
@@ -32,6 +35,7 @@ import type { CellOptions } from '../family';
 import { specOf } from '../build';
 import { allFull } from '../lengths';
 import type { RecurrentLayer } from '../layers';
+import type { LabDropout } from '../dropout';
 import { builtinLossOf } from '../losses';
 import type { LossSpec } from '../losses';
 import { trainingDisabled } from '../no-training';
@@ -69,6 +73,8 @@ interface LayerPlan {
 }
 
 interface Plan {
+  /** The builder's LabDropout between the top recurrent layer and the head (spec.dropout > 0). */
+  headDropout?: LabDropout;
   /** Token inputs: the embedding table [V, e] in θ, and the id that pads rows (the layers then run each row for its own length). */
   embedding?: { at: number; V: number; e: number; padId?: number };
   layers: LayerPlan[];
@@ -97,19 +103,21 @@ function planOf(model: tf.LayersModel, o: FusedStepOptions): Plan | string {
   if (builtin.fromLogits) return `lossFunction('${builtin.name}', true), a loss on logits (the fused step has the built-in losses on the head's outputs)`;
   const lossName = builtin.name;
   const layers = model.layers;
-  if (spec.dropout || spec.recurrentDropout) return 'dropout (spec.dropout, spec.recurrentDropout) runs the tf.js step with the fused layer ops';
   const head = layers[layers.length - 1] as unknown as { getConfig(): Record<string, unknown>; getClassName(): string; trainableWeights: tf.LayerVariable[] };
   const act = head.getConfig().activation as string;
   if (head.getClassName() !== 'Dense' || !['linear', 'sigmoid', 'softmax'].includes(act) || head.getConfig().useBias === false) return 'the output layer is not a dense head with a bias and a linear, sigmoid or softmax activation';
   if (lossName === 'crossEntropy' && act !== 'softmax') return `loss 'crossEntropy' with a '${act}' head`;
   if (lossName === 'binaryCrossEntropy' && act !== 'sigmoid') return `loss 'binaryCrossEntropy' with a '${act}' head`;
   const tokens = spec.vocabSize !== undefined;
-  const middle = layers.slice(tokens ? 2 : 1, -1) as unknown as RecurrentLayer[];
+  // The builders' dropout before the head (spec.dropout > 0): a LabDropout named 'dropout'.
+  const beforeHead = layers[layers.length - 2];
+  const headDropout = beforeHead.getClassName() === 'LabDropout' ? beforeHead as unknown as LabDropout : undefined;
+  const middle = layers.slice(tokens ? 2 : 1, headDropout ? -2 : -1) as unknown as RecurrentLayer[];
   if (tokens && layers[1].getClassName() !== 'LabEmbedding') return 'token inputs without the builder\'s embedding layer';
   if (layers[0].getClassName() !== 'InputLayer' || middle.length === 0 || middle.some((l) => typeof (l as { variablesOf?: unknown }).variablesOf !== 'function')) {
     return 'the model is not input → recurrent layers → dense head';
   }
-  const plan: Plan = { layers: [], head: { W: 0, b: 0, F: 0, k: 0, activation: act as Plan['head']['activation'] }, perStep: topology === 'many-to-many', loss: lossName, weights: [], size: 0 };
+  const plan: Plan = { ...(headDropout && headDropout.rate > 0 ? { headDropout } : {}), layers: [], head: { W: 0, b: 0, F: 0, k: 0, activation: act as Plan['head']['activation'] }, perStep: topology === 'many-to-many', loss: lossName, weights: [], size: 0 };
   // θ's layout: model.trainableWeights in order.
   const offset = new Map<tf.LayerVariable, number>();
   for (const w of model.trainableWeights) {
@@ -324,15 +332,21 @@ export class FusedTrainStep {
       for (let i = 0; i < b * T; i++) input.set(E.subarray(batch.x[i] * emb.e, (batch.x[i] + 1) * emb.e), i * emb.e);
     } else input = batch.x as Float32Array;
     const trace: ArrayCall[][] = [];
+    // Dropout masks, drawn as the tf.js path draws them in a training call (the layers' own streams and
+    // counters, RecurrentLayer.drawDropoutArrays, LabDropout.nextMask), so both paths drop the same units.
+    const inputMasks: (Float32Array[] | undefined)[] = [];
     for (const L of this.plan.layers) {
       const { n, m, dirs, sequence } = L;
       const G = L.layer.gateCount;
+      const masks = L.layer.drawDropoutArrays(b, T);                       // per direction: input [b, T, m], recurrent [b, n]
+      inputMasks.push(masks?.input);
       const calls: ArrayCall[] = [];
       const outs: Float32Array[] = [];
       for (let d = 0; d < dirs; d++) {
         const at = L.at[d];
-        const call = new ArrayCall(L.layer.kind, L.options, { b, T, m, n }, sequence ? 'sequence' : 'last', lengths);
-        const xin = d === 1 ? reverseRows(input, b, T, m, lengths) : input;            // [b, T, m], in processing order
+        const call = new ArrayCall(L.layer.kind, L.options, { b, T, m, n }, sequence ? 'sequence' : 'last', lengths, masks?.recurrent?.[d] ?? null);
+        const xd = masks?.input ? times(input, masks.input[d]) : input;    // [b, T, m] input dropout, in time order (as the layer applies it)
+        const xin = d === 1 ? reverseRows(xd, b, T, m, lengths) : xd;      // [b, T, m], in processing order
         const arrays = [xin, view(at.K, m * G * n), view(at.U, n * G * n), view(at.B, G * n), new Float32Array(b * n)];
         if (L.layer.family.hasCell) arrays.push(new Float32Array(b * n));
         if (at.Bh !== undefined) arrays.push(view(at.Bh, G * n));
@@ -342,6 +356,9 @@ export class FusedTrainStep {
       trace.push(calls);
       input = sequence ? joinSequences(outs, b, T, n, lengths) : joinLast(outs, b, n, calls[0].rows);   // [b, T, dirs·n] or [b, dirs·n]
     }
+    // ---- dropout before the head (LabDropout: every unit of the top layer's output, [b, T, F] or [b, F])
+    const headMask = this.plan.headDropout?.nextMask(input.length) ?? null;
+    if (headMask) input = times(input, headMask);
     // ---- head and loss
     const { W, b: hb, F, k, activation } = this.plan.head;
     const R = this.plan.perStep ? b * T : b;                              // rows of the head
@@ -357,6 +374,7 @@ export class FusedTrainStep {
     gb.fill(0);
     for (let r = 0; r < R; r++) for (let j = 0; j < k; j++) gb[j] += dZ[r * k + j];
     let dOut = headMatmul(dZ, R, k, view(W, F * k), F, 'nt');              // [R, F] = dZ·Wᵀ
+    if (headMask) for (let i = 0; i < dOut.length; i++) dOut[i] *= headMask[i];   // through the dropout's product
     // ---- backward: recurrent layers, last first
     for (let l = this.plan.layers.length - 1; l >= 0; l--) {
       const L = this.plan.layers[l];
@@ -373,7 +391,10 @@ export class FusedTrainStep {
         const r = call.backward(gOut, into);
         if (dIn) {
           const dx = d === 1 ? reverseRows(r.dx, b, T, m, lengths) : r.dx;
-          for (let i = 0; i < dx.length; i++) dIn[i] += dx[i];
+          const mask = inputMasks[l]?.[d];
+          // Through input dropout's product: dx ⊙ mask (a float32 product, then the directions' float32 sum, as tf.js).
+          if (mask) for (let i = 0; i < dx.length; i++) dIn[i] += Math.fround(dx[i] * mask[i]);
+          else for (let i = 0; i < dx.length; i++) dIn[i] += dx[i];
         }
       }
       if (dIn) dOut = dIn;
@@ -389,6 +410,13 @@ export class FusedTrainStep {
     }
     return loss;
   }
+}
+
+/** x ⊙ mask, elementwise (float32 products, as tf.mul). */
+function times(x: Float32Array, mask: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * mask[i];
+  return out;
 }
 
 /** Each row's length as its first padId (ids [b, T]; at least 1: train refused all-padding rows). */
