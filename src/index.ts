@@ -66,6 +66,8 @@ export { singularValues, spectralRadius, sigmaMaxPower, symmetricEigenvalues, ma
 export type { Matrix } from './linalg';
 export { addingProblem, delayedRecall, copyTask, sineWaves, tagByNext, reverseDigits, DIGIT_TOKENS, slidingWindows, standardizer, loadCO2, loadSeattleWeather, firstNames, maleFirstNames } from './data';
 export { reverseDigitsRagged } from './data';
+export { sotuAddresses } from './data';
+export type { SotuAddress, SotuOptions } from './data';
 export { sequenceMask, lengthsFromMask } from './lengths';
 export type { Lengths } from './lengths';
 export { timeseriesWindows, dateGaps } from './data';

