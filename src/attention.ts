@@ -55,7 +55,7 @@ export interface AttendOptions {
   weights?: AttentionScoreWeights;
   /** Real source steps per row (1 ≤ L_b ≤ Ts); steps s ≥ L_b get weight 0. Default: every step real. */
   sourceLengths?: readonly number[] | Int32Array;
-  /** The same as a mask `[batch, Ts]` (bool or 1/0): true at real steps. Both given must agree in shape; the mask is used. */
+  /** The same as a mask `[batch, Ts]` (bool or 1/0): true at real steps, then false (padding at the end). Given with sourceLengths, the two must agree row by row (else a RangeError naming the row). */
   mask?: tf.Tensor;
 }
 const ATTEND_KEYS = ['score', 'weights', 'sourceLengths', 'mask'] as const;

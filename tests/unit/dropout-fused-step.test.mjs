@@ -18,20 +18,7 @@ import { lib, tf as getTf } from '../helpers.mjs';
 const L = lib();
 const tf = getTf();
 
-const N = 40, T = 9, M = 3;
-
-/** Data for a spec: x [N, T, M], targets fitting its head, and lengths 1..T (incl. 1 and T) when asked. */
-function dataFor(spec, withLengths, seed = 7) {
-  const perStep = spec.topology === 'many-to-many';
-  const k = spec.outputSize;
-  const x = tf.randomNormal([N, T, M], 0, 1, 'float32', seed);
-  let y;
-  if (spec.outputActivation === 'softmax') y = tf.randomUniform(perStep ? [N, T] : [N], 0, k, 'int32', seed + 1);
-  else if (spec.outputActivation === 'sigmoid') y = tf.tidy(() => tf.cast(tf.greater(tf.randomNormal(perStep ? [N, T, k] : [N, k], 0, 1, 'float32', seed + 1), 0), 'float32'));
-  else y = tf.randomNormal(perStep ? [N, T, k] : [N, k], 0, 1, 'float32', seed + 1);
-  const lengths = withLengths ? Array.from({ length: N }, (_, i) => (i === 0 ? T : 1 + ((i * 5) % T))) : undefined;
-  return { x, y, ...(lengths ? { lengths } : {}) };
-}
+import { N, T, M, dataFor, bothPaths, compare, counters } from './fused-paths.mjs';
 
 /** Token data: ids [N, T] over V − 1 symbols, rows padded at the end with padId V − 1 (lengths 2..T), next-token targets. */
 function tokenData(V, seed = 3) {
@@ -45,46 +32,6 @@ function tokenData(V, seed = 3) {
     y.push(row.slice(1).map((v, t) => (t < len ? v : 0)));
   }
   return { x: tf.tensor2d(x, [N, T], 'int32'), y: tf.tensor2d(y, [N, T], 'int32'), lengths: x.map((r) => r.indexOf(pad) < 0 ? T : r.indexOf(pad)) };
-}
-
-/** The dropout counters of a model's layers, by name. */
-const counters = (model) => Object.fromEntries(model.layers.filter((l) => typeof l.dropoutCalls === 'number').map((l) => [l.name, l.dropoutCalls]));
-
-/** Train one model per path from the same initial weights (20 steps); returns both results, weights and counters. */
-async function bothPaths(cell, spec, data, options) {
-  const out = {};
-  for (const fusedStep of [false, true]) {
-    const model = L.buildModel(cell, { ...spec, seed: 5 });
-    const r = await L.train(model, data, { epochs: 4, batchSize: 8, verbose: false, ...options, fusedStep });
-    out[fusedStep ? 'fused' : 'ops'] = { r, weights: model.getWeights().map((w) => w.dataSync().slice()), counters: counters(model) };
-    model.dispose();
-  }
-  return out;
-}
-
-function compare(out, what) {
-  const { ops, fused } = out;
-  assert.equal(fused.r.stepPath, 'fused', `${what}: ${fused.r.stepPathReason}`);
-  assert.equal(ops.r.stepPath, 'tf.js');
-  assert.equal(fused.r.steps.length, 20, `${what}: 20 steps`);
-  assert.equal(ops.r.steps.length, 20);
-  let dLoss = 0, dNorm = 0, dW = 0;
-  fused.r.steps.forEach((s, i) => {
-    const o = ops.r.steps[i];
-    dLoss = Math.max(dLoss, Math.abs(s.loss - o.loss) / Math.abs(o.loss));
-    dNorm = Math.max(dNorm, Math.abs(s.gradNorm - o.gradNorm) / Math.abs(o.gradNorm));
-  });
-  ops.weights.forEach((w, i) => {
-    let diff = 0, scale = 0;
-    w.forEach((v, j) => { diff = Math.max(diff, Math.abs(v - fused.weights[i][j])); scale = Math.max(scale, Math.abs(v)); });
-    dW = Math.max(dW, diff / scale);
-  });
-  assert.ok(dLoss <= 1e-5, `${what}: max relative loss difference ${dLoss.toExponential(2)} (tolerance 1e-5)`);
-  assert.ok(dNorm <= 1e-4, `${what}: max relative gradient-norm difference ${dNorm.toExponential(2)} (tolerance 1e-4)`);
-  assert.ok(dW <= 1e-4, `${what}: max relative weight difference after 20 steps ${dW.toExponential(2)} (tolerance 1e-4)`);
-  assert.deepEqual(fused.counters, ops.counters, `${what}: dropoutCalls advance alike on both paths`);
-  for (const [name, c] of Object.entries(fused.counters)) assert.equal(c, 20, `${what}: layer ${name} drew masks once per step`);
-  return { dLoss, dNorm, dW };
 }
 
 const CASES = [
@@ -132,23 +79,11 @@ for (const backend of ['wasm', 'cpu']) {
       const V = 7;
       const data = tokenData(V);
       const spec = { vocabSize: V, embeddingSize: 5, padId: V - 1, hiddenSize: 10, outputSize: V, outputActivation: 'softmax', topology: 'many-to-many', numLayers: 2, dropout: 0.3, recurrentDropout: 0.3 };
-      const out = {};
-      for (const fusedStep of [false, true]) {
-        const model = L.buildModel('lstm', { ...spec, seed: 5 });
-        const r = await L.train(model, { x: data.x, y: data.y }, { epochs: 4, batchSize: 8, loss: 'crossEntropy', verbose: false, fusedStep });
-        out[fusedStep ? 'fused' : 'ops'] = { r, weights: model.getWeights().map((w) => w.dataSync().slice()), counters: counters(model) };
-        model.dispose();
-      }
+      const out = await bothPaths('lstm', spec, { x: data.x, y: data.y }, { loss: 'crossEntropy' });
       const d = compare(out, `${backend} token LM padId`);
       console.log(`${backend} token LSTM LM with padId: max rel. differences — loss ${d.dLoss.toExponential(2)}, ‖g‖ ${d.dNorm.toExponential(2)}, weights ${d.dW.toExponential(2)}`);
       // A GRU, and the lengths given as well (train checks them against the padding).
-      const lens = {};
-      for (const fusedStep of [false, true]) {
-        const model = L.buildModel('gru', { ...spec, seed: 6 });
-        const r = await L.train(model, data, { epochs: 4, batchSize: 8, loss: 'crossEntropy', verbose: false, fusedStep });
-        lens[fusedStep ? 'fused' : 'ops'] = { r, weights: model.getWeights().map((w) => w.dataSync().slice()), counters: counters(model) };
-        model.dispose();
-      }
+      const lens = await bothPaths('gru', spec, data, { loss: 'crossEntropy' }, 6);
       const d2 = compare(lens, `${backend} token GRU LM lengths`);
       console.log(`${backend} token GRU LM with lengths: max rel. differences — loss ${d2.dLoss.toExponential(2)}, ‖g‖ ${d2.dNorm.toExponential(2)}, weights ${d2.dW.toExponential(2)}`);
       tf.dispose([data.x, data.y]);

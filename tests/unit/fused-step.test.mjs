@@ -11,61 +11,7 @@ const L = lib();
 const tf = getTf();
 await L.initBackend({ backend: process.env.RNN_LAB_BACKEND ?? 'wasm', quiet: true });
 
-const N = 40, T = 9, M = 3;
-
-/** Data for a spec: x [N, T, M], targets fitting its head, and lengths 1..T (incl. 1 and T) when asked. */
-function dataFor(spec, withLengths, seed = 7) {
-  const perStep = spec.topology === 'many-to-many';
-  const k = spec.outputSize;
-  const x = tf.randomNormal([N, T, M], 0, 1, 'float32', seed);
-  let y;
-  if (spec.outputActivation === 'softmax') y = tf.randomUniform(perStep ? [N, T] : [N], 0, k, 'int32', seed + 1);
-  else if (spec.outputActivation === 'sigmoid') y = tf.tidy(() => tf.cast(tf.greater(tf.randomNormal(perStep ? [N, T, k] : [N, k], 0, 1, 'float32', seed + 1), 0), 'float32'));
-  else y = tf.randomNormal(perStep ? [N, T, k] : [N, k], 0, 1, 'float32', seed + 1);
-  const lengths = withLengths ? Array.from({ length: N }, (_, i) => (i === 0 ? T : 1 + ((i * 5) % T))) : undefined;
-  return { x, y, ...(lengths ? { lengths } : {}) };
-}
-
-/** Train one model per path from the same initial weights; returns both results and final weights. */
-async function bothPaths(cell, spec, data, options) {
-  const out = {};
-  for (const fusedStep of [false, true]) {
-    const model = L.buildModel(cell, { ...spec, seed: 5 });
-    const r = await L.train(model, data, { epochs: 4, batchSize: 8, verbose: false, ...options, fusedStep });
-    out[fusedStep ? 'fused' : 'ops'] = { r, weights: model.getWeights().map((w) => w.dataSync().slice()), names: model.getWeights().map((w) => w.name) };
-    model.dispose();
-  }
-  return out;
-}
-
-function compare(out, what) {
-  const { ops, fused } = out;
-  assert.equal(fused.r.stepPath, 'fused', `${what}: ${fused.r.stepPathReason}`);
-  assert.equal(ops.r.stepPath, 'tf.js');
-  assert.equal(fused.r.steps.length, 20, `${what}: 20 steps`);
-  assert.equal(ops.r.steps.length, 20);
-  let dLoss = 0, dNorm = 0, dW = 0;
-  fused.r.steps.forEach((s, i) => {
-    const o = ops.r.steps[i];
-    dLoss = Math.max(dLoss, Math.abs(s.loss - o.loss) / Math.abs(o.loss));
-    dNorm = Math.max(dNorm, Math.abs(s.gradNorm - o.gradNorm) / Math.abs(o.gradNorm), Math.abs(s.clippedNorm - o.clippedNorm) / Math.abs(o.clippedNorm));
-    assert.equal(s.clipped, o.clipped, `${what}: step ${i} clipped flag`);
-    for (const [name, v] of Object.entries(o.paramNorms)) {
-      assert.ok(Math.abs(s.paramNorms[name] - v) <= 1e-4 * Math.max(v, 1e-6), `${what}: step ${i} ‖g‖ of ${name}: fused ${s.paramNorms[name]} vs ${v}`);
-    }
-  });
-  ops.weights.forEach((w, i) => {
-    let diff = 0, scale = 0;
-    w.forEach((v, j) => { diff = Math.max(diff, Math.abs(v - fused.weights[i][j])); scale = Math.max(scale, Math.abs(v)); });
-    dW = Math.max(dW, diff / scale);
-  });
-  assert.ok(dLoss <= 1e-5, `${what}: max relative loss difference ${dLoss.toExponential(2)} (tolerance 1e-5)`);
-  assert.ok(dNorm <= 1e-4, `${what}: max relative gradient-norm difference ${dNorm.toExponential(2)} (tolerance 1e-4)`);
-  assert.ok(dW <= 1e-4, `${what}: max relative weight difference after 20 steps ${dW.toExponential(2)} (tolerance 1e-4)`);
-  // The steps moved the weights: a step that did nothing on both paths would pass the comparison.
-  assert.ok(Math.abs(fused.r.steps[0].loss - fused.r.steps.at(-1).loss) > 0, `${what}: the loss changed over 20 steps`);
-  return { dLoss, dNorm, dW };
-}
+import { N, T, M, dataFor, bothPaths, compare } from './fused-paths.mjs';
 
 const CASES = [
   ['lstm', { inputSize: M, hiddenSize: 8, outputSize: 2 }, { optimizer: 'adam', learningRate: 0.02 }, false],
