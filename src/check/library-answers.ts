@@ -142,9 +142,37 @@ export class AnswerGuard {
   }
 }
 
+/** The value at `chain` below `base` through own data properties only (a getter is never run); undefined where it stops. */
+function dataPath(base: unknown, chain: string[]): unknown {
+  let v = base;
+  for (const key of chain) {
+    if (v == null || (typeof v !== 'object' && typeof v !== 'function')) return undefined;
+    const d = Object.getOwnPropertyDescriptor(v, key);
+    if (!d || !('value' in d)) return undefined;
+    v = d.value;
+  }
+  return v;
+}
+
+/** Names `src` declares itself (functions, variables, classes, parameters): a bare name among them is the student's own. */
+function declaredNames(src: string, ID: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of src.matchAll(new RegExp(`\\b(?:function\\*?|const|let|var|class)\\s+(${ID})`, 'g'))) out.add(m[1]);
+  for (const m of src.matchAll(new RegExp(`\\b(?:const|let|var)\\s*[{\\[]([^}\\]=]*)[}\\]]`, 'g'))) {
+    for (const id of m[1].matchAll(new RegExp(ID, 'g'))) out.add(id[0]);                                       // destructuring
+  }
+  for (const m of src.matchAll(/\(([^()]*)\)\s*(?:=>|\{)/g)) for (const id of m[1].matchAll(new RegExp(ID, 'g'))) out.add(id[0]);   // parameters
+  for (const m of src.matchAll(new RegExp(`(?:^|[^.\\w$])(${ID})\\s*=>`, 'g'))) out.add(m[1]);                           // x => …
+  return out;
+}
+
 /**
  * The listed exports that `fn`'s source refers to (compiled by tslab: `exports.alias`, `exports.lab.name`,
- * or `require('rnn-lab').name`), whatever it was called.
+ * or `require('rnn-lab').name`), whatever it was called — also through a notebook binding the function
+ * names bare (tslab keeps a cell's own `const helper = lab.attend` as a local of that cell, so a function in
+ * the same cell says `helper`, not `exports.helper`) and through properties of a binding (`tools.f` for
+ * `const tools = { f: lab.attend }`), read without running getters. A bare name the function declares
+ * itself (its own helper, a parameter) is the student's, whatever the notebook binds to that name.
  */
 export function staticLibraryUses(fn: unknown, names: readonly string[]): string[] {
   if (typeof fn !== 'function' || names.length === 0) return [];
@@ -158,15 +186,24 @@ export function staticLibraryUses(fn: unknown, names: readonly string[]): string
   const startsWith = (chain: string[], parts: string[]) => parts.every((p, k) => chain[k] === p);
   const ID = '[A-Za-z_$][\\w$]*';
   if (scope) {
-    for (const m of src.matchAll(new RegExp(`\\bexports\\.(${ID})((?:\\s*\\.\\s*${ID})*)`, 'g'))) {
-      const v = scope[m[1]];
+    const own = declaredNames(src, ID);
+    const refs = [
+      ...[...src.matchAll(new RegExp(`\\bexports\\.(${ID})((?:\\s*\\.\\s*${ID})*)`, 'g'))].map((m) => [m[1], m[2]] as const),
+      // A bare name (not a property, not an object key) that the notebook binds and the function does not declare.
+      ...[...src.matchAll(new RegExp(`(?<![.\\w$])(${ID})((?:\\s*\\.\\s*${ID})*)(?!\\s*:(?!:))`, 'g'))]
+        .filter((m) => m[1] !== 'exports' && !own.has(m[1]) && Object.prototype.hasOwnProperty.call(scope, m[1])).map((m) => [m[1], m[2]] as const),
+    ];
+    for (const [name, rest] of refs) {
+      const v = dataPath(scope, [name]);
       if (v == null) continue;
-      const chain = m[2].split('.').map((s) => s.trim()).filter((s) => s);
+      const chain = rest.split('.').map((s) => s.trim()).filter((s) => s);
       for (const n of names) {
         const parts = n.split('.');
-        if (v === resolve(n)) found.add(n);                                              // the export, under any alias
+        const target = resolve(n);
+        if (v === target) found.add(n);                                                  // the export, under any alias
         else if (parts.length > 1 && v === index[parts[0]] && startsWith(chain, parts.slice(1))) found.add(n);   // RNN_FAMILY.step
         else if (v === index && startsWith(chain, parts)) found.add(n);                  // import * as lab: lab.name
+        else if (typeof target === 'function' && chain.some((_, k) => dataPath(v, chain.slice(0, k + 1)) === target)) found.add(n);   // tools.f
       }
     }
   }

@@ -103,6 +103,40 @@ test('a reference the tests never reach is caught statically (an alias, the modu
   });
 });
 
+test("a notebook binding named bare (tslab keeps a cell's own const local) or a property of one is caught; the student's own declaration of that name is not", () => {
+  // The reported case: `const helper = lab.attend` in the cell that defines the student's attentionWeights,
+  // which then says `helper(...)` (a cell-local const, not exports.helper: the spies on the scope miss it).
+  const attentionViaHelper = new Function('tf', 'helper', `return function attentionWeights(s, hs, lengths, Wa, Ua, va) { return tf.tidy(() => {
+    const query = tf.transpose(s).expandDims(1), keys = tf.stack(hs).transpose([2, 0, 1]);
+    return helper(query, keys, { score: 'additive', weights: { W1: tf.transpose(Wa), W2: tf.transpose(Ua), v: va.reshape([-1]) }, sourceLengths: lengths }).weights.squeeze([1]).transpose(); }); }`);
+  const viaHelper = attentionViaHelper(tf, L.attend);
+  const outside = check.attentionWeights(viaHelper, quiet);
+  assert.equal(outside.points, 3, 'outside a notebook nothing tells helper from the student\'s code: the library computes the right answer');
+  withScope({ helper: L.attend, tf }, () => {
+    const r = check.attentionWeights(viaHelper, quiet);
+    assert.equal(r.points, 0, r.message);
+    assert.match(r.message, /your attentionWeights refers to the library's attend, which is this exercise's answer/);
+  });
+  // A second case: a property of a binding (`const tools = { f: lab.attentionScores }` … `tools.f(...)`), in hw3's clipping.
+  withScope({ tools: { f: L.clipByGlobalNorm, other: 1 }, lab: L }, () => {
+    const viaTools = new Function('tools', 'return function clipByGlobalNorm(g, m) { const r = tools.f(g, m); return { grads: r.grads, norm: r.norm }; }')({ f: L.clipByGlobalNorm });
+    const r = check.clipByGlobalNorm(viaTools, quiet);
+    assert.equal(r.points, 0, r.message);
+    assert.match(r.message, /refers to the library's clipByGlobalNorm/);
+  });
+  // The student's own helper, parameter or destructured local of the same name as a notebook binding is theirs.
+  withScope({ helper: L.clipByGlobalNorm, norm: L.globalNorm }, () => {
+    const ownHelper = new Function('hand', 'return function clipByGlobalNorm(g, m) { function helper(a, b) { return hand(a, b); } return helper(g, m); }')(clipByHand);
+    assert.equal(check.clipByGlobalNorm(ownHelper, quiet).points, 2);
+    const asParam = new Function('hand', 'return function clipByGlobalNorm(g, m, helper = hand) { return helper(g, m); }')(clipByHand);
+    assert.equal(check.clipByGlobalNorm(asParam, quiet).points, 2);
+    const destructured = new Function('hand', 'return function clipByGlobalNorm(g, m) { const { helper, norm } = { helper: hand, norm: 0 }; return helper(g, m); }')(clipByHand);
+    assert.equal(check.clipByGlobalNorm(destructured, quiet).points, 2);
+    const asKey = new Function('hand', 'return function clipByGlobalNorm(g, m) { const o = { helper: 1 }; return hand(g, m); }')(clipByHand);
+    assert.equal(check.clipByGlobalNorm(asKey, quiet).points, 2, 'an object key is no reference');
+  });
+});
+
 test("methods: rng.choice and softmax in sampling, RNN_FAMILY.step in the RNN step", () => {
   const viaChoice = (logits, T, rng) => rng.choice(logits.map((z) => Math.exp(z / T)));
   const r = check.sampleWithTemperature(viaChoice, quiet);
