@@ -167,10 +167,17 @@ test("the grader: a clipByGlobalNorm that calls the library's scores 0 with the 
     ans.source = 'One scalar for every entry keeps the direction; per entry it turns towards the diagonal.';
     const lib = path.join(dir, 'hw3-library.ipynb');
     fs.writeFileSync(lib, JSON.stringify(nb));
+    // A third: the library's function kept in a const of the very cell that defines clipByGlobalNorm (tslab keeps
+    // it local to the cell, so the function says `clipHelper`, not exports.clipHelper, and the scope's spies miss it).
+    const local = readNb(path.join(HOMEWORK_DIR, 'hw3-char-lm.ipynb'));
+    const clip2 = local.cells.find((c) => c.cell_type === 'code' && text(c).includes('function clipByGlobalNorm'));
+    clip2.source = `import * as lab from 'rnn-lab';\nconst clipHelper = lab.clipByGlobalNorm;\n${text(clip2).replace('return { grads: clipped, norm };', 'const viaLib = clipHelper(grads, maxNorm);\n  return { grads: viaLib.grads, norm: viaLib.norm };')}`;
+    const localFile = path.join(dir, 'hw3-local-alias.ipynb');
+    fs.writeFileSync(localFile, JSON.stringify(local));
     const released = path.join(RELEASE_DIR, 'hw1-rnn-step.ipynb');
     const out = path.join(dir, 'grades.json');
     const csvFile = path.join(dir, 'grades.csv');
-    const r = await grade(['--out', out, '--csv', csvFile, '--jobs', '2', lib, released]);
+    const r = await grade(['--out', out, '--csv', csvFile, '--jobs', '2', lib, released, localFile]);
     console.log(r.stdout.trim());
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(fs.readFileSync(out, 'utf8'));
@@ -181,6 +188,11 @@ test("the grader: a clipByGlobalNorm that calls the library's scores 0 with the 
     for (const name of ['sampleWithTemperature', 'perplexity', 'trainingLoop']) assert.equal(ex[name].points, ex[name].maxPoints, `${name}: ${ex[name].message}`);
     assert.equal(e3.points, 8);
     assert.equal(e3.maxPoints, 10);
+    const eLocal = report.submissions.find((x) => x.submission === localFile);
+    const exLocal = Object.fromEntries(eLocal.exercises.map((x) => [x.exercise, x]));
+    assert.equal(exLocal.clipByGlobalNorm.points, 0, exLocal.clipByGlobalNorm.message);
+    assert.match(exLocal.clipByGlobalNorm.message, /^your clipByGlobalNorm (calls|refers to) the library's clipByGlobalNorm, which is this exercise's answer/);
+    assert.equal(eLocal.points, 8);
     assert.equal(e3.handMaxPoints, 2);
     assert.deepEqual(e3.questions.map((q) => [q.question, q.maxPoints, q.points, q.status, q.answered, q.answer]),
       [['globalVsEntry', 2, null, 'to be graded by hand', true, 'One scalar for every entry keeps the direction; per entry it turns towards the diagonal.']]);
