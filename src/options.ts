@@ -74,7 +74,9 @@ export function checkOptions(where: string, options: unknown, valid: readonly st
   if (options === undefined) return;
   // `unlisted` keys are accepted but neither listed nor suggested (see TFJS_CONFIG_KEYS).
   const listed = valid.filter((k) => !unlisted.includes(k));
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  // A class instance (a tensor, a model, a Map) is not an options object: its own keys are its internals.
+  const proto = options !== null && typeof options === 'object' ? Object.getPrototypeOf(options) : undefined;
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || (proto !== Object.prototype && proto !== null)) {
     throw new TypeError(`${where}: ${argName} must be an object with keys ${listed.join(', ')}; got ${describe(options)}`);
   }
   for (const key of Object.keys(options)) {
