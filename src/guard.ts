@@ -163,7 +163,7 @@ export function guardModel(model: tf.LayersModel, spec: StoredSpec): tf.LayersMo
       const perSide = k.mask == null && typeof k.lengths === 'object' && !Array.isArray(k.lengths) && !ArrayBuffer.isView(k.lengths) && !(k.lengths instanceof tf.Tensor);
       throw new Error(perSide
         ? `apply: model.apply cannot take a seq2seq model's per-side lengths { source, target }: tf.js hands a call's options to every layer, so the encoder and the decoder cannot each get their own; ${elsewhere}`
-        : `apply: a seq2seq model takes its source and target lengths separately; one ${k.mask != null ? 'mask' : 'lengths list'} here would reach the encoder and the decoder alike; ${elsewhere}`);
+        : `apply: a seq2seq model takes its source and target lengths separately — one ${k.mask != null ? 'mask' : 'lengths list'} here would reach the encoder and the decoder alike; ${elsewhere}`);
     }
     const list = Array.isArray(x) ? x : [x];
     if (list.length > 0 && list.every((t) => t instanceof tf.Tensor)) checkModelInputs('apply', spec, x, 'inputs');

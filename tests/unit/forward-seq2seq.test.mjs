@@ -144,7 +144,7 @@ for (const backend of ['wasm', 'cpu']) {
       throwsMsg(() => m.apply([src, tin], perSide), /^apply: model\.apply cannot take a seq2seq model's per-side lengths \{ source, target \}/, 'apply per-side');
       throwsMsg(() => m.apply([src, tin], perSide), FS, 'apply per-side names forwardSeq2seq');
       assert.throws(() => m.apply([src, tin], perSide), (e) => !/one lengths list/.test(e.message));
-      throwsMsg(() => m.apply([src, tin], { lengths: [5, 3, 2, 4] }), /one lengths list here would reach the encoder and the decoder alike; run forwardSeq2seq/, 'apply one list');
+      throwsMsg(() => m.apply([src, tin], { lengths: [5, 3, 2, 4] }), /separately — one lengths list here would reach the encoder and the decoder alike; run forwardSeq2seq/, 'apply one list');
       throwsMsg(() => L.forwardModel(m, [src, tin], perSide), /^forwardModel: this is a seq2seq model .*forwardSeq2seq\(model, \[source, targetIn\]/, 'forwardModel');
       throwsMsg(() => m.predict([src, tin], perSide), FS, 'predict');
       throwsMsg(() => m.evaluate([src, tin], tin), /p = forwardSeq2seq\(model, \[source, targetIn\], \{ lengths: \{ source, target \} \}\)\.output/, 'evaluate');
