@@ -60,6 +60,9 @@ export interface AttendOptions {
 }
 const ATTEND_KEYS = ['score', 'weights', 'sourceLengths', 'mask'] as const;
 
+/** Options of {@link attentionScores}: the score and its weights (no lengths: raw scores cover every source step). */
+export type AttentionScoresOptions = Pick<AttendOptions, 'score' | 'weights'>;
+
 function checkScore(where: string, name: string, score: unknown): AttentionScore {
   if (!ATTENTION_SCORES.includes(score as AttentionScore)) throw new RangeError(`${where}: ${name} must be one of ${ATTENTION_SCORES.map((s) => `'${s}'`).join(', ')}; got ${describe(score)}`);
   return score as AttentionScore;
@@ -68,6 +71,8 @@ function checkScore(where: string, name: string, score: unknown): AttentionScore
 function checkShape(where: string, name: string, t: unknown, shape: (number | null | undefined)[], layout: string): void {
   const ok = t instanceof tf.Tensor && t.rank === shape.length && shape.every((d, i) => d === null || (t as tf.Tensor).shape[i] === d);
   if (!ok) throw new RangeError(`${where}: ${name} must be a tensor ${layout} = [${shape.map((d) => d ?? '·').join(', ')}]; got ${t instanceof tf.Tensor ? `shape [${t.shape.join(', ')}]` : describe(t)}`);
+  // tf.js's batched matMul takes float32 only, and fails with "BatchMatMul for non non-float32 tensors".
+  if ((t as tf.Tensor).dtype !== 'float32') throw new TypeError(`${where}: ${name} must be a float32 tensor ${layout}; got ${describe(t)} (tf.cast(${name.replace(/^options\./, '')}, 'float32'))`);
 }
 
 /**
@@ -143,11 +148,20 @@ function checkCall(where: string, query: unknown, keys: unknown, options: Attend
 
 /**
  * The attention scores score(h_t, h̄_s) of queries `[batch, Tt, n]` over keys `[batch, Ts, n]`:
- * `[batch, Tt, Ts]`, before masking and softmax (see the module doc for the three scores).
+ * `[batch, Tt, Ts]`, before masking and softmax (see the module doc for the three scores), at every
+ * source step, padded or not: `sourceLengths` and `mask` are refused (attend applies them).
  *
- * @throws RangeError naming the argument for a bad score, shape or weight
+ * @throws RangeError naming the argument for a bad score, shape or weight; TypeError for a tensor that
+ *   is not float32, or for options.sourceLengths / options.mask
  */
-export function attentionScores(query: tf.Tensor3D, keys: tf.Tensor3D, options: AttendOptions): tf.Tensor3D {
+export function attentionScores(query: tf.Tensor3D, keys: tf.Tensor3D, options: AttentionScoresOptions): tf.Tensor3D {
+  // Raw scores have no padding to respect: the lengths would be silently unused, so they are refused.
+  const o = (options ?? {}) as AttendOptions;
+  if (o.sourceLengths != null || o.mask != null) {
+    const key = o.sourceLengths != null ? 'sourceLengths' : 'mask';
+    throw new TypeError(`attentionScores: options.${key} is not taken: attentionScores returns the raw scores at every source step (no mask, no softmax); ` +
+      `attend(query, keys, { score, weights, ${key} }) applies the source lengths (weight 0 at padded steps)`);
+  }
   const { score, w } = checkCall('attentionScores', query, keys, options);
   return tf.tidy(() => rawScores(query, keys, score, w));
 }

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CellKind, GateActivation, GruUpdate, RnnActivation } from './family';
 import { RecurrentLayer, RecurrentLayerOptions, layerClass } from './layers';
 import { checkOptions } from './options';
+import { describe } from './describe';
 import { guardModel } from './guard';
 import { LabEmbedding } from './embedding';
 import { LabDropout, checkRate } from './dropout';
@@ -169,7 +170,7 @@ export function checkSpec(spec: ModelSpec, where = 'build'): Required<Pick<Model
   checkRate(where, 'spec.recurrentDropout', spec.recurrentDropout);
   if (spec.attention !== undefined) {
     if (topology !== 'seq2seq') throw new RangeError(`${where}: spec.attention is for seq2seq models (a decoder attending over the encoder's states); this spec's topology is '${topology}'`);
-    if (!ATTENTION_SCORES.includes(spec.attention)) throw new RangeError(`${where}: spec.attention must be one of ${ATTENTION_SCORES.map((s) => `'${s}'`).join(', ')}; got ${JSON.stringify(spec.attention)}`);
+    if (!ATTENTION_SCORES.includes(spec.attention)) throw new RangeError(`${where}: spec.attention must be one of ${ATTENTION_SCORES.map((s) => `'${s}'`).join(', ')}; got ${describe(spec.attention)}`);
   }
   const outs = ['linear', 'softmax', 'sigmoid'];
   if (spec.outputActivation !== undefined && !outs.includes(spec.outputActivation)) throw new RangeError(`${where}: spec.outputActivation must be one of ${outs.join(', ')}; got '${spec.outputActivation}'`);

@@ -270,7 +270,7 @@ export function decode(model: tf.LayersModel, source: tf.Tensor, options: Decode
   const sourceLengths = sourceLengthsOf('decode', model, source, options, source.shape[0], source.shape[1]!);
   if (!tokens && options.end !== undefined) throw new RangeError(`decode: options.end is for token models (vocabSize); this model outputs vectors, so it would be ignored`);
   if (!tokens && (!Array.isArray(options.start) || options.start.length !== spec.outputSize)) {
-    throw new RangeError(`decode: options.start must be a start vector of length outputSize=${spec.outputSize}; got ${JSON.stringify(options.start)}`);
+    throw new RangeError(`decode: options.start must be a start vector of length outputSize=${spec.outputSize}; got ${describe(options.start)}${(options.start as unknown) instanceof tf.Tensor ? ' (a plain number[]: e.g. Array(' + spec.outputSize + ').fill(0))' : ''}`);
   }
   const dec = recurrentLayers(model).filter((l) => l.name.startsWith('decoder_'));
   const head = model.getLayer('head');

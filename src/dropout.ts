@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import { Rng } from './random';
 import { describe } from './describe';
-import { checkOptions } from './options';
+import { checkOptions, TFJS_CONFIG_KEYS } from './options';
 
 /**
  * Check a dropout rate: a number in [0, 1) (undefined → 0).
@@ -112,7 +112,7 @@ export class LabDropout extends tf.layers.Layer implements DropoutCounter {
 
   constructor(args: LabDropoutOptions) {
     super(args);
-    checkOptions('LabDropout', args, DROPOUT_KEYS);
+    checkOptions('LabDropout', args, DROPOUT_KEYS, 'options', TFJS_CONFIG_KEYS);
     this.rate = checkRate('LabDropout', 'rate', args?.rate);
     const seed = args.seed ?? 1;
     if (!Number.isSafeInteger(seed)) throw new RangeError(`LabDropout: seed must be a safe integer; got ${describe(args.seed)}`);

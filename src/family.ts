@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { HARD_SIGMOID } from './fused/kernels';
+import { describe } from './describe';
 
 /** The built-in families' names. */
 export type BuiltinCellKind = 'rnn' | 'lstm' | 'gru';
@@ -173,7 +174,7 @@ export function gateActivate(a: tf.Tensor2D, act: GateActivation): tf.Tensor2D {
   if (act === 'hardSigmoid') return tf.clipByValue(tf.add(0.5, tf.mul(0.2, a)), 0, 1) as tf.Tensor2D;
   if (act === 'sigmoid') return tf.sigmoid(a);
   // Public since registerCell: a custom step's typo must not quietly become σ.
-  throw new RangeError(`gateActivate: act must be 'sigmoid' or 'hardSigmoid' (a layer's recurrentActivation); got ${JSON.stringify(act)}`);
+  throw new RangeError(`gateActivate: act must be 'sigmoid' or 'hardSigmoid' (a layer's recurrentActivation); got ${describe(act)}`);
 }
 
 /**

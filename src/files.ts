@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
+import { describe } from './describe';
 
 /**
  * Make `dir`'s entries (a rename, a new or removed file) durable. Best effort: some platforms
@@ -41,7 +42,7 @@ export function fsyncDir(dir: string): void {
  * ```
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  if (typeof file !== 'string' || file.length === 0) throw new TypeError(`writeFileAtomic: file must be a path; got ${JSON.stringify(file)}`);
+  if (typeof file !== 'string' || file.length === 0) throw new TypeError(`writeFileAtomic: file must be a path; got ${describe(file)}`);
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
     throw new TypeError(`writeFileAtomic: data must be a string or a Uint8Array/Buffer; got ${data === null ? 'null' : typeof data}`);
   }

@@ -99,7 +99,7 @@ export function forwardModel(model: tf.LayersModel, x: tf.Tensor, options: Forwa
 /** forwardModel's checks, for callers that run {@link runModel} themselves (gradientFlow, gateStats). */
 export function checkForwardModel(model: tf.LayersModel, x: tf.Tensor, options: ForwardModelOptions): void {
   const spec = specOf(model);
-  if (spec.topology === 'seq2seq') throw new Error('forwardModel: seq2seq models are run with model.apply / decode; forwardModel takes many-to-one, many-to-many and one-to-many models');
+  if (spec.topology === 'seq2seq') throw new Error('forwardModel: this is a seq2seq model (two inputs, each with its own lengths); run it with forwardSeq2seq(model, [source, targetIn], { lengths: { source, target } }) (teacher forcing) or decode(model, source, { start, maxLength, sourceLengths }) (generation). forwardModel takes many-to-one, many-to-many and one-to-many models');
   checkOptions('forwardModel', options, FORWARD_MODEL_KEYS);
   checkModelInput('forwardModel', 'x', x, inputSpecsOf(spec)[0]);
   if (spec.topology === 'one-to-many' && (options.lengths != null || options.mask != null)) {

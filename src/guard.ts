@@ -92,6 +92,9 @@ export function predictUnchecked(model: tf.LayersModel, x: tf.Tensor | tf.Tensor
  * // predict: x must have rank 3, layout [batch, time, features=1]; got shape [4, 10] (one sequence? …)
  * ```
  */
+/** The call that runs a padded seq2seq batch with per-side lengths (forward-seq2seq.ts), for messages. */
+const SEQ2SEQ_RUN = 'forwardSeq2seq(model, [source, targetIn], { lengths: { source, target } })';
+
 /**
  * tf.js's predict, evaluate and fit read their config's known keys and ignore the rest: lengths or a
  * mask there would be dropped, and a padded batch run as if every step were real.
@@ -101,7 +104,9 @@ function checkNoLengths(where: 'predict' | 'evaluate' | 'fit', spec: StoredSpec,
   const c = config as { lengths?: unknown; mask?: unknown };
   if (c.lengths == null && c.mask == null) return;
   const key = c.lengths != null ? 'lengths' : 'mask';
-  const instead = where === 'fit' ? 'train(model, { x, y, lengths }) trains on a padded batch'
+  const seq2seq = (spec.topology ?? 'many-to-one') === 'seq2seq';
+  const instead = where === 'fit' ? `train(model, { x${seq2seq ? ': [source, targetIn]' : ''}, y, lengths${seq2seq ? ': { source, target }' : ''} }) trains on a padded batch`
+    : seq2seq ? `${SEQ2SEQ_RUN}.output runs a padded seq2seq batch by teacher forcing, each side with its own lengths (decode(model, source, { sourceLengths }) generates)`
     : 'forwardModel(model, x, { lengths }) or model.apply(x, { lengths }) runs a padded batch';
   const tokens = spec.vocabSize !== undefined ? '; a token model built with padId finds the lengths in its padding (then predict works as is)' : '';
   throw new Error(`${where}: tf.js's ${where} has no ${key} option and would ignore it (every padded step would count); ${instead}${tokens}`);
@@ -115,9 +120,9 @@ function checkNoLengths(where: 'predict' | 'evaluate' | 'fit', spec: StoredSpec,
 function checkCompiled(where: 'evaluate' | 'fit' | 'trainOnBatch', model: tf.LayersModel, spec: StoredSpec): void {
   if ((model as unknown as { optimizer_?: unknown }).optimizer_ != null) return;
   const seq2seq = (spec.topology ?? 'many-to-one') === 'seq2seq';
-  const run = seq2seq ? 'model.apply([source, targetIn]) (or decode(model, source, { sourceLengths }))' : 'model.apply(x, { lengths }) (or forwardModel(model, x, { lengths }).output; no lengths for unpadded batches)';
+  const run = seq2seq ? `${SEQ2SEQ_RUN}.output (lengths only for padded batches; a padId model reads its padding)` : 'model.apply(x, { lengths }) (or forwardModel(model, x, { lengths }).output; no lengths for unpadded batches)';
   const instead = where === 'evaluate'
-    ? `score it yourself: p = ${run}, then the loss lossFunction('${spec.outputActivation === 'sigmoid' ? 'binaryCrossEntropy' : spec.outputActivation === 'softmax' ? 'crossEntropy' : 'mse'}')(y, p${spec.topology === 'many-to-many' || seq2seq ? ', sequenceMask(lengths, T) for per-step outputs' : ''}) and metrics such as accuracy from p's values (README: "Evaluate and predict with lengths")`
+    ? `score it yourself: p = ${run}, then the loss lossFunction('${spec.outputActivation === 'sigmoid' ? 'binaryCrossEntropy' : spec.outputActivation === 'softmax' ? 'crossEntropy' : 'mse'}')(y, p${seq2seq ? ', sequenceMask(lengths.target, Tt) for the real target steps' : spec.topology === 'many-to-many' ? ', sequenceMask(lengths, T) for per-step outputs' : ''}) and metrics such as accuracy from p's values (README: "Evaluate and predict with lengths")`
     : `train it with train(model, { x, y, lengths? }, { epochs, loss, … })`;
   throw new Error(`${where}: this builder model is not compiled (rnn-lab's train() owns the loss and does not compile it), so tf.js's ${where} cannot run; ${instead}. ` +
     `Or call model.compile({ optimizer, loss }) first for tf.js's own ${where}, which has no lengths: every padded step would count`);
@@ -153,8 +158,12 @@ export function guardModel(model: tf.LayersModel, spec: StoredSpec): tf.LayersMo
     // kwargs to every layer): a seq2seq model takes the two sides' lengths where they are told apart.
     const k = kwargs as { mask?: unknown; lengths?: unknown } | undefined;
     if (spec.topology === 'seq2seq' && k && (k.mask != null || k.lengths != null)) {
-      throw new Error(`apply: a seq2seq model takes its source and target lengths separately — train(model, { x: [source, targetIn], y, lengths: { source, target } }), ` +
-        `decode(model, source, { sourceLengths }) — or from its padding when built with padId; one ${k.mask != null ? 'mask' : 'lengths list'} here would reach the encoder and the decoder alike`);
+      const elsewhere = `run ${SEQ2SEQ_RUN} for the teacher-forced output (and attention weights), ` +
+        'train(model, { x: [source, targetIn], y, lengths: { source, target } }) to train, decode(model, source, { sourceLengths }) to generate';
+      const perSide = k.mask == null && typeof k.lengths === 'object' && !Array.isArray(k.lengths) && !ArrayBuffer.isView(k.lengths) && !(k.lengths instanceof tf.Tensor);
+      throw new Error(perSide
+        ? `apply: model.apply cannot take a seq2seq model's per-side lengths { source, target }: tf.js hands a call's options to every layer, so the encoder and the decoder cannot each get their own; ${elsewhere}`
+        : `apply: a seq2seq model takes its source and target lengths separately — one ${k.mask != null ? 'mask' : 'lengths list'} here would reach the encoder and the decoder alike; ${elsewhere}`);
     }
     const list = Array.isArray(x) ? x : [x];
     if (list.length > 0 && list.every((t) => t instanceof tf.Tensor)) checkModelInputs('apply', spec, x, 'inputs');

@@ -98,3 +98,6 @@ export { attend, attentionScores, LabAttention, ATTENTION_SCORES } from './atten
 export type { AttentionScore, AttentionScoreWeights, AttendOptions, LabAttentionArgs, AttentionOutput } from './attention';
 export { attentionWeights } from './attention-weights';
 export type { AttentionWeightsOptions } from './attention-weights';
+export { forwardSeq2seq } from './forward-seq2seq';
+export type { ForwardSeq2seqOptions, ForwardSeq2seqResult } from './forward-seq2seq';
+export type { AttentionScoresOptions } from './attention';

@@ -4,7 +4,7 @@
  */
 import { CellFamily, CellOptions, GateActivation, GruUpdate, RnnActivation, cellDefaults } from './family';
 import { checkUnreadOptions, readsOption } from './cells';
-import { checkOptions } from './options';
+import { checkOptions, TFJS_CONFIG_KEYS } from './options';
 import { checkPositiveInt } from './inputs';
 import { checkRate } from './dropout';
 
@@ -96,7 +96,7 @@ export interface ResolvedLayerOptions {
  * and whether recurrentActivation means anything).
  */
 export function resolveLayerOptions(who: string, args: RecurrentLayerOptions, family: CellFamily): ResolvedLayerOptions {
-  checkOptions(who, args, RECURRENT_LAYER_KEYS);
+  checkOptions(who, args, RECURRENT_LAYER_KEYS, 'options', TFJS_CONFIG_KEYS);   // customObjects, … accepted, not listed
   checkPositiveInt(who, 'units (the hidden size n)', args?.units);
   const initialStateMode = args.initialState ?? 'zeros';
   if (!['zeros', 'learned'].includes(initialStateMode)) {

@@ -89,30 +89,31 @@ function paddingLengths(where: string, name: string, ids: tf.Tensor, padId: numb
  * (`lengths.source`, `lengths.target`), read from the padding of a padId model's token ids, or both
  * (they must agree). Null for a side whose every row is full.
  *
+ * @param where  the function, for messages (train, forwardSeq2seq); `xName` the inputs' name (`data.x`, `x`)
  * @throws TypeError for lengths that are not `{ source?, target? }` or for a mask; RangeError for bad
  *   lengths or lengths that disagree with the padding (row named)
  */
-export function seq2seqLengths(model: tf.LayersModel, what: string, data: { x: tf.Tensor[]; lengths?: unknown; mask?: unknown }):
+export function seq2seqLengths(model: tf.LayersModel, what: string, data: { x: tf.Tensor[]; lengths?: unknown; mask?: unknown }, where = 'train', xName = `${what}.x`):
   { source: Int32Array | null; target: Int32Array | null } {
   if (data.mask != null) {
-    throw new TypeError(`train: ${what}.mask is one mask, but a seq2seq model has two inputs (source and target_in) with lengths of their own; give ${what}.lengths = { source, target } (each a [batch] list of real steps)`);
+    throw new TypeError(`${where}: ${what}.mask is one mask, but a seq2seq model has two inputs (source and target_in) with lengths of their own; give ${what}.lengths = { source, target } (each a [batch] list of real steps)`);
   }
   const given = data.lengths;
   if (given != null && (typeof given !== 'object' || Array.isArray(given) || ArrayBuffer.isView(given) || given instanceof tf.Tensor)) {
-    throw new TypeError(`train: ${what}.lengths of a seq2seq model must be { source?, target? } (real steps of each source [batch, Ts] and each target [batch, Tt]); got ${describe(given)}`);
+    throw new TypeError(`${where}: ${what}.lengths of a seq2seq model must be { source?, target? } (real steps of each source [batch, Ts] and each target [batch, Tt]); got ${describe(given)}`);
   }
   const g = (given ?? {}) as Record<string, unknown>;
   const extra = Object.keys(g).find((k) => k !== 'source' && k !== 'target');
-  if (extra !== undefined) throw new TypeError(`train: ${what}.lengths has an unknown key '${extra}'; a seq2seq model takes { source, target }`);
+  if (extra !== undefined) throw new TypeError(`${where}: ${what}.lengths has an unknown key '${extra}'; a seq2seq model takes { source, target }`);
   const padId = specOf(model).padId;
   const [source, targetIn] = data.x;
   const side = (key: 'source' | 'target', ids: tf.Tensor, input: string): Int32Array | null => {
     const [N, T] = ids.shape as [number, number];
-    const fromGiven = g[key] == null ? null : checkLengths('train', `${what}.lengths.${key}`, g[key], N, T, ids.rank === 2 ? '[batch, time]' : '[batch, time, features]');
-    const fromPad = paddingLengths('train', `${what}.x[${input === 'source' ? 0 : 1}] (${input})`, ids, padId);
+    const fromGiven = g[key] == null ? null : checkLengths(where, `${what}.lengths.${key}`, g[key], N, T, ids.rank === 2 ? '[batch, time]' : '[batch, time, features]');
+    const fromPad = paddingLengths(where, `${xName}[${input === 'source' ? 0 : 1}] (${input})`, ids, padId);
     if (fromGiven && fromPad) {
       const b = fromGiven.findIndex((L, i) => L !== fromPad[i]);
-      if (b >= 0) throw new RangeError(`train: ${what}.lengths.${key}[${b}] = ${fromGiven[b]} but ${input} row ${b} has ${fromPad[b]} tokens before padId ${padId}`);
+      if (b >= 0) throw new RangeError(`${where}: ${what}.lengths.${key}[${b}] = ${fromGiven[b]} but ${input} row ${b} has ${fromPad[b]} tokens before padId ${padId}`);
     }
     const L = fromGiven ?? fromPad;
     return L && L.some((l) => l < T) ? L : null;

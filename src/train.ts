@@ -735,7 +735,7 @@ function checkTrainArgs(model: tf.LayersModel, data: AnyTrainData, options: Trai
   const es = options.earlyStopping;
   if (es !== undefined && es !== null && typeof es === 'object') checkOptions('train', es, ['patience', 'minDelta'], 'options.earlyStopping');
   if (es !== undefined && (!Number.isInteger(es?.patience) || es.patience < 0 || !((es.minDelta ?? 0) >= 0))) {
-    throw new RangeError(`train: options.earlyStopping must be { patience: an integer >= 0, minDelta?: a number >= 0 }; got ${JSON.stringify(es)}`);
+    throw new RangeError(`train: options.earlyStopping must be { patience: an integer >= 0, minDelta?: a number >= 0 }; got ${es !== null && Object.getPrototypeOf(es) === Object.prototype ? JSON.stringify(es) : describe(es)}`);
   }
   let spec: ReturnType<typeof specOf> | undefined;
   try { spec = specOf(model); } catch { spec = undefined; }

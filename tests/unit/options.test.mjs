@@ -79,7 +79,7 @@ test('messages: a separator when no key is near, "an object", tensors by shape, 
   assert.equal(describe({}), 'an object');
   assert.equal(describe(() => 0), 'a function');
   const t = tf.ones([2, 3]);
-  assert.equal(describe(t), 'a tensor of shape [2, 3]');
+  assert.equal(describe(t), 'a float32 tensor of shape [2, 3]');
   t.dispose();
   const m = lib.buildGRU({ vocabSize: 6, hiddenSize: 4, outputSize: 2, seed: 1 });
   const ids = tf.tensor2d([[0, 1, 2], [3, 9, 4]]);
