@@ -957,9 +957,9 @@ export interface SotuOptions {
   from?: number;
   /** The last year to include (an integer, ≥ from); default: the last address, 2021. */
   to?: number;
-  /** Only these presidents (exact names, as {@link SotuAddress.name}). */
+  /** Only this president, or these presidents (exact names, as {@link SotuAddress.name}: 'Barack Obama', not 'Obama'). */
   name?: string | string[];
-  /** Only these parties (exact names, as {@link SotuAddress.party}). */
+  /** Only this party, or these parties (exact names, as {@link SotuAddress.party}). */
   party?: string | string[];
 }
 
@@ -979,12 +979,13 @@ export interface SotuOptions {
  *
  * @param options.from  first year (integer), default 1790
  * @param options.to  last year (integer), default 2021
- * @param options.name  a president's name or a list of names (exact, as in the records)
+ * @param options.name  a president's name or a list of names (exact, as in the records; a surname or any
+ *   other part of a name, or another case, is an error that names the full name(s) it matches)
  * @param options.party  a party or a list of parties (exact)
  * @returns the matching addresses, sorted by year; new objects on every call
  * @throws TypeError for an unknown options key (naming the nearest), a year that is not an integer, a
  *   name or party that is not a string; RangeError when from > to, for a name or party the data does not
- *   have (naming the nearest one), and when nothing matches (an empty text is never what a lesson wants)
+ *   have (naming the names that contain it, else the nearest one), and when nothing matches (an empty text is never what a lesson wants)
  * @example
  * ```ts
  * sotuAddresses().length;                                  // 233
@@ -1014,9 +1015,17 @@ export function sotuAddresses(options: SotuOptions = {}): SotuAddress[] {
     for (const s of items) {
       if (typeof s !== 'string') throw new TypeError(`${where}: options.${key} must be a string or an array of strings; got ${describe(v)}`);
       if (!known.includes(s)) {
-        const near = nearestKey(s, known);
-        throw new RangeError(`${where}: options.${key} ${JSON.stringify(s)} is not in the data${near ? ` — did you mean ${JSON.stringify(near)}?` : ''}` +
-          (key === 'party' || !near ? ` Known: ${known.join(', ')}` : ''));
+        // A part of a name ('Obama', 'roosevelt') or a different case names the record(s) it could mean;
+        // it is still an error: a partial name matching silently could select more than was meant.
+        const needle = s.trim().toLowerCase();
+        const sameCase = known.filter((k) => k.toLowerCase() === needle);
+        const containing = sameCase.length ? sameCase : needle ? known.filter((k) => k.toLowerCase().includes(needle)) : [];
+        const near = containing.length ? containing : [nearestKey(s, known)].filter((k): k is string => !!k);
+        const quoted = near.map((k) => JSON.stringify(k));
+        const suggestion = near.length === 0 ? '' : near.length === 1 ? ` — did you mean ${quoted[0]}?` :
+          ` — did you mean one of ${quoted.join(', ')}? (a list of ${key === 'name' ? 'names' : 'parties'} selects several)`;
+        throw new RangeError(`${where}: options.${key} ${JSON.stringify(s)} is not in the data${suggestion || '.'}` +
+          (key === 'party' || near.length === 0 ? ` Known: ${known.join(', ')}.` : ''));
       }
     }
     return new Set(items);

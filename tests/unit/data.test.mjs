@@ -444,3 +444,30 @@ test('State of the Union addresses: 233 records read from the package\'s files, 
   assert.throws(() => L.sotuAddresses({ from: 1900, party: 'Whig' }), /no address matches/);
   assert.throws(() => L.sotuAddresses(5), /sotuAddresses: options must be an object/);
 });
+
+test('sotuAddresses: a surname, a part of a name or another case is an error naming the full name(s); punctuation; null years; name and party lists', () => {
+  // A part of a name is never accepted silently (it could select more than was meant), but the error names it.
+  assert.throws(() => L.sotuAddresses({ name: 'Obama' }), /options.name "Obama" is not in the data — did you mean "Barack Obama"\?$/);
+  assert.throws(() => L.sotuAddresses({ name: 'Lincoln' }), /options.name "Lincoln" is not in the data — did you mean "Abraham Lincoln"\?$/);
+  assert.throws(() => L.sotuAddresses({ name: 'barack obama' }), /did you mean "Barack Obama"\?$/);
+  assert.throws(() => L.sotuAddresses({ name: 'roosevelt' }), /did you mean one of "Theodore Roosevelt", "Franklin D Roosevelt"\? \(a list of names selects several\)$/);
+  assert.throws(() => L.sotuAddresses({ name: ['Abraham Lincoln', 'Bush'] }), /options.name "Bush" is not in the data — did you mean one of "George Bush", "George W Bush"\?/);
+  assert.throws(() => L.sotuAddresses({ party: 'whig' }), /options.party "whig" is not in the data — did you mean "Whig"\? Known: none, .*Republican.*\.$/);
+  // Nothing near: a full stop before the list, and one at its end.
+  assert.throws(() => L.sotuAddresses({ name: 'Zzz' }), /options.name "Zzz" is not in the data\. Known: George Washington, John Adams, .*Joseph R Biden\.$/);
+  assert.throws(() => L.sotuAddresses({ party: 'Tory' }), /options.party "Tory" is not in the data\. Known: none, Federalist, /);
+  // A missing year says null (not NaN), for either end.
+  assert.throws(() => L.sotuAddresses({ from: null }), /sotuAddresses: options.from must be a year \(an integer\); got null$/);
+  assert.throws(() => L.sotuAddresses({ to: null }), /sotuAddresses: options.to must be a year \(an integer\); got null$/);
+  assert.throws(() => L.sotuAddresses({ from: NaN }), /options.from must be a year \(an integer\); got NaN$/);
+  // Lists (documented in README): the union of the listed names/parties, ANDed with the years.
+  const two = L.sotuAddresses({ name: ['Barack Obama', 'Abraham Lincoln'] });
+  assert.equal(two.length, 12);
+  assert.deepEqual([...new Set(two.map((a) => a.name))], ['Abraham Lincoln', 'Barack Obama']);
+  const all = L.sotuAddresses();
+  const whigOrFederalist = L.sotuAddresses({ party: ['Whig', 'Federalist'] });
+  assert.equal(whigOrFederalist.length, all.filter((a) => a.party === 'Whig' || a.party === 'Federalist').length);
+  assert.deepEqual([...new Set(whigOrFederalist.map((a) => a.party))], ['Federalist', 'Whig']);
+  assert.deepEqual(L.sotuAddresses({ party: ['Whig', 'Federalist'], from: 1850 }).map((a) => a.year), [1850, 1851, 1852]);
+  assert.throws(() => L.sotuAddresses({ name: ['Barack Obama', 7] }), /options.name must be a string or an array of strings; got an array of length 2/);
+});
