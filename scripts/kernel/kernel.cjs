@@ -28,6 +28,23 @@ const fs = require('node:fs');
 const path = require('node:path');
 const util = require('node:util');
 const { Worker } = require('node:worker_threads');
+
+// The launcher (launch.cjs) this kernel belongs to, watched from the first moment: loading tslab and
+// TypeScript below takes seconds, and a launcher killed meanwhile (Ctrl-C on the grader while a kernel
+// starts) would otherwise leave this kernel running as an orphan, since the relay thread that watches the
+// parent starts only later and would take the adoptive parent for its own. launch.cjs passes its pid.
+const LAUNCHER = Number(process.env.RNN_LAB_LAUNCHER_PID) || process.ppid;
+new Worker(`
+const nap = new Int32Array(new SharedArrayBuffer(4));
+for (;;) {
+  Atomics.wait(nap, 0, 0, 50);
+  if (process.ppid !== ${LAUNCHER}) {
+    process.kill(process.pid, 'SIGTERM');
+    Atomics.wait(nap, 0, 0, 3000);
+    process.kill(process.pid, 'SIGKILL');   // a main thread too busy to die on SIGTERM
+  }
+}`, { eval: true }).unref();
+
 const T = require('./tslab.cjs');
 
 // The hub's key and layout, from the library itself (dist/interrupt.js has no dependencies: loading it
@@ -118,7 +135,7 @@ const { workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const state = new Int32Array(workerData.sab);
 const nap = new Int32Array(new SharedArrayBuffer(4));
-const parent = process.ppid;
+const parent = workerData.launcher;
 let seen = fs.fstatSync(workerData.fd).size;
 for (;;) {
   Atomics.wait(nap, 0, 0, 10);
@@ -136,7 +153,7 @@ function startRelay(hub) {
   const fd = Number(process.env.RNN_LAB_INTERRUPT_FD);
   if (!Number.isInteger(fd) || fd < 0) return false;
   try { fs.fstatSync(fd); } catch { return false; }
-  const w = new Worker(RELAY, { eval: true, workerData: { sab: hub.state.buffer, fd } });
+  const w = new Worker(RELAY, { eval: true, workerData: { sab: hub.state.buffer, fd, launcher: LAUNCHER } });
   w.unref();
   w.on('error', (e) => process.stderr.write(`rnn-lab kernel: the interrupt relay stopped: ${e.message}\n`));
   return true;

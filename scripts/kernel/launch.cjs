@@ -48,7 +48,7 @@ const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname,
   // Its own process group: jupyter_client signals the kernel's whole group, and the kernel must get an
   // interrupt through the channel only (a direct SIGINT would stop synchronous code at an arbitrary point).
   detached: process.platform !== 'win32',
-  env: { ...process.env, NODE_PATH: nodePath.join(path.delimiter), RNN_LAB_INTERRUPT_FD: '3' },
+  env: { ...process.env, NODE_PATH: nodePath.join(path.delimiter), RNN_LAB_INTERRUPT_FD: '3', RNN_LAB_LAUNCHER_PID: String(process.pid) },
 });
 fs.unlinkSync(channelPath);
 

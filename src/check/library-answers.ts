@@ -161,7 +161,15 @@ function declaredNames(src: string, ID: string): Set<string> {
   for (const m of src.matchAll(new RegExp(`\\b(?:const|let|var)\\s*[{\\[]([^}\\]=]*)[}\\]]`, 'g'))) {
     for (const id of m[1].matchAll(new RegExp(ID, 'g'))) out.add(id[0]);                                       // destructuring
   }
-  for (const m of src.matchAll(/\(([^()]*)\)\s*(?:=>|\{)/g)) for (const id of m[1].matchAll(new RegExp(ID, 'g'))) out.add(id[0]);   // parameters
+  // Parameters of `function f(…)` and `(…) =>` (not `if (…) {`): each one's name, before any default value,
+  // whose names are not declared (`impl = helper` declares impl, not helper).
+  const lists = [
+    ...src.matchAll(new RegExp(`\\bfunction\\b\\s*\\*?\\s*(?:${ID})?\\s*\\(([^()]*)\\)`, 'g')),
+    ...src.matchAll(/\(([^()]*)\)\s*=>/g),
+  ];
+  for (const m of lists) {
+    for (const param of m[1].split(',')) for (const id of param.split('=')[0].matchAll(new RegExp(ID, 'g'))) out.add(id[0]);
+  }
   for (const m of src.matchAll(new RegExp(`(?:^|[^.\\w$])(${ID})\\s*=>`, 'g'))) out.add(m[1]);                           // x => …
   return out;
 }
@@ -176,12 +184,29 @@ function declaredNames(src: string, ID: string): Set<string> {
  */
 export function staticLibraryUses(fn: unknown, names: readonly string[]): string[] {
   if (typeof fn !== 'function' || names.length === 0) return [];
-  let src: string;
-  try { src = Function.prototype.toString.call(fn); } catch { return []; }
-  const found = new Set<string>();
   let index: Obj;
   try { index = libraryIndex(); } catch { return []; }
-  const scope = tslabScope();
+  const found = new Set<string>();
+  scanSource(fn, names, index, tslabScope(), found, new Set([fn]), 0);
+  return names.filter((n) => found.has(n));
+}
+
+/** How deep {@link staticLibraryUses} follows the notebook's own functions (a wrapper of a wrapper of the answer). */
+const WRAPPER_DEPTH = 3;
+
+/**
+ * One function's source for {@link staticLibraryUses}; a notebook function it names (bare, `exports.f` or
+ * `utils.f`) that is not the library's is read in turn, to {@link WRAPPER_DEPTH} levels, so a wrapper that
+ * closes over a cell-local alias (`const lc = lab.clipByGlobalNorm; const wrap = (g, m) => lc(g, m)`) is seen.
+ */
+function scanSource(fn: unknown, names: readonly string[], index: Obj, scope: Obj | undefined, found: Set<string>, seen: Set<unknown>, depth: number): void {
+  let src: string;
+  try { src = Function.prototype.toString.call(fn); } catch { return; }
+  const follow = (v: unknown) => {
+    if (typeof v !== 'function' || depth >= WRAPPER_DEPTH || seen.has(v) || Object.values(index).includes(v)) return;
+    seen.add(v);
+    scanSource(v, names, index, scope, found, seen, depth + 1);
+  };
   const resolve = (n: string) => { let v: unknown = index; for (const p of n.split('.')) v = (v as Obj)?.[p]; return v; };
   const startsWith = (chain: string[], parts: string[]) => parts.every((p, k) => chain[k] === p);
   const ID = '[A-Za-z_$][\\w$]*';
@@ -205,13 +230,17 @@ export function staticLibraryUses(fn: unknown, names: readonly string[]): string
         else if (v === index && startsWith(chain, parts)) found.add(n);                  // import * as lab: lab.name
         else if (typeof target === 'function' && chain.some((_, k) => dataPath(v, chain.slice(0, k + 1)) === target)) found.add(n);   // tools.f
       }
+      if (v !== index) {
+        follow(v);                                                                       // a notebook function: read it too
+        // utils.f of a plain object the notebook made (not a module such as tf, whose functions are not the student's)
+        if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) follow(dataPath(v, chain.slice(0, 1)));
+      }
     }
   }
   for (const m of src.matchAll(new RegExp(`require\\(\\s*['"]rnn-lab['"]\\s*\\)((?:\\s*\\.\\s*${ID})+)`, 'g'))) {
     const chain = m[1].split('.').map((s) => s.trim()).filter((s) => s);
     for (const n of names) if (startsWith(chain, n.split('.'))) found.add(n);
   }
-  return names.filter((n) => found.has(n));
 }
 
 /** The student-facing reason an exercise scores 0 because the library's answer was used. */

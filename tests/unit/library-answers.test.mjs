@@ -124,6 +124,23 @@ test("a notebook binding named bare (tslab keeps a cell's own const local) or a 
     assert.equal(r.points, 0, r.message);
     assert.match(r.message, /refers to the library's clipByGlobalNorm/);
   });
+  // A wrapper the notebook defines around a same-cell alias (read in turn), a default parameter from the scope,
+  // a guard `if (helper)` (no parameter list), and a plain object's method wrapping it.
+  const lc = L.clipByGlobalNorm;
+  const wrap = new Function('lc', 'return (g, m) => lc(g, m);')(lc);
+  withScope({ lc, wrap, helper: lc, utils: { clip: wrap } }, () => {
+    const bodies = {
+      wrapper: ['wrap', 'return function clipByGlobalNorm(g, m) { const r = wrap(g, m); return { grads: r.grads, norm: r.norm }; }', wrap],
+      defaultParam: ['helper', 'return function clipByGlobalNorm(g, m, impl = helper) { const r = impl(g, m); return { grads: r.grads, norm: r.norm }; }', lc],
+      guard: ['helper', 'return function clipByGlobalNorm(g, m) { if (helper) { const r = helper(g, m); return { grads: r.grads, norm: r.norm }; } }', lc],
+      method: ['utils', 'return function clipByGlobalNorm(g, m) { const r = utils.clip(g, m); return { grads: r.grads, norm: r.norm }; }', { clip: wrap }],
+    };
+    for (const [what, [param, body, value]] of Object.entries(bodies)) {
+      const r = check.clipByGlobalNorm(new Function(param, body)(value), quiet);
+      assert.equal(r.points, 0, `${what}: ${r.message}`);
+      assert.match(r.message, /the library's clipByGlobalNorm/, what);
+    }
+  });
   // The student's own helper, parameter or destructured local of the same name as a notebook binding is theirs.
   withScope({ helper: L.clipByGlobalNorm, norm: L.globalNorm }, () => {
     const ownHelper = new Function('hand', 'return function clipByGlobalNorm(g, m) { function helper(a, b) { return hand(a, b); } return helper(g, m); }')(clipByHand);
