@@ -123,9 +123,13 @@ function maskedSoftmax(scores: tf.Tensor3D, mask: tf.Tensor | null): tf.Tensor3D
   return tf.softmax(masked, -1) as tf.Tensor3D;                                                          // exactly 0 there
 }
 
-function checkCall(where: string, query: unknown, keys: unknown, options: AttendOptions): { score: AttentionScore; w: AttentionScoreWeights } {
-  if (options == null || typeof options !== 'object') throw new TypeError(`${where}: options { score, weights?, sourceLengths?, mask? } are required; got ${describe(options)}`);
-  checkOptions(where, options, ATTEND_KEYS);
+/** The options attentionScores takes: raw scores have no lengths. */
+const SCORES_KEYS = ['score', 'weights'] as const;
+
+function checkCall(where: string, query: unknown, keys: unknown, options: AttendOptions, valid: readonly string[] = ATTEND_KEYS): { score: AttentionScore; w: AttentionScoreWeights } {
+  const shape = valid.length > 2 ? '{ score, weights?, sourceLengths?, mask? }' : '{ score, weights? }';
+  if (options == null || typeof options !== 'object') throw new TypeError(`${where}: options ${shape} are required; got ${describe(options)}`);
+  checkOptions(where, options, valid);
   const score = checkScore(where, 'options.score', options.score);
   checkShape(where, 'query', query, [null, null, null], '[batch, Tt, n]');
   const [b, , n] = (query as tf.Tensor).shape;
@@ -162,7 +166,7 @@ export function attentionScores(query: tf.Tensor3D, keys: tf.Tensor3D, options: 
     throw new TypeError(`attentionScores: options.${key} is not taken: attentionScores returns the raw scores at every source step (no mask, no softmax); ` +
       `attend(query, keys, { score, weights, ${key} }) applies the source lengths (weight 0 at padded steps)`);
   }
-  const { score, w } = checkCall('attentionScores', query, keys, options);
+  const { score, w } = checkCall('attentionScores', query, keys, options, SCORES_KEYS);
   return tf.tidy(() => rawScores(query, keys, score, w));
 }
 

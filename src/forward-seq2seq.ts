@@ -35,7 +35,11 @@ export interface ForwardSeq2seqOptions {
 
 /** What {@link forwardSeq2seq} returns (tensors: the caller disposes them). */
 export interface ForwardSeq2seqResult {
-  /** The head's output `[batch, Tt, k]`; at a row's padded target steps it is the head applied to 0 (mask the loss). */
+  /**
+   * The head's output `[batch, Tt, k]`. At a row's padded target steps the decoder's output is 0, so this is the head
+   * applied to 0 — with attention, to h̃ = tanh(Wc [c_t; 0]), c_t still a weighted mean of the real source states:
+   * junk either way, which the loss must mask.
+   */
   output: tf.Tensor;
   /** Models built with `spec.attention` only: the weights a_t(s) `[batch, Tt, Ts]`, 0 at padded source steps. */
   attention?: tf.Tensor3D;

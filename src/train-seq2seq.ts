@@ -32,8 +32,8 @@ export function isSeq2seq(model: tf.LayersModel): boolean {
 /**
  * Run a builder's seq2seq model on `[source, targetIn]` with one mask per input (bool or float
  * `[batch, Ts]` and `[batch, Tt]`, 1s then 0s; null: every step real). The decoder output at padded
- * target steps is 0 and the head's output there is whatever the head makes of 0: the loss must be
- * masked with the target mask.
+ * target steps is 0 and the head's output there is whatever the head makes of that (with attention, of
+ * h̃ = tanh(Wc [c_t; 0])): the loss must be masked with the target mask.
  *
  * @returns the head's output [batch, Tt, outputSize]
  */

@@ -22,6 +22,8 @@ for (const backend of ['wasm', 'cpu']) {
         /^attentionScores: options\.sourceLengths is not taken: attentionScores returns the raw scores .*attend\(query, keys, \{ score, weights, sourceLengths \}\)/, 'sourceLengths');
       const m = T.tensor2d([[1, 1, 0]]);
       throwsMsg(() => L.attentionScores(q, k, { score: 'dot', mask: m }), /^attentionScores: options\.mask is not taken.*attend/, 'mask');
+      // Its unknown-key message lists only what it takes.
+      throwsMsg(() => L.attentionScores(q, k, { score: 'dot', lengths: [2] }), /^attentionScores: unknown options key 'lengths'\. Valid keys: score, weights$/, 'unknown key');
       // The trial's call: a batch of 2, sourceLengths [2, 3].
       const q2 = T.ones([2, 1, 3]), k2 = T.ones([2, 3, 3]);
       assert.throws(() => L.attentionScores(q2, k2, { score: 'dot', sourceLengths: [2, 3] }), TypeError);
