@@ -162,15 +162,15 @@ export function textActivationHtml(text: string, values: ArrayLike<number>, opti
  *
  * @param weights `[Tt][Ts]` rows of weights (one per target step), e.g. `attentionWeights(…).arraySync()[b]`
  *   or `decodeSequences(…).attention[b]`
- * @param sourceTokens labels of the Ts source steps (a row's padded steps may be left out: columns are cut to them)
- * @param targetTokens labels of the Tt target steps (rows are cut to them)
+ * @param sourceTokens labels of the Ts source steps (a row's padded steps, weight 0, may be left out: columns are cut to them)
+ * @param targetTokens labels of the Tt target steps (rows are cut to them: e.g. the end token's step is not drawn when its label is not given)
  * @example
  * ```ts
  * const { sequences, attention } = decodeSequences(s2s, src, { start, end, maxLength: 12 });
  * show(attentionFigure(attention![0], ['1', '2', '3'], sequences[0].map(String)));
  * ```
  * @throws TypeError for weights that are not rows of numbers or labels that are not arrays; RangeError
- *   when there are more labels than rows or columns
+ *   when there are more labels than rows or columns, or when a left-out column carries weight
  */
 export function attentionFigure(weights: number[][], sourceTokens: (string | number)[], targetTokens: (string | number)[], options: { title?: string; height?: number; colorscale?: string } = {}): Figure {
   checkOptions('attentionFigure', options, ['title', 'height', 'colorscale']);
@@ -181,6 +181,12 @@ export function attentionFigure(weights: number[][], sourceTokens: (string | num
   const Ts = weights[0]?.length ?? 0;
   if (targetTokens.length > weights.length) throw new RangeError(`attentionFigure: ${targetTokens.length} targetTokens but weights has ${weights.length} rows (target steps)`);
   if (sourceTokens.length > Ts) throw new RangeError(`attentionFigure: ${sourceTokens.length} sourceTokens but weights has ${Ts} columns (source steps)`);
+  // Only padding may be cut: a column left out must carry no weight (a padded source step's is exactly 0).
+  const dropped = weights.slice(0, targetTokens.length).findIndex((r) => r.slice(sourceTokens.length).some((v) => v !== 0));
+  if (dropped >= 0) {
+    throw new RangeError(`attentionFigure: ${sourceTokens.length} sourceTokens leave out source steps that carry weight (row ${dropped}: ` +
+      `${weights[dropped].slice(sourceTokens.length).map((v) => v.toPrecision(3)).join(', ')}); give a label for every source step up to the row's length (only padded steps, weight 0, may be left out)`);
+  }
   // Labels may repeat (digits do) and plotly merges equal category labels: the axes are step numbers,
   // labelled with the tokens.
   const z = weights.slice(0, targetTokens.length).map((r) => r.slice(0, sourceTokens.length));

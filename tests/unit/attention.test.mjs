@@ -335,6 +335,8 @@ for (const backend of ['wasm', 'cpu']) {
       throwsMsg(() => L.attentionWeights(att, [s, s], { lengths: [2] }), /lengths/, 'unknown option');
       throwsMsg(() => L.torchWeights(att), /torchWeights: this model has attention/, 'torchWeights');
       throwsMsg(() => L.attentionFigure([[0.5, 0.5]], ['a', 'b', 'c'], ['x']), /3 sourceTokens but weights has 2 columns/, 'figure labels');
+      throwsMsg(() => L.attentionFigure([[0.5, 0.5]], ['a'], ['x']), /1 sourceTokens leave out source steps that carry weight \(row 0: 0\.500\)/, 'figure cuts real weight');
+      assert.equal(L.attentionFigure([[1, 0, 0], [0.25, 0.75, 0]], ['a', 'b'], ['x', 'y']).data[0].z[1].length, 2, 'padded (zero) columns may be left out');
       throwsMsg(() => L.attentionFigure([[0.5, 0.5]], ['a'], ['x'], { colour: 'red' }), /colour/, 'figure option');
       T.dispose([q, k, s]);
     });
